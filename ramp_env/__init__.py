@@ -1,0 +1,27 @@
+"""ramp-env: Retrieval-Augmented Mask Prediction (MaskSearch) as Gymnasium environments.
+
+Importing the package registers ``RAMP-v0`` (also reachable as ``ramp_env:RAMP-v0``).
+"""
+
+from __future__ import annotations
+
+from gymnasium.envs.registration import register, registry
+
+__version__ = "0.1.0"
+
+ENV_IDS = ("RAMP-v0",)
+
+if "RAMP-v0" not in registry:
+    register(id="RAMP-v0", entry_point="ramp_env.envs.ramp:RAMPEnv")
+
+
+def __getattr__(name: str) -> object:
+    # lazy: `import ramp_env` stays cheap (it only registers ids)
+    if name == "RAMPEnv":
+        from ramp_env.envs.ramp import RAMPEnv
+
+        return RAMPEnv
+    raise AttributeError(name)
+
+
+__all__ = ["ENV_IDS", "RAMPEnv", "__version__"]

@@ -1,0 +1,162 @@
+"""Parsing the agent's text actions.
+
+An action is text containing one tag:
+
+* ``<search>query</search>``: run a search;
+* ``<answer>...</answer>``: fill the masks and end the episode. Inside, one line
+  per mask as ``[mask_i]: text`` (also ``mask_i: text``), or, with no labels at
+  all, one answer per line in mask order (a single line may separate answers
+  with ``;``).
+
+Text around the tag (reasoning, ``<think>`` blocks) is allowed and ignored. The
+first complete tag in the text is the action. Every other outcome is defined
+here and never raises; each problem gets a code in :attr:`ParsedAction.errors`:
+
+=====================  ==========================================================  ===========================
+code                   when                                                        effect
+=====================  ==========================================================  ===========================
+``not_text``           the action is not a ``str`` (nor UTF-8 ``bytes``)           invalid: penalty, no-op
+``non_utf8``           ``bytes`` that are not valid UTF-8                          invalid: penalty, no-op
+``too_long``           longer than ``max_chars``                                   invalid: penalty, no-op
+``no_tag``             neither tag present                                         invalid: penalty, no-op
+``unclosed_tag``       ``<search>``/``<answer>`` without its closing tag           invalid: penalty, no-op
+``empty_query``        ``<search></search>`` with nothing to search                invalid: penalty, no-op
+``multiple_answers``   more than one ``<answer>`` block                            graded on the first; penalty
+``unknown_mask``       a label ``[mask_i]`` with ``i`` outside ``1..k``            line ignored; penalty
+``duplicate_mask``     the same mask answered twice                                first answer kept; penalty
+``unlabeled_line``     an unlabeled line among labeled ones                        line ignored; penalty
+``empty_answer``       ``<answer></answer>`` with nothing in it                    graded (all masks 0); penalty
+=====================  ==========================================================  ===========================
+
+Masks left unanswered score 0 but are not a format error.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+_TAG = re.compile(r"<(search|answer)>(.*?)</\1>", re.IGNORECASE | re.DOTALL)
+_OPEN = re.compile(r"<(search|answer)>", re.IGNORECASE)
+_ANSWER_BLOCK = re.compile(r"<answer>.*?</answer>", re.IGNORECASE | re.DOTALL)
+_LABEL = re.compile(r"^\s*[\[(<]?\s*mask[\s_-]*(\d{1,6})\s*[\])>]?\s*[:=\-–]\s*(.*?)\s*$", re.IGNORECASE)
+
+FORMAT_ERRORS = (
+    "not_text",
+    "non_utf8",
+    "too_long",
+    "no_tag",
+    "unclosed_tag",
+    "empty_query",
+    "multiple_answers",
+    "unknown_mask",
+    "duplicate_mask",
+    "unlabeled_line",
+    "empty_answer",
+)
+MESSAGES = {
+    "not_text": "the action must be text",
+    "non_utf8": "the action is not valid UTF-8 text",
+    "too_long": "the action is too long",
+    "no_tag": "no <search>...</search> or <answer>...</answer> tag found",
+    "unclosed_tag": "a <search> or <answer> tag is not closed",
+    "empty_query": "the search query is empty",
+    "multiple_answers": "several <answer> blocks: only the first was graded",
+    "unknown_mask": "an answer names a mask that does not exist",
+    "duplicate_mask": "a mask was answered twice: the first answer was kept",
+    "unlabeled_line": "an unlabeled answer line among [mask_i]: lines was ignored",
+    "empty_answer": "the answer is empty",
+}
+
+
+@dataclass
+class ParsedAction:
+    """What an action asks for. ``kind`` is ``"invalid"`` when it cannot be carried out."""
+
+    kind: Literal["search", "answer", "invalid"]
+    query: str = ""
+    answers: dict[int, str] = field(default_factory=dict)  # mask number (1-based) -> text
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def message(self) -> str:
+        return "; ".join(MESSAGES[e] for e in self.errors)
+
+
+def _as_text(action: object, max_chars: int) -> tuple[str | None, str | None]:
+    if isinstance(action, bytes | bytearray):
+        if len(action) > 4 * max_chars:
+            return None, "too_long"
+        try:
+            action = bytes(action).decode("utf-8")
+        except UnicodeDecodeError:
+            return None, "non_utf8"
+    elif hasattr(action, "item") and getattr(action, "shape", None) == ():  # 0-d numpy string
+        action = action.item()
+    if not isinstance(action, str):
+        return None, "not_text"
+    if len(action) > max_chars:
+        return None, "too_long"
+    try:
+        action.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates
+        return None, "non_utf8"
+    return action, None
+
+
+def parse_answer_block(content: str, num_masks: int) -> tuple[dict[int, str], list[str]]:
+    """Mask answers in an ``<answer>`` block, and the format errors found."""
+    errors: list[str] = []
+    lines = [line for line in content.splitlines() if line.strip()]
+    labeled: list[tuple[int, str]] = []
+    unlabeled: list[str] = []
+    for line in lines:
+        m = _LABEL.match(line)
+        if m:
+            labeled.append((int(m.group(1)), m.group(2)))
+        else:
+            unlabeled.append(line.strip())
+    answers: dict[int, str] = {}
+    if not lines:
+        errors.append("empty_answer")
+    elif labeled:
+        for number, text in labeled:
+            if not 1 <= number <= num_masks:
+                if "unknown_mask" not in errors:
+                    errors.append("unknown_mask")
+            elif number in answers:
+                if "duplicate_mask" not in errors:
+                    errors.append("duplicate_mask")
+            else:
+                answers[number] = text
+        if unlabeled:
+            errors.append("unlabeled_line")
+    else:
+        if len(unlabeled) == 1 and num_masks > 1 and ";" in unlabeled[0]:
+            unlabeled = [part.strip() for part in unlabeled[0].split(";")]
+        for number, text in enumerate(unlabeled[:num_masks], start=1):
+            answers[number] = text
+        if len(unlabeled) > num_masks:
+            errors.append("unknown_mask")
+    return answers, errors
+
+
+def parse_action(action: object, num_masks: int, max_chars: int = 4096) -> ParsedAction:
+    """Parse one agent action; never raises (see the module docs for every outcome)."""
+    text, error = _as_text(action, max_chars)
+    if text is None:
+        return ParsedAction("invalid", errors=[error or "not_text"])
+    match = _TAG.search(text)
+    if match is None:
+        return ParsedAction("invalid", errors=["unclosed_tag" if _OPEN.search(text) else "no_tag"])
+    tag, content = match.group(1).lower(), match.group(2)
+    if tag == "search":
+        query = " ".join(content.split())
+        if not query:
+            return ParsedAction("invalid", errors=["empty_query"])
+        return ParsedAction("search", query=query)
+    answers, errors = parse_answer_block(content, num_masks)
+    if len(_ANSWER_BLOCK.findall(text)) > 1:
+        errors.insert(0, "multiple_answers")
+    return ParsedAction("answer", answers=answers, errors=errors)

@@ -1,0 +1,117 @@
+"""Where built artefacts live, how they are named, and how they are written safely.
+
+Everything the package builds (the default corpus file, the passage store, span
+tables, search indexes) goes under one cache root: ``cache_dir=`` if given, else
+``$RAMP_ENV_CACHE``, else the platform cache directory (``platformdirs``). Every
+artefact is written to a temporary sibling and renamed into place, so a crash or
+a kill mid-build never leaves a half-written file that a later run would trust,
+and several processes may build the same artefact at once: the first rename wins
+and the others discard their copy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+CACHE_ENV_VAR = "RAMP_ENV_CACHE"
+# temp dirs older than this are leftovers of a killed build and may be removed
+STALE_TMP_SECONDS = 6 * 3600
+
+
+def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
+    """The cache root: ``cache_dir``, else ``$RAMP_ENV_CACHE``, else the user cache dir."""
+    root = cache_dir or os.environ.get(CACHE_ENV_VAR) or platformdirs.user_cache_dir("ramp-env")
+    path = Path(root).expanduser()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def file_fingerprint(path: str | os.PathLike[str], extra: str = "") -> str:
+    """A content fingerprint of a corpus file, cheap even for a 13 GB file.
+
+    Hashes the size, the first and last MiB and 32 evenly spaced 64 KiB blocks.
+    Hashing all of a 21M-passage file would take longer than many index loads;
+    this catches any edit that changes the size or touches a sampled block, which
+    covers appends, truncations and regenerated files. ``extra`` salts the hash
+    (the loader options, for example).
+    """
+    path = Path(path)
+    size = path.stat().st_size
+    h = hashlib.sha256(f"{size}:{extra}".encode())
+    with open(path, "rb") as fh:
+        h.update(fh.read(1 << 20))
+        if size > 2 << 20:
+            for i in range(1, 33):
+                fh.seek(size * i // 33)
+                h.update(fh.read(1 << 16))
+            fh.seek(max(0, size - (1 << 20)))
+            h.update(fh.read(1 << 20))
+    return h.hexdigest()[:20]
+
+
+def _clean_stale_tmp(parent: Path, name: str) -> None:
+    now = time.time()
+    for tmp in parent.glob(f".{name}.tmp-*"):
+        with contextlib.suppress(OSError):
+            if now - tmp.stat().st_mtime > STALE_TMP_SECONDS:
+                shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | os.PathLike[str], is_dir: bool = False) -> Iterator[Path]:
+    """Yield a temporary path to write ``target`` to; rename it into place on success.
+
+    On an exception the temporary path is removed and ``target`` is untouched. When
+    another process created ``target`` meanwhile, a directory build is discarded
+    (theirs is as good as ours) and a file replaces it atomically.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    _clean_stale_tmp(target.parent, target.name)
+    prefix = f".{target.name}.tmp-{os.getpid()}-"
+    if is_dir:
+        tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
+    else:
+        fd, name = tempfile.mkstemp(prefix=prefix, dir=target.parent)
+        os.close(fd)
+        tmp = Path(name)
+    try:
+        yield tmp
+        if is_dir:
+            try:
+                os.rename(tmp, target)
+            except OSError:
+                if not target.exists():
+                    raise
+                shutil.rmtree(tmp, ignore_errors=True)  # lost the race to another builder
+        else:
+            with open(tmp, "rb+") as fh:
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+    except BaseException:
+        if tmp.is_dir():
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            tmp.unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(target: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` to ``target`` through a temporary file and a rename."""
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def atomic_write_json(target: str | os.PathLike[str], obj: Any) -> None:
+    atomic_write_text(target, json.dumps(obj, indent=2, sort_keys=True) + "\n")

@@ -1,0 +1,220 @@
+"""Streaming loaders for corpus files.
+
+Formats (chosen by extension, or ``fmt=``):
+
+* ``jsonl`` (also ``.jsonl.gz``): one object a line, ``{"id", "title", "contents" | "text"}``
+  as used by pyserini and FlashRAG. When only ``contents`` is present and no
+  ``title``, the pyserini convention ``"title\\ntext"`` is split on the first newline
+  only if the object has no ``title`` key and the contents starts with a quoted title
+  (``"Title"\\ntext``, as in the DPR-derived pyserini files).
+* ``tsv`` (also ``.tsv.gz``): DPR's ``psgs_w100.tsv``: ``id\\ttext\\ttitle`` with a header line.
+* ``parquet``: columns ``id``, ``title`` and ``text`` or ``contents``; read in record batches.
+
+All loaders are generators, so a 21M-passage file is never held in memory. A bad
+record raises :class:`CorpusFormatError` naming the file and line (``on_error="raise"``,
+the default) or is skipped and counted in ``stats.skipped`` (``on_error="skip"``).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import json
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from ramp_env.corpus.passage import Passage
+from ramp_env.text.charset import clean_text
+
+OnError = Literal["raise", "skip"]
+FORMATS = ("jsonl", "tsv", "parquet")
+
+
+class CorpusFormatError(ValueError):
+    """A corpus record could not be read; names the file and the line (or row)."""
+
+    def __init__(self, path: str | Path, line: int, reason: str) -> None:
+        self.path = str(path)
+        self.line = line
+        self.reason = reason
+        super().__init__(f"{self.path}:{line}: {reason}")
+
+
+@dataclass
+class LoadStats:
+    """Counts kept while a corpus streams: records read and records skipped."""
+
+    read: int = 0
+    skipped: int = 0
+    skipped_examples: list[str] = field(default_factory=list)
+
+    def skip(self, error: CorpusFormatError) -> None:
+        self.skipped += 1
+        if len(self.skipped_examples) < 5:
+            self.skipped_examples.append(str(error))
+
+
+def detect_format(path: str | Path) -> str:
+    """Return ``"jsonl"``, ``"tsv"`` or ``"parquet"`` from the file name."""
+    name = Path(path).name.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    for suffix, fmt in ((".jsonl", "jsonl"), (".json", "jsonl"), (".tsv", "tsv"), (".parquet", "parquet")):
+        if name.endswith(suffix):
+            return fmt
+    raise ValueError(f"cannot tell the corpus format of {path!s}: expected .jsonl, .tsv or .parquet (or pass fmt=)")
+
+
+def _open_text(path: Path) -> io.TextIOBase:
+    raw = gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")  # noqa: SIM115
+    # strict decoding: a wrongly encoded file is an error naming the line, not mojibake
+    return io.TextIOWrapper(raw, encoding="utf-8", errors="strict", newline="")
+
+
+def _make_passage(path: Path, line: int, pid: object, title: object, text: object) -> Passage:
+    if pid is None or (isinstance(pid, str) and not pid.strip()):
+        raise CorpusFormatError(path, line, "missing passage id")
+    if not isinstance(text, str):
+        raise CorpusFormatError(path, line, "missing text: expected a 'contents' or 'text' string")
+    if title is not None and not isinstance(title, str):
+        raise CorpusFormatError(path, line, f"title must be a string, got {type(title).__name__}")
+    text = clean_text(text).strip()
+    if not text:
+        raise CorpusFormatError(path, line, "empty text")
+    return Passage(id=str(pid).strip(), title=clean_text(title or "").strip(), text=text)
+
+
+def _iter_jsonl(path: Path) -> Iterator[tuple[int, Passage | CorpusFormatError]]:
+    with _open_text(path) as fh:
+        line_no = 0
+        while True:
+            line_no += 1
+            try:
+                line = fh.readline()
+            except UnicodeDecodeError as exc:
+                yield line_no, CorpusFormatError(path, line_no, f"not valid UTF-8 ({exc.reason})")
+                return  # the decoder state is lost; nothing after it can be trusted
+            if not line:
+                return
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield line_no, CorpusFormatError(path, line_no, f"bad JSON: {exc.msg}")
+                continue
+            if not isinstance(obj, dict):
+                yield line_no, CorpusFormatError(path, line_no, "expected a JSON object")
+                continue
+            text = obj.get("text", obj.get("contents"))
+            title = obj.get("title")
+            if "title" not in obj and "contents" in obj and "text" not in obj and isinstance(text, str):
+                first, sep, rest = text.partition("\n")
+                if sep and first.startswith('"') and first.endswith('"'):
+                    title, text = first.strip('"'), rest
+            try:
+                yield line_no, _make_passage(path, line_no, obj.get("id", obj.get("_id")), title, text)
+            except CorpusFormatError as exc:
+                yield line_no, exc
+
+
+def _iter_tsv(path: Path) -> Iterator[tuple[int, Passage | CorpusFormatError]]:
+    csv.field_size_limit(sys.maxsize)
+    with _open_text(path) as fh:
+        reader = csv.reader(fh, delimiter="\t")
+        columns: dict[str, int] | None = None
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except UnicodeDecodeError as exc:
+                yield reader.line_num + 1, CorpusFormatError(path, reader.line_num + 1, f"not valid UTF-8 ({exc.reason})")
+                return
+            except csv.Error as exc:
+                yield reader.line_num, CorpusFormatError(path, reader.line_num, f"bad TSV row ({exc})")
+                continue
+            line_no = reader.line_num
+            if not row or all(not cell.strip() for cell in row):
+                continue
+            if columns is None:
+                lowered = [cell.strip().lower() for cell in row]
+                if "id" in lowered and ("text" in lowered or "contents" in lowered):
+                    text_name = "text" if "text" in lowered else "contents"
+                    columns = {"id": lowered.index("id"), "text": lowered.index(text_name)}
+                    if "title" in lowered:
+                        columns["title"] = lowered.index("title")
+                    continue
+                columns = {"id": 0, "text": 1, "title": 2}  # DPR's order when the header is missing
+            needed = max(columns.values()) + 1
+            if len(row) < needed:
+                yield line_no, CorpusFormatError(path, line_no, f"expected {needed} tab-separated fields, got {len(row)}")
+                continue
+            title = row[columns["title"]] if "title" in columns else ""
+            try:
+                yield line_no, _make_passage(path, line_no, row[columns["id"]], title, row[columns["text"]])
+            except CorpusFormatError as exc:
+                yield line_no, exc
+
+
+def _iter_parquet(path: Path) -> Iterator[tuple[int, Passage | CorpusFormatError]]:
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as exc:  # pyarrow raises several types for a bad file
+        raise CorpusFormatError(path, 0, f"not a readable Parquet file ({exc})") from exc
+    names = set(pf.schema_arrow.names)
+    text_col = "text" if "text" in names else "contents" if "contents" in names else None
+    if "id" not in names or text_col is None:
+        raise CorpusFormatError(path, 0, f"Parquet file needs columns 'id' and 'text' or 'contents'; has {sorted(names)}")
+    columns = ["id", text_col] + (["title"] if "title" in names else [])
+    row = 0
+    for batch in pf.iter_batches(batch_size=8192, columns=columns):
+        data = batch.to_pydict()
+        titles = data.get("title", [None] * batch.num_rows)
+        for pid, text, title in zip(data["id"], data[text_col], titles):
+            row += 1
+            try:
+                yield row, _make_passage(path, row, pid, title, text)
+            except CorpusFormatError as exc:
+                yield row, exc
+
+
+def iter_passages(
+    path: str | Path,
+    fmt: str | None = None,
+    on_error: OnError = "raise",
+    stats: LoadStats | None = None,
+) -> Iterator[Passage]:
+    """Stream the passages of a corpus file.
+
+    Args:
+        path: a ``.jsonl``, ``.tsv`` or ``.parquet`` file (``.gz`` allowed for the text formats).
+        fmt: force a format instead of guessing from the name.
+        on_error: ``"raise"`` a :class:`CorpusFormatError` at the first bad record, or
+            ``"skip"`` it and count it in ``stats``.
+        stats: optional :class:`LoadStats` filled as the stream is consumed.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"corpus file not found: {path}")
+    fmt = fmt or detect_format(path)
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown corpus format {fmt!r}; expected one of {FORMATS}")
+    if on_error not in ("raise", "skip"):
+        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+    stats = stats if stats is not None else LoadStats()
+    reader = {"jsonl": _iter_jsonl, "tsv": _iter_tsv, "parquet": _iter_parquet}[fmt]
+    for _, item in reader(path):
+        if isinstance(item, CorpusFormatError):
+            if on_error == "raise":
+                raise item
+            stats.skip(item)
+            continue
+        stats.read += 1
+        yield item

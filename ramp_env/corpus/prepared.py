@@ -1,0 +1,182 @@
+"""A corpus made ready for RAMP: passage store, salient spans and search indexes, cached.
+
+``PreparedCorpus.open(source)`` streams a corpus file once into a passage store
+under ``<cache root>/corpora/<name>-<fingerprint>/``; span tables and indexes are
+built next to it on first use and reused after. Every artefact is built in a
+temporary directory and renamed into place, so a killed build leaves nothing a
+later run trusts, and many processes can read one prepared corpus at once.
+
+Layout of a prepared corpus directory::
+
+    manifest.json            source, fingerprint, passage count, skipped records
+    passages.sqlite          PassageStore
+    spans-<extractor>.sqlite SpanTable, one per span extractor
+    index-tantivy-v1/        tantivy index (rank_bm25 is built in memory)
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from tqdm.auto import tqdm
+
+from ramp_env.cache import atomic_path, atomic_write_json, cache_root, file_fingerprint
+from ramp_env.corpus.default import default_corpus_path
+from ramp_env.corpus.loaders import LoadStats, OnError, detect_format, iter_passages
+from ramp_env.corpus.store import PassageStore, SpanTable
+from ramp_env.retrieval.base import BACKENDS, Retriever
+from ramp_env.text.spans import SpanExtractor, make_span_extractor
+
+DEFAULT_CORPUS = "default"
+# part of every prepared corpus's fingerprint: bump when loading or cleaning changes
+PREPARE_VERSION = 1
+_LOCK = threading.Lock()
+_OPEN: dict[tuple[Path, str], PreparedCorpus] = {}
+
+
+class PreparedCorpus:
+    """A prepared corpus directory: passages, spans and indexes (see module docs)."""
+
+    def __init__(self, directory: str | Path, progress: bool = True) -> None:
+        self.directory = Path(directory)
+        manifest = self.directory / "manifest.json"
+        if not manifest.is_file():
+            raise FileNotFoundError(f"not a prepared corpus (no manifest.json): {self.directory}")
+        self.manifest: dict[str, Any] = json.loads(manifest.read_text(encoding="utf-8"))
+        self.store = PassageStore(self.directory / "passages.sqlite")
+        self.progress = progress
+        self._span_tables: dict[str, SpanTable] = {}
+        self._retrievers: dict[str, Retriever] = {}
+
+    # -- construction -------------------------------------------------------------------------
+
+    @classmethod
+    def open(
+        cls,
+        source: str | os.PathLike[str] = DEFAULT_CORPUS,
+        cache_dir: str | os.PathLike[str] | None = None,
+        fmt: str | None = None,
+        on_error: OnError = "raise",
+        progress: bool = True,
+    ) -> PreparedCorpus:
+        """Prepare ``source`` (``"default"`` or a corpus file) if needed and open it.
+
+        Opened corpora are shared within a process, so many envs over one corpus
+        hold one store and one index.
+        """
+        if str(source) == DEFAULT_CORPUS:
+            path = default_corpus_path(cache_dir)
+            name = "default"
+        else:
+            path = Path(source).expanduser().resolve()
+            if not path.is_file():
+                raise FileNotFoundError(f"corpus file not found: {path}")
+            name = path.name.split(".")[0][:40] or "corpus"
+        fmt = fmt or detect_format(path)
+        fingerprint = file_fingerprint(path, extra=f"v{PREPARE_VERSION}:{fmt}:{on_error}")
+        directory = cache_root(cache_dir) / "corpora" / f"{name}-{fingerprint}"
+        key = (directory, fingerprint)
+        with _LOCK:
+            if key in _OPEN:
+                return _OPEN[key]
+            if not (directory / "manifest.json").is_file():
+                cls._build(directory, path, fmt, on_error, fingerprint, progress)
+            corpus = cls(directory, progress=progress)
+            _OPEN[key] = corpus
+            return corpus
+
+    @staticmethod
+    def _build(directory: Path, path: Path, fmt: str, on_error: OnError, fingerprint: str, progress: bool) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        stats = LoadStats()
+        started = time.perf_counter()
+        passages = tqdm(
+            iter_passages(path, fmt=fmt, on_error=on_error, stats=stats),
+            desc=f"reading {path.name}",
+            unit=" passages",
+            disable=not progress,
+        )
+        with atomic_path(directory / "passages.sqlite") as tmp:
+            count = PassageStore.write(tmp, passages)
+        if count == 0:
+            (directory / "passages.sqlite").unlink(missing_ok=True)
+            raise ValueError(f"corpus {path} has no readable passages ({stats.skipped} records skipped)")
+        # the manifest is written last: its presence marks a complete store
+        atomic_write_json(
+            directory / "manifest.json",
+            {
+                "source": str(path),
+                "format": fmt,
+                "fingerprint": fingerprint,
+                "passages": count,
+                "skipped": stats.skipped,
+                "skipped_examples": stats.skipped_examples,
+                "build_seconds": round(time.perf_counter() - started, 3),
+            },
+        )
+
+    # -- spans --------------------------------------------------------------------------------
+
+    def span_table(self, extractor: str | SpanExtractor = "auto", spacy_model: str | None = None) -> SpanTable:
+        """Salient spans of every passage by ``extractor``, computed once and cached on disk."""
+        kwargs = {"spacy_model": spacy_model} if spacy_model else {}
+        extractor = make_span_extractor(extractor, **kwargs)
+        key = extractor.cache_key
+        with _LOCK:
+            if key in self._span_tables:
+                return self._span_tables[key]
+            path = self.directory / f"spans-{key}.sqlite"
+            if not path.is_file():
+                texts = (p.text for p in self.store)
+                spans = tqdm(
+                    extractor.extract_batch(texts),
+                    total=len(self.store),
+                    desc=f"salient spans ({key})",
+                    unit=" passages",
+                    disable=not self.progress,
+                )
+                with atomic_path(path) as tmp:
+                    SpanTable.write(tmp, spans)
+            table = SpanTable(path)
+            self._span_tables[key] = table
+            return table
+
+    # -- retrieval ----------------------------------------------------------------------------
+
+    def index_dir(self, backend: str = "tantivy") -> Path:
+        from ramp_env.retrieval.tantivy_backend import INDEX_VERSION
+
+        if backend != "tantivy":
+            raise ValueError(f"backend {backend!r} keeps no index on disk")
+        return self.directory / f"index-tantivy-v{INDEX_VERSION}"
+
+    def retriever(self, backend: str = "tantivy") -> Retriever:
+        """A retriever over this corpus: ``"tantivy"`` (on disk, built once) or ``"rank_bm25"`` (in memory)."""
+        if backend not in BACKENDS:
+            raise ValueError(f"unknown retriever backend {backend!r}; expected one of {BACKENDS}")
+        with _LOCK:
+            if backend in self._retrievers:
+                return self._retrievers[backend]
+            if backend == "tantivy":
+                from ramp_env.retrieval.tantivy_backend import TantivyRetriever, build_tantivy_index
+
+                directory = self.index_dir("tantivy")
+                if not directory.is_dir():
+                    passages = tqdm(
+                        self.store, total=len(self.store), desc="tantivy index", unit=" passages",
+                        disable=not self.progress,
+                    )
+                    with atomic_path(directory, is_dir=True) as tmp:
+                        build_tantivy_index(tmp, passages)
+                retriever: Retriever = TantivyRetriever(directory, self.store)
+            else:
+                from ramp_env.retrieval.rank_bm25_backend import RankBM25Retriever
+
+                retriever = RankBM25Retriever(self.store)
+            self._retrievers[backend] = retriever
+            return retriever

@@ -1,0 +1,151 @@
+"""On-disk tables a prepared corpus is made of, in SQLite.
+
+SQLite (standard library) gives random access by row number to 21M passages
+without holding them in memory, opens read-only in any number of processes at
+once, and needs no server. Row ``n`` (1-based ``rowid``) is the ``n``-th passage
+of the source file, which also serves as the document key in search indexes.
+
+* :class:`PassageStore`: ``passages(rowid, pid, title, text)``.
+* :class:`SpanTable`: ``spans(rowid, n, spans)`` with the salient spans of each
+  passage as JSON (no pickle: these files may be shared between users).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from ramp_env.corpus.passage import Passage
+from ramp_env.text.spans import SalientSpan
+
+_BATCH = 5000
+
+
+def _open_readonly(path: Path) -> sqlite3.Connection:
+    if not path.is_file():
+        raise FileNotFoundError(f"missing prepared-corpus table: {path}")
+    # immutable=1: the file never changes once renamed into place, so readers
+    # skip locking; safe for many processes reading one file
+    conn = sqlite3.connect(f"file:{path}?mode=ro&immutable=1", uri=True, check_same_thread=False)
+    return conn
+
+
+def _new_db(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA journal_mode=OFF")
+    conn.execute("PRAGMA synchronous=OFF")  # durability comes from the atomic rename
+    return conn
+
+
+class PassageStore:
+    """Read-only random access to the passages of a prepared corpus."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._conn = _open_readonly(self.path)
+        (self._len,) = self._conn.execute("SELECT COUNT(*) FROM passages").fetchone()
+
+    @staticmethod
+    def write(path: str | Path, passages: Iterable[Passage]) -> int:
+        """Write ``passages`` to a new store at ``path``; return how many. Duplicate ids are an error."""
+        conn = _new_db(Path(path))
+        conn.execute("CREATE TABLE passages (rowid INTEGER PRIMARY KEY, pid TEXT NOT NULL, title TEXT, text TEXT)")
+        n = 0
+        batch: list[tuple[str, str, str]] = []
+        for p in passages:
+            batch.append((p.id, p.title, p.text))
+            if len(batch) >= _BATCH:
+                conn.executemany("INSERT INTO passages (pid, title, text) VALUES (?, ?, ?)", batch)
+                n += len(batch)
+                batch.clear()
+        if batch:
+            conn.executemany("INSERT INTO passages (pid, title, text) VALUES (?, ?, ?)", batch)
+            n += len(batch)
+        try:
+            conn.execute("CREATE UNIQUE INDEX passages_pid ON passages (pid)")
+        except sqlite3.IntegrityError as exc:
+            (dup,) = conn.execute("SELECT pid FROM passages GROUP BY pid HAVING COUNT(*) > 1 LIMIT 1").fetchone()
+            conn.close()
+            raise ValueError(f"corpus has duplicate passage id {dup!r}; passage ids must be unique") from exc
+        conn.commit()
+        conn.close()
+        return n
+
+    def __len__(self) -> int:
+        return self._len
+
+    def get(self, rowid: int) -> Passage:
+        row = self._conn.execute("SELECT pid, title, text FROM passages WHERE rowid = ?", (int(rowid),)).fetchone()
+        if row is None:
+            raise IndexError(f"no passage at row {rowid} (store has {self._len})")
+        return Passage(*row)
+
+    def get_many(self, rowids: Sequence[int]) -> list[Passage]:
+        """Passages at ``rowids``, in the order given."""
+        if not rowids:
+            return []
+        marks = ",".join("?" * len(rowids))
+        rows = self._conn.execute(
+            f"SELECT rowid, pid, title, text FROM passages WHERE rowid IN ({marks})", [int(r) for r in rowids]
+        ).fetchall()
+        by_row = {r[0]: Passage(r[1], r[2], r[3]) for r in rows}
+        return [by_row[int(r)] for r in rowids]
+
+    def rowid_of(self, pid: str) -> int | None:
+        row = self._conn.execute("SELECT rowid FROM passages WHERE pid = ?", (pid,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def __iter__(self) -> Iterator[Passage]:
+        cur = self._conn.execute("SELECT pid, title, text FROM passages ORDER BY rowid")
+        for row in cur:
+            yield Passage(*row)
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class SpanTable:
+    """Read-only salient spans of every passage of a store, for one extractor."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._conn = _open_readonly(self.path)
+
+    @staticmethod
+    def write(path: str | Path, spans_per_passage: Iterable[list[SalientSpan]]) -> int:
+        """Write spans in passage order (row 1 first); return the number of rows."""
+        conn = _new_db(Path(path))
+        conn.execute("CREATE TABLE spans (rowid INTEGER PRIMARY KEY, n INTEGER NOT NULL, spans TEXT NOT NULL)")
+        rows = 0
+        batch: list[tuple[int, str]] = []
+        for spans in spans_per_passage:
+            batch.append((len(spans), json.dumps([s.to_json() for s in spans], separators=(",", ":"))))
+            if len(batch) >= _BATCH:
+                conn.executemany("INSERT INTO spans (n, spans) VALUES (?, ?)", batch)
+                rows += len(batch)
+                batch.clear()
+        if batch:
+            conn.executemany("INSERT INTO spans (n, spans) VALUES (?, ?)", batch)
+            rows += len(batch)
+        conn.execute("CREATE INDEX spans_n ON spans (n)")
+        conn.commit()
+        conn.close()
+        return rows
+
+    def get(self, rowid: int) -> list[SalientSpan]:
+        row = self._conn.execute("SELECT spans FROM spans WHERE rowid = ?", (int(rowid),)).fetchone()
+        if row is None:
+            raise IndexError(f"no spans at row {rowid}")
+        return [SalientSpan.from_json(s) for s in json.loads(row[0])]
+
+    def rows_with_at_least(self, n: int) -> np.ndarray:
+        """Sorted row numbers of passages with at least ``n`` salient spans (int64)."""
+        cur = self._conn.execute("SELECT rowid FROM spans WHERE n >= ? ORDER BY rowid", (int(n),))
+        return np.fromiter((r[0] for r in cur), dtype=np.int64)
+
+    def close(self) -> None:
+        self._conn.close()

