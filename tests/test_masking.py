@@ -1,0 +1,70 @@
+"""Mask sampling: numbering, non-overlap, candidate filtering, strategy seam."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ramp_env.corpus.passage import Passage
+from ramp_env.masking import (
+    MASK_STRATEGIES,
+    RandomMaskStrategy,
+    make_mask_strategy,
+    mask_passage,
+    maskable_spans,
+    register_mask_strategy,
+)
+from ramp_env.text.spans import SalientSpan, SpanType
+
+PASSAGE = Passage("p1", "Aristotle", "Aristotle was born in 384 BC in Stagira and taught Alexander in Macedon.")
+
+
+def span(text: str, label: SpanType = SpanType.NAME) -> SalientSpan:
+    start = PASSAGE.text.index(text)
+    return SalientSpan(start, start + len(text), label)
+
+
+def test_mask_passage_numbers_in_reading_order() -> None:
+    task = mask_passage(PASSAGE, [span("Macedon"), span("384 BC", SpanType.DATE)])
+    assert task.masked_text == "Aristotle was born in [mask_1] in Stagira and taught Alexander in [mask_2]."
+    assert task.answers == ("384 BC", "Macedon") and task.span_types == ("DATE", "NAME")
+
+
+def test_overlapping_spans_are_rejected() -> None:
+    with pytest.raises(ValueError, match="overlap"):
+        mask_passage(PASSAGE, [span("384 BC"), SalientSpan(span("384 BC").start + 1, span("384 BC").end + 3, SpanType.DATE)])
+
+
+def test_title_and_repeated_spans_are_not_maskable() -> None:
+    candidates = maskable_spans(PASSAGE, [span("Aristotle"), span("Stagira")], show_title=True)
+    assert candidates == [span("Stagira")]
+    assert span("Aristotle") in maskable_spans(PASSAGE, [span("Aristotle")], show_title=False)
+    twice = Passage("p2", "", "Rome fell. Rome rose.")
+    assert maskable_spans(twice, [SalientSpan(0, 4, SpanType.PLACE)]) == []
+
+
+def test_random_strategy_is_seeded_and_returns_none_when_too_few() -> None:
+    cands = [span("384 BC"), span("Stagira"), span("Alexander"), span("Macedon")]
+    strategy = RandomMaskStrategy()
+    a = strategy.choose(PASSAGE, cands, 2, np.random.default_rng(0))
+    b = strategy.choose(PASSAGE, cands, 2, np.random.default_rng(0))
+    assert a == b and len(a) == 2 and a == sorted(a, key=lambda s: s.start)
+    picks = {tuple(strategy.choose(PASSAGE, cands, 2, np.random.default_rng(s))) for s in range(30)}
+    assert len(picks) > 3
+    assert strategy.choose(PASSAGE, cands, 5, np.random.default_rng(0)) is None
+
+
+def test_strategy_registry_seam() -> None:
+    class FirstSpans:
+        name = "first"
+
+        def choose(self, passage, candidates, k, rng):  # noqa: ANN001, ANN201
+            return list(candidates[:k]) if len(candidates) >= k else None
+
+    register_mask_strategy("first", FirstSpans)
+    try:
+        assert make_mask_strategy("first").name == "first"
+    finally:
+        MASK_STRATEGIES.pop("first")
+    with pytest.raises(ValueError, match="unknown mask_strategy"):
+        make_mask_strategy("first")

@@ -1,0 +1,70 @@
+"""Salient span extraction with spaCy, with rules, and the automatic fallback."""
+
+from __future__ import annotations
+
+import pytest
+
+from ramp_env.text import spans as spans_module
+from ramp_env.text.spans import (
+    RuleSpanExtractor,
+    SalientSpan,
+    SpacySpanExtractor,
+    SpanType,
+    make_span_extractor,
+)
+
+TEXT = (
+    "Aristotle was born in 384 BC in Stagira, Greece. He studied at Plato's Academy in Athens for 20 years. "
+    "The city had 3.5 million people in the 1990s. On 12 March 1990 the United Nations met."
+)
+
+
+def surfaces(text: str, found: list[SalientSpan]) -> dict[str, SpanType]:
+    return {text[s.start : s.end]: s.label for s in found}
+
+
+def test_rules_find_dates_numbers_and_names() -> None:
+    found = surfaces(TEXT, RuleSpanExtractor().extract(TEXT))
+    assert found["384 BC"] is SpanType.DATE
+    assert found["12 March 1990"] is SpanType.DATE
+    assert found["1990s"] is SpanType.DATE
+    assert found["3.5 million"] is SpanType.NUMBER
+    assert found["United Nations"] is SpanType.NAME
+    assert "Stagira" in found and "Athens" in found
+    assert "The" not in found and "He" not in found  # sentence-initial function words are not names
+
+
+def test_spans_never_overlap_and_are_sorted() -> None:
+    for extractor in (RuleSpanExtractor(),):
+        found = extractor.extract(TEXT)
+        assert found == sorted(found, key=lambda s: s.start)
+        assert all(a.end <= b.start for a, b in zip(found, found[1:]))
+
+
+@pytest.mark.skipif(not spans_module.spacy_model_available(), reason="spaCy model not installed")
+def test_spacy_finds_typed_entities() -> None:
+    (found,) = SpacySpanExtractor().extract_batch([TEXT])
+    typed = surfaces(TEXT, found)
+    assert typed["Aristotle"] is SpanType.PERSON
+    assert typed["384 BC"] is SpanType.DATE  # explicit dates take priority over the model's split
+    assert typed["Athens"] is SpanType.PLACE
+    assert typed["United Nations"] is SpanType.ORG
+
+
+def test_auto_falls_back_to_rules_without_spacy(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(spans_module, "spacy_model_available", lambda model=None: False)
+    with pytest.warns(UserWarning, match="rule-based"):
+        extractor = make_span_extractor("auto")
+    assert isinstance(extractor, RuleSpanExtractor)
+    with pytest.raises(ModuleNotFoundError, match="span_extractor='rules'"):
+        make_span_extractor("spacy")
+
+
+def test_bad_extractor_name() -> None:
+    with pytest.raises(ValueError, match="span_extractor must be"):
+        make_span_extractor("nope")
+
+
+def test_span_json_round_trip() -> None:
+    span = SalientSpan(3, 9, SpanType.EVENT)
+    assert SalientSpan.from_json(span.to_json()) == span
