@@ -37,9 +37,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-_TAG = re.compile(r"<(search|answer)>(.*?)</\1>", re.IGNORECASE | re.DOTALL)
+# Tags are found with these plain patterns and explicit scanning, not one
+# ``<(search|answer)>(.*?)</\1>`` regex: that regex retries its lazy scan to the
+# end of the text from every unclosed opening tag, quadratic in the action's
+# length (a degenerate "<search><search>..." LLM output of 40k characters took
+# 4 s a step). Every function below is linear.
 _OPEN = re.compile(r"<(search|answer)>", re.IGNORECASE)
-_ANSWER_BLOCK = re.compile(r"<answer>.*?</answer>", re.IGNORECASE | re.DOTALL)
+_CLOSE = {tag: re.compile(f"</{tag}>", re.IGNORECASE) for tag in ("search", "answer")}
 _LABEL = re.compile(r"^\s*[\[(<]?\s*mask[\s_-]*(\d{1,6})\s*[\])>]?\s*[:=\-–]\s*(.*?)\s*$", re.IGNORECASE)
 
 FORMAT_ERRORS = (
@@ -142,21 +146,53 @@ def parse_answer_block(content: str, num_masks: int) -> tuple[dict[int, str], li
     return answers, errors
 
 
+def _first_complete_tag(text: str) -> tuple[str, str] | None:
+    """``(tag, content)`` of the leftmost opening tag that has a closing tag after it."""
+    last_close = {}
+    for tag, pattern in _CLOSE.items():
+        last = None
+        for last in pattern.finditer(text):  # we want the last match
+            pass
+        last_close[tag] = -1 if last is None else last.start()
+    for opening in _OPEN.finditer(text):
+        tag = opening.group(1).lower()
+        if opening.end() <= last_close[tag]:
+            closing = _CLOSE[tag].search(text, opening.end())
+            assert closing is not None  # a closing tag exists at or after last_close[tag]
+            return tag, text[opening.end() : closing.start()]
+    return None
+
+
+def _count_answer_blocks(text: str) -> int:
+    """Non-overlapping ``<answer>...</answer>`` blocks, scanning left to right once."""
+    count, pos = 0, 0
+    while True:
+        opening = _OPEN.search(text, pos)
+        while opening is not None and opening.group(1).lower() != "answer":
+            opening = _OPEN.search(text, opening.end())
+        if opening is None:
+            return count
+        closing = _CLOSE["answer"].search(text, opening.end())
+        if closing is None:
+            return count
+        count, pos = count + 1, closing.end()
+
+
 def parse_action(action: object, num_masks: int, max_chars: int = 4096) -> ParsedAction:
     """Parse one agent action; never raises (see the module docs for every outcome)."""
     text, error = _as_text(action, max_chars)
     if text is None:
         return ParsedAction("invalid", errors=[error or "not_text"])
-    match = _TAG.search(text)
+    match = _first_complete_tag(text)
     if match is None:
         return ParsedAction("invalid", errors=["unclosed_tag" if _OPEN.search(text) else "no_tag"])
-    tag, content = match.group(1).lower(), match.group(2)
+    tag, content = match
     if tag == "search":
         query = " ".join(content.split())
         if not query:
             return ParsedAction("invalid", errors=["empty_query"])
         return ParsedAction("search", query=query)
     answers, errors = parse_answer_block(content, num_masks)
-    if len(_ANSWER_BLOCK.findall(text)) > 1:
+    if _count_answer_blocks(text) > 1:
         errors.insert(0, "multiple_answers")
     return ParsedAction("answer", answers=answers, errors=errors)

@@ -12,10 +12,12 @@ and the others discard their copy.
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
 import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Iterator
@@ -60,11 +62,43 @@ def file_fingerprint(path: str | os.PathLike[str], extra: str = "") -> str:
     return h.hexdigest()[:20]
 
 
+@functools.lru_cache(maxsize=1)
+def _host_tag() -> str:
+    """Host name plus PID namespace: pids are only comparable between processes that share both
+    (containers with the host's network share its host name, not its pids)."""
+    host = "".join(ch if ch.isalnum() else "_" for ch in socket.gethostname())[:40] or "host"
+    try:
+        return f"{host}_{os.stat('/proc/self/ns/pid').st_ino}"
+    except OSError:  # not Linux: no way to tell namespaces apart, so never judge pids
+        return ""
+
+
+def _tmp_prefix(name: str) -> str:
+    """``.<name>.tmp-<host>-<pid>-``: names the builder, so its leftovers can be recognised."""
+    return f".{name}.tmp-{_host_tag() or 'nohost'}-{os.getpid()}-"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: alive, someone else's
+        return True
+    return True
+
+
 def _clean_stale_tmp(parent: Path, name: str) -> None:
+    """Remove leftovers of killed builds of ``name``: those of dead processes on this host
+    (a killed 1M-passage build leaves GBs), and any older than STALE_TMP_SECONDS (other
+    hosts sharing the cache, whose processes we cannot see)."""
     now = time.time()
+    ours = f".{name}.tmp-{_host_tag()}-"
     for tmp in parent.glob(f".{name}.tmp-*"):
         with contextlib.suppress(OSError):
-            if now - tmp.stat().st_mtime > STALE_TMP_SECONDS:
+            pid = tmp.name[len(ours) :].split("-", 1)[0] if _host_tag() and tmp.name.startswith(ours) else ""
+            dead = pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid))
+            if dead or now - tmp.stat().st_mtime > STALE_TMP_SECONDS:
                 shutil.rmtree(tmp) if tmp.is_dir() else tmp.unlink()
 
 
@@ -79,7 +113,7 @@ def atomic_path(target: str | os.PathLike[str], is_dir: bool = False) -> Iterato
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     _clean_stale_tmp(target.parent, target.name)
-    prefix = f".{target.name}.tmp-{os.getpid()}-"
+    prefix = _tmp_prefix(target.name)
     if is_dir:
         tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
     else:
@@ -88,6 +122,11 @@ def atomic_path(target: str | os.PathLike[str], is_dir: bool = False) -> Iterato
         tmp = Path(name)
     try:
         yield tmp
+        # mkstemp/mkdtemp create owner-only files; cached artefacts are meant to
+        # be shared read-only (other users, other processes), so honour the umask
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, (0o777 if is_dir else 0o666) & ~umask)
         if is_dir:
             try:
                 os.rename(tmp, target)

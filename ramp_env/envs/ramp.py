@@ -16,6 +16,7 @@ from ramp_env.retrieval.base import Hit, Retriever
 from ramp_env.rewards import EpisodeReward, make_reward, normalize_answer
 from ramp_env.text.charset import text_charset
 from ramp_env.text.spans import DEFAULT_SPACY_MODEL, SpanExtractor
+from ramp_env.vector import text_space
 
 MAX_NUM_MASKS = 64
 MAX_MESSAGE_CHARS = 1024
@@ -183,16 +184,16 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
         results_chars = top_k * (max_hit_chars + 512)
         self.observation_space = spaces.Dict(
             {
-                "title": spaces.Text(max_length=1024, min_length=0, charset=charset),
-                "passage": spaces.Text(max_length=max_passage_chars, min_length=0, charset=charset),
-                "results": spaces.Text(max_length=results_chars, min_length=0, charset=charset),
-                "message": spaces.Text(max_length=MAX_MESSAGE_CHARS, min_length=0, charset=charset),
+                "title": text_space(1024, charset),
+                "passage": text_space(max_passage_chars, charset),
+                "results": text_space(results_chars, charset),
+                "message": text_space(MAX_MESSAGE_CHARS, charset),
                 "num_masks": spaces.Discrete(MAX_NUM_MASKS + 1),
                 "searches_left": spaces.Discrete(max_searches + 1),
                 "steps_left": spaces.Discrete(max_steps + 1),
             }
         )
-        self.action_space = spaces.Text(max_length=max_action_chars, min_length=0, charset=charset)
+        self.action_space = text_space(max_action_chars, charset)
 
         self.task: MaskedTask | None = None
         self._eligible: dict[int, np.ndarray] = {}
@@ -206,6 +207,10 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
         self.spans = self.corpus.span_table(cfg["span_extractor"], spacy_model=cfg["spacy_model"])
         backend = cfg["retriever"]
         self.retriever: Retriever = self.corpus.retriever(backend) if isinstance(backend, str) else backend
+        # strategies that cache per-corpus data (the perplexity one) learn where the corpus lives
+        bind_corpus = getattr(self.mask_strategy, "bind_corpus", None)
+        if callable(bind_corpus):
+            bind_corpus(self.corpus)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()

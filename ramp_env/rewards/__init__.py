@@ -1,20 +1,39 @@
 """Rewards for RAMP: per-mask scores aggregated into an episode reward.
 
-``make_reward(spec)`` turns a name or a callable into an :class:`EpisodeReward`.
+``make_reward(spec)`` turns a name in :data:`REWARDS` (``recall``,
+``penalized_recall``, ``em``, ``f1``, ``judge``, ``judge_embedding``,
+``judge_llm``), a :class:`~ramp_env.rewards.judges.Judge` or a callable into an
+:class:`EpisodeReward`. ``docs/rewards.md`` describes every reward.
 """
 
-from ramp_env.rewards.base import EpisodeReward, RewardResult, make_reward, REWARDS
-from ramp_env.rewards.normalize import answer_tokens, normalize_answer
+from ramp_env.rewards.base import (
+    REWARDS,
+    EpisodeReward,
+    JudgeReward,
+    MaskwiseReward,
+    PerMaskReward,
+    RewardResult,
+    make_reward,
+)
 from ramp_env.rewards.metrics import exact_match, token_f1, token_recall
+from ramp_env.rewards.normalize import answer_tokens, normalize_answer
+from ramp_env.rewards.penalty import DEFAULT_PENALTY, HackPenalty, penalized_recall, split_alternatives
 
 __all__ = [
+    "DEFAULT_PENALTY",
     "REWARDS",
     "EpisodeReward",
+    "HackPenalty",
+    "JudgeReward",
+    "MaskwiseReward",
+    "PerMaskReward",
     "RewardResult",
     "answer_tokens",
     "exact_match",
     "make_reward",
     "normalize_answer",
+    "penalized_recall",
+    "split_alternatives",
     "token_f1",
     "token_recall",
 ]

@@ -1,12 +1,32 @@
-"""Episode rewards: score each mask in [0, 1], then aggregate (mean by default)."""
+"""Episode rewards: score each mask in [0, 1], then aggregate (mean by default).
+
+An :class:`EpisodeReward` takes the predictions for all masks of a task
+(``None`` for a mask left unanswered) and the gold spans, and returns a
+:class:`RewardResult`: the episode ``reward``, the score of each mask
+(``per_mask``) and named ``components``:
+
+* ``mask_i``: the final score of mask ``i`` (after any penalty);
+* ``penalty`` (penalised rewards only): minus the mean, over masks, of what the
+  :class:`~ramp_env.rewards.penalty.HackPenalty` removed, so
+  ``reward = mean(raw mask scores) + penalty``.
+
+RAMPEnv adds ``format`` (minus its format penalty, or 0) to the components.
+:data:`REWARDS` names the built-in rewards; :func:`make_reward` also accepts an
+:class:`EpisodeReward`, a :class:`~ramp_env.rewards.judges.Judge` or a plain
+``callable(prediction, gold) -> float``.
+"""
 
 from __future__ import annotations
 
+import functools
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
+from ramp_env.rewards.judges.base import Judge
 from ramp_env.rewards.metrics import exact_match, token_f1, token_recall
+from ramp_env.rewards.penalty import DEFAULT_PENALTY, HackPenalty
 
 MaskScorer = Callable[[str, str], float]
 
@@ -33,41 +53,113 @@ class EpisodeReward(Protocol):
     def __call__(self, predictions: Sequence[str | None], golds: Sequence[str]) -> RewardResult: ...
 
 
-class PerMaskReward:
-    """Scores masks independently with ``scorer(prediction, gold)`` and takes the mean."""
+class MaskwiseReward(ABC):
+    """Scores the answered masks (:meth:`score_masks`), applies the penalty, takes the mean.
 
-    def __init__(self, scorer: MaskScorer, name: str) -> None:
-        self.scorer = scorer
+    Args:
+        name: the reward's name.
+        penalty: a :class:`~ramp_env.rewards.penalty.HackPenalty` subtracted from each
+            mask's score (floored at 0), or None.
+    """
+
+    def __init__(self, name: str, penalty: HackPenalty | None = None) -> None:
         self.name = name
+        self.penalty = penalty
+
+    @abstractmethod
+    def score_masks(self, predictions: list[str], golds: list[str]) -> list[float]:
+        """Raw scores in [0, 1] of answered masks (all predictions are strings)."""
 
     def __call__(self, predictions: Sequence[str | None], golds: Sequence[str]) -> RewardResult:
         if len(predictions) != len(golds):
             raise ValueError(f"{len(predictions)} predictions for {len(golds)} masks")
-        scores = []
-        for pred, gold in zip(predictions, golds):
-            score = 0.0 if pred is None else float(self.scorer(pred, gold))
-            if not 0.0 <= score <= 1.0:
-                raise ValueError(f"reward {self.name!r} scored {score} for one mask, outside [0, 1]")
-            scores.append(score)
-        components = {f"mask_{i + 1}": s for i, s in enumerate(scores)}
+        answered = [i for i, pred in enumerate(predictions) if pred is not None]
+        raw = [0.0] * len(golds)
+        if answered:
+            preds = [str(predictions[i]) for i in answered]
+            values = self.score_masks(preds, [golds[i] for i in answered])
+            for i, value in zip(answered, values):
+                value = float(value)
+                if not 0.0 <= value <= 1.0:  # also rejects NaN
+                    raise ValueError(f"reward {self.name!r} scored {value} for one mask, outside [0, 1]")
+                raw[i] = value
+        scores = list(raw)
+        components: dict[str, float] = {}
+        if self.penalty is not None:
+            for i in answered:
+                scores[i] = max(0.0, raw[i] - self.penalty(str(predictions[i]), golds[i]))
+        components.update({f"mask_{i + 1}": s for i, s in enumerate(scores)})
+        if self.penalty is not None:
+            removed = sum(r - s for r, s in zip(raw, scores))
+            components["penalty"] = -removed / len(scores) if scores else 0.0
         return RewardResult(sum(scores) / len(scores) if scores else 0.0, scores, components)
 
 
+class PerMaskReward(MaskwiseReward):
+    """Scores masks independently with ``scorer(prediction, gold)`` and takes the mean."""
+
+    def __init__(self, scorer: MaskScorer, name: str, penalty: HackPenalty | None = None) -> None:
+        super().__init__(name, penalty)
+        self.scorer = scorer
+
+    def score_masks(self, predictions: list[str], golds: list[str]) -> list[float]:
+        return [float(self.scorer(pred, gold)) for pred, gold in zip(predictions, golds)]
+
+
+class JudgeReward(MaskwiseReward):
+    """A :class:`~ramp_env.rewards.judges.Judge`'s scores, minus the hack penalty.
+
+    A judge alone can be gamed the way recall is (an answer listing five candidates
+    is "similar" to the gold), so the judge's score gets the same length and
+    enumeration penalty as ``penalized_recall`` unless ``penalty=None``.
+    All masks of a task go to the judge in one call.
+    """
+
+    def __init__(self, judge: Judge, name: str | None = None, penalty: HackPenalty | None = DEFAULT_PENALTY) -> None:
+        super().__init__(name or getattr(judge, "name", "judge"), penalty)
+        self.judge = judge
+
+    def score_masks(self, predictions: list[str], golds: list[str]) -> list[float]:
+        return self.judge.score(predictions, golds)
+
+
+@functools.cache
+def shared_judge(kind: str) -> Judge:
+    """One judge per kind and process, so many envs share one model and one cache."""
+    from ramp_env.rewards.judges import EmbeddingJudge, LLMJudge
+
+    if kind == "embedding":
+        return EmbeddingJudge()
+    if kind == "llm":
+        return LLMJudge()
+    raise ValueError(f"unknown judge kind {kind!r}; expected 'embedding' or 'llm'")
+
+
+# name -> factory. "judge" is the embedding judge: it is cheap (milliseconds per pair on a
+# CPU), cannot be prompt-injected, and the offline 135M LLM is near chance as a judge
+# (docs/rewards.md has the measurements); use "judge_llm" or an HTTPJudge for a real LLM.
 REWARDS: dict[str, Callable[[], EpisodeReward]] = {
     "recall": lambda: PerMaskReward(token_recall, "recall"),
+    "penalized_recall": lambda: PerMaskReward(token_recall, "penalized_recall", penalty=DEFAULT_PENALTY),
     "em": lambda: PerMaskReward(exact_match, "em"),
     "f1": lambda: PerMaskReward(token_f1, "f1"),
+    "judge": lambda: JudgeReward(shared_judge("embedding"), "judge"),
+    "judge_embedding": lambda: JudgeReward(shared_judge("embedding"), "judge_embedding"),
+    "judge_llm": lambda: JudgeReward(shared_judge("llm"), "judge_llm"),
 }
 
 
-def make_reward(spec: str | MaskScorer | EpisodeReward = "recall") -> EpisodeReward:
-    """An :class:`EpisodeReward` from a name in :data:`REWARDS`, an EpisodeReward, or a per-mask callable."""
+def make_reward(spec: str | MaskScorer | EpisodeReward | Judge | Any = "recall") -> EpisodeReward:
+    """An :class:`EpisodeReward` from a name in :data:`REWARDS`, an EpisodeReward, a Judge
+    (wrapped in :class:`JudgeReward`, penalty included) or a per-mask ``callable(prediction, gold)``."""
     if isinstance(spec, str):
         if spec not in REWARDS:
             raise ValueError(f"unknown reward {spec!r}; expected one of {sorted(REWARDS)} or a callable")
         return REWARDS[spec]()
+    if isinstance(spec, Judge) and hasattr(spec, "score"):
+        return JudgeReward(spec)
     if isinstance(spec, EpisodeReward):
         return spec
     if callable(spec):
         return PerMaskReward(spec, getattr(spec, "__name__", "custom"))
-    raise TypeError(f"reward must be a name, an EpisodeReward or a callable(prediction, gold), got {spec!r}")
+    raise TypeError(f"reward must be a name, an EpisodeReward, a Judge or a callable(prediction, gold), got {spec!r}")

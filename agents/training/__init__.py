@@ -1,0 +1,1 @@
+"""Training language-model agents on RAMP: SFT on trajectories and DAPO against the environment."""

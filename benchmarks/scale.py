@@ -1,0 +1,361 @@
+"""Scale benchmark: RAMP over synthetic Zipfian corpora of 10k, 100k and 1M passages.
+
+For every corpus size it reports, each phase in a fresh process so that its peak
+memory is its own:
+
+* ``load``: streaming the JSONL file into the passage store (passages/s, peak RSS, size);
+* ``tantivy``: building the tantivy index (passages/s, peak RSS, size on disk);
+* ``spans``: rule-based salient spans for every ``--task-every``-th passage (the task pool);
+* ``search``: tantivy query latency p50/p95 over known-item queries;
+* ``rank_bm25``: the in-memory reference backend, build time, p50/p95 and peak RSS,
+  at sizes up to ``--bm25-max`` (it scores every passage in Python per query);
+* ``env``: RAMP-v0 steps/s with the scripted agent of ``benchmarks/vector_envs.py``
+  (search, search, answer) over the full corpus.
+
+Results go to ``benchmarks/results/scale.json`` and the peak-memory growth curve to
+``benchmarks/results/scale_memory.png``, both written atomically.
+
+Why synthetic text: no 1M-passage corpus ships offline. Words are drawn from a Zipf
+law (exponent 1, 1M word types) whose head is the real vocabulary of the default
+corpus ranked by frequency (so "the", "of", "Paris,", "1990" occur at realistic
+rates and the rule-based extractor finds names and years); the tail is made-up
+words. Passages are ~100 words (DPR's size) cut into sentences. It is word salad,
+but posting-list lengths, and so BM25 cost, follow the same law as Wikipedia's.
+
+Why spans for a subset: the rule-based extractor runs at a few hundred passages/s
+per core (spaCy is slower), so spans for 1M passages take most of an hour on one
+core. Tasks are drawn from every ``--task-every``-th passage while search covers the
+whole corpus, the setup we document for full Wikipedia too (docs/scaling.md).
+
+    python benchmarks/scale.py                          # 10k, 100k, 1M (about 30 min on 2 cores)
+    python benchmarks/scale.py --sizes 10000 100000     # quicker
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+RESULTS_DIR = Path(__file__).parent / "results"
+PHASES = ("baseline", "load", "tantivy", "spans", "search", "rank_bm25", "env")
+
+
+@dataclass
+class Args:
+    sizes: list[int] = field(default_factory=lambda: [10_000, 100_000, 1_000_000])
+    bm25_max: int = 100_000  # rank_bm25 only up to this size: ~2 s/query and GBs of RAM at 1M
+    workdir: Path = Path("/tmp/ramp-scale")  # corpora and prepared caches (1M: about 2.5 GB)
+    queries: int = 200  # tantivy queries per size (rank_bm25 runs min(queries, 50))
+    env_steps: int = 300
+    task_every: int = 100  # salient spans (the task pool) for every Nth passage
+    vocab_size: int = 1_000_000
+    zipf_exponent: float = 1.0
+    seed: int = 0
+    out: Path = RESULTS_DIR / "scale.json"
+    plot: Path = RESULTS_DIR / "scale_memory.png"
+    phase: str = ""  # internal: run one phase in this process and print its JSON
+    size: int = 0  # internal: the corpus size of that phase
+
+
+def parse_args(argv: list[str] | None = None) -> Args:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    for f in dataclasses.fields(Args):
+        default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
+        flag = "--" + f.name.replace("_", "-")
+        if isinstance(default, list):
+            parser.add_argument(flag, type=int, nargs="+", default=default)
+        else:
+            parser.add_argument(flag, type=type(default), default=default)
+    return Args(**vars(parser.parse_args(argv)))
+
+
+# -- synthetic corpus ---------------------------------------------------------------------------
+
+
+def zipf_vocabulary(size: int) -> list[str]:
+    """``size`` word types by rank: the default corpus's words by frequency, then made-up words."""
+    from ramp_env.corpus.default import default_corpus_path
+
+    counts: Counter[str] = Counter()
+    with open(default_corpus_path(), encoding="utf-8") as fh:
+        for line in fh:
+            counts.update(json.loads(line)["text"].split())
+    words = [w for w, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))][:size]
+    consonants, vowels = "bcdfghklmnprstvz", "aeiou"
+    rank = 0
+    while len(words) < size:  # deterministic pronounceable pseudo-words: "kabomi", ...
+        r, syllables = rank, []
+        for _ in range(3):
+            r, c = divmod(r, len(consonants))
+            r, v = divmod(r, len(vowels))
+            syllables.append(consonants[c] + vowels[v])
+        words.append("".join(syllables) + (str(r) if r else ""))
+        rank += 1
+    return words
+
+
+def synthetic_passages(n: int, vocab: list[str], exponent: float, seed: int) -> Iterator[dict[str, str]]:
+    """``n`` passages of Zipf-distributed words, deterministic in ``seed``."""
+    rng = np.random.default_rng(seed)
+    cdf = np.cumsum(1.0 / np.arange(1, len(vocab) + 1) ** exponent)
+    cdf /= cdf[-1]
+    words = np.array(vocab, dtype=object)
+    capitalised = np.array([w for w in vocab[:20_000] if w[:1].isupper() and w.isalpha()], dtype=object)
+    chunk = 2_000
+    for first in range(0, n, chunk):
+        m = min(chunk, n - first)
+        lengths = np.clip(rng.normal(100, 20, m).astype(int), 30, 200)
+        drawn = words[np.searchsorted(cdf, rng.random(int(lengths.sum())), side="right")]
+        titles = capitalised[rng.integers(0, len(capitalised), (m, 2))]
+        offset = 0
+        for i in range(m):
+            tokens = list(drawn[offset : offset + lengths[i]])
+            offset += lengths[i]
+            # sentences of 12-30 words: capitalised first word, full stop at the end
+            pos = 0
+            while pos < len(tokens):
+                tokens[pos] = tokens[pos][:1].upper() + tokens[pos][1:]
+                end = min(len(tokens), pos + int(rng.integers(12, 31)))
+                tokens[end - 1] = tokens[end - 1].rstrip(".,;:") + "."
+                pos = end
+            yield {"id": f"syn-{first + i}", "title": " ".join(titles[i]), "text": " ".join(tokens)}
+
+
+def write_corpus(args: Args, size: int) -> Path:
+    exponent = f"{args.zipf_exponent:g}".replace(".", "p")
+    path = args.workdir / f"zipf{size}-s{exponent}-v{args.vocab_size}-seed{args.seed}.jsonl"
+    if path.is_file():
+        return path
+    from ramp_env.cache import atomic_path
+
+    vocab = zipf_vocabulary(args.vocab_size)
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        for record in synthetic_passages(size, vocab, args.zipf_exponent, args.seed):
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return path
+
+
+class EveryNthRuleSpans:
+    """Rule-based spans for every ``n``-th passage only; the others get none, so tasks
+    come from that subset while search still covers every passage."""
+
+    def __init__(self, n: int) -> None:
+        from ramp_env.text.spans import RuleSpanExtractor
+
+        self.n = n
+        self._rules = RuleSpanExtractor()
+        self.cache_key = f"{self._rules.cache_key}-every{n}"
+
+    def extract_batch(self, texts: Iterable[str]) -> Iterator[list[Any]]:
+        for i, text in enumerate(texts):
+            yield self._rules.extract(text) if i % self.n == 0 else []
+
+
+# -- phases (each runs in its own process) ------------------------------------------------------
+
+
+def peak_rss_mb() -> float:
+    """This process's peak resident memory. VmHWM, not ru_maxrss: the latter keeps the
+    peak of the parent this process was forked from, and the orchestrator is big."""
+    status = Path("/proc/self/status")
+    if status.is_file():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # not Linux: KiB on Linux, bytes on macOS
+
+
+def disk_mb(path: Path) -> float:
+    if path.is_file():
+        return path.stat().st_size / 2**20
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
+
+
+def known_item_queries(corpus: Any, count: int, seed: int) -> list[str]:
+    """Queries of 4 words drawn from random passages, as an agent's searches would be."""
+    rng = np.random.default_rng(seed + 1)
+    queries = []
+    for row in rng.integers(1, len(corpus.store) + 1, count):
+        words = corpus.store.get(int(row)).text.split()
+        picks = rng.choice(len(words), size=min(4, len(words)), replace=False)
+        queries.append(" ".join(words[i] for i in sorted(picks)))
+    return queries
+
+
+def latency_ms(retriever: Any, queries: list[str]) -> dict[str, float]:
+    retriever.search(queries[0], 3)  # warm up (first-touch of the memory map)
+    times = []
+    for q in queries:
+        started = time.perf_counter()
+        retriever.search(q, 5)
+        times.append((time.perf_counter() - started) * 1000)
+    return {"p50_ms": float(np.percentile(times, 50)), "p95_ms": float(np.percentile(times, 95)), "queries": len(times)}
+
+
+def run_phase(args: Args) -> dict[str, Any]:
+    from ramp_env.corpus.prepared import PreparedCorpus
+    from ramp_env.envs.ramp import RAMPEnv  # with all it imports: part of the baseline
+
+    if args.phase == "baseline":
+        return {"peak_rss_mb": peak_rss_mb()}
+    path = write_corpus(args, args.size)
+    cache = cache_dir(args, args.size)
+    started = time.perf_counter()
+    corpus = PreparedCorpus.open(path, cache_dir=cache, progress=False)
+    result: dict[str, Any] = {}
+    if args.phase == "load":
+        seconds = time.perf_counter() - started
+        result = {"seconds": seconds, "rate": args.size / seconds, "disk_mb": disk_mb(corpus.store.path),
+                  "corpus_file_mb": disk_mb(path)}
+    elif args.phase == "tantivy":
+        started = time.perf_counter()
+        corpus.retriever("tantivy")
+        seconds = time.perf_counter() - started
+        result = {"seconds": seconds, "rate": args.size / seconds, "disk_mb": disk_mb(corpus.index_dir("tantivy"))}
+    elif args.phase == "spans":
+        started = time.perf_counter()
+        table = corpus.span_table(EveryNthRuleSpans(args.task_every))
+        seconds = time.perf_counter() - started
+        result = {"seconds": seconds, "passages_with_spans": int(table.rows_with_at_least(1).size),
+                  "disk_mb": disk_mb(table.path)}
+    elif args.phase == "search":
+        result = latency_ms(corpus.retriever("tantivy"), known_item_queries(corpus, args.queries, args.seed))
+    elif args.phase == "rank_bm25":
+        queries = known_item_queries(corpus, min(args.queries, 50), args.seed)
+        started = time.perf_counter()
+        retriever = corpus.retriever("rank_bm25")
+        seconds = time.perf_counter() - started
+        result = {"seconds": seconds, "rate": args.size / seconds, **latency_ms(retriever, queries)}
+    elif args.phase == "env":
+        from vector_envs import play  # this script's directory is on sys.path
+
+        started = time.perf_counter()
+        env = RAMPEnv(corpus=str(path), cache_dir=cache, span_extractor=EveryNthRuleSpans(args.task_every),
+                      num_masks=2, progress=False)
+        open_seconds = time.perf_counter() - started
+        steps, episodes, seconds = play(env, args.env_steps, args.seed)
+        result = {"open_seconds": open_seconds, "steps": steps, "episodes": episodes, "steps_per_s": steps / seconds}
+    else:
+        raise ValueError(f"unknown phase {args.phase!r}; expected one of {PHASES}")
+    result["peak_rss_mb"] = peak_rss_mb()
+    return result
+
+
+def cache_dir(args: Args, size: int) -> Path:
+    return args.workdir / f"cache-{size}"
+
+
+def run_in_child(args: Args, phase: str, size: int) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--phase", phase, "--size", str(size), "--workdir", str(args.workdir),
+           "--queries", str(args.queries), "--env-steps", str(args.env_steps), "--task-every", str(args.task_every),
+           "--vocab-size", str(args.vocab_size), "--zipf-exponent", str(args.zipf_exponent), "--seed", str(args.seed)]
+    started = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"phase {phase} at {size} failed:\n{done.stderr[-3000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    result["wall_seconds"] = time.perf_counter() - started
+    print(f"  {phase:<10} {size:>9,}: {json.dumps({k: round(v, 3) for k, v in result.items()})}", flush=True)
+    return result
+
+
+# -- report -------------------------------------------------------------------------------------
+
+
+def print_table(report: dict[str, Any]) -> None:
+    base = report["baseline"]["peak_rss_mb"]
+    print(f"\nbaseline process (Python + ramp_env imported): {base:.0f} MB peak RSS")
+    header = ("passages", "load p/s", "load MB", "store MB", "index p/s", "index MB", "idx RSS MB",
+              "p50 ms", "p95 ms", "env steps/s", "env RSS MB")
+    print(" | ".join(header))
+    for size, r in report["sizes"].items():
+        print(" | ".join([
+            f"{int(size):,}", f"{r['load']['rate']:,.0f}", f"{r['load']['peak_rss_mb']:.0f}",
+            f"{r['load']['disk_mb']:.0f}", f"{r['tantivy']['rate']:,.0f}", f"{r['tantivy']['disk_mb']:.0f}",
+            f"{r['tantivy']['peak_rss_mb']:.0f}", f"{r['search']['p50_ms']:.2f}", f"{r['search']['p95_ms']:.2f}",
+            f"{r['env']['steps_per_s']:.1f}", f"{r['env']['peak_rss_mb']:.0f}",
+        ]))
+    print("\nrank_bm25 (in memory) next to tantivy at the same size:")
+    for size, r in report["sizes"].items():
+        if "rank_bm25" not in r:
+            continue
+        bm, tv = r["rank_bm25"], r["search"]
+        print(f"{int(size):,}: build {bm['rate']:,.0f} p/s, p50 {bm['p50_ms']:.1f} ms, p95 {bm['p95_ms']:.1f} ms, "
+              f"peak {bm['peak_rss_mb']:.0f} MB  |  tantivy p50 {tv['p50_ms']:.2f} ms "
+              f"({bm['p50_ms'] / tv['p50_ms']:.0f}x faster), peak {r['search']['peak_rss_mb']:.0f} MB")
+
+
+def plot(report: dict[str, Any], target: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ramp_env.cache import atomic_path
+
+    sizes = [int(s) for s in report["sizes"]]
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    series = [("load", "corpus load (streamed)"), ("tantivy", "tantivy build"), ("search", "tantivy search"),
+              ("env", "RAMP-v0 env"), ("rank_bm25", "rank_bm25 build + search")]
+    for phase, label in series:
+        points = [(s, report["sizes"][str(s)][phase]["peak_rss_mb"]) for s in sizes if phase in report["sizes"][str(s)]]
+        if points:
+            ax.plot(*zip(*points), marker="o", label=label)
+    ax.axhline(report["baseline"]["peak_rss_mb"], color="grey", linestyle=":", label="Python + imports")
+    ax.set_xscale("log")
+    ax.set_xlabel("passages in corpus")
+    ax.set_ylabel("peak RSS of the phase's process (MB)")
+    ax.set_title("Peak memory as the corpus grows")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    with atomic_path(target) as tmp:
+        fig.savefig(tmp, format="png", dpi=90)
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    if args.phase:
+        print(json.dumps(run_phase(args)))
+        return 0
+    from ramp_env.cache import atomic_write_json
+
+    load = os.getloadavg()
+    report: dict[str, Any] = {
+        "args": {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(args).items()},
+        "cpus": os.cpu_count(), "load_average_at_start": load, "baseline": run_in_child(args, "baseline", 0),
+        "sizes": {},
+    }
+    for size in sorted(args.sizes):
+        started = time.perf_counter()
+        write_corpus(args, size)
+        print(f"corpus of {size:,} passages ready in {time.perf_counter() - started:.0f} s", flush=True)
+        shutil.rmtree(cache_dir(args, size), ignore_errors=True)  # measure builds, not cache hits
+        phases = [p for p in PHASES[1:] if p != "rank_bm25" or size <= args.bm25_max]
+        report["sizes"][str(size)] = {phase: run_in_child(args, phase, size) for phase in phases}
+        report["load_average_at_end"] = os.getloadavg()
+        atomic_write_json(args.out, report)  # after every size: a late failure keeps what was measured
+    print_table(report)
+    plot(report, args.plot)
+    print(f"\nwrote {args.out} and {args.plot}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

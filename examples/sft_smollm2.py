@@ -1,0 +1,114 @@
+"""SFT of SmolLM2-135M-Instruct on the BM25 heuristic agent's RAMP trajectories, on CPU in minutes.
+
+    python examples/sft_smollm2.py                       # offline SmolLM2, tiny budgets
+    python examples/sft_smollm2.py --model Qwen/Qwen2.5-1.5B-Instruct --device cuda --bf16 \
+        --train_file runs/bm25-traj.jsonl --max_train_trajectories 2000 --epochs 2 --batch_size 16 \
+        --learning_rate 1e-5 --eval_tasks 200 --max_searches 4 --top_k 3 --max_hit_chars 1200
+
+1. Score the model (greedy ``LLMAgent``) on held-out tasks.
+2. Play the BM25 heuristic agent on training tasks (other seeds, held-out passages
+   excluded) and keep the episodes scoring at least ``min_score``: rejection sampling.
+3. SFT on those trajectories, the loss on the agent's own turns only (TRL ``SFTTrainer``).
+4. Score again on the same held-out tasks, print before/after, save the model.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import torch
+from transformers import HfArgumentParser
+
+from agents.bm25_heuristic import BM25HeuristicAgent
+from agents.llm import LLMAgent
+from agents.llm.rollout import score_agent, seeded_specs
+from agents.training.checkpoint import save_pretrained_atomic
+from agents.training.sft import SFTTrainConfig, train_sft
+from ramp_env.envs.ramp import RAMPEnv
+from ramp_env.evaluation.runner import episode_seed, run_episode
+from ramp_env.models import load_causal_lm, torch_threads
+from ramp_env.trajectories import RecordTrajectories, filter_trajectories, read_trajectories, write_trajectories
+
+
+@dataclass
+class Args:
+    model: str | None = None  # None: the offline SmolLM2-135M-Instruct; else a folder, .gguf or hub id
+    device: str = "cpu"
+    bf16: bool = False  # bfloat16 mixed precision for SFT (GPUs)
+    threads: int | None = None  # torch threads (1 is fastest on a busy 2-core CPU)
+    corpus: str = "default"
+    num_masks: int = 1
+    max_searches: int = 1  # short episodes keep CPU sequences around 400 tokens
+    top_k: int = 1
+    max_hit_chars: int = 300
+    eval_tasks: int = 16
+    eval_seed: int = 1000
+    train_file: str | None = None  # trajectories from `ramp-env collect` instead of playing BM25 here
+    train_episodes: int = 160  # BM25 episodes played for training data
+    train_seed: int = 0
+    min_score: float = 0.5  # rejection sampling threshold
+    max_train_trajectories: int = 16
+    epochs: float = 2.0
+    batch_size: int = 4
+    learning_rate: float = 1e-4
+    max_new_tokens: int = 48
+    seed: int = 0
+    output_dir: str = "runs/sft-smollm2"  # the fine-tuned model (and trajectories.jsonl)
+
+
+def make_env(args: Args) -> RAMPEnv:
+    return RAMPEnv(
+        corpus=args.corpus, num_masks=args.num_masks, max_searches=args.max_searches, top_k=args.top_k,
+        max_hit_chars=args.max_hit_chars, progress=False,
+    )
+
+
+def main(args: Args) -> dict[str, object]:
+    torch.manual_seed(args.seed)
+    envs = [make_env(args) for _ in range(min(args.eval_tasks, 8))]
+    specs = seeded_specs(args.eval_seed, args.num_masks, args.eval_tasks)  # held-out tasks
+    held_out = {envs[0].reset(seed=s.seed, options=dict(s.options))[1]["task_id"] for s in specs}
+
+    model, tokenizer = load_causal_lm(args.model, device=args.device)
+    agent = LLMAgent(model=model, tokenizer=tokenizer, max_new_tokens=args.max_new_tokens)
+    before = score_agent(agent, envs, specs)
+    print("before:", json.dumps(before))
+
+    # training data: the BM25 heuristic on other seeds, held-out passages excluded, good episodes only
+    if args.train_file:
+        played = read_trajectories(args.train_file)
+    else:
+        recorder = RecordTrajectories(make_env(args), agent="bm25")
+        bm25 = BM25HeuristicAgent(span_extractor="auto")  # the env's extractor: candidates shaped like its masks
+        for i in range(args.train_episodes):
+            run_episode(recorder, bm25, episode_seed(args.train_seed, args.num_masks, i), args.num_masks)
+        played = recorder.pop_trajectories()
+    fresh = [t for t in played if t.task_id not in held_out]
+    kept = filter_trajectories(fresh, args.min_score)[: args.max_train_trajectories]
+    print(f"training data: {len(played)} episodes, mean score {sum(t.score for t in played) / len(played):.3f}; "
+          f"kept {len(kept)} with score >= {args.min_score} (held-out passages excluded)")
+    if not kept:
+        raise SystemExit("no training trajectory passed the filter: lower --min_score or raise --train_episodes")
+
+    metrics = train_sft(model, tokenizer, kept, SFTTrainConfig(
+        num_epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+        seed=args.seed, bf16=args.bf16, logging_steps=1,
+    ))
+    print(f"sft: {metrics['steps']} steps on {metrics['examples']} trajectories "
+          f"({metrics['trained_tokens']} trained tokens), loss {metrics['train_loss']:.3f}, {metrics['seconds']} s")
+
+    after = score_agent(agent, envs, specs)
+    print("after: ", json.dumps(after))
+    save_pretrained_atomic(model, tokenizer, args.output_dir)
+    write_trajectories(f"{args.output_dir}/trajectories.jsonl", kept)
+    summary = {"before": before, "after": after, "sft": {k: v for k, v in metrics.items() if k != "log_history"}}
+    print(f"held-out score ({args.eval_tasks} tasks, {args.num_masks} mask): "
+          f"{before['score']:.3f} -> {after['score']:.3f}; model saved to {args.output_dir}")
+    return summary
+
+
+if __name__ == "__main__":
+    (cli_args,) = HfArgumentParser(Args).parse_args_into_dataclasses()
+    with torch_threads(cli_args.threads):
+        main(cli_args)

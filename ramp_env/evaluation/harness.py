@@ -1,0 +1,111 @@
+"""The benchmark harness behind ``ramp-env evaluate``: agents x mask counts x seeded episodes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+from tqdm.auto import tqdm
+
+import ramp_env  # noqa: F401  (registers the env ids)
+from ramp_env.cache import atomic_write_text
+from ramp_env.evaluation.agent_loading import make_agent
+from ramp_env.evaluation.leaderboard import format_table, plot_scores, summarize
+from ramp_env.evaluation.records import RESULTS_FILE, EpisodeRecord, ResultsFile, canonical_json
+from ramp_env.evaluation.runner import run_episodes
+
+LEADERBOARD_FILE = "leaderboard.md"
+PLOT_FILE = "score_vs_masks.png"
+# env arguments that change how a run looks, not what it measures: left out of a
+# record's env_config so a resumed run with another cache dir still matches
+_NOT_CONFIG = ("cache_dir", "progress", "render_mode")
+
+
+@dataclass
+class AgentSpec:
+    """An agent to evaluate: a registered name or ``module:Class``, and constructor arguments."""
+
+    name: str
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Evaluation:
+    """What :func:`evaluate` returns: this run's records (resumed ones included) and where files went."""
+
+    records: list[EpisodeRecord]
+    table: str
+    out_dir: Path | None = None
+
+
+def env_config_key(env_kwargs: Mapping[str, Any]) -> str:
+    return canonical_json({k: v for k, v in env_kwargs.items() if k not in _NOT_CONFIG})
+
+
+def evaluate(
+    agents: Sequence[str | AgentSpec],
+    episodes: int,
+    num_masks: Sequence[int | None] = (None,),
+    seed: int = 0,
+    env_id: str = "RAMP-v0",
+    env_kwargs: Mapping[str, Any] | None = None,
+    out_dir: str | os.PathLike[str] | None = None,
+    progress: bool = True,
+) -> Evaluation:
+    """Run every agent on ``episodes`` seeded episodes per mask count and summarise.
+
+    With ``out_dir``, each episode is appended to ``results.jsonl`` as it ends;
+    episodes already there (same agent and arguments, env and arguments, mask
+    count, seed and episode number) are not played again, so an interrupted run
+    resumes where it stopped. ``leaderboard.md`` and ``score_vs_masks.png`` are
+    then written (atomically) from this run's records.
+    """
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}")
+    specs = [a if isinstance(a, AgentSpec) else AgentSpec(a) for a in agents]
+    if not specs:
+        raise ValueError("no agent to evaluate")
+    env_kwargs = dict(env_kwargs or {})
+    env_config = env_config_key(env_kwargs)
+    results = ResultsFile(Path(out_dir) / RESULTS_FILE) if out_dir is not None else None
+    previous = {r.key: r for r in (results.read() if results else [])}
+
+    def key(spec: AgentSpec, args: str, k: int | None, episode: int) -> tuple:
+        return (spec.name, args, env_id, env_config, k, seed, episode)
+
+    env = gym.make(env_id, **env_kwargs)
+    records: list[EpisodeRecord] = []
+    try:
+        total = len(specs) * len(num_masks) * episodes
+        with tqdm(total=total, desc="evaluate", unit=" episodes", disable=not progress) as bar:
+            for spec in specs:
+                agent_args = canonical_json(spec.kwargs)
+                agent = make_agent(spec.name, env=env, kwargs=spec.kwargs)
+                for k in num_masks:
+                    # "the env's own mask count" is recorded as that count, so resolve it
+                    # now for the resume keys (envs without masks keep None: no resume)
+                    k = getattr(env.unwrapped, "num_masks", None) if k is None else k
+                    done = {e: previous[key(spec, agent_args, k, e)] for e in range(episodes)
+                            if key(spec, agent_args, k, e) in previous}
+                    records.extend(done.values())
+                    bar.update(len(done))
+                    bar.set_postfix_str(f"{spec.name}, {k if k is not None else 'default'} mask(s)")
+                    stream = run_episodes(
+                        env, agent, episodes, seed, k, agent_name=spec.name, agent_args=agent_args,
+                        env_id=env_id, env_config=env_config, skip=done,
+                    )
+                    for record in results.append(stream) if results else stream:
+                        records.append(record)
+                        bar.update(1)
+    finally:
+        env.close()
+    rows = summarize(records)
+    table = format_table(rows)
+    if out_dir is not None:
+        atomic_write_text(Path(out_dir) / LEADERBOARD_FILE, table + "\n")
+        plot_scores(rows, Path(out_dir) / PLOT_FILE)
+    return Evaluation(records, table, Path(out_dir) if out_dir is not None else None)

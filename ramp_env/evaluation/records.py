@@ -1,0 +1,108 @@
+"""Per-episode results and the JSONL file that keeps them across interrupted runs."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+RESULTS_FILE = "results.jsonl"
+
+
+@dataclass
+class EpisodeRecord:
+    """What one evaluated episode produced (one line of ``results.jsonl``).
+
+    ``per_mask_scores`` is the env's ``info["per_mask_scores"]`` of the last step
+    (zeros when the episode was truncated); any env that reports it can be scored.
+    """
+
+    agent: str
+    env_id: str
+    env_config: str  # canonical JSON of the env's keyword arguments
+    num_masks: int
+    seed: int  # the run's seed; the episode's own seed is derived from it
+    episode: int
+    reward: float
+    per_mask_scores: list[float]
+    searches: int
+    steps: int
+    seconds: float
+    truncated: bool = False
+    format_errors: int = 0
+    task_id: str = ""
+    agent_args: str = "{}"  # canonical JSON of the agent's keyword arguments
+    predictions: list[str | None] = field(default_factory=list)
+    answers: list[str] = field(default_factory=list)
+
+    @property
+    def key(self) -> tuple[str, str, str, str, int, int, int]:
+        """What makes two records the same experiment (used to skip finished episodes on resume)."""
+        return (self.agent, self.agent_args, self.env_id, self.env_config, self.num_masks, self.seed, self.episode)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, obj: dict[str, Any]) -> EpisodeRecord:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in obj.items() if k in known})
+
+
+def canonical_json(obj: Any) -> str:
+    """A stable text form of keyword arguments (sorted keys; paths and objects as text)."""
+    return json.dumps(obj, sort_keys=True, default=str, separators=(",", ":"))
+
+
+class ResultsFile:
+    """An append-only JSONL file of :class:`EpisodeRecord`, safe to interrupt.
+
+    Each record is appended as one complete line and fsynced before the next
+    episode starts. Rewriting the whole file through a temporary file and a
+    rename for every episode would cost O(n) per record (O(n^2) per run) on long
+    runs; with appends, the only damage a kill can do is a partial last line.
+    :meth:`read` ignores such a line and :meth:`append` cuts it off before
+    writing, so an interrupted run loses nothing already finished and resumes.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+
+    def read(self) -> list[EpisodeRecord]:
+        """Every complete record in the file (a partial or unreadable last line is skipped)."""
+        if not self.path.is_file():
+            return []
+        records = []
+        with open(self.path, encoding="utf-8") as fh:
+            lines = fh.read().split("\n")
+        # the text after the last newline is empty, or a record cut off mid-write
+        for number, line in enumerate(lines[:-1], start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(EpisodeRecord.from_dict(json.loads(line)))
+            except (json.JSONDecodeError, TypeError) as exc:
+                raise ValueError(f"{self.path}:{number}: not an episode record ({exc})") from exc
+        return records
+
+    def _drop_partial_line(self) -> None:
+        if not self.path.is_file():
+            return
+        with open(self.path, "rb+") as fh:
+            data = fh.read()
+            if data and not data.endswith(b"\n"):
+                fh.truncate(data.rfind(b"\n") + 1)
+
+    def append(self, records: Iterable[EpisodeRecord]) -> Iterator[EpisodeRecord]:
+        """Append each record as it comes (and yield it on)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._drop_partial_line()
+        with open(self.path, "a", encoding="utf-8") as fh:
+            for record in records:
+                fh.write(record.to_json() + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+                yield record

@@ -1,0 +1,150 @@
+"""agents.training.dapo: the DAPO pieces on synthetic numbers, and training steps against the env."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import pytest
+import torch
+
+from agents.llm.agent import TokenSegment
+from agents.training.dapo import (
+    DAPOConfig,
+    DAPOTrainer,
+    dapo_policy_loss,
+    group_advantages,
+    informative_groups,
+    overlong_penalty,
+    sequence_logprobs,
+)
+from ramp_env.wrappers.curriculum import StagedCurriculum
+
+
+def token_gradients(ratios: list[float], advantage: float, clip_low: float, clip_high: float) -> list[float]:
+    """d loss / d logprob for single-token sequences with the given ratios pi/pi_old."""
+    old = torch.zeros(len(ratios), 1)
+    logprobs = torch.log(torch.tensor(ratios)).unsqueeze(1).requires_grad_(True)
+    adv = torch.full((len(ratios),), advantage)
+    loss, _ = dapo_policy_loss(logprobs, old, adv, torch.ones(len(ratios), 1), clip_low, clip_high)
+    loss.backward()
+    return logprobs.grad.squeeze(1).tolist()
+
+
+def test_clip_higher_lets_positive_advantage_tokens_grow_further() -> None:
+    ratios = [1.0, 1.25, 1.35]
+    symmetric = token_gradients(ratios, advantage=1.0, clip_low=0.2, clip_high=0.2)
+    higher = token_gradients(ratios, advantage=1.0, clip_low=0.2, clip_high=0.28)
+    assert symmetric[0] < 0 and symmetric[1] == 0.0 and symmetric[2] == 0.0  # clipped above 1.2
+    assert higher[1] < 0 and higher[2] == 0.0  # 1.25 is inside the raised bound, 1.35 is not
+    # negative advantages are clipped at 1 - clip_low whatever clip_high is
+    low = token_gradients([0.75, 0.85], advantage=-1.0, clip_low=0.2, clip_high=0.28)
+    assert low[0] == 0.0 and low[1] > 0
+
+
+def test_loss_is_token_level_and_reports_clipping() -> None:
+    # two sequences, 3 and 1 policy tokens: each token weighs 1/4, not each sequence 1/2
+    logprobs = torch.zeros(2, 3)
+    mask = torch.tensor([[1.0, 1.0, 1.0], [1.0, 0.0, 0.0]])
+    loss, _ = dapo_policy_loss(logprobs, logprobs, torch.tensor([1.0, -1.0]), mask)
+    assert loss.item() == pytest.approx(-(3 * 1.0 + 1 * -1.0) / 4)
+    # with an external token count (gradient accumulation) the sum is divided by it
+    loss, _ = dapo_policy_loss(logprobs, logprobs, torch.tensor([1.0, -1.0]), mask, num_tokens=8)
+    assert loss.item() == pytest.approx(-2 / 8)
+    ratios = torch.log(torch.tensor([[1.5, 0.5, 1.0], [1.0, 1.0, 1.0]]))
+    _, stats = dapo_policy_loss(ratios, torch.zeros(2, 3), torch.tensor([1.0, -1.0]), mask)
+    assert stats["clip_high_frac"] == pytest.approx(1 / 4) and stats["clip_low_frac"] == 0.0
+
+
+def test_dynamic_sampling_drops_groups_with_equal_rewards() -> None:
+    rewards = torch.tensor([[1.0, 1.0, 1.0], [0.0, 1.0, 0.0], [-0.1, -0.1, -0.1], [0.5, 0.5, 0.5000001]])
+    assert informative_groups(rewards).tolist() == [False, True, False, False]
+    with pytest.raises(ValueError, match="groups, group_size"):
+        informative_groups(torch.ones(3))
+
+
+def test_group_advantages_are_normalised_per_group() -> None:
+    rewards = torch.tensor([[0.0, 1.0, 0.0, 1.0], [2.0, 2.0, 2.0, 6.0]])
+    adv = group_advantages(rewards)
+    assert torch.allclose(adv.mean(dim=1), torch.zeros(2), atol=1e-6)
+    assert torch.allclose(adv.std(dim=1, unbiased=False), torch.ones(2), atol=1e-3)
+    assert group_advantages(rewards, scale=False)[1].tolist() == [-1.0, -1.0, -1.0, 3.0]
+
+
+def test_overlong_penalty_is_soft_then_hard() -> None:
+    assert overlong_penalty(80, max_tokens=100, cache=20) == 0.0
+    assert overlong_penalty(90, max_tokens=100, cache=20) == pytest.approx(-0.5)
+    assert overlong_penalty(150, max_tokens=100, cache=20) == -1.0
+    assert overlong_penalty(150, max_tokens=100, cache=0) == 0.0
+
+
+def test_sequence_logprobs_match_a_full_softmax(tiny_model) -> None:
+    model = tiny_model()
+    segments = [
+        TokenSegment([5, 6, 7, 8, 9], [0, 0, 1, 0, 1]),
+        TokenSegment([11, 12, 13], [0, 1, 1]),
+    ]
+    logprobs, mask = sequence_logprobs(model, segments, pad_id=0)
+    assert mask.tolist() == [[0, 0, 1, 0, 1], [0, 1, 1, 0, 0]]
+    for row, segment in enumerate(segments):
+        ids = torch.tensor([segment.input_ids])
+        full = torch.log_softmax(model(input_ids=ids).logits[0], dim=-1)
+        for pos, keep in enumerate(segment.policy_mask):
+            if keep:
+                expected = full[pos - 1, segment.input_ids[pos]].item()
+                assert logprobs[row, pos].item() == pytest.approx(expected, abs=1e-5)
+
+
+class ActionLengthBonus(gym.Wrapper):
+    """A reward that varies between rollouts of a random model (its actions are never valid)."""
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        return obs, reward + (len(action) % 7) / 7, terminated, truncated, info
+
+
+def params(model) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in model.parameters()]
+
+
+def changed(before: list[torch.Tensor], model) -> bool:
+    return any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
+
+
+def test_one_dapo_step_changes_the_parameters(tiny_model, smollm2_tokenizer, small_env) -> None:
+    model = tiny_model()
+    curriculum = StagedCurriculum(stages=(1, 2), episodes_per_stage=4)
+    trainer = DAPOTrainer(
+        model, smollm2_tokenizer, lambda: ActionLengthBonus(small_env()),
+        DAPOConfig(group_size=2, tasks_per_step=2, max_new_tokens=8, learning_rate=1e-2, updates_per_step=2),
+        curriculum=curriculum,
+    )
+    before = params(model)
+    metrics = trainer.step()
+    assert changed(before, model)
+    assert metrics["groups_used"] == 2 and metrics["policy_tokens"] > 0 and metrics["loss"] != 0.0
+    assert metrics["rollout_tokens_per_second"] > 0
+    # the curriculum heard all four episodes and moved to two masks for the next tasks
+    assert curriculum.num_masks == 2 and metrics["curriculum_num_masks"] == 2
+    trainer.step()
+    assert {env.unwrapped.task.num_masks for env in trainer.envs} == {2}
+
+
+def test_groups_without_signal_are_resampled_then_skipped(tiny_model, smollm2_tokenizer, small_env) -> None:
+    model = tiny_model()
+    # a random model never writes a valid action: every rollout earns the same format penalties
+    trainer = DAPOTrainer(
+        model, smollm2_tokenizer, small_env,
+        DAPOConfig(group_size=2, tasks_per_step=1, max_sampling_rounds=2, max_new_tokens=4, learning_rate=1e-2),
+    )
+    before = params(model)
+    metrics = trainer.step()
+    assert metrics["groups_sampled"] == 2 and metrics["groups_dropped"] == 2 and metrics["groups_used"] == 0
+    assert not changed(before, model)
+
+
+def test_bad_dapo_settings_are_named() -> None:
+    with pytest.raises(ValueError, match="group_size"):
+        DAPOConfig(group_size=1)
+    with pytest.raises(ValueError, match="temperature"):
+        DAPOConfig(temperature=0.0)
+    with pytest.raises(ValueError, match="clip ratios"):
+        dapo_policy_loss(torch.zeros(1, 1), torch.zeros(1, 1), torch.ones(1), torch.ones(1, 1), clip_low=-0.1)
