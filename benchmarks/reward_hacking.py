@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm import tqdm
 
 from ramp_env.cache import atomic_write_json
 from ramp_env.envs.ramp import RAMPEnv
@@ -174,7 +175,7 @@ def rewards_to_grade(names: tuple[str, ...]) -> dict[str, EpisodeReward]:
     return graded
 
 
-def grade(reward: EpisodeReward, answers: dict[str, list[str]], golds: list[str]) -> dict[str, Any]:
+def grade(label: str, reward: EpisodeReward, answers: dict[str, list[str]], golds: list[str]) -> dict[str, Any]:
     load_seconds = 0.0
     if isinstance(reward, JudgeReward):
         # load the model before timing the scoring, and report the load on its own
@@ -184,11 +185,13 @@ def grade(reward: EpisodeReward, answers: dict[str, list[str]], golds: list[str]
     scores: dict[str, list[float]] = {}
     start = time.perf_counter()
     pairs = 0
-    for kind in ANSWER_KINDS:
-        scores[kind] = []
-        for pred, gold in zip(answers[kind], golds):
-            scores[kind].append(reward([pred], [gold]).reward)
-            pairs += 1
+    with tqdm(total=len(ANSWER_KINDS) * len(golds), desc=label, unit="answer", leave=False) as bar:
+        for kind in ANSWER_KINDS:
+            scores[kind] = []
+            for pred, gold in zip(answers[kind], golds):
+                scores[kind].append(reward([pred], [gold]).reward)
+                pairs += 1
+                bar.update()
     seconds = time.perf_counter() - start
     repeat_start = time.perf_counter()
     for kind in ANSWER_KINDS:  # the same answers again: judges answer from their cache
@@ -272,7 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {}
     for name, reward in rewards_to_grade(args.rewards).items():
         t0 = time.perf_counter()
-        results[name] = grade(reward, answers, golds)
+        results[name] = grade(name, reward, answers, golds)
         print(f"{name}: {time.perf_counter() - t0:.1f}s", file=sys.stderr)
     table = markdown(results, tuple(results))
     print(f"\nMean score of each answer over {len(tasks)} tasks (corpus {args.corpus}, seed {args.seed})\n")

@@ -89,13 +89,22 @@ def build_sft_dataset(tokenizer: Any, trajectories: Iterable[Trajectory], tool_r
     return Dataset.from_list(rows)
 
 
-def make_sft_trainer(model: Any, tokenizer: Any, trajectories: Sequence[Trajectory], config: SFTTrainConfig) -> Any:
-    """TRL's ``SFTTrainer`` set up for the trajectories (exposed so callers can add callbacks)."""
+def make_sft_trainer(
+    model: Any,
+    tokenizer: Any,
+    trajectories: Sequence[Trajectory],
+    config: SFTTrainConfig,
+    output_dir: str | None = None,
+) -> Any:
+    """TRL's ``SFTTrainer`` set up for the trajectories (exposed so callers can add callbacks).
+
+    TRL's files go to ``config.output_dir``, else ``output_dir``, else a new temporary folder.
+    """
     from trl import SFTConfig, SFTTrainer
 
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    output_dir = config.output_dir or tempfile.mkdtemp(prefix="ramp-sft-")
+    output_dir = config.output_dir or output_dir or tempfile.mkdtemp(prefix="ramp-sft-")
     # TRL turns checkpointing on by default; transformers 5 renamed the option
     names = {f.name for f in fields(SFTConfig)}
     checkpointing = "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
@@ -152,10 +161,11 @@ def train_sft(
     if not trajectories:
         raise ValueError("train_sft needs at least one trajectory")
     started = time.perf_counter()
-    trainer = make_sft_trainer(model, tokenizer, trajectories, config)
-    dataset = trainer.train_dataset
-    trained_tokens = int(sum(sum(1 for label in row if label != -100) for row in dataset["labels"]))
-    result = trainer.train()
+    with tempfile.TemporaryDirectory(prefix="ramp-sft-") as scratch:
+        trainer = make_sft_trainer(model, tokenizer, trajectories, config, output_dir=scratch)
+        dataset = trainer.train_dataset
+        trained_tokens = int(sum(sum(1 for label in row if label != -100) for row in dataset["labels"]))
+        result = trainer.train()
     model.eval()
     return {
         "train_loss": float(result.training_loss),

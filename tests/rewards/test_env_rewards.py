@@ -5,7 +5,7 @@ from __future__ import annotations
 import gymnasium as gym
 import pytest
 
-import ramp_env  # noqa: F401 (registers RAMP-v0)
+import ramp_env  # noqa: F401  (registers RAMP-v0)
 
 PENALTY = 0.1
 
@@ -101,3 +101,18 @@ def test_a_reward_outside_its_range_is_an_error(make_env) -> None:
     env.reset(seed=0)
     with pytest.raises(ValueError, match="outside \\[0, 1\\]"):
         env.step("<answer>x</answer>")
+
+
+def test_env_with_a_judge_pickles_without_the_model(make_env) -> None:
+    import pickle
+
+    env = make_env(num_masks=1, reward="judge")
+    env.reset(seed=0)
+    gold = env.task.answers[0]
+    env.step("<answer>Lisboa</answer>")  # not an exact match: the judge loads its model
+    assert env.reward_fn.judge._model is not None
+    data = pickle.dumps(env)
+    assert len(data) < 5_000_000  # the 90 MB MiniLM is not in there
+    clone = pickle.loads(data)
+    clone.reset(seed=0)
+    assert clone.step(f"<answer>{gold}</answer>")[1] == 1.0

@@ -14,7 +14,11 @@ its scores per ``(prediction, gold)``. Models load on first use.
 
 from ramp_env.rewards.judges.base import CachedJudge, Judge
 from ramp_env.rewards.judges.embedding import EmbeddingJudge, number_agreement
-from ramp_env.rewards.judges.http import HTTPJudge, JudgeServerError, p_yes_from_response
+from ramp_env.rewards.judges.http import (
+    HTTPJudge,
+    JudgeServerError,
+    p_yes_from_response,
+)
 from ramp_env.rewards.judges.llm import LLMJudge
 from ramp_env.rewards.judges.prompt import DEFAULT_PROMPT, JudgePrompt
 from ramp_env.rewards.judges.yesno import DECOYS, YesNoJudge, decoy_for

@@ -36,19 +36,19 @@ DEFAULT_HIGH = 0.95
 MAX_CHARS = 512  # MiniLM reads 256 word pieces; longer answers are cut before embedding
 MAX_VECTORS = 16384  # strings whose embedding is kept (384 float32 each: 25 MB at most)
 
-_NUMBER_WORDS = {
-    word: str(i)
-    for i, word in enumerate(
-        "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen"
-        " sixteen seventeen eighteen nineteen twenty".split()
-    )
-}
-_NUMBER_WORDS.update({w: str(10 * i) for i, w in enumerate("thirty forty fifty sixty seventy eighty ninety".split(), 3)})
+_CARDINALS = (
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+    "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty",
+)
+_TENS = ("thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety")
 _ORDINALS = (
-    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth"
-    " fifteenth sixteenth seventeenth eighteenth nineteenth twentieth"
-).split()
-_NUMBER_WORDS.update({w: f"{i}th" for i, w in enumerate(_ORDINALS, 1)})
+    "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh",
+    "twelfth", "thirteenth", "fourteenth", "fifteenth", "sixteenth", "seventeenth", "eighteenth", "nineteenth",
+    "twentieth",
+)
+_NUMBER_WORDS = {word: str(i) for i, word in enumerate(_CARDINALS)}
+_NUMBER_WORDS.update({word: str(10 * i) for i, word in enumerate(_TENS, start=3)})
+_NUMBER_WORDS.update({word: f"{i}th" for i, word in enumerate(_ORDINALS, start=1)})
 _ORDINAL_SUFFIX = re.compile(r"^(\d+)(?:st|nd|rd|th)$")
 
 

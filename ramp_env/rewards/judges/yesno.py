@@ -19,6 +19,7 @@ The price is a second model call per pair (cached like the first).
 
 from __future__ import annotations
 
+import os
 from abc import abstractmethod
 from collections import OrderedDict
 
@@ -60,7 +61,7 @@ class YesNoJudge(CachedJudge):
         prompt: JudgePrompt = DEFAULT_PROMPT,
         contrastive: bool = True,
         cache_size: int = 65536,
-        cache_path: str | None = None,
+        cache_path: str | os.PathLike[str] | None = None,
     ) -> None:
         super().__init__(cache_size=cache_size, cache_path=cache_path)
         self.prompt = prompt
