@@ -1,4 +1,4 @@
-"""A strong hand-written search baseline: targeted BM25 queries, typed candidates, voting."""
+"""A strong hand-written search baseline: targeted BM25 queries, typed candidates, a fitted scorer."""
 
 from __future__ import annotations
 
@@ -6,7 +6,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from ramp_env.text.spans import SpanExtractor, make_span_extractor
-from ramp_env.wrappers.candidates import CandidatePool, CandidateScore, build_query, format_answer, parse_results
+from ramp_env.wrappers.candidates import (
+    QUERY_TEMPLATES,
+    CandidatePool,
+    CandidateScore,
+    build_query,
+    format_answer,
+    parse_results,
+)
 
 
 class BM25HeuristicAgent:
@@ -14,15 +21,18 @@ class BM25HeuristicAgent:
     The reference a learned RAMP agent must beat.
 
     For each mask it searches with the passage title and the content words nearest
-    the mask (``"title+near"``). Spans of the returned passages, found with a salient
-    span extractor, are candidates; each is scored against each mask by the overlap
-    of its sentence with the mask's sentence (words closer to the slot weigh more),
-    whether the words right next to it match the mask's, how well its kind (date,
-    number, name) fits the mask's context, its hit's rank, and votes from every hit
-    it occurs in. Searches left after one per mask go to a second query with another
-    template for the masks whose best candidate is weakest. Each mask then gets its
-    best candidate, no text for two masks. With fewer searches than masks it still
-    answers every mask from the hits it has.
+    the mask (``"title+near"``). Salient spans of the returned passages (found with
+    a span extractor) are candidates, minus any text already in the passage or
+    title. Each candidate is scored against each mask by a logistic model over its
+    evidence: overlap of its sentences with the mask's sentence (words close to the
+    slot and rare among the hits weigh more), whether the one or two words right
+    before or after it match the mask's, how well its kind (date, number, name)
+    fits the mask's context, its best hit rank and the number of hits containing it
+    (see :data:`ramp_env.wrappers.candidates.SCORER_WEIGHTS`). Searches left after
+    one per mask go to further templates for the masks whose best candidate is
+    weakest; a query already sent is never repeated. Each mask then gets its best
+    candidate, never one text for two masks. With fewer searches than masks it
+    still answers every mask from the hits it has.
 
     Args:
         span_extractor: ``"auto"`` (spaCy if installed, else rules), ``"spacy"``,
@@ -35,7 +45,7 @@ class BM25HeuristicAgent:
     def __init__(
         self,
         span_extractor: str | SpanExtractor = "auto",
-        templates: tuple[str, ...] = ("title+near", "near", "title+sentence"),
+        templates: tuple[str, ...] = QUERY_TEMPLATES,
         max_searches: int | None = None,
     ) -> None:
         self.extractor = make_span_extractor(span_extractor)

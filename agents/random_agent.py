@@ -27,7 +27,9 @@ class RandomAgent:
         query_words: words per random query.
     """
 
-    def __init__(self, seed: int | None = None, span_extractor: str | SpanExtractor = "rules", query_words: int = 3) -> None:
+    def __init__(
+        self, seed: int | None = None, span_extractor: str | SpanExtractor = "rules", query_words: int = 3
+    ) -> None:
         self.rng = np.random.default_rng(seed)
         self.extractor = make_span_extractor(span_extractor)
         self.query_words = query_words

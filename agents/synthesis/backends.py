@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 Messages = list[dict[str, str]]
@@ -79,7 +80,8 @@ class TransformersBackend:
             self.model, self.tokenizer = load_causal_lm(model, device=device)
         from ramp_env.models import model_id
 
-        self.name = f"transformers:{model_id(self.model)}"
+        # a local folder is named by its last part (the full cache path is noise in reports)
+        self.name = f"transformers:{Path(model_id(self.model)).name or model_id(self.model)}"
         self.temperature = temperature
         self.top_p = top_p
         self.batch_size = batch_size

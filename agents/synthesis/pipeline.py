@@ -136,8 +136,11 @@ class MultiAgentTeacher:
                     break
                 thought = f"The results do not give {mask_token(i)}."
         lines = "\n".join(f"{mask_token(i)}: {fills.get(i, '')}" for i in range(1, k + 1))
-        summary = " ".join(f"{mask_token(i)} = {fills[i]}." for i in sorted(fills)) or "No mask was found."
-        yield EnvStep(f"<think>{thought.strip()} {summary}</think>\n<answer>\n{lines}\n</answer>")
+        summary = " ".join(
+            f"{mask_token(i)} = {fills[i]}." if i in fills else f"{mask_token(i)} was not found."
+            for i in range(1, k + 1)
+        )
+        yield EnvStep(f"<think>{summary}</think>\n<answer>\n{lines}\n</answer>")
 
     # -- the driver ---------------------------------------------------------------------------
 

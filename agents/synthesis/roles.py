@@ -28,6 +28,7 @@ _MASK = re.compile(r"\[mask_(\d+)\]")
 _PLAN_LINE = re.compile(r"\[?\s*mask[\s_-]*(\d{1,3})\s*\]?\s*[:=\-–]\s*(.*)", re.IGNORECASE)
 _PREFIX = re.compile(r"^\s*(?:search\s+)?(?:query|question|answer|fill)\s*[:=-]\s*", re.IGNORECASE)
 _ANSWER = re.compile(r"ANSWER\s*[:=-]\s*(.+)", re.IGNORECASE)
+_RESULT_NUMBER = re.compile(r"^\s*\[\d+\]\s*")
 _NOT_FOUND = re.compile(r"\bNOT[\s_-]*FOUND\b", re.IGNORECASE)
 MAX_QUERY_WORDS = 24
 MAX_FILL_WORDS = 12
@@ -135,7 +136,8 @@ class Observer:
             return Decision(fill or None)
         if _NOT_FOUND.search(reply):
             return Decision(None)
-        line = plain(next((ln for ln in reply.splitlines() if ln.strip()), ""), 200).strip(" .\"'")
+        line = plain(next((ln for ln in reply.splitlines() if ln.strip()), ""), 200)
+        line = _RESULT_NUMBER.sub("", line).strip(" .\"'")  # "[1] Kolkata": a result header copied over
         if line and len(line.split()) <= MAX_FILL_WORDS:
             return Decision(line, True)
         return Decision(None, True)

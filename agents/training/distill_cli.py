@@ -14,8 +14,7 @@ from __future__ import annotations
 import argparse
 
 from ramp_env.cli.common import add_corpus_args, env_kwargs
-
-DEFAULT_ENV = "RAMP-v0"
+from ramp_env.cli.evaluate import DEFAULT_ENV, parse_assignment
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -61,7 +60,6 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     from agents.training.distill import DistillConfig, diversity_table, distill
     from agents.training.sft import SFTTrainConfig
-    from ramp_env.cli.evaluate import parse_assignment
 
     kwargs = dict(parse_assignment(a) for a in args.env_arg)
     if args.env == DEFAULT_ENV:

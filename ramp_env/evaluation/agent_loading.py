@@ -42,7 +42,8 @@ def resolve_agent(spec: str) -> Callable[..., Any]:
     except (ImportError, AttributeError) as exc:
         raise ValueError(f"cannot load agent {spec!r} ({target}): {exc}") from exc
     if not callable(obj):
-        raise ValueError(f"agent {spec!r} ({target}) is not a class or callable")
+        # a ValueError, not a TypeError: the CLI reports ValueErrors as clean messages
+        raise ValueError(f"agent {spec!r} ({target}) is not a class or callable")  # noqa: TRY004
     return obj
 
 

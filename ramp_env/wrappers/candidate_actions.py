@@ -8,6 +8,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from ramp_env.rewards.normalize import normalize_answer
 from ramp_env.text.spans import SalientSpan
 from ramp_env.wrappers.candidates import (
     KINDS,
@@ -132,13 +133,13 @@ class CandidateActionWrapper(gym.Wrapper[np.ndarray, np.int64, dict[str, Any], s
     def _rank(self) -> list[list[CandidateScore]]:
         """Each mask's candidates, best first, without texts already given to another mask."""
         assert self._pool is not None
-        taken = {c.text.lower() for c in self._answers.values() if c is not None}
+        taken = {normalize_answer(c.text) for c in self._answers.values() if c is not None}
         ranked = []
         for m in range(self.max_masks):
             if m >= self._num_masks:
                 ranked.append([])
                 continue
-            scores = [c for c in self._pool.scores(m + 1) if c.text.lower() not in taken]
+            scores = [c for c in self._pool.scores(m + 1) if normalize_answer(c.text) not in taken]
             ranked.append(scores[: self.candidates_per_mask])
         return ranked
 

@@ -9,7 +9,8 @@ the text of search results), never the task's gold answers:
 * :func:`parse_results`: the observation's ``results`` text back into (title, text) hits;
 * :func:`guess_mask_kind`: how likely the mask hides a date, a number or a name, from its context;
 * :class:`CandidatePool`: typed spans of the hits, each scored against each mask
-  (context overlap, neighbouring-word match, kind match, rank, votes across hits).
+  (context overlap, neighbouring words, kind fit, rank, hits containing it),
+  combined by a fitted logistic scorer (:data:`SCORER_WEIGHTS`).
 
 Terms are compared after the same ``en_stem`` analysis the search index uses
 (:func:`ramp_env.retrieval.base.analyze`), without spaCy's English stop words.

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
+from ramp_env.cli.evaluate import agent_specs, parse_assignment
 from ramp_env.evaluation.harness import AgentSpec, evaluate
 from ramp_env.evaluation.records import ResultsFile
-from ramp_env.cli.evaluate import agent_specs, parse_assignment
 
 
 def run_cli(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ramp_env", "evaluate", *args],
-        capture_output=True, text=True, timeout=600,
+        check=False, capture_output=True, text=True, timeout=600,
         env={"RAMP_ENV_CACHE": str(cache), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"},
     )
 
@@ -25,8 +25,10 @@ def run_cli(*args: str, cache: Path) -> subprocess.CompletedProcess[str]:
 @pytest.mark.slow
 def test_cli_prints_the_table_and_writes_jsonl_and_png(tmp_path: Path, cache_dir: Path, wiki_sample: Path) -> None:
     out = tmp_path / "results"
-    args = ("--agent", "bm25", "random", "agents.oracle:OracleAgent", "--episodes", "3", "--num-masks", "1", "2",
-            "--seed", "0", "--corpus", str(wiki_sample), "--span-extractor", "rules", "--out", str(out), "--no-progress")
+    args = (
+        "--agent", "bm25", "random", "agents.oracle:OracleAgent", "--episodes", "3", "--num-masks", "1", "2",
+        "--seed", "0", "--corpus", str(wiki_sample), "--span-extractor", "rules", "--out", str(out), "--no-progress",
+    )
     done = run_cli(*args, cache=cache_dir)
     assert done.returncode == 0, done.stderr
     table = [line for line in done.stdout.splitlines() if line.startswith("|")]

@@ -25,8 +25,10 @@ def test_every_agent_sees_the_same_tasks_and_runs_reproduce(make_env) -> None:
     assert all(r.reward == 1.0 and r.searches == 0 and r.steps == 1 for r in oracle_run)
     assert oracle_run[0].agent == "OracleAgent" and random_run[0].agent == "random"
     again = list(run_episodes(make_env(), RandomAgent(seed=99), 6, seed=1, num_masks=2, agent_name="random"))
-    strip = lambda rs: [(r.task_id, r.reward, r.predictions, r.searches) for r in rs]  # noqa: E731
-    assert strip(again) == strip(random_run), "the harness reseeds the agent per episode"
+    def outcomes(records: list) -> list[tuple]:
+        return [(r.task_id, r.reward, r.predictions, r.searches) for r in records]
+
+    assert outcomes(again) == outcomes(random_run), "the harness reseeds the agent per episode"
 
 
 def test_skip_leaves_out_finished_episodes(make_env) -> None:

@@ -191,12 +191,12 @@ def test_labeled_answer_errors_are_graded_as_in_ramp(make_qa_env) -> None:
     assert r == pytest.approx(0.9) and info["format_errors"] == ["multiple_answers"]
 
 
-@pytest.mark.parametrize("agent_name", ["bm25", "random", "oracle"])
+@pytest.mark.parametrize("agent_name", ["bm25", "random", "oracle", "closed_book"])
 def test_ramp_agents_play_it_unchanged(make_qa_env, agent_name: str) -> None:
     from ramp_env.evaluation.agent_loading import make_agent
 
-    env = make_qa_env()
-    kwargs = {"span_extractor": "rules"} if agent_name != "oracle" else {}
+    env = make_qa_env(span_extractor="rules")  # the closed-book prior reads env.spans, built on demand
+    kwargs = {"span_extractor": "rules"} if agent_name in ("bm25", "random") else {}
     agent = make_agent(agent_name, env=env, kwargs=kwargs)
     for seed in range(3):
         obs, _ = env.reset(seed=seed)

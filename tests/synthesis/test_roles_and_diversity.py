@@ -42,6 +42,7 @@ def test_rewriter_strips_prefixes_and_falls_back() -> None:
         ("The answer: Plato\nbecause...", "Plato", False),
         ("NOT FOUND", None, False),
         ("Stagira", "Stagira", True),
+        ("[1] Kolkata", "Kolkata", True),
         ("I could not find it in these results, sorry about that, maybe search again later", None, True),
     ],
 )

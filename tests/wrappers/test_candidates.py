@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ramp_env.actions import parse_action
 from ramp_env.text.spans import RuleSpanExtractor, SalientSpan, SpanType
 from ramp_env.wrappers.candidates import (
     CandidatePool,
@@ -11,7 +12,6 @@ from ramp_env.wrappers.candidates import (
     mask_contexts,
     parse_results,
 )
-from ramp_env.actions import parse_action
 
 PASSAGE = (
     "Aristotle was a Greek philosopher. He was born in [mask_1] in the city of Stagira. "
