@@ -14,7 +14,6 @@ thread, measured in the same run.
 
 from __future__ import annotations
 
-import json
 import statistics
 import time
 from dataclasses import asdict, dataclass, field

@@ -49,7 +49,7 @@ class Args:
     max_searches: int = 1
     top_k: int = 1
     max_hit_chars: int = 300
-    eval_tasks: int = 8
+    eval_tasks: int = 16
     eval_seed: int = 1000  # the SFT example's held-out tasks
     steps: int = 4
     group_size: int = 4

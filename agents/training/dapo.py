@@ -38,7 +38,6 @@ numerics it shares: ``selective_log_softmax`` and the soft overlong punishment.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass
@@ -321,6 +320,7 @@ class DAPOTrainer:
         kept: list[Group] = []
         sampled = dropped = generated = 0
         scores: list[float] = []
+        rewards: list[float] = []
         for _ in range(cfg.max_sampling_rounds):
             specs = self._task_specs(cfg.tasks_per_step)
             flat = [spec for group in specs for spec in group]
@@ -336,6 +336,7 @@ class DAPOTrainer:
                     if self.curriculum is not None:
                         self.curriculum.record(e.trajectory.score)
                 group = Group(members, [self.shaped_reward(e) for e in members])
+                rewards.extend(group.rewards)
                 sampled += 1
                 if bool(informative_groups(torch.tensor([group.rewards]))[0]):
                     kept.append(group)
@@ -348,6 +349,7 @@ class DAPOTrainer:
             "groups_sampled": float(sampled),
             "groups_dropped": float(dropped),
             "score_mean": float(np.mean(scores)) if scores else 0.0,
+            "reward_mean": float(np.mean(rewards)) if rewards else 0.0,
             "generated_tokens": float(generated),
         }
         return kept, stats
@@ -405,9 +407,8 @@ class DAPOTrainer:
         metrics: dict[str, float] = {"step": float(self.steps), **stats, "groups_used": float(len(groups))}
         if groups:
             metrics.update(self.update(groups))
-            metrics["reward_mean"] = float(np.mean([r for g in groups for r in g.rewards]))
         else:
-            metrics.update({"loss": 0.0, "policy_tokens": 0.0, "reward_mean": math.nan})
+            metrics.update({"loss": 0.0, "policy_tokens": 0.0})
         metrics["rollout_seconds"] = rollout_seconds
         metrics["seconds"] = time.perf_counter() - started
         metrics["rollout_tokens_per_second"] = stats["generated_tokens"] / max(rollout_seconds, 1e-9)

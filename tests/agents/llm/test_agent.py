@@ -154,3 +154,22 @@ def test_registered_for_the_harness_with_explicit_arguments(tiny_model, smollm2_
     assert accepts(LLMAgent, "max_new_tokens") and not accepts(LLMAgent, "span_extractor")
     agent = make_agent("llm", kwargs={"model": tiny_model(), "tokenizer": smollm2_tokenizer, "temperature": 0.5})
     assert agent.config.temperature == 0.5 and agent.config.max_new_tokens == 96
+
+
+def test_score_agent_plays_seeded_tasks_in_waves(monkeypatch, tiny_model, smollm2_tokenizer, small_env) -> None:
+    from agents.llm.rollout import score_agent, seeded_specs
+
+    specs = seeded_specs(seed=3, num_masks=1, count=3)
+    assert specs == seeded_specs(seed=3, num_masks=1, count=3) and len({s.seed for s in specs}) == 3
+    probe = small_env()
+    golds = []
+    for spec in specs:
+        probe.reset(seed=spec.seed, options=dict(spec.options))
+        golds.append(probe.task.answers[0])
+    # two envs for three tasks: waves of 2 then 1; the first task answered right, the others wrong
+    turns = [f"<answer>{golds[0]}</answer>", "<answer>zzz</answer>", "<answer>zzz</answer>"]
+    monkeypatch.setattr(agent_module, "generate_batch", ScriptedGenerations(smollm2_tokenizer, turns))
+    agent = LLMAgent(model=tiny_model(), tokenizer=smollm2_tokenizer)
+    summary = score_agent(agent, [small_env(), small_env()], specs)
+    assert summary["answered"] == 1.0 and summary["example_action"] == turns[0]
+    assert summary["score"] == pytest.approx(1 / 3, abs=1e-3) and summary["reward"] == pytest.approx(1 / 3, abs=1e-3)
