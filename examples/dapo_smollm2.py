@@ -55,7 +55,7 @@ class Args:
     group_size: int = 4
     tasks_per_step: int = 1
     max_sampling_rounds: int = 3
-    learning_rate: float = 1e-5
+    learning_rate: float = 2e-6  # DAPO used 1e-6; 1e-5 made SmolLM2 repeat words within 8 steps
     clip_low: float = 0.2
     clip_high: float = 0.28
     updates_per_step: int = 2

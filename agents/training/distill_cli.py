@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import argparse
 
-from ramp_env.cli.common import add_corpus_args, env_kwargs
-from ramp_env.cli.evaluate import DEFAULT_ENV, parse_assignment
+from ramp_env.cli.common import DEFAULT_ENV, add_env_args, gym_env_kwargs
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -50,20 +49,17 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--batch-size", type=int, default=2)
     parser.add_argument("--learning-rate", type=float, default=1e-5)
     parser.add_argument("--max-length", type=int, default=2048, help="tokens per trajectory in training")
-    parser.add_argument("--env", default=DEFAULT_ENV, help=f"Gymnasium env id (default {DEFAULT_ENV})")
-    parser.add_argument("--env-arg", action="append", default=[], metavar="KEY=VALUE",
-                        help="env keyword argument (VALUE parsed as JSON, else text)")
-    add_corpus_args(parser)
+    add_env_args(parser)
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
-    from agents.training.distill import DistillConfig, diversity_table, distill
+    from agents.training.distill import DistillConfig, distill, diversity_table
     from agents.training.sft import SFTTrainConfig
 
-    kwargs = dict(parse_assignment(a) for a in args.env_arg)
+    kwargs = gym_env_kwargs(args)
     if args.env == DEFAULT_ENV:
-        kwargs = {**env_kwargs(args), "progress": False, **kwargs}
+        kwargs.setdefault("progress", False)
     config = DistillConfig(
         out_dir=args.out, rounds=args.rounds, tasks_per_round=args.tasks_per_round, num_masks=tuple(args.num_masks),
         seed=args.seed, teacher=args.teacher, student=args.student, student_init=args.student_init,

@@ -21,11 +21,16 @@ import gymnasium as gym
 from tqdm.auto import tqdm
 
 import ramp_env  # noqa: F401  (registers the env ids)
-from ramp_env.cli.common import add_corpus_args, env_kwargs
-from ramp_env.cli.evaluate import DEFAULT_ENV, agent_specs, parse_assignment
+from ramp_env.cli.common import DEFAULT_ENV, add_env_args, gym_env_kwargs
+from ramp_env.cli.evaluate import agent_specs
 from ramp_env.evaluation.agent_loading import make_agent
 from ramp_env.evaluation.runner import episode_seed, run_episode
-from ramp_env.trajectories import RecordTrajectories, Trajectory, filter_trajectories, write_trajectories
+from ramp_env.trajectories import (
+    RecordTrajectories,
+    Trajectory,
+    filter_trajectories,
+    write_trajectories,
+)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -40,12 +45,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--agent-arg", action="append", default=[], metavar="KEY=VALUE",
         help="constructor argument (VALUE parsed as JSON, else text)",
     )
-    parser.add_argument("--env", default=DEFAULT_ENV, help=f"Gymnasium env id (default {DEFAULT_ENV})")
-    parser.add_argument(
-        "--env-arg", action="append", default=[], metavar="KEY=VALUE",
-        help="env keyword argument (VALUE parsed as JSON, else text), e.g. max_searches=2",
-    )
-    add_corpus_args(parser)
+    add_env_args(parser)
     parser.add_argument("--episodes", type=int, default=100, help="episodes per mask count")
     parser.add_argument("--num-masks", type=int, nargs="+", default=None, help="mask counts (default: the env's)")
     parser.add_argument("--seed", type=int, default=1, help="run seed (use another one than for evaluation)")
@@ -96,11 +96,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--flush-every must be >= 1")
     if args.min_score is not None and not 0.0 <= args.min_score <= 1.0:
         raise ValueError(f"--min-score must be in [0, 1], got {args.min_score}")
-    kwargs: dict[str, Any] = dict(parse_assignment(a) for a in args.env_arg)
-    if args.env == DEFAULT_ENV:
-        kwargs = {**env_kwargs(args), **kwargs}
-    elif args.corpus != "default":
-        kwargs.setdefault("corpus", args.corpus)
+    kwargs = gym_env_kwargs(args)
     span_extractor = kwargs.get("span_extractor") if args.env == DEFAULT_ENV else None
     spec = agent_specs([args.agent], args.agent_arg, span_extractor)[0]
     env = gym.make(args.env, **kwargs)

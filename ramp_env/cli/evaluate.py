@@ -9,14 +9,17 @@ Agents are names registered in the ``ramp_env.agents`` entry-point group (see
 from __future__ import annotations
 
 import argparse
-import json
-from typing import Any
 
-from ramp_env.cli.common import add_corpus_args, env_kwargs
+from ramp_env.cli.common import (
+    DEFAULT_ENV,
+    add_env_args,
+    gym_env_kwargs,
+    parse_assignment,
+)
 from ramp_env.evaluation.agent_loading import accepts, registered_agents, resolve_agent
 from ramp_env.evaluation.harness import AgentSpec, evaluate
 
-DEFAULT_ENV = "RAMP-v0"
+__all__ = ["DEFAULT_ENV", "add_parser", "agent_specs", "parse_assignment", "run"]
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -33,12 +36,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="constructor argument (VALUE parsed as JSON, else text); KEY=VALUE goes to every agent "
         "that takes KEY, AGENT.KEY=VALUE to one agent",
     )
-    parser.add_argument("--env", default=DEFAULT_ENV, help=f"Gymnasium env id (default {DEFAULT_ENV})")
-    parser.add_argument(
-        "--env-arg", action="append", default=[], metavar="KEY=VALUE",
-        help="env keyword argument (VALUE parsed as JSON, else text), e.g. max_searches=2",
-    )
-    add_corpus_args(parser)
+    add_env_args(parser)
     parser.add_argument("--episodes", type=int, default=100, help="episodes per agent and mask count")
     parser.add_argument("--num-masks", type=int, nargs="+", default=None, help="mask counts (default: the env's)")
     parser.add_argument("--seed", type=int, default=0)
@@ -46,17 +44,6 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--list-agents", action="store_true", help="list registered agents and exit")
     return parser
-
-
-def parse_assignment(text: str) -> tuple[str, Any]:
-    """``KEY=VALUE`` with VALUE as JSON when it parses (numbers, booleans, lists), else as text."""
-    key, sep, value = text.partition("=")
-    if not sep or not key.strip():
-        raise ValueError(f"expected KEY=VALUE, got {text!r}")
-    try:
-        return key.strip(), json.loads(value)
-    except json.JSONDecodeError:
-        return key.strip(), value
 
 
 def agent_specs(names: list[str], assignments: list[str], span_extractor: str | None) -> list[AgentSpec]:
@@ -89,11 +76,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.episodes < 1:
         raise ValueError("--episodes must be >= 1")
-    kwargs: dict[str, Any] = dict(parse_assignment(a) for a in args.env_arg)
-    if args.env == DEFAULT_ENV:
-        kwargs = {**env_kwargs(args), **kwargs}
-    elif args.corpus != "default":
-        kwargs.setdefault("corpus", args.corpus)
+    kwargs = gym_env_kwargs(args)
     # candidates shaped like the env's masks: agents that extract spans use the env's extractor
     span_extractor = kwargs.get("span_extractor") if args.env == DEFAULT_ENV else None
     specs = agent_specs(args.agent, args.agent_arg, span_extractor)

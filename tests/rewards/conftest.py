@@ -17,30 +17,7 @@ def embedding_judge():
     return shared_judge("embedding")
 
 
-@pytest.fixture(scope="session")
-def smollm2_tokenizer():
-    """The real SmolLM2 tokenizer (from the cached safetensors export of the GGUF file)."""
-    from ramp_env.models import load_tokenizer
-
-    return load_tokenizer()
-
-
 @pytest.fixture()
-def tiny_lm(smollm2_tokenizer):
+def tiny_lm(tiny_model, smollm2_tokenizer):
     """A randomly initialised 2-layer Llama over SmolLM2's vocabulary: fast, real shapes, real tokenizer."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(smollm2_tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=2048,
-        tie_word_embeddings=False,
-    )
-    model = LlamaForCausalLM(config).eval()
-    return model, smollm2_tokenizer
+    return tiny_model(), smollm2_tokenizer
