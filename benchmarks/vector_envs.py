@@ -33,7 +33,7 @@ from typing import Any
 
 import gymnasium as gym
 
-import ramp_env  # noqa: F401  (registers RAMP-v0)
+import ramp_env
 
 RESULTS_DIR = Path(__file__).parent / "results"
 

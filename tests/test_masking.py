@@ -58,7 +58,7 @@ def test_strategy_registry_seam() -> None:
     class FirstSpans:
         name = "first"
 
-        def choose(self, passage, candidates, k, rng):  # noqa: ANN001, ANN201
+        def choose(self, passage, candidates, k, rng):
             return list(candidates[:k]) if len(candidates) >= k else None
 
     register_mask_strategy("first", FirstSpans)

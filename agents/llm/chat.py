@@ -45,7 +45,7 @@ def resolve_tool_role(tokenizer: Any, requested: str = "auto") -> str:
     ]
     try:
         text = tokenizer.apply_chat_template(probe, tokenize=False)
-    except Exception:  # noqa: BLE001 - any template error means "no tool role"
+    except Exception:
         return "user"
     return "tool" if _PROBE in text else "user"
 

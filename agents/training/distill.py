@@ -39,7 +39,7 @@ from typing import Any
 
 import gymnasium as gym
 
-import ramp_env  # noqa: F401  (registers the env ids)
+import ramp_env
 from agents.synthesis.diversity import DiversityReport, search_queries, trajectory_diversity
 from agents.synthesis.judge import AnswerJudge
 from agents.synthesis.teachers import AgentTeacher, Teacher

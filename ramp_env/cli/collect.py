@@ -20,7 +20,7 @@ from typing import Any
 import gymnasium as gym
 from tqdm.auto import tqdm
 
-import ramp_env  # noqa: F401  (registers the env ids)
+import ramp_env
 from ramp_env.cli.common import DEFAULT_ENV, add_env_args, gym_env_kwargs
 from ramp_env.cli.evaluate import agent_specs
 from ramp_env.evaluation.agent_loading import make_agent

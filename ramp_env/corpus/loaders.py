@@ -74,7 +74,7 @@ _BOM = b"\xef\xbb\xbf"
 
 
 def _open_binary(path: Path) -> io.BufferedIOBase:
-    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")  # noqa: SIM115
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")
 
 
 def _raw_lines(path: Path, fh: io.BufferedIOBase) -> Iterator[bytes]:

@@ -43,7 +43,7 @@ def resolve_agent(spec: str) -> Callable[..., Any]:
         raise ValueError(f"cannot load agent {spec!r} ({target}): {exc}") from exc
     if not callable(obj):
         # a ValueError, not a TypeError: the CLI reports ValueErrors as clean messages
-        raise ValueError(f"agent {spec!r} ({target}) is not a class or callable")  # noqa: TRY004
+        raise ValueError(f"agent {spec!r} ({target}) is not a class or callable")
     return obj
 
 

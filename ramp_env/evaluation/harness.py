@@ -11,7 +11,7 @@ from typing import Any
 import gymnasium as gym
 from tqdm.auto import tqdm
 
-import ramp_env  # noqa: F401  (registers the env ids)
+import ramp_env
 from ramp_env.cache import atomic_write_text
 from ramp_env.evaluation.agent_loading import make_agent
 from ramp_env.evaluation.leaderboard import format_table, plot_scores, summarize

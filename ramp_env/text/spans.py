@@ -140,7 +140,7 @@ class SpacySpanExtractor:
         self.cache_key = f"spacy-{Path(model).name}-{_spacy_model_version(model)}-v1"
 
     @property
-    def nlp(self):  # noqa: ANN201 - spacy.Language, imported lazily
+    def nlp(self):
         if self._nlp is None:
             import spacy
 

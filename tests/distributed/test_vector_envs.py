@@ -11,7 +11,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-import ramp_env  # noqa: F401  (registers RAMP-v0)
+import ramp_env
 from ramp_env.corpus.prepared import PreparedCorpus
 from ramp_env.vector import SharedMemoryText, SharedTextBatch, text_space
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gymnasium as gym
 import pytest
 
-import ramp_env  # noqa: F401  (registers RAMP-v0)
+import ramp_env
 
 PENALTY = 0.1
 

@@ -14,7 +14,7 @@ from ramp_env.trajectories import read_trajectories
 
 @pytest.mark.slow
 def test_two_rounds_run_and_resume(make_env, oracle_backend, tmp_path: Path) -> None:
-    from agents.training.distill import DistillConfig, diversity_table, distill
+    from agents.training.distill import DistillConfig, distill, diversity_table
     from agents.training.sft import SFTTrainConfig
 
     def small_env():
