@@ -35,7 +35,7 @@ from ramp_env.qa.scoring import answer_metrics, best_over_aliases
 from ramp_env.retrieval.base import Retriever
 from ramp_env.text.charset import clean_text, text_charset
 from ramp_env.text.spans import SpanExtractor
-from ramp_env.vector import text_space
+from ramp_env.spaces import text_space
 
 _ANSWER_BLOCK = re.compile(r"(<answer>)(.*?)(</answer>)", re.IGNORECASE | re.DOTALL)
 _MASK_LABEL = re.compile(r"^\s*[\[(<]?\s*mask[\s_-]*\d", re.IGNORECASE | re.MULTILINE)

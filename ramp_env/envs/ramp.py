@@ -12,11 +12,12 @@ from gymnasium import spaces
 from ramp_env.actions import ParsedAction, parse_action
 from ramp_env.corpus.prepared import DEFAULT_CORPUS, PreparedCorpus
 from ramp_env.masking import MaskedTask, make_mask_strategy, mask_passage, maskable_spans
+from ramp_env.masking.near_duplicates import NearDuplicateFinder, is_near_duplicate
 from ramp_env.retrieval.base import Hit, Retriever
-from ramp_env.rewards import EpisodeReward, make_reward, normalize_answer
+from ramp_env.rewards import EpisodeReward, make_reward
 from ramp_env.text.charset import text_charset
 from ramp_env.text.spans import DEFAULT_SPACY_MODEL, SpanExtractor
-from ramp_env.vector import text_space
+from ramp_env.spaces import text_space
 
 MAX_NUM_MASKS = 64
 MAX_MESSAGE_CHARS = 1024
@@ -207,6 +208,8 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
         self.spans = self.corpus.span_table(cfg["span_extractor"], spacy_model=cfg["spacy_model"])
         backend = cfg["retriever"]
         self.retriever: Retriever = self.corpus.retriever(backend) if isinstance(backend, str) else backend
+        # near copies of each task's source, found through the retriever and cached per passage
+        self.near_duplicates = NearDuplicateFinder(self.retriever)
         # strategies that cache per-corpus data (the perplexity one) learn where the corpus lives
         bind_corpus = getattr(self.mask_strategy, "bind_corpus", None)
         if callable(bind_corpus):
@@ -214,7 +217,7 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for key in ("corpus", "spans", "retriever", "_eligible"):
+        for key in ("corpus", "spans", "retriever", "near_duplicates", "_eligible"):
             state.pop(key, None)
         return state
 
@@ -233,6 +236,7 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
         self.last_query = ""
         self.message = ""
         self.last_reward = 0.0
+        self._excluded: frozenset[str] | None = None
 
     def set_num_masks(self, num_masks: int) -> None:
         """Change the mask count for later episodes (used by curricula)."""
@@ -340,12 +344,34 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
         assert self.task is not None
         if self.allow_source_in_results:
             return self.retriever.search(query, self.top_k)
-        # exclude the source by id in the engine, and drop any other copy of its
-        # text (corpora do contain duplicates), asking for spares to keep top_k
-        source_text = normalize_answer(self.task.text)
-        hits = self.retriever.search(query, self.top_k + 2, exclude_ids=(self.task.passage_id,))
-        kept = [h for h in hits if h.passage_id != self.task.passage_id and normalize_answer(h.text) != source_text]
+        # The engine excludes the source and its near copies (found once per task,
+        # through the engine). Every hit is checked again: a copy the candidate
+        # search missed joins the exclusions and the query is re-run deeper, so
+        # ``top_k`` stays filled while the corpus has enough other matches, even
+        # with a custom Retriever that ignores ``exclude_ids``.
+        excluded = self.excluded_ids()
+        k = self.top_k
+        while True:
+            hits = self.retriever.search(query, k, exclude_ids=excluded)
+            copies = {
+                h.passage_id for h in hits if h.passage_id not in excluded and is_near_duplicate(self.task.text, h.text)
+            }
+            excluded = excluded | copies
+            kept = [h for h in hits if h.passage_id not in excluded]
+            if len(kept) >= self.top_k or len(hits) < k:
+                break
+            k *= 2
+        self._excluded = excluded
         return [Hit(h.passage_id, h.title, h.text, h.score, rank) for rank, h in enumerate(kept[: self.top_k])]
+
+    def excluded_ids(self) -> frozenset[str]:
+        """Passages searches never return in this episode: the source and its near copies
+        (:mod:`ramp_env.masking.near_duplicates`)."""
+        assert self.task is not None
+        if self._excluded is None:
+            pid = self.task.passage_id
+            self._excluded = frozenset({pid}) | self.near_duplicates.ids(pid, self.task.text)
+        return self._excluded
 
     def _grade(self, parsed: ParsedAction) -> tuple[float, dict[str, Any]]:
         assert self.task is not None

@@ -13,7 +13,7 @@ import pytest
 
 import ramp_env
 from ramp_env.corpus.prepared import PreparedCorpus
-from ramp_env.vector import SharedMemoryText, SharedTextBatch, text_space
+from ramp_env.spaces import SharedMemoryText, SharedTextBatch, text_space
 
 TEXT_KEYS = ("title", "passage", "results", "message")
 # a search, a malformed action, then an answer: covers results, penalties, termination and autoreset

@@ -12,7 +12,7 @@ import pytest
 
 from ramp_env.corpus.passage import Passage
 from ramp_env.masking import RandomMaskStrategy, make_mask_strategy, mask_passage, maskable_spans
-from ramp_env.masking_ppl import LMSpanScorer, PerplexityMaskStrategy, SpanScoreCache
+from ramp_env.masking.perplexity import LMSpanScorer, PerplexityMaskStrategy, SpanScoreCache
 from ramp_env.text.spans import SalientSpan, SpanType
 
 TEXT = "Alpha met Bravo in Charlie during 1990 and Delta left for Echo."

@@ -1,4 +1,4 @@
-"""Vectorised RAMP environments: text observations that survive ``AsyncVectorEnv``'s shared memory.
+"""Text spaces every RAMP env uses, whose batches survive ``AsyncVectorEnv``'s shared memory.
 
 ``gym.make_vec("RAMP-v0", num_envs=N, vectorization_mode="sync" | "async")`` runs N
 copies of the env with gymnasium's own vector envs. Each copy opens the same
