@@ -11,7 +11,7 @@ kept, rejected = AnswerJudge("em").split(trajectories)
 
 from agents.synthesis.backends import LLMBackend, OpenAIBackend, ScriptedBackend, TransformersBackend, make_backend
 from agents.synthesis.diversity import DiversityReport, trajectory_diversity
-from agents.synthesis.judge import AnswerJudge, Verdict, final_predictions
+from agents.synthesis.judge import AnswerJudge, LLMAnswerJudge, Verdict, final_predictions
 from agents.synthesis.pipeline import MultiAgentTeacher, task_plan
 from agents.synthesis.roles import Observer, Planner, Rewriter
 from agents.synthesis.teachers import AgentTeacher, Teacher
@@ -19,6 +19,7 @@ from agents.synthesis.teachers import AgentTeacher, Teacher
 __all__ = [
     "AgentTeacher",
     "AnswerJudge",
+    "LLMAnswerJudge",
     "DiversityReport",
     "LLMBackend",
     "MultiAgentTeacher",

@@ -1,4 +1,8 @@
-"""The judge: keeps only trajectories whose final answers are correct.
+"""The judges: keep only trajectories whose final answers are correct.
+
+:class:`LLMAnswerJudge` is MaskSearch's judge: the LLM itself reads each mask's
+gold span and the trajectory's answer and writes a verdict (``CORRECT`` or
+``INCORRECT`` with a reason), recorded word for word.
 
 :class:`AnswerJudge` reads the final ``<answer>`` of a trajectory and scores
 every mask against the gold span the trajectory recorded, with any reward of
@@ -10,9 +14,13 @@ scores at least ``threshold``. The verdict goes into ``metadata["judge"]``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
+
+from agents.synthesis.backends import LLMBackend
+from agents.synthesis.roles import plain
 
 from ramp_env.actions import parse_action
 from ramp_env.rewards import EpisodeReward, make_reward
@@ -73,3 +81,55 @@ class AnswerJudge:
             trajectory.metadata["judge"] = {"name": self.name, **verdict.to_json()}
             (kept if verdict.keep else rejected).append(trajectory)
         return kept, rejected
+
+
+_VERDICT = re.compile(r"\b(INCORRECT|CORRECT)\b", re.IGNORECASE)
+
+
+class LLMAnswerJudge(AnswerJudge):
+    """The LLM's own verdict per mask: ``CORRECT``/``INCORRECT`` and a reason (MaskSearch's judge).
+
+    A reply with neither word counts as incorrect (a judge that cannot decide keeps
+    nothing). Gold and prediction are quoted as data (one line each, tag brackets removed);
+    the verdict word is read only from the judge's reply. A weak judge model can still be
+    talked round by a prediction written as an instruction: use a strong one, as the paper does.
+
+    Args:
+        backend: any :class:`~agents.synthesis.backends.LLMBackend`.
+        max_new_tokens: verdict length.
+    """
+
+    system = (
+        "You judge fill-in-the-blank answers. Given the hidden span of a passage (the gold answer) and a "
+        "predicted answer, decide if the prediction means the same thing (aliases, abbreviations and other "
+        "date or number formats count as the same). Reply 'CORRECT' or 'INCORRECT', then one short reason."
+    )
+
+    def __init__(self, backend: LLMBackend, max_new_tokens: int = 48) -> None:
+        self.backend = backend
+        self.max_new_tokens = max_new_tokens
+        self.threshold = 1.0
+        self.name = f"llm:{backend.name}"
+
+    def messages(self, gold: str, prediction: str) -> list[dict[str, str]]:
+        user = f"Gold answer: {plain(gold, 300)!r}\nPredicted answer: {plain(prediction, 300)!r}\nVerdict:"
+        return [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
+
+    def __call__(self, trajectory: Trajectory) -> Verdict:
+        if trajectory.answers is None:
+            raise ValueError(f"trajectory {trajectory.task_id!r} has no gold answers recorded; the judge needs them")
+        predictions = final_predictions(trajectory)
+        if predictions is None:
+            return Verdict(False, [0.0] * trajectory.num_masks, "no final answer")
+        asked = [i for i, p in enumerate(predictions) if p and p.strip()]
+        replies = self.backend.complete(
+            [self.messages(trajectory.answers[i], predictions[i] or "") for i in asked], self.max_new_tokens
+        ) if asked else []
+        per_mask = [0.0] * trajectory.num_masks
+        reasons = []
+        for i, reply in zip(asked, replies, strict=True):
+            match = _VERDICT.search(reply)
+            per_mask[i] = 1.0 if match and match.group(1).upper() == "CORRECT" else 0.0
+            reasons.append(f"[mask_{i + 1}] {plain(reply, 200)}")
+        reasons += [f"[mask_{i + 1}] empty answer" for i in range(trajectory.num_masks) if i not in asked]
+        return Verdict(all(s == 1.0 for s in per_mask), per_mask, "; ".join(reasons))

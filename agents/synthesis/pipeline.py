@@ -1,13 +1,19 @@
 """MaskSearch's multi-agent trajectory synthesis, played in real RAMP episodes.
 
-For each task a planner splits the masked passage into sub-questions, and for
-each mask a rewriter turns its sub-question into a search query, the env runs
-the search, and an observer reads the results and proposes the fill (or asks
-for another query, up to ``attempts_per_mask``). The final answer fills every
+For each task a planner reasons about the masked passage and decomposes it
+freely into sub-questions; for each mask a rewriter turns its sub-questions
+into several search queries, the env runs them one at a time, and after each
+an observer reflects on the results and proposes the fill or asks for more
+(up to ``attempts_per_mask`` observer rounds per mask, at most
+:data:`MAX_OBSERVER_ROUNDS` as in the paper). The final answer fills every
 mask. Every search and the answer are real env steps, so the trajectory holds
-the env's own feedback and scores; the roles' reasoning goes into the
-assistant turns as ``<think>`` text, which is the chain of thought a student
-learns. A judge (:mod:`agents.synthesis.judge`) then keeps the correct ones.
+the env's own feedback and scores. The roles' own words (the planner's
+reasoning and sub-questions, the rewriter's queries, the observer's
+reflections) go into the assistant turns as ``<think>`` text, the chain of
+thought a student learns; short connecting phrases ("To find [mask_1] I search
+for: ...") and a role's parse fallback are the only template text. A judge
+(:mod:`agents.synthesis.judge`: rule-based or the LLM's own verdict) then keeps
+the correct ones.
 
 Episodes run in lockstep, one per env: each role's prompts from every running
 episode go to the backend as one batch. Each episode is a generator that yields
@@ -30,7 +36,8 @@ from ramp_env.evaluation.runner import episode_seed
 from ramp_env.masking import mask_token
 from ramp_env.trajectories import Trajectory, TrajectoryRecorder
 
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 2
+MAX_OBSERVER_ROUNDS = 5  # the paper's observer reflects for at most five rounds per mask
 
 
 @dataclass
@@ -77,7 +84,8 @@ class MultiAgentTeacher:
     Args:
         backend: any :class:`~agents.synthesis.backends.LLMBackend`.
         planner, rewriter, observer: the roles (defaults: the prompts in :mod:`agents.synthesis.roles`).
-        attempts_per_mask: searches tried for one mask before moving on.
+        attempts_per_mask: observer rounds (one search each) for one mask before moving on, 1..5.
+        queries_per_rewrite: queries the rewriter may propose at once (tried in order, one per round).
     """
 
     def __init__(
@@ -87,9 +95,13 @@ class MultiAgentTeacher:
         rewriter: Rewriter | None = None,
         observer: Observer | None = None,
         attempts_per_mask: int = 2,
+        queries_per_rewrite: int = 3,
     ) -> None:
-        if attempts_per_mask < 1:
-            raise ValueError(f"attempts_per_mask must be >= 1, got {attempts_per_mask}")
+        if not 1 <= attempts_per_mask <= MAX_OBSERVER_ROUNDS:
+            raise ValueError(f"attempts_per_mask must be in 1..{MAX_OBSERVER_ROUNDS}, got {attempts_per_mask}")
+        if queries_per_rewrite < 1:
+            raise ValueError(f"queries_per_rewrite must be >= 1, got {queries_per_rewrite}")
+        self.queries_per_rewrite = queries_per_rewrite
         self.backend = backend
         self.planner = planner or Planner()
         self.rewriter = rewriter or Rewriter()
@@ -108,33 +120,43 @@ class MultiAgentTeacher:
         # string keys: provenance is JSON, and JSON object keys are strings
         provenance.update(plan={str(i): q for i, q in sorted(questions.items())},
                           fallbacks={"planner": int(plan.fallback), "rewriter": 0, "observer": 0},
-                          queries=[], proposals={})
+                          queries=[], proposals={}, reflections=[])
         fills: dict[int, str] = {}
-        thought = "Plan: " + " ".join(f"{mask_token(i)} {questions[i]}" for i in sorted(questions))
+        # the planner's own reasoning and sub-questions open the chain of thought
+        thought = " ".join(x for x in (plan.text, "Sub-questions: " + " ".join(
+            f"{mask_token(i)} {questions[i]}" for i in sorted(questions))) if x)
         for i in range(1, k + 1):
             tried: list[str] = []
+            queue: list[str] = []
             for _ in range(self.attempts_per_mask):
                 # keep a step for the answer
                 if int(obs["searches_left"]) < 1 or int(obs["steps_left"]) < 2:
                     break
-                reply = yield RoleCall("rewriter", self.rewriter.messages(questions[i], title, tried),
-                                       self.rewriter.max_new_tokens)
-                query = self.rewriter.parse(reply, questions[i], title)
-                provenance["fallbacks"]["rewriter"] += int(query.fallback)
-                tried.append(query.value)
-                provenance["queries"].append(query.value)
-                thought += f" To find {mask_token(i)} I search for: {query.value}"
-                obs = yield EnvStep(f"<think>{thought.strip()}</think>\n<search>{query.value}</search>")
+                if not queue:
+                    reply = yield RoleCall("rewriter", self.rewriter.messages(questions[i], title, tried),
+                                           self.rewriter.max_new_tokens)
+                    rewrite = self.rewriter.parse_many(reply, questions[i], title, self.queries_per_rewrite)
+                    provenance["fallbacks"]["rewriter"] += int(rewrite.fallback)
+                    # fresh queries first; a model that only repeats itself still gets its query run
+                    queue = [q for q in rewrite.value if q not in tried] or rewrite.value[:1]
+                query = queue.pop(0)
+                tried.append(query)
+                provenance["queries"].append(query)
+                thought += f" To find {mask_token(i)} I search for: {query}"
+                obs = yield EnvStep(f"<think>{plain(thought, 1200)}</think>\n<search>{query}</search>")
                 reply = yield RoleCall("observer", self.observer.messages(obs, i, questions[i]),
                                        self.observer.max_new_tokens)
                 proposal = self.observer.parse(reply)
                 provenance["fallbacks"]["observer"] += int(proposal.fallback)
+                provenance["reflections"].append(proposal.text)
                 if proposal.value:
                     fills[i] = plain(proposal.value, 200)
                     provenance["proposals"][str(i)] = fills[i]
-                    thought = f"The results give {mask_token(i)} = {fills[i]}."
+                    thought = proposal.text or f"The results give {mask_token(i)} = {fills[i]}."
+                    if proposal.text:
+                        thought += f" So {mask_token(i)} = {fills[i]}."
                     break
-                thought = f"The results do not give {mask_token(i)}."
+                thought = proposal.text or f"The results do not give {mask_token(i)}."
         lines = "\n".join(f"{mask_token(i)}: {fills.get(i, '')}" for i in range(1, k + 1))
         summary = " ".join(
             f"{mask_token(i)} = {fills[i]}." if i in fills else f"{mask_token(i)} was not found."

@@ -109,3 +109,50 @@ def test_judge_needs_gold_answers() -> None:
     assert AnswerJudge()(unanswered).reason == "no final answer"
     with pytest.raises(ValueError, match="threshold"):
         AnswerJudge(threshold=1.5)
+
+
+def test_chain_of_thought_is_the_models_own_words(make_env) -> None:
+    """With a backend that writes reasoning, the <think> turns carry it; several queries per rewrite
+    are searched in order, and the observer gets up to ``attempts_per_mask`` rounds."""
+    env = make_env(max_searches=4)
+
+    def respond(messages):
+        system, user = messages[0]["content"], messages[-1]["content"]
+        if system.startswith("You plan"):
+            return "I think this passage describes a person.\n[mask_1]: Which detail is hidden?"
+        if system.startswith("Rewrite"):
+            return "first query words\nsecond query words\nthird query words"
+        return "Result two talks about something else. NOT FOUND"
+
+    teacher = MultiAgentTeacher(ScriptedBackend(respond), attempts_per_mask=3, queries_per_rewrite=3)
+    (trajectory,) = teacher.generate(env, 1, seed=0, num_masks=[1])
+    meta = trajectory.metadata
+    assert meta["queries"] == ["first query words", "second query words", "third query words"]
+    assert meta["fallbacks"] == {"planner": 0, "rewriter": 0, "observer": 0}
+    assert meta["reflections"] == ["Result two talks about something else."] * 3
+    assert "I think this passage describes a person." in trajectory.actions[0]
+    assert "Result two talks about something else." in trajectory.actions[1]
+    with pytest.raises(ValueError, match="1..5"):
+        MultiAgentTeacher(ScriptedBackend(respond), attempts_per_mask=6)
+
+
+def test_llm_judge_records_the_models_verdicts(make_env, oracle_backend) -> None:
+    from agents.synthesis import LLMAnswerJudge
+
+    env = make_env()
+    trajectories = MultiAgentTeacher(oracle_backend(env)).generate(env, 2, seed=1, num_masks=[2])
+
+    def verdict(messages):
+        user = messages[-1]["content"]
+        gold, predicted = (line.split(": ", 1)[1] for line in user.splitlines()[:2])
+        return "CORRECT, same span." if gold == predicted else "INCORRECT: different."
+
+    kept, rejected = LLMAnswerJudge(ScriptedBackend(verdict, name="judge")).split(trajectories)
+    assert len(kept) == 2 and not rejected
+    assert kept[0].metadata["judge"]["name"] == "llm:judge"
+    assert "CORRECT, same span." in kept[0].metadata["judge"]["reason"]
+    # a judge that says nothing usable keeps nothing, and never sees empty answers
+    seen: list[str] = []
+    mute = ScriptedBackend(lambda m: seen.append(m[-1]["content"]) or "hmm", name="mute")
+    assert LLMAnswerJudge(mute).split(trajectories)[0] == []
+    assert len(seen) == 4

@@ -80,3 +80,33 @@ def test_diversity_report_queries_and_overlap() -> None:
     assert second.query_overlap_prev == pytest.approx(1 / 2)
     assert jaccard(set(), set()) == 0.0
     assert "distinct-1" in report.summary()
+
+
+def test_planner_decomposes_freely_and_keeps_its_reasoning() -> None:
+    reply = ("The passage is about Aristotle's life.\n[mask_2]: Who taught Aristotle?\n"
+             "[mask_2]: Which school did he attend in Athens?\n[mask_1]: Where was Aristotle born?")
+    plan = Planner().parse(reply, OBS)
+    assert plan.value == {1: "Where was Aristotle born?",
+                          2: "Who taught Aristotle? Which school did he attend in Athens?"}
+    assert plan.text == "The passage is about Aristotle's life." and not plan.fallback
+
+
+def test_rewriter_proposes_several_distinct_queries() -> None:
+    reply = "1. Aristotle birthplace\n2) Stagira Aristotle\n- Aristotle birthplace\n* Aristotle born city\nmore"
+    many = Rewriter().parse_many(reply, "Where?", "Aristotle", limit=3)
+    assert many.value == ["Aristotle birthplace", "Stagira Aristotle", "Aristotle born city"] and not many.fallback
+    assert Rewriter().parse_many("", "Who taught [mask_2]?", "Aristotle").value == ["Aristotle Who taught"]
+
+
+@pytest.mark.parametrize(
+    ("reply", "value", "text"),
+    [
+        ("The second result says he was born in Stagira.\nANSWER: Stagira", "Stagira",
+         "The second result says he was born in Stagira."),
+        ("None of these mention his teacher. NOT FOUND", None, "None of these mention his teacher."),
+        ("ANSWER: Plato", "Plato", ""),
+    ],
+)
+def test_observer_keeps_its_reflection(reply: str, value: str | None, text: str) -> None:
+    decision = Observer().parse(reply)
+    assert (decision.value, decision.text) == (value, text)
