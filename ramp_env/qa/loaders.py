@@ -15,6 +15,8 @@ format        file                             fields read
                                                evidence titles of the ``decomposition`` tree
 ``flashrag``  JSONL                            ``id``, ``question``, ``golden_answers`` (FlashRAG's
                                                unified format, which also covers NQ, TriviaQA, PopQA)
+``freshqa``   CSV (the release sheet exported,  ``id``, ``question``, ``answer_0`` .. ``answer_9``; title
+              e.g. ``FreshQA_v*.csv``)          rows above the header are skipped
 ============  ===============================  ==========================================================
 
 The format is detected from the first record's keys unless ``fmt=`` is given. A
@@ -36,7 +38,7 @@ from typing import Any
 from ramp_env.qa.example import QAExample
 from ramp_env.text.charset import clean_text
 
-QA_FORMATS = ("hotpotqa", "2wiki", "musique", "bamboogle", "fanoutqa", "flashrag")
+QA_FORMATS = ("hotpotqa", "2wiki", "musique", "bamboogle", "fanoutqa", "flashrag", "freshqa")
 FANOUTQA_DEV = "fanoutqa-dev"
 DEFAULT_DATASET = FANOUTQA_DEV
 _FANOUTQA_HINT = "pip install fanoutqa==1.1.1"
@@ -139,6 +141,20 @@ def _from_flashrag(record: Mapping[str, Any], n: int) -> QAExample:
     )
 
 
+def _from_freshqa(record: Mapping[str, Any], n: int) -> QAExample:
+    # FreshQA lists up to ten acceptable answers (for false-premise questions, statements
+    # that debunk the premise); the first is the main one
+    answers = _unique([str(record.get(f"answer_{i}") or "") for i in range(10)])
+    if not answers:
+        raise ValueError("no answer in answer_0 .. answer_9")
+    return QAExample(
+        id=_record_id(record, "id", default=f"freshqa-{n}"),
+        question=_text(record, "question"),
+        answers=answers,
+        dataset="freshqa",
+    )
+
+
 def fanoutqa_answer_text(answer: Any) -> str:
     """FanoutQA's structured answer as one line of text (``key: value; ...``)."""
     if isinstance(answer, bool):
@@ -190,6 +206,7 @@ _PARSERS: dict[str, Callable[[Mapping[str, Any], int], QAExample | None]] = {
     "bamboogle": _from_bamboogle,
     "fanoutqa": _from_fanoutqa,
     "flashrag": _from_flashrag,
+    "freshqa": _from_freshqa,
 }
 
 
@@ -206,6 +223,8 @@ def detect_qa_format(record: Mapping[str, Any]) -> str:
         return "hotpotqa"
     if "golden_answers" in keys:
         return "flashrag"
+    if {"question", "answer_0"} <= keys and ("false_premise" in keys or "fact_type" in keys):
+        return "freshqa"
     if {"question", "answer"} <= {str(k).strip().lower() for k in keys}:
         return "bamboogle"
     raise ValueError(f"cannot tell the QA format from the keys {sorted(keys)}; pass fmt= (one of {QA_FORMATS})")
@@ -218,8 +237,7 @@ def _read_records(path: Path) -> Iterator[tuple[int, Any]]:
     """(record number, decoded record) for JSON lists, JSONL and CSV files."""
     name = path.name.lower()
     if name.endswith(".csv"):
-        with open(path, encoding="utf-8-sig", newline="") as fh:
-            yield from enumerate(csv.DictReader(fh), start=1)
+        yield from _read_csv(path)
         return
     if name.endswith(".jsonl"):
         with open(path, encoding="utf-8") as fh:
@@ -245,6 +263,33 @@ def _read_records(path: Path) -> Iterator[tuple[int, Any]]:
         yield from enumerate(data, start=1)
         return
     raise ValueError(f"cannot read QA file {path}: expected .json, .jsonl or .csv")
+
+
+_CSV_HEADER_SEARCH_ROWS = 5
+
+
+def _read_csv(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    """CSV rows as dicts keyed by the header: the first of the top rows that names a ``question``
+    column (FreshQA's exported sheet has title and note rows above its header)."""
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh)
+        header: list[str] | None = None
+        for _ in range(_CSV_HEADER_SEARCH_ROWS):
+            row = next(reader, None)
+            if row is None:
+                break
+            if "question" in {cell.strip().lower() for cell in row}:
+                header = [cell.strip() for cell in row]
+                break
+        if header is None:
+            raise QAFormatError(path, 0, f"no header row with a 'question' column in the first "
+                                         f"{_CSV_HEADER_SEARCH_ROWS} rows")
+        for n, row in enumerate(reader, start=1):
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) > len(header):
+                raise QAFormatError(path, n, f"line {reader.line_num}: {len(row)} cells for {len(header)} columns")
+            yield n, dict(zip(header, row))
 
 
 def fanoutqa_dev_path() -> Path:

@@ -134,3 +134,27 @@ def test_example_round_trips_through_json() -> None:
     assert QAExample.from_json(json.loads(json.dumps(example.to_json()))) == example
     with pytest.raises(ValueError, match="no gold answer"):
         QAExample(id="x", question="Q?", answers=("",))
+
+
+def test_freshqa_release_csv_skips_title_rows_and_keeps_all_answers() -> None:
+    examples = load_qa(FIXTURES / "freshqa_format_sample.csv")
+    assert [e.id for e in examples] == ["0", "1", "2"]
+    assert all(e.dataset == "freshqa" for e in examples)
+    assert examples[1].question == 'Who wrote the novel "Middlemarch"?'
+    assert examples[1].answers == ("George Eliot", "Mary Ann Evans")
+    assert examples[2].answers[0] == "Portugal has never adopted the dollar."
+
+
+def test_freshqa_errors_name_the_problem(tmp_path: Path) -> None:
+    no_header = tmp_path / "x.csv"
+    no_header.write_text("a,b\n1,2\n3,4\n5,6\n7,8\n9,10\n", encoding="utf-8")
+    with pytest.raises(QAFormatError, match="no header row"):
+        load_qa(no_header)
+    no_answer = tmp_path / "fresh.csv"
+    no_answer.write_text("id,question,false_premise,answer_0,answer_1\n7,What?,FALSE,,\n", encoding="utf-8")
+    with pytest.raises(QAFormatError, match=r"record 1: freshqa record: no answer"):
+        load_qa(no_answer)
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("id,question,false_premise,answer_0\n7,What?,FALSE,x,extra\n", encoding="utf-8")
+    with pytest.raises(QAFormatError, match="line 2: 5 cells for 4 columns"):
+        load_qa(ragged)
