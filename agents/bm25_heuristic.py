@@ -5,15 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from agents.reading import answer, new_pool, read
 from ramp_env.text.spans import SpanExtractor, make_span_extractor
-from ramp_env.wrappers.candidates import (
-    QUERY_TEMPLATES,
-    CandidatePool,
-    CandidateScore,
-    build_query,
-    format_answer,
-    parse_results,
-)
+from ramp_env.wrappers.candidates import QUERY_TEMPLATES, CandidatePool, CandidateScore, build_query, parse_results
 
 
 class BM25HeuristicAgent:
@@ -81,10 +75,10 @@ class BM25HeuristicAgent:
         if passage != self._passage:  # a new episode, even if reset() was not called
             self.reset()
             self._passage = passage
-            self._pool = CandidatePool(passage, str(observation.get("title") or ""), self.extractor)
+            self._pool = new_pool(observation, self.extractor)
         assert self._pool is not None
         if self._pending:
-            self._pool.add_hits(parse_results(str(observation.get("results") or "")))
+            read(self._pool, parse_results(str(observation.get("results") or "")))
             self._pending = False
         numbers = list(range(1, int(observation["num_masks"]) + 1))
         budget = int(observation["searches_left"])
@@ -97,8 +91,7 @@ class BM25HeuristicAgent:
                 self._searches += 1
                 self._pending = True
                 return f"<search>{query}</search>"
-        chosen = self._pool.assign(numbers)
-        return format_answer({n: (c.text if c else "") for n, c in chosen.items()})
+        return answer(self._pool, len(numbers))
 
 
 def _score(candidate: CandidateScore | None) -> float:

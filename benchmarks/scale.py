@@ -5,12 +5,22 @@ memory is its own:
 
 * ``load``: streaming the JSONL file into the passage store (passages/s, peak RSS, size);
 * ``tantivy``: building the tantivy index (passages/s, peak RSS, size on disk);
-* ``spans``: rule-based salient spans for every ``--task-every``-th passage (the task pool);
 * ``search``: tantivy query latency p50/p95 over known-item queries;
 * ``rank_bm25``: the in-memory reference backend, build time, p50/p95 and peak RSS,
   at sizes up to ``--bm25-max`` (it scores every passage in Python per query);
+* ``reset_cold``: RAMP-v0 resets with ``task_pool`` and the real spaCy extractor on a fresh
+  span cache: every drawn passage is extracted on first draw (first-draw latency p50/p95),
+  plus spaCy's batch rate, i.e. what eager extraction of the whole corpus would cost;
+* ``reset_cached``: the same seeds again in a new process: every span comes from the on-disk
+  cache (cached reset latency p50/p95);
 * ``env``: RAMP-v0 steps/s with the scripted agent of ``benchmarks/vector_envs.py``
-  (search, search, answer) over the full corpus.
+  (search, search, answer) over the full corpus, tasks from the pool.
+
+Preparation before the first episode is ``load`` + ``tantivy`` (the store and the index):
+spans are extracted lazily, per drawn passage (``task_pool``). Evidence is off
+(``require_evidence=False``) in these runs: the synthetic text below is word salad, in
+which another passage rarely states a passage's fact, so evidence-required draws would
+measure rejection sampling, not the corpus size.
 
 Results go to ``benchmarks/results/scale.json`` and the peak-memory growth curve to
 ``benchmarks/results/scale_memory.png``, both written atomically.
@@ -22,13 +32,14 @@ rates and the rule-based extractor finds names and years); the tail is made-up
 words. Passages are ~100 words (DPR's size) cut into sentences. It is word salad,
 but posting-list lengths, and so BM25 cost, follow the same law as Wikipedia's.
 
-Why spans for a subset: the rule-based extractor runs at a few hundred passages/s
-per core (spaCy is slower), so spans for 1M passages take most of an hour on one
-core. Tasks are drawn from every ``--task-every``-th passage while search covers the
-whole corpus, the setup we document for full Wikipedia too (docs/scaling.md).
+Why a task pool: spaCy extracts ~80 passages/s on 2 cores, so eager spans for 1M
+passages take hours. Tasks are drawn from ``--task-pool`` (a fraction or a count of
+the corpus, the env's ``task_pool`` argument) and spans are extracted when a passage
+is first drawn, while search covers the whole corpus (docs/scaling.md).
 
     python benchmarks/scale.py                          # 10k, 100k, 1M (about 30 min on 2 cores)
     python benchmarks/scale.py --sizes 10000 100000     # quicker
+    python benchmarks/scale.py --sizes 10000 --rerun env  # measure one phase again into scale.json
 """
 
 from __future__ import annotations
@@ -43,7 +54,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,7 +62,7 @@ from typing import Any
 import numpy as np
 
 RESULTS_DIR = Path(__file__).parent / "results"
-PHASES = ("baseline", "load", "tantivy", "spans", "search", "rank_bm25", "env")
+PHASES = ("baseline", "load", "tantivy", "search", "rank_bm25", "reset_cold", "reset_cached", "env")
 
 
 @dataclass
@@ -61,12 +72,15 @@ class Args:
     workdir: Path = Path("/tmp/ramp-scale")  # corpora and prepared caches (1M: about 2.5 GB)
     queries: int = 200  # tantivy queries per size (rank_bm25 runs min(queries, 50))
     env_steps: int = 300
-    task_every: int = 100  # salient spans (the task pool) for every Nth passage
+    task_pool: float = 0.01  # env task_pool: a fraction (<= 1) or a passage count (> 1)
+    span_extractor: str = "spacy"  # the real extractor, run lazily on drawn passages
+    resets: int = 200  # resets timed per reset phase
     vocab_size: int = 1_000_000
     zipf_exponent: float = 1.0
     seed: int = 0
     out: Path = RESULTS_DIR / "scale.json"
     plot: Path = RESULTS_DIR / "scale_memory.png"
+    rerun: str = ""  # comma-separated phases to measure again into the existing --out report
     phase: str = ""  # internal: run one phase in this process and print its JSON
     size: int = 0  # internal: the corpus size of that phase
 
@@ -149,22 +163,6 @@ def write_corpus(args: Args, size: int) -> Path:
     return path
 
 
-class EveryNthRuleSpans:
-    """Rule-based spans for every ``n``-th passage only; the others get none, so tasks
-    come from that subset while search still covers every passage."""
-
-    def __init__(self, n: int) -> None:
-        from ramp_env.text.spans import RuleSpanExtractor
-
-        self.n = n
-        self._rules = RuleSpanExtractor()
-        self.cache_key = f"{self._rules.cache_key}-every{n}"
-
-    def extract_batch(self, texts: Iterable[str]) -> Iterator[list[Any]]:
-        for i, text in enumerate(texts):
-            yield self._rules.extract(text) if i % self.n == 0 else []
-
-
 # -- phases (each runs in its own process) ------------------------------------------------------
 
 
@@ -206,6 +204,29 @@ def latency_ms(retriever: Any, queries: list[str]) -> dict[str, float]:
     return {"p50_ms": float(np.percentile(times, 50)), "p95_ms": float(np.percentile(times, 95)), "queries": len(times)}
 
 
+def task_pool(args: Args) -> int | float:
+    return int(args.task_pool) if args.task_pool > 1 else float(args.task_pool)
+
+
+def percentiles_ms(seconds: list[float]) -> dict[str, float]:
+    if not seconds:
+        return {"p50_ms": None, "p95_ms": None, "n": 0}
+    ms = np.asarray(seconds) * 1000
+    return {"p50_ms": float(np.percentile(ms, 50)), "p95_ms": float(np.percentile(ms, 95)), "n": int(ms.size)}
+
+
+def time_resets(env: Any, count: int, seed: int) -> tuple[list[float], list[int]]:
+    """Latency of ``count`` seeded resets and how many passages each one extracted."""
+    times, extracted = [], []
+    for i in range(count):
+        before = env.spans.extracted
+        started = time.perf_counter()
+        env.reset(seed=seed + i)
+        times.append(time.perf_counter() - started)
+        extracted.append(env.spans.extracted - before)
+    return times, extracted
+
+
 def run_phase(args: Args) -> dict[str, Any]:
     from ramp_env.corpus.prepared import PreparedCorpus
     from ramp_env.envs.ramp import RAMPEnv  # with all it imports: part of the baseline
@@ -226,12 +247,25 @@ def run_phase(args: Args) -> dict[str, Any]:
         corpus.retriever("tantivy")
         seconds = time.perf_counter() - started
         result = {"seconds": seconds, "rate": args.size / seconds, "disk_mb": disk_mb(corpus.index_dir("tantivy"))}
-    elif args.phase == "spans":
-        started = time.perf_counter()
-        table = corpus.span_table(EveryNthRuleSpans(args.task_every))
-        seconds = time.perf_counter() - started
-        result = {"seconds": seconds, "passages_with_spans": int(table.rows_with_at_least(1).size),
-                  "disk_mb": disk_mb(table.path)}
+    elif args.phase in ("reset_cold", "reset_cached"):
+        env = RAMPEnv(corpus=str(path), cache_dir=cache, span_extractor=args.span_extractor, task_pool=task_pool(args),
+                      require_evidence=False, num_masks=1, progress=False)
+        extractor = env.spans.extractor
+        list(extractor.extract_batch(["Warm up the model, loaded on first use, in Paris in 1990."]))
+        times, extracted = time_resets(env, args.resets, seed=10_000)
+        result = {"task_pool": len(env.task_pool), "extractor": extractor.cache_key,
+                  "passages_extracted": int(sum(extracted)), "resets_that_extracted": int(sum(e > 0 for e in extracted)),
+                  "all": percentiles_ms(times),
+                  "first_draw": percentiles_ms([t for t, e in zip(times, extracted) if e > 0]),
+                  "cached": percentiles_ms([t for t, e in zip(times, extracted) if e == 0]),
+                  "span_cache_mb": disk_mb(env.spans.path)}
+        if args.phase == "reset_cold":  # what eager extraction of every passage would cost
+            texts = [corpus.store.get(r).text for r in range(1, min(500, len(corpus.store)) + 1)]
+            started = time.perf_counter()
+            for _ in extractor.extract_batch(texts):
+                pass
+            rate = len(texts) / (time.perf_counter() - started)
+            result.update(eager_spans_rate=rate, eager_spans_hours_at_this_size=args.size / rate / 3600)
     elif args.phase == "search":
         result = latency_ms(corpus.retriever("tantivy"), known_item_queries(corpus, args.queries, args.seed))
     elif args.phase == "rank_bm25":
@@ -244,11 +278,16 @@ def run_phase(args: Args) -> dict[str, Any]:
         from vector_envs import play  # this script's directory is on sys.path
 
         started = time.perf_counter()
-        env = RAMPEnv(corpus=str(path), cache_dir=cache, span_extractor=EveryNthRuleSpans(args.task_every),
-                      num_masks=2, progress=False)
+        env = RAMPEnv(corpus=str(path), cache_dir=cache, span_extractor=args.span_extractor, task_pool=task_pool(args),
+                      require_evidence=False, num_masks=2, progress=False)
         open_seconds = time.perf_counter() - started
-        steps, episodes, seconds = play(env, args.env_steps, args.seed)
-        result = {"open_seconds": open_seconds, "steps": steps, "episodes": episodes, "steps_per_s": steps / seconds}
+        play(env, 1, args.seed + 1_000_000)  # loads spaCy and NLTK once: not a per-step cost
+        before = env.spans.extracted
+        first_steps, _, first_seconds = play(env, args.env_steps, args.seed)  # spans extracted as drawn
+        extracted = env.spans.extracted - before
+        steps, episodes, seconds = play(env, args.env_steps, args.seed)  # the same episodes, all cached
+        result = {"open_seconds": open_seconds, "steps": steps, "episodes": episodes, "steps_per_s": steps / seconds,
+                  "first_pass_steps_per_s": first_steps / first_seconds, "first_pass_passages_extracted": extracted}
     else:
         raise ValueError(f"unknown phase {args.phase!r}; expected one of {PHASES}")
     result["peak_rss_mb"] = peak_rss_mb()
@@ -259,9 +298,16 @@ def cache_dir(args: Args, size: int) -> Path:
     return args.workdir / f"cache-{size}"
 
 
+def rounded(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    return round(value, 3) if isinstance(value, float) else value
+
+
 def run_in_child(args: Args, phase: str, size: int) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--phase", phase, "--size", str(size), "--workdir", str(args.workdir),
-           "--queries", str(args.queries), "--env-steps", str(args.env_steps), "--task-every", str(args.task_every),
+           "--queries", str(args.queries), "--env-steps", str(args.env_steps), "--task-pool", str(args.task_pool),
+           "--span-extractor", args.span_extractor, "--resets", str(args.resets),
            "--vocab-size", str(args.vocab_size), "--zipf-exponent", str(args.zipf_exponent), "--seed", str(args.seed)]
     started = time.perf_counter()
     done = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -269,7 +315,7 @@ def run_in_child(args: Args, phase: str, size: int) -> dict[str, Any]:
         raise RuntimeError(f"phase {phase} at {size} failed:\n{done.stderr[-3000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
     result["wall_seconds"] = time.perf_counter() - started
-    print(f"  {phase:<10} {size:>9,}: {json.dumps({k: round(v, 3) for k, v in result.items()})}", flush=True)
+    print(f"  {phase:<12} {size:>9,}: {json.dumps(rounded(result))}", flush=True)
     return result
 
 
@@ -288,6 +334,18 @@ def print_table(report: dict[str, Any]) -> None:
             f"{r['load']['disk_mb']:.0f}", f"{r['tantivy']['rate']:,.0f}", f"{r['tantivy']['disk_mb']:.0f}",
             f"{r['tantivy']['peak_rss_mb']:.0f}", f"{r['search']['p50_ms']:.2f}", f"{r['search']['p95_ms']:.2f}",
             f"{r['env']['steps_per_s']:.1f}", f"{r['env']['peak_rss_mb']:.0f}",
+        ]))
+    print(f"\npreparation (store + index) and RAMP-v0 reset latency, task_pool={report['args']['task_pool']}, "
+          f"{report['args']['span_extractor']} spans extracted on first draw:")
+    print("passages | prepare s | first-draw p50 ms | p95 ms | cached p50 ms | p95 ms | eager spans would take")
+    for size, r in report["sizes"].items():
+        if "reset_cold" not in r:
+            continue
+        cold, cached = r["reset_cold"]["first_draw"], r["reset_cached"]["cached"]
+        print(" | ".join([
+            f"{int(size):,}", f"{r['load']['seconds'] + r['tantivy']['seconds']:.0f}",
+            f"{cold['p50_ms']:.1f}", f"{cold['p95_ms']:.1f}", f"{cached['p50_ms']:.2f}", f"{cached['p95_ms']:.2f}",
+            f"{r['reset_cold']['eager_spans_hours_at_this_size']:.2f} h",
         ]))
     print("\nrank_bm25 (in memory) next to tantivy at the same size:")
     for size, r in report["sizes"].items():
@@ -336,6 +394,21 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     from ramp_env.cache import atomic_write_json
 
+    if args.rerun:  # re-measure some phases; the prepared caches and the other phases stay
+        phases = [p.strip() for p in args.rerun.split(",") if p.strip()]
+        rerunnable = ("search", "rank_bm25", "reset_cached", "env")  # the others need a fresh cache
+        unknown = sorted(set(phases) - set(rerunnable))
+        if unknown:
+            raise SystemExit(f"--rerun: cannot re-measure {unknown} alone; expected some of {rerunnable}")
+        report = json.loads(args.out.read_text(encoding="utf-8"))
+        for size in sorted(args.sizes):
+            for phase in phases:
+                report["sizes"][str(size)][phase] = run_in_child(args, phase, size)
+                report["sizes"][str(size)][phase]["rerun_load_average"] = os.getloadavg()
+            atomic_write_json(args.out, report)
+        print_table(report)
+        plot(report, args.plot)
+        return 0
     load = os.getloadavg()
     report: dict[str, Any] = {
         "args": {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(args).items()},

@@ -12,7 +12,7 @@ other processes does not favour whichever ran in a quiet moment.
     python benchmarks/vector_envs.py                      # default corpus, 1/2/4 envs and Ray workers
     python benchmarks/vector_envs.py --no-ray --steps 300
     python benchmarks/vector_envs.py --corpus /tmp/ramp-scale/zipf1000000-s1-v1000000-seed0.jsonl \
-        --cache-dir /tmp/ramp-scale/cache-1000000 --span-extractor every100   # after benchmarks/scale.py
+        --cache-dir /tmp/ramp-scale/cache-1000000 --task-pool 0.01   # after benchmarks/scale.py
 
 On a 2-core machine 4 workers cannot beat 2: the table shows what the cores allow.
 """
@@ -41,7 +41,8 @@ RESULTS_DIR = Path(__file__).parent / "results"
 @dataclass
 class Args:
     corpus: str = "default"
-    span_extractor: str = "auto"  # the default corpus's spaCy spans; "every100": see span_extractor()
+    span_extractor: str = "auto"  # the default corpus's spaCy spans
+    task_pool: float = 0.0  # 0: every passage, spans prepared eagerly; else the env's task_pool (lazy spans)
     num_envs: list[int] = field(default_factory=lambda: [1, 2, 4])
     steps: int = 600  # env steps measured per configuration and round
     rounds: int = 3  # measurements per configuration, interleaved; the median is reported
@@ -57,6 +58,8 @@ def parse_args(argv: list[str] | None = None) -> Args:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", default=Args.corpus)
     parser.add_argument("--span-extractor", default=Args.span_extractor)
+    parser.add_argument("--task-pool", type=float, default=Args.task_pool,
+                        help="passages (>1) or fraction (<=1) tasks are drawn from, spans extracted on first draw")
     parser.add_argument("--num-envs", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--steps", type=int, default=Args.steps)
     parser.add_argument("--rounds", type=int, default=Args.rounds)
@@ -90,25 +93,11 @@ class ScriptedAgent:
         return "<answer>" + "\n".join(lines) + "</answer>"
 
 
-def span_extractor(name: str) -> Any:
-    """A span extractor name, or ``everyN``: rule spans for every N-th passage only (the task
-    pool ``benchmarks/scale.py`` uses on its 1M-passage corpus, which has no spans for the rest)."""
-    if not name.startswith("every"):
-        return name
-    import scale  # this script's directory is on sys.path
-
-    try:  # Ray workers cannot import this directory: ship the module's code with the extractor
-        import ray
-
-        ray.cloudpickle.register_pickle_by_value(scale)
-    except ModuleNotFoundError:
-        pass
-    return scale.EveryNthRuleSpans(int(name[len("every") :]))
-
-
 def env_kwargs(args: Args) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {"corpus": args.corpus, "span_extractor": span_extractor(args.span_extractor),
+    kwargs: dict[str, Any] = {"corpus": args.corpus, "span_extractor": args.span_extractor,
                               "num_masks": args.num_masks, "progress": False}
+    if args.task_pool:  # a plain number: Ray workers and subprocesses rebuild the pool from it
+        kwargs["task_pool"] = int(args.task_pool) if args.task_pool > 1 else args.task_pool
     if args.cache_dir:
         kwargs["cache_dir"] = args.cache_dir
     return kwargs

@@ -43,6 +43,8 @@ class Args:
     init_from: str = "runs/sft-smollm2"  # the SFT example's output; falls back to --model if missing
     model: str | None = None  # None: the offline SmolLM2-135M-Instruct
     device: str = "cpu"
+    dtype: str | None = None  # weights as loaded: float32 (CPU default) | bfloat16 (GPU default) | float16;
+    # half-precision models train with float32 master weights and autocast (agents/training/precision.py)
     threads: int | None = None  # torch threads (1 is fastest on a busy 2-core CPU)
     corpus: str = "default"
     num_masks: int = 1  # mask count without a curriculum, and of the held-out tasks
@@ -60,6 +62,7 @@ class Args:
     clip_high: float = 0.28
     updates_per_step: int = 2
     overlong_cache: int = 16
+    overlong_filtering: bool = False  # mask episodes cut by a length limit out of the loss (DAPO)
     temperature: float = 1.0
     max_new_tokens: int = 48
     curriculum: str = "none"  # none | curriculum (1 -> 4 masks) | mixed (1..4 uniform)
@@ -80,7 +83,7 @@ def main(args: Args) -> dict[str, object]:
     source = args.init_from if Path(args.init_from).is_dir() else args.model
     if source != args.init_from:
         print(f"{args.init_from} not found: starting from the base model (run examples/sft_smollm2.py first)")
-    model, tokenizer = load_causal_lm(source, device=args.device)
+    model, tokenizer = load_causal_lm(source, device=args.device, dtype=args.dtype)
 
     envs = [make_env(args) for _ in range(min(args.eval_tasks, 8))]
     specs = seeded_specs(args.eval_seed, args.num_masks, args.eval_tasks)  # held-out tasks
@@ -98,7 +101,8 @@ def main(args: Args) -> dict[str, object]:
             group_size=args.group_size, tasks_per_step=args.tasks_per_step,
             max_sampling_rounds=args.max_sampling_rounds, learning_rate=args.learning_rate,
             clip_low=args.clip_low, clip_high=args.clip_high, updates_per_step=args.updates_per_step,
-            overlong_cache=args.overlong_cache, temperature=args.temperature,
+            overlong_cache=args.overlong_cache, overlong_filtering=args.overlong_filtering,
+            temperature=args.temperature,
             max_new_tokens=args.max_new_tokens, seed=args.seed,
         ),
         curriculum=curriculum,

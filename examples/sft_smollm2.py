@@ -1,6 +1,7 @@
 """SFT of SmolLM2-135M-Instruct on the BM25 heuristic agent's RAMP trajectories, on CPU in minutes.
 
     python examples/sft_smollm2.py                       # offline SmolLM2, tiny budgets
+    python examples/sft_smollm2.py --train_num_masks 1,2,3,4 --curriculum staged   # 1-mask data first, then 2, ...
     python examples/sft_smollm2.py --model Qwen/Qwen2.5-1.5B-Instruct --device cuda --bf16 \
         --train_file runs/bm25-traj.jsonl --max_train_trajectories 2000 --epochs 2 --batch_size 16 \
         --learning_rate 1e-5 --eval_tasks 200 --max_searches 4 --top_k 3 --max_hit_chars 1200
@@ -24,7 +25,7 @@ from agents.bm25_heuristic import BM25HeuristicAgent
 from agents.llm import LLMAgent
 from agents.llm.rollout import score_agent, seeded_specs
 from agents.training.checkpoint import save_pretrained_atomic
-from agents.training.sft import SFTTrainConfig, train_sft
+from agents.training.sft import CURRICULA, SFTTrainConfig, train_sft
 from ramp_env.envs.ramp import RAMPEnv
 from ramp_env.evaluation.runner import episode_seed, run_episode
 from ramp_env.models import load_causal_lm, torch_threads
@@ -35,6 +36,8 @@ from ramp_env.trajectories import RecordTrajectories, filter_trajectories, read_
 class Args:
     model: str | None = None  # None: the offline SmolLM2-135M-Instruct; else a folder, .gguf or hub id
     device: str = "cpu"
+    dtype: str | None = None  # weights as loaded: float32 (CPU default) | bfloat16 (GPU default) | float16;
+    # half-precision models train with float32 master weights and autocast (agents/training/precision.py)
     bf16: bool = False  # bfloat16 mixed precision for SFT (GPUs)
     threads: int | None = None  # torch threads (1 is fastest on a busy 2-core CPU)
     corpus: str = "default"
@@ -47,6 +50,8 @@ class Args:
     train_file: str | None = None  # trajectories from `ramp-env collect` instead of playing BM25 here
     train_episodes: int = 160  # BM25 episodes played for training data
     train_seed: int = 0
+    train_num_masks: str | None = None  # mask counts of the training episodes, e.g. "1,2,3,4" (default: num_masks)
+    curriculum: str = "mixed"  # SFT data order: mixed (shuffled) | staged (by mask count, fewest first)
     min_score: float = 0.5  # rejection sampling threshold
     max_train_trajectories: int = 16
     epochs: float = 2.0
@@ -65,12 +70,14 @@ def make_env(args: Args) -> RAMPEnv:
 
 
 def main(args: Args) -> dict[str, object]:
+    if args.curriculum not in CURRICULA:  # fail before the slow parts
+        raise SystemExit(f"--curriculum must be one of {CURRICULA}, got {args.curriculum!r}")
     torch.manual_seed(args.seed)
     envs = [make_env(args) for _ in range(min(args.eval_tasks, 8))]
     specs = seeded_specs(args.eval_seed, args.num_masks, args.eval_tasks)  # held-out tasks
     held_out = {envs[0].reset(seed=s.seed, options=dict(s.options))[1]["task_id"] for s in specs}
 
-    model, tokenizer = load_causal_lm(args.model, device=args.device)
+    model, tokenizer = load_causal_lm(args.model, device=args.device, dtype=args.dtype)
     agent = LLMAgent(model=model, tokenizer=tokenizer, max_new_tokens=args.max_new_tokens)
     before = score_agent(agent, envs, specs)
     print("before:", json.dumps(before))
@@ -81,8 +88,10 @@ def main(args: Args) -> dict[str, object]:
     else:
         recorder = RecordTrajectories(make_env(args), agent="bm25")
         bm25 = BM25HeuristicAgent(span_extractor="auto")  # the env's extractor: candidates shaped like its masks
+        mask_counts = [int(k) for k in (args.train_num_masks or str(args.num_masks)).split(",")]
         for i in range(args.train_episodes):
-            run_episode(recorder, bm25, episode_seed(args.train_seed, args.num_masks, i), args.num_masks)
+            k = mask_counts[i % len(mask_counts)]
+            run_episode(recorder, bm25, episode_seed(args.train_seed, k, i), k)
         played = recorder.pop_trajectories()
     fresh = [t for t in played if t.task_id not in held_out]
     kept = filter_trajectories(fresh, args.min_score)[: args.max_train_trajectories]
@@ -93,7 +102,7 @@ def main(args: Args) -> dict[str, object]:
 
     metrics = train_sft(model, tokenizer, kept, SFTTrainConfig(
         num_epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-        seed=args.seed, bf16=args.bf16, logging_steps=1,
+        seed=args.seed, bf16=args.bf16, logging_steps=1, curriculum=args.curriculum,
     ))
     print(f"sft: {metrics['steps']} steps on {metrics['examples']} trajectories "
           f"({metrics['trained_tokens']} trained tokens), loss {metrics['train_loss']:.3f}, {metrics['seconds']} s")

@@ -1,7 +1,7 @@
 """ramp-env: Retrieval-Augmented Mask Prediction (MaskSearch) as Gymnasium environments.
 
-Importing the package registers ``RAMP-v0`` and ``MultiHopQA-v0`` (also reachable as
-``ramp_env:RAMP-v0`` and ``ramp_env:MultiHopQA-v0``).
+Importing the package registers ``RAMP-v0``, ``RAMP-Lite-v0`` (a small corpus for teaching)
+and ``MultiHopQA-v0`` (also reachable as ``ramp_env:RAMP-v0`` etc.).
 """
 
 from __future__ import annotations
@@ -10,10 +10,12 @@ from gymnasium.envs.registration import register, registry
 
 __version__ = "0.1.0"
 
-ENV_IDS = ("RAMP-v0", "MultiHopQA-v0")
+ENV_IDS = ("RAMP-v0", "RAMP-Lite-v0", "MultiHopQA-v0")
 
 if "RAMP-v0" not in registry:
     register(id="RAMP-v0", entry_point="ramp_env.envs.ramp:RAMPEnv")
+if "RAMP-Lite-v0" not in registry:
+    register(id="RAMP-Lite-v0", entry_point="ramp_env.envs.ramp_lite:RAMPLiteEnv")
 if "MultiHopQA-v0" not in registry:
     register(id="MultiHopQA-v0", entry_point="ramp_env.envs.multihop_qa:MultiHopQAEnv")
 

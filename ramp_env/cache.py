@@ -39,27 +39,58 @@ def cache_root(cache_dir: str | os.PathLike[str] | None = None) -> Path:
     return path
 
 
-def file_fingerprint(path: str | os.PathLike[str], extra: str = "") -> str:
-    """A content fingerprint of a corpus file, cheap even for a 13 GB file.
+# files up to this size are hashed whole; larger ones are sampled (see file_fingerprint)
+FULL_HASH_BYTES = 64 << 20
+_SAMPLE_BLOCKS = 64
 
-    Hashes the size, the first and last MiB and 32 evenly spaced 64 KiB blocks.
-    Hashing all of a 21M-passage file would take longer than many index loads;
-    this catches any edit that changes the size or touches a sampled block, which
-    covers appends, truncations and regenerated files. ``extra`` salts the hash
-    (the loader options, for example).
+
+def file_fingerprint(path: str | os.PathLike[str], extra: str = "") -> str:
+    """A content fingerprint of a corpus file that notices any edit, cheap even for a 13 GB file.
+
+    Files up to ``FULL_HASH_BYTES`` (64 MiB) are hashed whole, so any
+    changed byte changes the fingerprint. Larger files hash their size, modification
+    time (ns), the first and last MiB and 64 evenly spaced 64 KiB blocks: hashing
+    all of a 21M-passage file would take longer than many index loads, and an edit
+    that keeps the size and misses every sampled block still changes the mtime
+    (copying a big file without keeping its mtime, ``cp`` rather than ``cp -p`` or
+    ``rsync -a``, therefore prepares it again). ``extra`` salts the hash (the loader
+    options, for example).
     """
     path = Path(path)
-    size = path.stat().st_size
-    h = hashlib.sha256(f"{size}:{extra}".encode())
+    stat = path.stat()
+    size = stat.st_size
+    h = hashlib.blake2b(f"{size}:{extra}".encode(), digest_size=20)
     with open(path, "rb") as fh:
-        h.update(fh.read(1 << 20))
-        if size > 2 << 20:
-            for i in range(1, 33):
-                fh.seek(size * i // 33)
+        if size <= FULL_HASH_BYTES:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        else:
+            h.update(f":mtime={stat.st_mtime_ns}".encode())
+            h.update(fh.read(1 << 20))
+            for i in range(1, _SAMPLE_BLOCKS + 1):
+                fh.seek(size * i // (_SAMPLE_BLOCKS + 1))
                 h.update(fh.read(1 << 16))
             fh.seek(max(0, size - (1 << 20)))
             h.update(fh.read(1 << 20))
     return h.hexdigest()[:20]
+
+
+def _share_readable(path: Path, is_dir: bool) -> None:
+    """Give ``path`` (and, for a directory, everything in it) the modes the umask allows.
+
+    mkstemp/mkdtemp create owner-only files, and tantivy writes ``meta.json`` and
+    ``.managed.json`` as 0600; cached artefacts are meant to be shared read-only
+    (other users, other processes, read-only mounts), so honour the umask throughout.
+    """
+    umask = os.umask(0)
+    os.umask(umask)
+    if is_dir:
+        for root, dirs, files in os.walk(path):
+            for name in dirs:
+                os.chmod(os.path.join(root, name), 0o777 & ~umask)
+            for name in files:
+                os.chmod(os.path.join(root, name), 0o666 & ~umask)
+    os.chmod(path, (0o777 if is_dir else 0o666) & ~umask)
 
 
 @functools.lru_cache(maxsize=1)
@@ -103,12 +134,14 @@ def _clean_stale_tmp(parent: Path, name: str) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(target: str | os.PathLike[str], is_dir: bool = False) -> Iterator[Path]:
+def atomic_path(target: str | os.PathLike[str], is_dir: bool = False, replace: bool = True) -> Iterator[Path]:
     """Yield a temporary path to write ``target`` to; rename it into place on success.
 
     On an exception the temporary path is removed and ``target`` is untouched. When
     another process created ``target`` meanwhile, a directory build is discarded
-    (theirs is as good as ours) and a file replaces it atomically.
+    (theirs is as good as ours) and a file replaces it atomically, unless
+    ``replace=False``: then the first file in place wins too, so a file that readers
+    (and its checksum record) already know never changes under them.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -122,11 +155,7 @@ def atomic_path(target: str | os.PathLike[str], is_dir: bool = False) -> Iterato
         tmp = Path(name)
     try:
         yield tmp
-        # mkstemp/mkdtemp create owner-only files; cached artefacts are meant to
-        # be shared read-only (other users, other processes), so honour the umask
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, (0o777 if is_dir else 0o666) & ~umask)
+        _share_readable(tmp, is_dir)
         if is_dir:
             try:
                 os.rename(tmp, target)
@@ -137,7 +166,17 @@ def atomic_path(target: str | os.PathLike[str], is_dir: bool = False) -> Iterato
         else:
             with open(tmp, "rb+") as fh:
                 os.fsync(fh.fileno())
-            os.replace(tmp, target)
+            if replace:
+                os.replace(tmp, target)
+            else:
+                try:  # link() never overwrites: the first builder's file stays
+                    os.link(tmp, target)
+                except FileExistsError:
+                    pass
+                except OSError:  # a file system without hard links: rename unless a file is there
+                    if not target.exists():
+                        os.replace(tmp, target)
+                tmp.unlink(missing_ok=True)
     except BaseException:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)

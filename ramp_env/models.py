@@ -68,9 +68,11 @@ def embedding_model_path() -> Path:
     return path
 
 
-def _offline_hub() -> None:
-    # the packaged models never need the hub; without this transformers may try to reach it
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+def _local_only(source: str | os.PathLike[str]) -> dict[str, bool]:
+    """``local_files_only=True`` for a local folder, so loading it never asks the hub; nothing for a
+    hub id. Per call, never ``HF_HUB_OFFLINE``: library code must not change the process's
+    environment (child processes and ``huggingface_hub`` itself would inherit it)."""
+    return {"local_files_only": True} if Path(source).expanduser().is_dir() else {}
 
 
 def _gguf_export_dir(gguf_file: Path, cache_dir: str | os.PathLike[str] | None) -> Path:
@@ -91,14 +93,13 @@ def export_gguf(gguf_file: str | os.PathLike[str], cache_dir: str | os.PathLike[
     target = _gguf_export_dir(gguf_file, cache_dir)
     if (target / "model.safetensors").is_file():
         return target
-    _offline_hub()
     import safetensors.torch
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     folder, name = str(gguf_file.parent), gguf_file.name
-    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name)
-    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(folder, gguf_file=name, local_files_only=True)
+    model = AutoModelForCausalLM.from_pretrained(folder, gguf_file=name, dtype=torch.float32, local_files_only=True)
     # the exported weights are plain float32: loading them must not go through GGUF again
     if getattr(model.config, "quantization_config", None) is not None:
         del model.config.quantization_config
@@ -143,10 +144,10 @@ def load_tokenizer(
     path_or_name: str | os.PathLike[str] | None = None, cache_dir: str | os.PathLike[str] | None = None
 ) -> PreTrainedTokenizerBase:
     """The tokenizer of :func:`load_causal_lm`'s model (same arguments)."""
-    _offline_hub()
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(resolve_causal_lm(path_or_name, cache_dir))
+    source = resolve_causal_lm(path_or_name, cache_dir)
+    return AutoTokenizer.from_pretrained(source, **_local_only(source))
 
 
 def load_causal_lm(
@@ -168,7 +169,6 @@ def load_causal_lm(
         ``(model, tokenizer)``. The tokenizer gets a pad token (its EOS) if it has none.
         Each call loads a fresh copy, so a model being trained never shares weights with a judge.
     """
-    _offline_hub()
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -176,11 +176,13 @@ def load_causal_lm(
     if dtype is None:
         dtype = torch.float32 if str(device).startswith("cpu") else torch.bfloat16
     elif isinstance(dtype, str):
+        if not isinstance(getattr(torch, dtype, None), torch.dtype):
+            raise ValueError(f"dtype must name a torch dtype ('float32', 'bfloat16', 'float16'), got {dtype!r}")
         dtype = getattr(torch, dtype)
-    tokenizer = AutoTokenizer.from_pretrained(source)
+    tokenizer = AutoTokenizer.from_pretrained(source, **_local_only(source))
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype)
+    model = AutoModelForCausalLM.from_pretrained(source, dtype=dtype, **_local_only(source))
     model.to(device)
     model.eval()
     return model, tokenizer
@@ -188,10 +190,10 @@ def load_causal_lm(
 
 def load_embedding_model(path: str | os.PathLike[str] | None = None, device: str = "cpu") -> SentenceTransformer:
     """A sentence-transformers model: ``path`` (folder or hub id), default the offline all-MiniLM-L6-v2."""
-    _offline_hub()
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(str(path if path is not None else embedding_model_path()), device=device)
+    source = str(path if path is not None else embedding_model_path())
+    return SentenceTransformer(source, device=device, **_local_only(source))
 
 
 @contextlib.contextmanager

@@ -172,8 +172,12 @@ class Trajectory:
 def iter_trajectories(path: str | os.PathLike[str]) -> Iterator[Trajectory]:
     """Stream trajectories from a JSONL file; blank lines are skipped, a bad line raises naming it."""
     path = Path(path)
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
+    with open(path, "rb") as fh:  # decoded line by line, so bad UTF-8 is reported at its line
+        for lineno, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ValueError(f"{path}:{lineno}: not valid UTF-8 at byte {exc.start} ({exc.reason})") from exc
             if not line.strip():
                 continue
             try:

@@ -10,8 +10,9 @@ from typing import Any
 
 import torch
 
+from agents.llm.cached_generation import PrefixKVCache, generate_cached
 from agents.llm.chat import encode, render, resolve_tool_role, template_messages, tokenize_conversation
-from agents.llm.generation import STOP_STRINGS, Generation, generate_batch
+from agents.llm.generation import STOP_STRINGS, Generation, generate_batch, sampling_settings
 from ramp_env.prompts import INSTRUCTIONS
 from ramp_env.trajectories import initial_messages, tool_message
 
@@ -35,6 +36,10 @@ class LLMAgentConfig:
         tool_role: template role for environment feedback: ``"auto"``, ``"tool"`` or ``"user"``.
         stop_strings: generation stops after any of these.
         seed: seeds sampling; each ``act_batch`` call reseeds from it and a call counter.
+        cache_across_turns: keep each episode's KV cache between turns so a turn prefills
+            only its new tokens (:mod:`agents.llm.cached_generation`); ``False`` re-encodes
+            the whole context every turn with ``transformers``' ``generate``. Both sample
+            the same distribution (:func:`agents.llm.generation.sampling_settings`).
     """
 
     max_new_tokens: int = 96
@@ -46,6 +51,7 @@ class LLMAgentConfig:
     tool_role: str = "auto"
     stop_strings: tuple[str, ...] = STOP_STRINGS
     seed: int = 0
+    cache_across_turns: bool = True
 
     def __post_init__(self) -> None:
         if self.max_new_tokens < 1:
@@ -147,13 +153,14 @@ class LLMAgent:
         system_prompt: str | None = None,
         tool_role: str | None = None,
         seed: int | None = None,
+        cache_across_turns: bool | None = None,
     ) -> None:
         overrides = {
             name: value
             for name, value in dict(
                 max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
                 max_context_tokens=max_context_tokens, batch_size=batch_size, system_prompt=system_prompt,
-                tool_role=tool_role, seed=seed,
+                tool_role=tool_role, seed=seed, cache_across_turns=cache_across_turns,
             ).items()
             if value is not None
         }
@@ -175,12 +182,14 @@ class LLMAgent:
         self.record_tokens = record_tokens
         self._calls = 0
         self._episodes: dict[int, _Episode] = {}
+        self.kv_cache = PrefixKVCache()
 
     # -- episodes -----------------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Forget every slot's episode."""
+        """Forget every slot's episode (and the kept KV caches)."""
         self._episodes.clear()
+        self.kv_cache.clear()
 
     def _is_new_episode(self, slot: int, observation: Mapping[str, Any]) -> bool:
         episode = self._episodes.get(slot)
@@ -270,16 +279,7 @@ class LLMAgent:
         episodes = [self._observe(slot, obs) for slot, obs in zip(slots, observations)]
         torch.manual_seed(self.config.seed * 1_000_003 + self._calls)
         self._calls += 1
-        generations = generate_batch(
-            self.model,
-            self.tokenizer,
-            [e.context for e in episodes],
-            max_new_tokens=self.config.max_new_tokens,
-            temperature=self.config.temperature,
-            top_p=self.config.top_p,
-            stop_strings=self.config.stop_strings,
-            batch_size=self.config.batch_size,
-        )
+        generations = self._generate([e.context for e in episodes])
         actions = []
         for episode, generation in zip(episodes, generations):
             episode.context.extend(generation.token_ids)
@@ -291,7 +291,42 @@ class LLMAgent:
             actions.append(generation.text)
         return actions
 
+    def _generate(self, contexts: Sequence[Sequence[int]]) -> list[Generation]:
+        """One turn for every context. Subclasses swap the backend here (the TRL rollout
+        generates through the trainer's vLLM engine); the rest of the turn logic is shared."""
+        if self.config.cache_across_turns:
+            return generate_cached(
+                self.model,
+                self.tokenizer,
+                contexts,
+                cache=self.kv_cache,
+                max_new_tokens=self.config.max_new_tokens,
+                temperature=self.config.temperature,
+                top_p=self.config.top_p,
+                stop_strings=self.config.stop_strings,
+                batch_size=self.config.batch_size,
+            )
+        return generate_batch(
+            self.model,
+            self.tokenizer,
+            contexts,
+            max_new_tokens=self.config.max_new_tokens,
+            temperature=self.config.temperature,
+            top_p=self.config.top_p,
+            stop_strings=self.config.stop_strings,
+            batch_size=self.config.batch_size,
+        )
+
     # -- records for training -----------------------------------------------------------------
+
+    def sampling_settings(self) -> dict[str, Any]:
+        """The distribution this agent samples from (recorded in every rollout trajectory)."""
+        return {
+            **sampling_settings(self.config.temperature, self.config.top_p, self.config.max_new_tokens),
+            "stop_strings": list(self.config.stop_strings),
+            "seed": self.config.seed,
+            "cache_across_turns": self.config.cache_across_turns,
+        }
 
     def token_segments(self, slot: int = 0) -> list[TokenSegment]:
         """The slot's token sequences with the generated tokens marked (needs ``record_tokens=True``)."""

@@ -47,7 +47,8 @@ def play_episodes(
     """Play ``specs[i]`` on ``envs[i]`` for every ``i`` in lockstep; episodes in ``specs`` order.
 
     Every turn the still-running episodes share one ``agent.act_batch`` call. The gold
-    answers are recorded in each trajectory (``env.unwrapped.task.answers``) for analysis.
+    answers are recorded in each trajectory (``env.unwrapped.task.answers``) for analysis,
+    and the sampling settings in its ``metadata["sampling"]``.
     """
     if len(specs) > len(envs):
         raise ValueError(f"{len(specs)} episodes for {len(envs)} envs: pass one env per episode")
@@ -68,7 +69,9 @@ def play_episodes(
             if terminated or truncated:
                 del observations[i]
                 task = getattr(envs[i].unwrapped, "task", None)
-                trajectories[i] = recorders[i].finish(answers=getattr(task, "answers", None))
+                trajectories[i] = recorders[i].finish(
+                    answers=getattr(task, "answers", None), sampling=agent.sampling_settings()
+                )
             else:
                 observations[i] = obs
     return [

@@ -131,13 +131,11 @@ class OpenAIBackend:
         if not base_url.startswith(("http://", "https://")):
             raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
         try:
-            import openai
+            from agents.llm.endpoint import make_client
         except ModuleNotFoundError as exc:
             raise ModuleNotFoundError("OpenAIBackend needs the openai client: pip install 'ramp-env[synthesis]'") from exc
-        self.client = openai.OpenAI(
-            base_url=base_url, api_key=api_key or os.environ.get("OPENAI_API_KEY") or "none",
-            timeout=timeout, max_retries=max_retries,
-        )
+        # the shared endpoint client: no redirects (the key stays with base_url's origin), capped replies
+        self.client = make_client(base_url, api_key or os.environ.get("OPENAI_API_KEY"), timeout, max_retries)
         self.model = model
         self.name = f"openai:{base_url.rstrip('/')}|{model}"
         self.temperature = temperature

@@ -9,8 +9,16 @@ One training step:
    option decides how answers are graded, so a model-based reward plugs in
    there) plus the overlong shaping term.
 2. **Dynamic sampling.** A group whose rewards are all equal has zero advantage
-   everywhere and teaches nothing; drop it and sample new tasks, up to
-   ``max_sampling_rounds`` rounds, until ``tasks_per_step`` groups carry signal.
+   everywhere and teaches nothing; drop it and sample new tasks until
+   ``tasks_per_step`` groups carry signal (the batch is filled) or
+   ``max_sampled_groups`` groups have been sampled (the cap). An underfilled batch
+   is logged as a warning and reported in the step's metrics (``groups_kept``,
+   ``batch_fill``), never silently trained on.
+   **Overlong filtering** (``overlong_filtering=True``, beside or instead of the
+   soft punishment): an episode cut by a length limit (a turn that ran out of
+   ``max_new_tokens``, or more than ``overlong_max_tokens`` generated) keeps its
+   place in its group's advantage statistics but its tokens are masked out of
+   the loss, so the model is not punished for reasoning it was not allowed to finish.
 3. **Group-normalised advantages.** ``A_i = (r_i - mean(group)) / (std(group) + eps)``,
    shared by every token of episode ``i``.
 4. **Clip-higher, token-level policy gradient.** For every token the policy
@@ -34,10 +42,16 @@ counted, ``frac_reward_zero_std``, not replaced). A compact loop over the
 env's own text protocol is shorter than the adapter would be, and every DAPO
 ingredient is a small function below with a unit test. TRL still supplies the
 numerics it shares: ``selective_log_softmax`` and the soft overlong punishment.
+
+**Precision.** A model in bf16/fp16 is upcast to float32 master weights when the
+trainer is built (:mod:`agents.training.precision`) and its forward passes run
+under ``torch.autocast`` in the original dtype: AdamW on bf16 weights rounds small
+updates away.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import asdict, dataclass
@@ -51,7 +65,10 @@ from trl.trainer.utils import selective_log_softmax
 
 from agents.llm.agent import LLMAgent, LLMAgentConfig, TokenSegment
 from agents.llm.rollout import Episode, EpisodeSpec, play_episodes
+from agents.training.precision import autocast, upcast_to_fp32
 from ramp_env.wrappers.curriculum import MaskCurriculum
+
+logger = logging.getLogger(__name__)
 
 _REDRAWS = 100  # task draws before giving up on finding one outside exclude_passages
 
@@ -175,8 +192,11 @@ class DAPOConfig:
 
     Attributes:
         group_size: rollouts per task (G).
-        tasks_per_step: groups with signal per training step.
-        max_sampling_rounds: dynamic sampling rounds per step (each samples ``tasks_per_step`` new tasks).
+        tasks_per_step: groups with signal per training step (the batch dynamic sampling fills).
+        max_sampling_rounds: dynamic sampling rounds per step (each samples up to ``tasks_per_step``
+            new tasks); the default cap on sampled groups is ``tasks_per_step * max_sampling_rounds``.
+        max_sampled_groups: cap on groups sampled per step while filling the batch
+            (``None``: ``tasks_per_step * max_sampling_rounds``).
         clip_low, clip_high: the ratio's clip range ``[1 - clip_low, 1 + clip_high]``.
         scale_rewards: divide advantages by the group's reward std.
         learning_rate, weight_decay, max_grad_norm: AdamW and gradient clipping.
@@ -185,13 +205,18 @@ class DAPOConfig:
         overlong_max_tokens: generated tokens per episode after which the penalty is -1
             (default: ``max_new_tokens * max_turns``).
         overlong_cache: length of the soft-penalty zone before it (0 disables shaping).
-        temperature, top_p, max_new_tokens, max_context_tokens: rollout generation.
+        overlong_filtering: mask truncated episodes out of the loss (DAPO's overlong filtering).
+        temperature, max_new_tokens, max_context_tokens: rollout generation. Rollouts sample
+            from the full ``softmax(logits / temperature)``, exactly the distribution the loss
+            scores (``top_p`` must stay 1: a truncated nucleus would make the sampler's and
+            the trainer's log-probabilities differ).
         seed: task seeds, sampling and data order.
     """
 
     group_size: int = 4
     tasks_per_step: int = 2
     max_sampling_rounds: int = 3
+    max_sampled_groups: int | None = None
     clip_low: float = 0.2
     clip_high: float = 0.28
     scale_rewards: bool = True
@@ -202,6 +227,7 @@ class DAPOConfig:
     micro_batch_size: int = 4
     overlong_max_tokens: int | None = None
     overlong_cache: int = 0
+    overlong_filtering: bool = False
     temperature: float = 1.0
     top_p: float = 1.0
     max_new_tokens: int = 96
@@ -216,6 +242,19 @@ class DAPOConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.temperature <= 0:
             raise ValueError(f"DAPO samples its rollouts: temperature must be > 0, got {self.temperature}")
+        if self.top_p != 1.0:
+            raise ValueError(
+                f"top_p must be 1.0 for DAPO (got {self.top_p}): nucleus sampling changes the sampling "
+                "distribution but not the log-probabilities the loss scores"
+            )
+        if self.max_sampled_groups is not None and self.max_sampled_groups < self.tasks_per_step:
+            raise ValueError(
+                f"max_sampled_groups ({self.max_sampled_groups}) must be >= tasks_per_step ({self.tasks_per_step})"
+            )
+
+    @property
+    def sampled_groups_cap(self) -> int:
+        return self.max_sampled_groups or self.tasks_per_step * self.max_sampling_rounds
 
 
 @dataclass
@@ -225,6 +264,7 @@ class Group:
     episodes: list[Episode]
     rewards: list[float]
     advantages: list[float] | None = None
+    truncated: list[bool] | None = None  # per episode: cut by a length limit (overlong filtering)
 
 
 class DAPOTrainer:
@@ -250,6 +290,10 @@ class DAPOTrainer:
             overridden by ``config``).
         exclude_passages: passage ids never trained on (held-out evaluation tasks);
             a task drawn on one of them is redrawn.
+        task_seeds: draw each task's reset seed from this pool (e.g. tasks known to be
+            answerable) instead of at random.
+        reference_model: a frozen model (e.g. the SFT starting point) to report
+            ``kl_to_reference`` against each step (a diagnostic only; DAPO has no KL loss).
     """
 
     def __init__(
@@ -261,10 +305,18 @@ class DAPOTrainer:
         curriculum: MaskCurriculum | None = None,
         agent_config: LLMAgentConfig | None = None,
         exclude_passages: Collection[str] = (),
+        task_seeds: Sequence[int] | None = None,
+        reference_model: Any = None,
     ) -> None:
         self.config = config or DAPOConfig()
         self.exclude_passages = set(exclude_passages)
+        if task_seeds is not None and not len(task_seeds):
+            raise ValueError("task_seeds is empty")
+        self.task_seeds = None if task_seeds is None else [int(s) for s in task_seeds]
+        self.reference_model = reference_model
         cfg = self.config
+        # float32 master weights; forward passes autocast to the model's half dtype if it had one
+        self.autocast_dtype = upcast_to_fp32(model)
         self.model = model
         self.tokenizer = tokenizer
         self.curriculum = curriculum
@@ -289,6 +341,7 @@ class DAPOTrainer:
         )
         self._task_rng = np.random.default_rng(cfg.seed)
         self.steps = 0
+        self.kept_groups_log: list[dict[str, Any]] = []  # per step: sampled/kept counts and kept task ids
 
     # -- sampling ---------------------------------------------------------------------------
 
@@ -298,7 +351,10 @@ class DAPOTrainer:
         for _ in range(count):
             options = {} if self.curriculum is None else {"num_masks": int(self.curriculum.next_num_masks())}
             for _ in range(_REDRAWS):
-                seed = int(self._task_rng.integers(2**31 - 1))
+                if self.task_seeds is not None:
+                    seed = self.task_seeds[int(self._task_rng.integers(len(self.task_seeds)))]
+                else:
+                    seed = int(self._task_rng.integers(2**31 - 1))
                 if not self.exclude_passages:
                     break
                 _, info = self.envs[0].reset(seed=seed, options=dict(options))
@@ -314,18 +370,34 @@ class DAPOTrainer:
         penalty = overlong_penalty(episode.num_generated_tokens, self.overlong_max_tokens, self.config.overlong_cache)
         return episode.trajectory.total_reward + penalty
 
+    def is_truncated(self, episode: Episode) -> bool:
+        """Whether a length limit cut the episode (a turn ran out of tokens, or too many generated)."""
+        return any(g.finish_reason == "length" for g in episode.generations) or (
+            episode.num_generated_tokens > self.overlong_max_tokens
+        )
+
     def sample_groups(self) -> tuple[list[Group], dict[str, float]]:
-        """Group sampling with dynamic sampling; returns the groups with signal and sampling stats."""
+        """Group sampling with dynamic sampling; returns the groups with signal and sampling stats.
+
+        Rounds of up to ``tasks_per_step`` new tasks are played until ``tasks_per_step``
+        groups have unequal rewards or ``max_sampled_groups`` groups were sampled; the
+        first ``tasks_per_step`` informative groups are kept. An underfilled batch is
+        logged as a warning; the counts are in the stats and in :attr:`kept_groups_log`.
+        """
         cfg = self.config
+        cap = cfg.sampled_groups_cap
         kept: list[Group] = []
-        sampled = dropped = generated = 0
+        sampled = dropped = generated = truncated = 0
         scores: list[float] = []
         rewards: list[float] = []
-        for _ in range(cfg.max_sampling_rounds):
-            specs = self._task_specs(cfg.tasks_per_step)
+        group_stds: list[float] = []
+        while len(kept) < cfg.tasks_per_step and sampled < cap:
+            count = min(cfg.tasks_per_step, cap - sampled)
+            specs = self._task_specs(count)
             flat = [spec for group in specs for spec in group]
-            episodes = play_episodes(self.agent, self.envs, flat, agent_name="dapo")
-            for g in range(cfg.tasks_per_step):
+            with autocast(self.model, self.autocast_dtype):
+                episodes = play_episodes(self.agent, self.envs, flat, agent_name="dapo")
+            for g in range(count):
                 members = episodes[g * cfg.group_size : (g + 1) * cfg.group_size]
                 passages = {e.trajectory.messages[1]["content"] for e in members}
                 if len(passages) != 1:
@@ -335,21 +407,42 @@ class DAPOTrainer:
                     generated += e.num_generated_tokens
                     if self.curriculum is not None:
                         self.curriculum.record(e.trajectory.score)
-                group = Group(members, [self.shaped_reward(e) for e in members])
+                group = Group(
+                    members, [self.shaped_reward(e) for e in members], truncated=[self.is_truncated(e) for e in members]
+                )
+                truncated += sum(group.truncated or [])
                 rewards.extend(group.rewards)
+                group_stds.append(float(np.std(group.rewards)))
                 sampled += 1
-                if bool(informative_groups(torch.tensor([group.rewards]))[0]):
-                    kept.append(group)
-                else:
+                if not bool(informative_groups(torch.tensor([group.rewards]))[0]):
                     dropped += 1
-            if len(kept) >= cfg.tasks_per_step:
-                break
-        kept = kept[: cfg.tasks_per_step]
+                elif len(kept) < cfg.tasks_per_step:
+                    kept.append(group)
+        if len(kept) < cfg.tasks_per_step:
+            logger.warning(
+                "dynamic sampling kept %d of %d groups after sampling %d (cap %d): this step trains on %s",
+                len(kept), cfg.tasks_per_step, sampled, cap, "nothing" if not kept else "an underfilled batch",
+            )
+        else:
+            logger.info("dynamic sampling kept %d groups after sampling %d", len(kept), sampled)
+        self.kept_groups_log.append(
+            {
+                "step": self.steps,
+                "groups_sampled": sampled,
+                "groups_kept": len(kept),
+                "kept_task_ids": [g.episodes[0].trajectory.task_id for g in kept],
+            }
+        )
         stats = {
             "groups_sampled": float(sampled),
             "groups_dropped": float(dropped),
+            "groups_kept": float(len(kept)),
+            "batch_fill": len(kept) / cfg.tasks_per_step,
+            "informative_share": (sampled - dropped) / max(sampled, 1),
             "score_mean": float(np.mean(scores)) if scores else 0.0,
             "reward_mean": float(np.mean(rewards)) if rewards else 0.0,
+            "reward_std_within_group": float(np.mean(group_stds)) if group_stds else 0.0,
+            "truncated_episodes": float(truncated),
             "generated_tokens": float(generated),
         }
         return kept, stats
@@ -364,7 +457,9 @@ class DAPOTrainer:
         items: list[tuple[TokenSegment, float]] = []
         for group, group_adv in zip(groups, advantages.tolist()):
             group.advantages = group_adv
-            for episode, advantage in zip(group.episodes, group_adv):
+            for i, (episode, advantage) in enumerate(zip(group.episodes, group_adv)):
+                if cfg.overlong_filtering and group.truncated is not None and group.truncated[i]:
+                    continue  # overlong filtering: counted in the group's statistics, masked out of the loss
                 items.extend((segment, advantage) for segment in episode.segments)
         num_tokens = sum(segment.num_generated for segment, _ in items)
         if num_tokens == 0:
@@ -373,15 +468,26 @@ class DAPOTrainer:
         batches = [items[i : i + cfg.micro_batch_size] for i in range(0, len(items), cfg.micro_batch_size)]
         old: list[torch.Tensor | None] = [None] * len(batches)
         if cfg.updates_per_step > 1:  # later updates need the sampling policy's log-probs
-            with torch.no_grad():
+            with torch.no_grad(), autocast(self.model, self.autocast_dtype):
                 for b, batch in enumerate(batches):
                     old[b] = sequence_logprobs(self.model, [s for s, _ in batch], pad_id, cfg.temperature)[0]
+        kl_sum = 0.0
+        if self.reference_model is not None:
+            # k3 estimator of KL(policy || reference) on the sampled tokens: exp(d) - d - 1, d = ref - policy
+            with torch.no_grad(), autocast(self.model, self.autocast_dtype):
+                for batch in batches:
+                    segments = [s for s, _ in batch]
+                    policy, mask = sequence_logprobs(self.model, segments, pad_id, cfg.temperature)
+                    ref, _ = sequence_logprobs(self.reference_model, segments, pad_id, cfg.temperature)
+                    d = (ref - policy).clamp(-20, 20)
+                    kl_sum += float(((torch.exp(d) - d - 1) * mask).sum())
         self.model.train()
         totals: dict[str, float] = {"loss": 0.0, "clip_low_frac": 0.0, "clip_high_frac": 0.0, "grad_norm": 0.0}
         for _ in range(cfg.updates_per_step):
             self.optimizer.zero_grad(set_to_none=True)
             for b, batch in enumerate(batches):
-                logprobs, mask = sequence_logprobs(self.model, [s for s, _ in batch], pad_id, cfg.temperature)
+                with autocast(self.model, self.autocast_dtype):
+                    logprobs, mask = sequence_logprobs(self.model, [s for s, _ in batch], pad_id, cfg.temperature)
                 old_logprobs = logprobs.detach() if old[b] is None else old[b]
                 adv = torch.tensor([a for _, a in batch], dtype=logprobs.dtype, device=logprobs.device)
                 loss, stats = dapo_policy_loss(
@@ -397,6 +503,8 @@ class DAPOTrainer:
             self.optimizer.step()
         self.model.eval()
         totals["policy_tokens"] = float(num_tokens)
+        if self.reference_model is not None:
+            totals["kl_to_reference"] = kl_sum / num_tokens
         return totals
 
     def step(self) -> dict[str, float]:

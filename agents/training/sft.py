@@ -17,12 +17,13 @@ from __future__ import annotations
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 import torch
 
 from agents.llm.chat import resolve_tool_role, tokenize_conversation
+from agents.training.precision import upcast_to_fp32
 from ramp_env.trajectories import Trajectory
 
 
@@ -44,8 +45,16 @@ class SFTTrainConfig:
         output_dir: where TRL writes logs (a temporary folder when ``None``).
         logging_steps: log the loss every this many steps.
         gradient_checkpointing: trade compute for memory (GPU-sized models).
-        bf16: train in bfloat16 mixed precision (GPUs that support it).
+        bf16: train in bfloat16 mixed precision (GPUs that support it). A model loaded in
+            bf16/fp16 is always trained in mixed precision: its weights are upcast to float32
+            master weights and forward passes autocast to the loaded dtype
+            (:mod:`agents.training.precision`), because AdamW on bf16 weights rounds small updates away.
         progress: show TRL's progress bar.
+        curriculum: order of the data by mask count: ``"mixed"`` (one run over all trajectories,
+            shuffled) or ``"staged"`` (one run per mask count, fewest masks first: 1-mask tasks,
+            then 2-mask tasks, ...; shuffled within a stage), MaskSearch's curriculum applied to
+            SFT data. Each stage trains ``num_epochs`` over its trajectories; ``max_steps`` > 0 is
+            split over the stages in proportion to their sizes (at least 1 step each).
     """
 
     num_epochs: float = 1.0
@@ -64,6 +73,23 @@ class SFTTrainConfig:
     gradient_checkpointing: bool = False
     bf16: bool = False
     progress: bool = False
+    curriculum: str = "mixed"
+
+
+CURRICULA = ("mixed", "staged")
+
+
+def curriculum_stages(trajectories: Sequence[Trajectory], curriculum: str = "mixed") -> list[list[Trajectory]]:
+    """The trajectories grouped into training stages: one stage (``"mixed"``) or one per mask count,
+    fewest masks first (``"staged"``); the order within a stage is kept (the trainer shuffles it)."""
+    if curriculum not in CURRICULA:
+        raise ValueError(f"unknown SFT curriculum {curriculum!r}; expected one of {CURRICULA}")
+    if curriculum == "mixed":
+        return [list(trajectories)]
+    by_masks: dict[int, list[Trajectory]] = {}
+    for trajectory in trajectories:
+        by_masks.setdefault(trajectory.num_masks, []).append(trajectory)
+    return [by_masks[k] for k in sorted(by_masks)]
 
 
 def tokenize_trajectories(
@@ -99,8 +125,11 @@ def make_sft_trainer(
     """TRL's ``SFTTrainer`` set up for the trajectories (exposed so callers can add callbacks).
 
     TRL's files go to ``config.output_dir``, else ``output_dir``, else a new temporary folder.
+    A half-precision model is upcast to float32 in place (see ``SFTTrainConfig.bf16``).
     """
     from trl import SFTConfig, SFTTrainer
+
+    half = upcast_to_fp32(model)
 
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -109,6 +138,9 @@ def make_sft_trainer(
     names = {f.name for f in fields(SFTConfig)}
     checkpointing = "activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing"
     extra: dict[str, Any] = {checkpointing: config.gradient_checkpointing}
+    bf16 = config.bf16 or half == torch.bfloat16
+    if bf16 and next(model.parameters()).device.type == "cpu":
+        extra["use_cpu"] = True  # transformers refuses bf16 autocast on CPU unless told
     args = SFTConfig(
         output_dir=output_dir,
         num_train_epochs=config.num_epochs,
@@ -126,7 +158,8 @@ def make_sft_trainer(
         logging_steps=config.logging_steps,
         save_strategy="no",
         report_to="none",
-        bf16=config.bf16,
+        bf16=bf16,
+        fp16=half == torch.float16,
         disable_tqdm=not config.progress,
         dataloader_num_workers=0,
         dataloader_pin_memory=torch.cuda.is_available(),
@@ -153,27 +186,47 @@ def train_sft(
         config: :class:`SFTTrainConfig` (defaults when ``None``).
 
     Returns:
-        ``{"train_loss", "steps", "examples", "trained_tokens", "seconds", "log_history", "config"}``;
-        ``train_loss`` is TRL's mean training loss over the run. The model is left in eval mode.
+        ``{"train_loss", "steps", "examples", "trained_tokens", "seconds", "stages", "log_history",
+        "config"}``; ``train_loss`` is TRL's mean training loss over the run (over all stages,
+        weighted by steps), ``stages`` the same figures per curriculum stage (with its
+        ``num_masks``), and each ``log_history`` entry names its ``stage``. The model is left in eval mode.
     """
     config = config or SFTTrainConfig()
     trajectories = list(trajectories)
     if not trajectories:
         raise ValueError("train_sft needs at least one trajectory")
+    stages = curriculum_stages(trajectories, config.curriculum)
     started = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="ramp-sft-") as scratch:
-        trainer = make_sft_trainer(model, tokenizer, trajectories, config, output_dir=scratch)
-        dataset = trainer.train_dataset
-        trained_tokens = int(sum(sum(1 for label in row if label != -100) for row in dataset["labels"]))
-        result = trainer.train()
+    stage_metrics: list[dict[str, Any]] = []
+    log_history: list[dict[str, Any]] = []
+    for number, stage in enumerate(stages):
+        stage_config = config
+        if config.max_steps > 0 and len(stages) > 1:
+            stage_config = replace(config, max_steps=max(1, round(config.max_steps * len(stage) / len(trajectories))))
+        with tempfile.TemporaryDirectory(prefix="ramp-sft-") as scratch:
+            trainer = make_sft_trainer(model, tokenizer, stage, stage_config, output_dir=scratch)
+            dataset = trainer.train_dataset
+            trained_tokens = int(sum(sum(1 for label in row if label != -100) for row in dataset["labels"]))
+            result = trainer.train()
+        stage_metrics.append({
+            "num_masks": sorted({t.num_masks for t in stage}),
+            "train_loss": float(result.training_loss),
+            "steps": int(result.global_step),
+            "examples": len(dataset),
+            "trained_tokens": trained_tokens,
+        })
+        log_history.extend({**entry, "stage": number} for entry in trainer.state.log_history)
     model.eval()
+    steps = sum(m["steps"] for m in stage_metrics)
     return {
-        "train_loss": float(result.training_loss),
-        "steps": int(result.global_step),
-        "examples": len(dataset),
-        "trained_tokens": trained_tokens,
+        # the mean training loss over all steps (each stage's TRL mean, weighted by its steps)
+        "train_loss": sum(m["train_loss"] * m["steps"] for m in stage_metrics) / max(steps, 1),
+        "steps": steps,
+        "examples": sum(m["examples"] for m in stage_metrics),
+        "trained_tokens": sum(m["trained_tokens"] for m in stage_metrics),
         "seconds": round(time.perf_counter() - started, 2),
-        "log_history": list(trainer.state.log_history),
+        "stages": stage_metrics,
+        "log_history": log_history,
         "config": asdict(config),
     }
 

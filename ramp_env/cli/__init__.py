@@ -12,11 +12,16 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.metadata
+import os
 import sys
 from collections.abc import Callable, Sequence
 
+from ramp_env.corpus.integrity import CacheIntegrityError
+
 PLUGIN_GROUP = "ramp_env.commands"
-COMMANDS: tuple[str, ...] = ("build_index", "sample", "play", "evaluate", "collect")
+# set to see the traceback of an unexpected error instead of a one-line message
+TRACEBACK_ENV_VAR = "RAMP_ENV_TRACEBACK"
+COMMANDS: tuple[str, ...] = ("build_index", "stats", "sample", "play", "evaluate", "collect", "serve")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -68,3 +73,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FileNotFoundError, ValueError, ModuleNotFoundError) as exc:
         print(f"ramp-env {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except CacheIntegrityError as exc:  # names the damaged file and the rebuild command already
+        print(f"ramp-env {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # anything else: one line, the traceback on request
+        if os.environ.get(TRACEBACK_ENV_VAR):
+            raise
+        print(f"ramp-env {args.command}: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"(set {TRACEBACK_ENV_VAR}=1 for the full traceback)", file=sys.stderr)
+        return 1

@@ -8,6 +8,7 @@ import time
 
 from ramp_env.cli.common import add_corpus_args
 from ramp_env.corpus.prepared import PreparedCorpus
+from ramp_env.masking.pool import TaskPool, pool_size
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -16,15 +17,32 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--format", dest="fmt", choices=("jsonl", "tsv", "parquet"), help="override the file format")
     parser.add_argument("--skip-bad-lines", action="store_true", help="skip and count malformed records")
     parser.add_argument("--no-spans", action="store_true", help="do not precompute salient spans")
+    parser.add_argument(
+        "--task-pool", type=float, default=None, metavar="N_OR_FRACTION",
+        help="precompute spans only for the env's task_pool (a passage count > 1 or a fraction <= 1), "
+        "into the cache the env fills lazily; without it, spans are computed for every passage",
+    )
+    parser.add_argument(
+        "--verify", action="store_true",
+        help="hash every byte of every prepared file against its checksum (opening checks only sizes and edges)",
+    )
     return parser
 
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
+    if args.task_pool is not None:  # a bad value fails before minutes of preparation
+        pool_size(int(args.task_pool) if args.task_pool > 1 else args.task_pool, 1)
     corpus = PreparedCorpus.open(
         args.corpus, cache_dir=args.cache_dir, fmt=args.fmt, on_error="skip" if args.skip_bad_lines else "raise"
     )
-    if not args.no_spans:
+    extracted = None
+    if args.task_pool is not None:
+        spec = int(args.task_pool) if args.task_pool > 1 else args.task_pool
+        pool = TaskPool(spec, len(corpus.store))  # the same pool RAMPEnv(task_pool=spec) draws from
+        rows = pool.rows.tolist() if pool.rows is not None else range(1, len(corpus.store) + 1)
+        extracted = corpus.lazy_span_table(args.span_extractor).fill(rows)
+    elif not args.no_spans:
         corpus.span_table(args.span_extractor)
     if args.retriever == "tantivy":
         corpus.retriever("tantivy")
@@ -34,5 +52,10 @@ def run(args: argparse.Namespace) -> int:
         "skipped": corpus.manifest["skipped"],
         "seconds": round(time.perf_counter() - started, 2),
     }
+    if extracted is not None:
+        summary["task_pool_spans_extracted"] = extracted
+    if args.verify:  # a damaged file raises CacheIntegrityError naming it and the rebuild command
+        summary["verified_files"] = len(corpus.verify())
+        summary["seconds"] = round(time.perf_counter() - started, 2)
     print(json.dumps(summary))
     return 0

@@ -21,7 +21,7 @@ import gymnasium as gym
 from tqdm.auto import tqdm
 
 import ramp_env
-from ramp_env.cli.common import DEFAULT_ENV, add_env_args, gym_env_kwargs
+from ramp_env.cli.common import DEFAULT_ENV, add_env_args, check_output_file, gym_env_kwargs
 from ramp_env.cli.evaluate import agent_specs
 from ramp_env.evaluation.agent_loading import make_agent
 from ramp_env.evaluation.runner import episode_seed, run_episode
@@ -96,6 +96,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError("--flush-every must be >= 1")
     if args.min_score is not None and not 0.0 <= args.min_score <= 1.0:
         raise ValueError(f"--min-score must be in [0, 1], got {args.min_score}")
+    check_output_file(args.out)  # before any episode: a bad --out must not cost a whole run
     kwargs = gym_env_kwargs(args)
     span_extractor = kwargs.get("span_extractor") if args.env == DEFAULT_ENV else None
     spec = agent_specs([args.agent], args.agent_arg, span_extractor)[0]

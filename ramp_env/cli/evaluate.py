@@ -13,6 +13,7 @@ import argparse
 from ramp_env.cli.common import (
     DEFAULT_ENV,
     add_env_args,
+    check_output_dir,
     gym_env_kwargs,
     parse_assignment,
 )
@@ -41,6 +42,11 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--num-masks", type=int, nargs="+", default=None, help="mask counts (default: the env's)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, metavar="DIR", help="write results.jsonl, leaderboard.md, a PNG plot")
+    parser.add_argument(
+        "--datasets", nargs="+", default=None, metavar="DATASET",
+        help="with --env MultiHopQA-v0: evaluate on each QA dataset (fanoutqa-dev or a file) and print the "
+        "paper's Table-2 shape: rows agents, columns datasets + average, token recall (then F1, EM)",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--list-agents", action="store_true", help="list registered agents and exit")
     return parser
@@ -76,10 +82,14 @@ def run(args: argparse.Namespace) -> int:
         return 0
     if args.episodes < 1:
         raise ValueError("--episodes must be >= 1")
+    if args.out is not None:
+        check_output_dir(args.out)  # before any episode: a bad --out must not cost a whole run
     kwargs = gym_env_kwargs(args)
     # candidates shaped like the env's masks: agents that extract spans use the env's extractor
     span_extractor = kwargs.get("span_extractor") if args.env == DEFAULT_ENV else None
     specs = agent_specs(args.agent, args.agent_arg, span_extractor)
+    if args.datasets:
+        return _run_downstream(args, specs, kwargs)
     result = evaluate(
         specs,
         episodes=args.episodes,
@@ -91,6 +101,40 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
     )
     print(result.table)
+    if result.difficulty:
+        print("\n" + result.difficulty)
     if result.out_dir is not None:
-        print(f"\nwrote {result.out_dir}/results.jsonl, leaderboard.md, score_vs_masks.png")
+        print(f"\nwrote {result.out_dir}/results.jsonl, leaderboard.md, score_vs_masks.png, difficulty.md, "
+              "difficulty.jsonl")
+    return 0
+
+
+def _run_downstream(args: argparse.Namespace, specs: list[AgentSpec], kwargs: dict) -> int:
+    """One evaluation per dataset (each resumable under ``--out/<dataset>/``), then the table."""
+    from pathlib import Path
+
+    from ramp_env.cache import atomic_write_text
+    from ramp_env.evaluation.downstream import dataset_label, format_downstream
+
+    if "dataset" in kwargs:
+        raise ValueError("--datasets and --env-arg dataset=... both name the dataset: use one")
+    labels = [dataset_label(d) for d in args.datasets]
+    if len(set(labels)) != len(labels):
+        raise ValueError(f"--datasets must have distinct names, got {labels}")
+    for dataset in args.datasets:  # every file checked before any episode runs
+        if dataset != "fanoutqa-dev" and not Path(dataset).expanduser().is_file():
+            raise FileNotFoundError(f"QA dataset file not found: {dataset}")
+    records = {}
+    for dataset, label in zip(args.datasets, labels, strict=True):
+        result = evaluate(
+            specs, episodes=args.episodes, num_masks=[None], seed=args.seed, env_id=args.env,
+            env_kwargs={**kwargs, "dataset": dataset},
+            out_dir=None if args.out is None else Path(args.out) / label, progress=not args.no_progress,
+        )
+        records[dataset] = result.records
+    tables = "\n\n".join(format_downstream(records, metric) for metric in ("recall", "f1", "em"))
+    print(tables)
+    if args.out is not None:
+        atomic_write_text(Path(args.out) / "downstream.md", tables + "\n")
+        print(f"\nwrote {args.out}/<dataset>/results.jsonl and {args.out}/downstream.md")
     return 0

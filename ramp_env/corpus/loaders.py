@@ -7,7 +7,10 @@ Formats (chosen by extension, or ``fmt=``):
   ``title``, the pyserini convention ``"title\\ntext"`` is split on the first newline
   only if the object has no ``title`` key and the contents starts with a quoted title
   (``"Title"\\ntext``, as in the DPR-derived pyserini files).
-* ``tsv`` (also ``.tsv.gz``): DPR's ``psgs_w100.tsv``: ``id\\ttext\\ttitle`` with a header line.
+* ``tsv`` (also ``.tsv.gz``): DPR's ``psgs_w100.tsv``: ``id\\ttext\\ttitle`` with a header line
+  (or headerless rows with numeric ids). One record a line, exactly as many fields as the
+  header; a field wholly in double quotes is CSV-unquoted, ambiguous quoting is a bad record,
+  and an unknown header is an error listing the expected columns.
 * ``parquet``: columns ``id``, ``title`` and ``text`` or ``contents``; read in record batches.
 
 All loaders are generators, so a 21M-passage file is never held in memory. A bad
@@ -17,11 +20,9 @@ the default) or is skipped and counted in ``stats.skipped`` (``on_error="skip"``
 
 from __future__ import annotations
 
-import csv
 import gzip
 import io
 import json
-import sys
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -95,7 +96,7 @@ def _decoded_lines(path: Path) -> Iterator[tuple[int, str, CorpusFormatError | N
     Lines are decoded one by one (not through a buffered text stream) so that a
     wrongly encoded line is reported at its own number and, with ``on_error="skip"``,
     only that line is lost; a leading byte-order mark (Windows editors) is dropped.
-    Line endings are kept, as the csv module wants.
+    Line endings are kept.
     """
     with _open_binary(path) as fh:
         for line_no, raw in enumerate(_raw_lines(path, fh), start=1):
@@ -153,36 +154,79 @@ def _iter_jsonl(path: Path) -> Iterator[tuple[int, Passage | CorpusFormatError]]
             yield line_no, exc
 
 
-def _iter_tsv(path: Path) -> Iterator[tuple[int, Passage | CorpusFormatError]]:
-    csv.field_size_limit(sys.maxsize)
-    undecodable: dict[int, CorpusFormatError] = {}
+_TSV_EXPECTED = (
+    "a header line naming the columns id, text (or contents) and optionally title, tab-separated "
+    "(DPR's psgs_w100.tsv starts with 'id<TAB>text<TAB>title'), or headerless DPR rows "
+    "'id<TAB>text<TAB>title' with numeric ids"
+)
 
-    def lines() -> Iterator[str]:
-        for line_no, line, error in _decoded_lines(path):
-            if error is not None:
-                undecodable[line_no] = error
-            yield line
 
-    reader = csv.reader(lines(), delimiter="\t")
-    columns: dict[str, int] | None = None
-    last_line = 0
+class _QuotingError(ValueError):
+    pass
+
+
+def _split_tsv_line(line: str) -> list[str]:
+    """One physical line's fields. A record never spans lines (DPR files have one passage a line):
+    a stray quote can at worst spoil its own row, never swallow the rows after it. A field
+    wholly in double quotes is unquoted CSV-style (doubled quotes inside it become one, as
+    DPR writes them); a quote inside an unquoted field is text; a quoted field that does not close, or
+    text after a closing quote, is ambiguous and raises :class:`_QuotingError`.
+
+    Hand-written rather than ``csv.reader``: the csv module caps fields at 128 KiB unless
+    ``csv.field_size_limit`` is raised, which is process-wide state a library must not change.
+    """
+    if '"' not in line:
+        return line.split("\t")
+    fields: list[str] = []
+    i, n = 0, len(line)
     while True:
+        if i < n and line[i] == '"':
+            parts, j = [], i + 1
+            while True:
+                k = line.find('"', j)
+                if k < 0:
+                    raise _QuotingError(f"the quoted field {len(fields) + 1} does not close")
+                parts.append(line[j:k])
+                if k + 1 < n and line[k + 1] == '"':  # a doubled quote inside a quoted field
+                    parts.append('"')
+                    j = k + 2
+                    continue
+                break
+            fields.append("".join(parts))
+            i = k + 1
+            if i == n:
+                return fields
+            if line[i] != "\t":
+                raise _QuotingError(f"text after the closing quote of field {len(fields)}")
+            i += 1
+        else:
+            k = line.find("\t", i)
+            if k < 0:
+                fields.append(line[i:])
+                return fields
+            fields.append(line[i:k])
+            i = k + 1
+
+
+def _iter_tsv(path: Path) -> Iterator[tuple[int, Passage | CorpusFormatError]]:
+    columns: dict[str, int] | None = None
+    width = 0
+    for line_no, line, error in _decoded_lines(path):
+        line = line.rstrip("\r\n")
+        if error is not None:
+            if columns is None:  # an unreadable first line cannot be told from a header: stop
+                raise error
+            yield line_no, error
+            continue
+        if not line.strip():
+            continue
         try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            last_line = reader.line_num
-            yield reader.line_num, CorpusFormatError(path, reader.line_num, f"bad TSV row ({exc})")
-            continue
-        first_line, last_line = last_line + 1, reader.line_num
-        # a row (quoted fields may span lines) that touched an undecodable line is that line's error
-        bad = [undecodable.pop(n) for n in range(first_line, last_line + 1) if n in undecodable]
-        if bad:
-            yield bad[0].line, bad[0]
-            continue
-        line_no = reader.line_num
-        if not row or all(not cell.strip() for cell in row):
+            row = _split_tsv_line(line)
+        except _QuotingError as exc:
+            if columns is None:
+                raise CorpusFormatError(path, line_no, f"unreadable TSV header ({exc}); expected {_TSV_EXPECTED}") from exc
+            yield line_no, CorpusFormatError(path, line_no, f"ambiguous quoting in TSV row ({exc}); quote a whole "
+                                                            "field as \"...\" with inner quotes doubled, or not at all")
             continue
         if columns is None:
             lowered = [cell.strip().lower() for cell in row]
@@ -191,11 +235,15 @@ def _iter_tsv(path: Path) -> Iterator[tuple[int, Passage | CorpusFormatError]]:
                 columns = {"id": lowered.index("id"), "text": lowered.index(text_name)}
                 if "title" in lowered:
                     columns["title"] = lowered.index("title")
+                width = len(row)
                 continue
-            columns = {"id": 0, "text": 1, "title": 2}  # DPR's order when the header is missing
-        needed = max(columns.values()) + 1
-        if len(row) < needed:
-            yield line_no, CorpusFormatError(path, line_no, f"expected {needed} tab-separated fields, got {len(row)}")
+            if len(row) == 3 and row[0].strip().isdigit():
+                columns, width = {"id": 0, "text": 1, "title": 2}, 3  # headerless DPR rows
+            else:
+                # refuse rather than read an unknown header as a passage (or data as a header)
+                raise CorpusFormatError(path, line_no, f"unrecognised TSV header {row[:6]!r}; expected {_TSV_EXPECTED}")
+        if len(row) != width:
+            yield line_no, CorpusFormatError(path, line_no, f"expected {width} tab-separated fields, got {len(row)}")
             continue
         title = row[columns["title"]] if "title" in columns else ""
         try:

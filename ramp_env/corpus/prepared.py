@@ -8,15 +8,30 @@ later run trusts, and many processes can read one prepared corpus at once.
 
 Layout of a prepared corpus directory::
 
-    manifest.json            source, fingerprint, passage count, skipped records
+    manifest.json            source, fingerprint, passage count, skipped records, store checksum
     passages.sqlite          PassageStore
     spans-<extractor>.sqlite SpanTable, one per span extractor
+    lazy-spans-<extractor>.sqlite  spans computed on first draw (``task_pool``), shared by processes
     index-tantivy-v1/        tantivy index (rank_bm25 is built in memory)
+    integrity/<name>.json    checksum record of each span table and index
+    evidence-<backend>-v<N>.sqlite  evidence per span, computed on first draw (``require_evidence``)
+    ppl-<model>-...sqlite    perplexity scores, computed on first draw (``mask_strategy="ppl"``)
+
+Opening checks every artefact's size and first/last 64 KiB against its checksum
+record (:mod:`ramp_env.corpus.integrity`); :meth:`PreparedCorpus.verify`
+(``ramp-env build-index --verify``) hashes every byte. Damage is a
+:class:`~ramp_env.corpus.integrity.CacheIntegrityError` naming the file and the
+rebuild command. Readers never write a prepared artefact: a prepared corpus can be
+shared read-only. The lazily filled caches (:data:`LAZY_CACHE_PREFIXES`: spans, evidence
+and perplexity scores computed when a passage is first drawn) are the exception by
+design: readers add rows to them (SQLite WAL, one transaction per passage), and keep
+them in memory instead when the directory is read-only.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import threading
 import time
@@ -27,12 +42,26 @@ from tqdm.auto import tqdm
 
 from ramp_env.cache import atomic_path, atomic_write_json, cache_root, file_fingerprint
 from ramp_env.corpus.default import default_corpus_path
+from ramp_env.corpus.integrity import (
+    CacheIntegrityError,
+    check_artefact,
+    check_sealed,
+    file_record,
+    read_signed,
+    rebuild_command,
+    seal,
+    signed,
+)
+from ramp_env.corpus.lazy_spans import LazySpanTable
 from ramp_env.corpus.loaders import LoadStats, OnError, detect_format, iter_passages
 from ramp_env.corpus.store import PassageStore, SpanTable
 from ramp_env.retrieval.base import BACKENDS, Retriever
 from ramp_env.text.spans import SpanExtractor, make_span_extractor
 
 DEFAULT_CORPUS = "default"
+# Files that envs fill as they draw passages (not built, not checksummed; see the module docs)
+LAZY_CACHE_PREFIXES = ("lazy-spans-", "evidence-", "ppl-")
+logger = logging.getLogger(__name__)
 # part of every prepared corpus's fingerprint: bump when loading or cleaning changes
 PREPARE_VERSION = 1
 _LOCK = threading.Lock()
@@ -60,8 +89,20 @@ class PreparedCorpus:
         manifest = self.directory / "manifest.json"
         if not manifest.is_file():
             raise FileNotFoundError(f"not a prepared corpus (no manifest.json): {self.directory}")
-        self.manifest: dict[str, Any] = json.loads(manifest.read_text(encoding="utf-8"))
+        self.rebuild_command = rebuild_command(self.directory)
+        self.manifest: dict[str, Any] = read_signed(manifest, self.rebuild_command)
+        try:
+            store_record = self.manifest["artefacts"]["passages.sqlite"]
+        except (KeyError, TypeError) as exc:
+            raise CacheIntegrityError(manifest, "it records no checksum of passages.sqlite", self.rebuild_command) from exc
+        check_artefact(self.directory / "passages.sqlite", store_record, full=False, rebuild=self.rebuild_command)
         self.store = PassageStore(self.directory / "passages.sqlite")
+        if len(self.store) != self.manifest.get("passages"):
+            raise CacheIntegrityError(
+                self.directory / "passages.sqlite",
+                f"{len(self.store)} passages, manifest says {self.manifest.get('passages')}",
+                self.rebuild_command,
+            )
         self.progress = progress
         self._span_tables: dict[str, SpanTable] = {}
         self._retrievers: dict[str, Retriever] = {}
@@ -98,6 +139,7 @@ class PreparedCorpus:
             if key in _OPEN:
                 return _OPEN[key]
             if not (directory / "manifest.json").is_file():
+                _note_changed_source(directory, path)
                 cls._build(directory, path, fmt, on_error, fingerprint, progress)
             corpus = cls(directory, progress=progress)
             _OPEN[key] = corpus
@@ -114,7 +156,9 @@ class PreparedCorpus:
             unit=" passages",
             disable=not progress,
         )
-        with atomic_path(directory / "passages.sqlite") as tmp:
+        # replace=False: a store already in place (a concurrent builder's) stays, so the checksum
+        # recorded below is always that of the file readers open
+        with atomic_path(directory / "passages.sqlite", replace=False) as tmp:
             count = PassageStore.write(tmp, passages)
         if count == 0:
             (directory / "passages.sqlite").unlink(missing_ok=True)
@@ -122,7 +166,7 @@ class PreparedCorpus:
         # the manifest is written last: its presence marks a complete store
         atomic_write_json(
             directory / "manifest.json",
-            {
+            signed({
                 "source": str(path),
                 "format": fmt,
                 "fingerprint": fingerprint,
@@ -130,7 +174,8 @@ class PreparedCorpus:
                 "skipped": stats.skipped,
                 "skipped_examples": stats.skipped_examples,
                 "build_seconds": round(time.perf_counter() - started, 3),
-            },
+                "artefacts": {"passages.sqlite": file_record(directory / "passages.sqlite")},
+            }),
         )
 
     # -- spans --------------------------------------------------------------------------------
@@ -153,10 +198,34 @@ class PreparedCorpus:
                     unit=" passages",
                     disable=not self.progress,
                 )
-                with atomic_path(path) as tmp:
+                with atomic_path(path, replace=False) as tmp:
                     SpanTable.write(tmp, spans)
+                seal(path, self._binding())
+            check_sealed(path, self._binding(), full=False, rebuild=self.rebuild_command)
             table = SpanTable(path)
             self._span_tables[key] = table
+            return table
+
+    def lazy_span_table(self, extractor: str | SpanExtractor = "auto", spacy_model: str | None = None) -> LazySpanTable:
+        """Salient spans by ``extractor`` computed per passage on first use and cached on disk
+        (:mod:`ramp_env.corpus.lazy_spans`); reads the eager table instead when it was built."""
+        kwargs = {"spacy_model": spacy_model} if spacy_model else {}
+        extractor = make_span_extractor(extractor, **kwargs)
+        key = extractor.cache_key
+        with _LOCK:
+            cached = self._span_tables.get(f"lazy:{key}")
+            if cached is not None:
+                return cached  # type: ignore[return-value]
+            eager_path = self.directory / f"spans-{key}.sqlite"
+            eager = None
+            if eager_path.is_file():
+                check_sealed(eager_path, self._binding(), full=False, rebuild=self.rebuild_command)
+                eager = self._span_tables.get(key) or SpanTable(eager_path)
+            table = LazySpanTable(
+                self.directory / f"lazy-spans-{key}.sqlite", self.store, extractor, binding=self._binding(),
+                eager=eager, rebuild=f"rm {self.directory / f'lazy-spans-{key}.sqlite'}*",
+            )
+            self._span_tables[f"lazy:{key}"] = table  # type: ignore[assignment]
             return table
 
     # -- retrieval ----------------------------------------------------------------------------
@@ -186,6 +255,8 @@ class PreparedCorpus:
                     )
                     with atomic_path(directory, is_dir=True) as tmp:
                         build_tantivy_index(tmp, passages)
+                    seal(directory, self._binding())
+                check_sealed(directory, self._binding(), full=False, rebuild=self.rebuild_command)
                 retriever: Retriever = TantivyRetriever(directory, self.store)
             else:
                 from ramp_env.retrieval.rank_bm25_backend import RankBM25Retriever
@@ -193,3 +264,37 @@ class PreparedCorpus:
                 retriever = RankBM25Retriever(self.store)
             self._retrievers[backend] = retriever
             return retriever
+
+    # -- integrity ----------------------------------------------------------------------------
+
+    def _binding(self) -> dict[str, Any]:
+        """What every derived artefact must have been built from: this store, this many passages."""
+        return {"passages": self.manifest["passages"], "store_sha256": self.manifest["artefacts"]["passages.sqlite"]["sha256"]}
+
+    def verify(self) -> list[Path]:
+        """Hash every byte of every artefact against its checksum record; return the files checked.
+
+        Raises :class:`~ramp_env.corpus.integrity.CacheIntegrityError` naming the first damaged file.
+        """
+        checked = [self.directory / "manifest.json", self.directory / "passages.sqlite"]
+        check_artefact(checked[1], self.manifest["artefacts"]["passages.sqlite"], full=True, rebuild=self.rebuild_command)
+        derived = sorted(self.directory.glob("spans-*.sqlite")) + sorted(self.directory.glob("index-*"))
+        for path in derived:
+            check_sealed(path, self._binding(), full=True, rebuild=self.rebuild_command)
+            checked.append(path)
+        return checked
+
+
+def _note_changed_source(directory: Path, source: Path) -> None:
+    """Log when ``source`` was prepared before under another fingerprint: it changed since."""
+    name = directory.name.rsplit("-", 1)[0]
+    for old in directory.parent.glob(f"{name}-*/manifest.json"):
+        try:
+            if json.loads(old.read_text(encoding="utf-8")).get("source") == str(source):
+                logger.warning(
+                    "corpus file %s changed since it was prepared in %s; preparing it again in %s",
+                    source, old.parent, directory,
+                )
+                return
+        except (OSError, ValueError):
+            continue

@@ -12,6 +12,7 @@ of the source file, which also serves as the document key in search indexes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -19,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ramp_env.corpus.integrity import CacheIntegrityError, rebuild_command
 from ramp_env.corpus.passage import Passage
 from ramp_env.text.spans import SalientSpan
 
@@ -34,6 +36,16 @@ def _open_readonly(path: Path) -> sqlite3.Connection:
     return conn
 
 
+@contextlib.contextmanager
+def _damage_is_an_error(path: Path) -> Iterator[None]:
+    """SQLite's errors on a damaged file (flipped bytes past the header the open-time check reads)
+    become one :class:`CacheIntegrityError` naming the file."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        raise CacheIntegrityError(path, f"SQLite cannot read it ({exc})", rebuild_command(path.parent)) from exc
+
+
 def _new_db(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA journal_mode=OFF")
@@ -47,7 +59,8 @@ class PassageStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._conn = _open_readonly(self.path)
-        (self._len,) = self._conn.execute("SELECT COUNT(*) FROM passages").fetchone()
+        with _damage_is_an_error(self.path):
+            (self._len,) = self._conn.execute("SELECT COUNT(*) FROM passages").fetchone()
 
     @staticmethod
     def write(path: str | Path, passages: Iterable[Passage]) -> int:
@@ -79,7 +92,8 @@ class PassageStore:
         return self._len
 
     def get(self, rowid: int) -> Passage:
-        row = self._conn.execute("SELECT pid, title, text FROM passages WHERE rowid = ?", (int(rowid),)).fetchone()
+        with _damage_is_an_error(self.path):
+            row = self._conn.execute("SELECT pid, title, text FROM passages WHERE rowid = ?", (int(rowid),)).fetchone()
         if row is None:
             raise IndexError(f"no passage at row {rowid} (store has {self._len})")
         return Passage(*row)
@@ -89,10 +103,17 @@ class PassageStore:
         if not rowids:
             return []
         marks = ",".join("?" * len(rowids))
-        rows = self._conn.execute(
-            f"SELECT rowid, pid, title, text FROM passages WHERE rowid IN ({marks})", [int(r) for r in rowids]
-        ).fetchall()
+        with _damage_is_an_error(self.path):
+            rows = self._conn.execute(
+                f"SELECT rowid, pid, title, text FROM passages WHERE rowid IN ({marks})", [int(r) for r in rowids]
+            ).fetchall()
         by_row = {r[0]: Passage(r[1], r[2], r[3]) for r in rows}
+        missing = [int(r) for r in rowids if int(r) not in by_row]
+        if missing:  # a search index or span table that belongs to another store
+            raise CacheIntegrityError(
+                self.path, f"no passage at rows {missing[:5]} (it has {self._len}): an index from another corpus?",
+                rebuild_command(self.path.parent),
+            )
         return [by_row[int(r)] for r in rowids]
 
     def rowid_of(self, pid: str) -> int | None:
@@ -137,15 +158,17 @@ class SpanTable:
         return rows
 
     def get(self, rowid: int) -> list[SalientSpan]:
-        row = self._conn.execute("SELECT spans FROM spans WHERE rowid = ?", (int(rowid),)).fetchone()
+        with _damage_is_an_error(self.path):
+            row = self._conn.execute("SELECT spans FROM spans WHERE rowid = ?", (int(rowid),)).fetchone()
         if row is None:
             raise IndexError(f"no spans at row {rowid}")
         return [SalientSpan.from_json(s) for s in json.loads(row[0])]
 
     def rows_with_at_least(self, n: int) -> np.ndarray:
         """Sorted row numbers of passages with at least ``n`` salient spans (int64)."""
-        cur = self._conn.execute("SELECT rowid FROM spans WHERE n >= ? ORDER BY rowid", (int(n),))
-        return np.fromiter((r[0] for r in cur), dtype=np.int64)
+        with _damage_is_an_error(self.path):
+            cur = self._conn.execute("SELECT rowid FROM spans WHERE n >= ? ORDER BY rowid", (int(n),))
+            return np.fromiter((r[0] for r in cur), dtype=np.int64)
 
     def close(self) -> None:
         self._conn.close()

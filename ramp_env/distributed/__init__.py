@@ -5,5 +5,6 @@ Needs the ``distributed`` extra (``pip install 'ramp-env[distributed]'``); see
 """
 
 from ramp_env.distributed.rollouts import RayRolloutPool, RolloutWorker, prepare_env
+from ramp_env.distributed.vector import close_vector_env
 
-__all__ = ["RayRolloutPool", "RolloutWorker", "prepare_env"]
+__all__ = ["RayRolloutPool", "RolloutWorker", "close_vector_env", "prepare_env"]

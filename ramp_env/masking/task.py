@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -21,6 +21,9 @@ class MaskedTask:
     """One RAMP task: a passage with ``k`` salient spans replaced by ``[mask_1]``..``[mask_k]``.
 
     ``answers[i]`` is the gold text of ``[mask_{i+1}]``; masks are numbered in reading order.
+    ``evidence_ids[i]`` are the ids of other passages that state ``answers[i]``, best first
+    (:mod:`ramp_env.masking.evidence`; empty when unsupported or not computed). Like the
+    answers, they are for evaluation code, never for the agent.
     """
 
     passage_id: str
@@ -30,6 +33,7 @@ class MaskedTask:
     answers: tuple[str, ...]
     span_types: tuple[str, ...]
     spans: tuple[tuple[int, int], ...]
+    evidence_ids: tuple[tuple[str, ...], ...] = ()
 
     @property
     def num_masks(self) -> int:
@@ -39,8 +43,13 @@ class MaskedTask:
         return asdict(self)
 
 
-def mask_passage(passage: Passage, spans: Sequence[SalientSpan]) -> MaskedTask:
-    """Replace ``spans`` (non-overlapping) of ``passage.text`` with numbered masks."""
+def mask_passage(
+    passage: Passage,
+    spans: Sequence[SalientSpan],
+    evidence: Mapping[tuple[int, int], Sequence[str]] | None = None,
+) -> MaskedTask:
+    """Replace ``spans`` (non-overlapping) of ``passage.text`` with numbered masks.
+    ``evidence`` maps a span's ``(start, end)`` to its evidence passage ids."""
     ordered = sorted(spans, key=lambda s: s.start)
     for a, b in zip(ordered, ordered[1:]):
         if a.end > b.start:
@@ -60,6 +69,7 @@ def mask_passage(passage: Passage, spans: Sequence[SalientSpan]) -> MaskedTask:
         answers=tuple(passage.text[s.start : s.end] for s in ordered),
         span_types=tuple(s.label.value for s in ordered),
         spans=tuple((s.start, s.end) for s in ordered),
+        evidence_ids=tuple(tuple(evidence.get((s.start, s.end), ())) for s in ordered) if evidence is not None else (),
     )
 
 

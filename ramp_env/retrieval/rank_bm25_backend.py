@@ -50,6 +50,31 @@ class RankBM25Retriever:
         passages = self.store.get_many([i + 1 for i in top])
         return [Hit(p.id, p.title, p.text, float(scores[i]), r) for r, (i, p) in enumerate(zip(top, passages))]
 
+    def search_with_required(
+        self, query: str, required: str, k: int, exclude_ids: Collection[str] = ()
+    ) -> list[Hit]:
+        """The top ``k`` passages holding every analysed term of ``required``, ranked by BM25 of
+        ``required`` and ``query`` together (evidence candidates: :mod:`ramp_env.masking.evidence`)."""
+        must = list(dict.fromkeys(query_terms(required)))
+        if k <= 0 or not must:
+            return []
+        terms = must + [t for t in dict.fromkeys(query_terms(query)) if t not in must]
+        scores = np.asarray(self._bm25.get_scores(terms), dtype=np.float64)
+        # rank_bm25 keeps each passage's term counts (doc_freqs): a passage lacking a required term drops out
+        has_all = np.fromiter(
+            (all(t in counts for t in must) for counts in self._bm25.doc_freqs), dtype=bool, count=len(scores)
+        )
+        scores[~has_all] = -np.inf
+        for pid in exclude_ids:
+            row = self._row_of.get(pid)
+            if row is not None:
+                scores[row] = -np.inf
+        k_eff = min(k, len(scores))
+        top = np.argpartition(-scores, k_eff - 1)[:k_eff]
+        top = [i for i in sorted(top.tolist(), key=lambda i: (-scores[i], i)) if np.isfinite(scores[i])]
+        passages = self.store.get_many([i + 1 for i in top])
+        return [Hit(p.id, p.title, p.text, float(scores[i]), r) for r, (i, p) in enumerate(zip(top, passages))]
+
     def __getstate__(self) -> dict[str, object]:
         return {"store_path": self.store.path, "k1": self.k1, "b": self.b}
 

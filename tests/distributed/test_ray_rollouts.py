@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from agents.random_agent import RandomAgent
+from ramp_env.corpus.prepared import LAZY_CACHE_PREFIXES
 from ramp_env.distributed import RayRolloutPool, RolloutWorker, prepare_env
 from ramp_env.trajectories import Trajectory
 
@@ -38,7 +39,8 @@ def ray_cluster():
 @pytest.fixture(scope="module")
 def pool(ray_cluster, env_kwargs):
     corpus_dir = Path(prepare_env(**env_kwargs)["corpus_dir"])
-    before = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in corpus_dir.iterdir()}
+    before = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in corpus_dir.iterdir()
+            if not p.name.startswith(LAZY_CACHE_PREFIXES)}  # envs fill those on purpose
     with RayRolloutPool(2, env_kwargs, agent_factory=make_agent, agent_name="random") as pool:
         pool.artefacts_before = before  # type: ignore[attr-defined]
         pool.corpus_dir = corpus_dir  # type: ignore[attr-defined]
@@ -77,7 +79,8 @@ def test_workers_open_the_prepared_corpus_and_never_rebuild(pool) -> None:
     assert len({d["pid"] for d in described}) == 2
     assert {d["corpus_dir"] for d in described} == {str(pool.corpus_dir)}
     assert len({d["index_dir"] for d in described}) == 1 and described[0]["index_dir"]
-    after = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in pool.corpus_dir.iterdir()}
+    after = {p.name: (p.stat().st_ino, p.stat().st_mtime_ns) for p in pool.corpus_dir.iterdir()
+             if not p.name.startswith(LAZY_CACHE_PREFIXES)}
     assert after == pool.artefacts_before  # no file replaced, none added (no temp dirs either)
 
 

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import ramp_env
 from ramp_env.envs.ramp import RAMPEnv
+from ramp_env.masking import maskable_spans
 
 
 def test_ids_are_registered_on_import() -> None:
@@ -257,3 +258,78 @@ def test_default_configuration_passes_check_env() -> None:
     check_env(env.unwrapped)
     obs, _ = env.reset(seed=0)
     assert obs["passage"].count("[mask_") == 3
+
+
+# -- evidence-verified masking ------------------------------------------------------------------
+
+
+def _gold_in(answer: str, text: str) -> bool:
+    from ramp_env.rewards import normalize_answer
+
+    return f" {normalize_answer(answer)} " in f" {normalize_answer(text)} "
+
+
+@pytest.mark.parametrize("num_masks", [1, 2])
+def test_every_mask_has_evidence_by_default(make_env, num_masks: int) -> None:
+    from ramp_env.masking.near_duplicates import is_near_duplicate
+
+    env = make_env(num_masks=num_masks)
+    assert env.require_evidence is True
+    store = env.corpus.store
+    for seed in range(12):
+        env.reset(seed=seed)
+        task = env.task
+        assert len(task.evidence_ids) == num_masks
+        for answer, ids in zip(task.answers, task.evidence_ids):
+            assert ids, (task.passage_id, answer)
+            for pid in ids:
+                evidence = store.get(store.rowid_of(pid))
+                assert pid != task.passage_id and not is_near_duplicate(task.text, evidence.text)
+                assert _gold_in(answer, evidence.text)  # checked here without the criterion's code
+
+
+def test_without_evidence_any_maskable_span_is_masked(make_env) -> None:
+    on, off = make_env(num_masks=1), make_env(num_masks=1, require_evidence=False)
+    unsupported = 0
+    for seed in range(40):
+        off.reset(seed=seed)
+        assert off.task.evidence_ids == ()  # not computed on the draw: only on request
+        unsupported += not off.unwrapped.task_evidence()[0]
+        on.reset(seed=seed)
+        assert on.task.evidence_ids[0]
+    assert unsupported > 0  # off keeps the masks no other passage states
+
+
+@pytest.mark.parametrize("require_evidence", [True, False])
+def test_evidence_never_leaks_into_observations_or_info(make_env, require_evidence: bool) -> None:
+    env = make_env(num_masks=2, require_evidence=require_evidence)
+    obs, info = env.reset(seed=3)
+    evidence_ids = {pid for ids in env.task_evidence() for pid in ids}
+    assert evidence_ids or not require_evidence
+    obs, _, _, _, info2 = env.step("<search>anything at all</search>")
+    for blob in (repr(info), repr(info2), obs["passage"], obs["message"], obs["title"]):
+        assert "evidence" not in blob and not any(pid in blob for pid in evidence_ids)
+    shown = make_env(num_masks=2, require_evidence=require_evidence, answers_in_info=True)
+    _, info = shown.reset(seed=3)
+    assert info["evidence_ids"] == [list(ids) for ids in shown.task_evidence()]
+
+
+@pytest.mark.parametrize("require_evidence", [True, False])
+def test_check_env_passes_with_and_without_evidence(make_env, require_evidence: bool) -> None:
+    check_env(make_env(num_masks=2, require_evidence=require_evidence))
+
+
+def test_passage_without_enough_supported_spans_is_named(make_env) -> None:
+    env = make_env(num_masks=1)
+    for row in range(1, len(env.corpus.store) + 1):
+        passage = env.corpus.store.get(row)
+        candidates = maskable_spans(passage, env.spans.get(row))
+        if candidates and not env.evidence.supported_spans(passage, candidates):
+            break
+    else:
+        pytest.skip("every passage of the sample has a supported span")
+    with pytest.raises(ValueError, match="supported by evidence"):
+        env.reset(seed=0, options={"passage_id": passage.id})
+    off = make_env(num_masks=1, require_evidence=False)
+    off.reset(seed=0, options={"passage_id": passage.id})
+    assert off.task.passage_id == passage.id

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
 import pytest
 
 from agents.bm25_heuristic import BM25HeuristicAgent
@@ -40,3 +49,97 @@ def test_env_is_passed_when_the_constructor_takes_it(make_env) -> None:
 def test_objects_without_act_are_rejected() -> None:
     with pytest.raises(TypeError, match="without an act"):
         make_agent("collections:OrderedDict")
+
+
+# -- module:Class and path/to/file.py:Class from the working directory ---------------------------
+
+
+def _without_cwd_on_path(monkeypatch: pytest.MonkeyPatch, cwd: Path) -> None:
+    # the `ramp-env` console script's sys.path: the working directory is not on it
+    monkeypatch.chdir(cwd)
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", str(cwd))])
+
+
+AGENT_SOURCE = '''
+from {helper} import ANSWER
+
+
+class Agent:
+    def act(self, observation):
+        return ANSWER
+'''
+
+
+def _write_agent(folder: Path) -> str:
+    """An agent module importing a neighbour module; returns its (unique) module name."""
+    name = f"cwd_agents_{uuid.uuid4().hex[:8]}"
+    helper = f"{name}_helper"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{helper}.py").write_text("ANSWER = '<answer>x</answer>'\n")
+    (folder / f"{name}.py").write_text(AGENT_SOURCE.format(helper=helper))
+    return name
+
+
+def test_module_class_is_found_in_the_working_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    name = _write_agent(tmp_path)
+    _without_cwd_on_path(monkeypatch, tmp_path)
+    path_before = list(sys.path)
+    agent = make_agent(f"{name}:Agent")
+    assert agent.act({}) == "<answer>x</answer>"  # the neighbour import worked too
+    assert sys.path == path_before, "sys.path is only extended during the import"
+    with pytest.raises(ValueError, match=f"No module named 'nowhere_{name}'.*{tmp_path}"):
+        resolve_agent(f"nowhere_{name}:Agent")
+
+
+def test_file_paths_name_agents(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    name = _write_agent(tmp_path / "sub" / "dir")
+    _without_cwd_on_path(monkeypatch, tmp_path)
+    path_before = list(sys.path)
+    relative = resolve_agent(f"sub/dir/{name}.py:Agent")
+    absolute = resolve_agent(f"{tmp_path}/sub/dir/{name}.py:Agent")
+    assert relative is absolute and relative().act({}) == "<answer>x</answer>"
+    assert sys.path == path_before
+    with pytest.raises(ValueError, match="no such file"):
+        resolve_agent("sub/missing.py:Agent")
+    (tmp_path / "broken.py").write_text("def act(:\n")
+    with pytest.raises(ValueError, match="cannot load agent.*broken.py"):
+        resolve_agent("./broken.py:Agent")
+
+
+def test_installed_modules_win_over_files_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "agents.py").write_text("class OracleAgent:\n    pass\n")
+    _without_cwd_on_path(monkeypatch, tmp_path)
+    assert resolve_agent("agents.oracle:OracleAgent") is OracleAgent
+    assert resolve_agent("./agents.py:OracleAgent") is not OracleAgent  # the file, named explicitly
+
+
+def _readme_section() -> str:
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    return readme.split("## Agents and benchmarking", 1)[1].split("\n## ", 1)[0]
+
+
+@pytest.mark.slow
+def test_the_readme_agent_example_runs_as_written(tmp_path: Path, cache_dir: Path, wiki_sample: Path) -> None:
+    section = _readme_section()
+    snippet = re.search(r"```python\n(.*?)```", section, re.DOTALL)
+    command = re.search(r"^(ramp-env evaluate --agent my_agents:\S+.*)$", section, re.MULTILINE)
+    assert snippet and command, "README's 'Agents and benchmarking' lost its example"
+    (tmp_path / "my_agents.py").write_text(snippet.group(1))
+    args = shlex.split(command.group(1))
+    # the README's command with fewer episodes on the test corpus
+    args[args.index("--episodes") + 1] = "2"
+    args[0] = shutil.which("ramp-env", path=str(Path(sys.executable).parent)) or "ramp-env"
+    args += ["--corpus", str(wiki_sample), "--span-extractor", "rules", "--no-progress"]
+    done = subprocess.run(
+        args, check=False, cwd=tmp_path, capture_output=True, text=True, timeout=600,
+        env={"RAMP_ENV_CACHE": str(cache_dir), "PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HF_HUB_OFFLINE": "1"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    agent = command.group(1).split("--agent ", 1)[1].split()[0]
+    leaderboard = done.stdout.split("\n\n", 1)[0]  # the difficulty tables (by span type, length) follow
+    rows = [line for line in leaderboard.splitlines() if line.startswith(f"| {agent} ")]
+    masks = args[args.index("--num-masks") + 1 :]
+    masks = masks[: next((i for i, a in enumerate(masks) if a.startswith("--")), len(masks))]
+    assert len(rows) == len(masks), done.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -31,8 +32,12 @@ def test_cli_prints_the_table_and_writes_jsonl_and_png(tmp_path: Path, cache_dir
     )
     done = run_cli(*args, cache=cache_dir)
     assert done.returncode == 0, done.stderr
-    table = [line for line in done.stdout.splitlines() if line.startswith("|")]
+    stdout = done.stdout.splitlines()
+    first = next(i for i, line in enumerate(stdout) if line.startswith("|"))
+    table = list(itertools.takewhile(lambda line: line.startswith("|"), stdout[first:]))  # the leaderboard
     assert table[0].startswith("| agent") and len(table) == 2 + 3 * 2
+    assert any(line.startswith("| mask score by span type") for line in stdout)  # the difficulty breakdown
+    assert (out / "difficulty.jsonl").read_text().count("\n") >= 3
     oracle_rows = [line for line in table if "OracleAgent" in line]
     assert all("1.000 ± 0.000" in line for line in oracle_rows)
 

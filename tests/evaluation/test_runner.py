@@ -48,3 +48,79 @@ def test_truncated_episodes_are_recorded_with_zero_scores(make_env) -> None:
     (record,) = run_episodes(env, Searcher(), 1, seed=0, num_masks=3)
     assert record.truncated and record.reward <= 0 and record.per_mask_scores == [0.0, 0.0, 0.0]
     assert record.steps == env.max_steps and record.searches == 2
+
+
+class TitleSearchSlots:
+    """Searches the title, then answers with the first capitalised word it read; one episode per slot.
+
+    ``submit`` answers from a thread pool after a random delay, so replies come back out of order.
+    """
+
+    def __init__(self, concurrency: int = 4, fail_on_title: str | None = None) -> None:
+        import concurrent.futures
+        import random
+
+        self.concurrency = concurrency
+        self.pool = concurrent.futures.ThreadPoolExecutor(concurrency)
+        self.rng = random.Random(0)
+        self.fail_on_title = fail_on_title
+        self.searched: dict[int, bool] = {}
+        self.ended: list[int] = []
+
+    @staticmethod
+    def decide(observation, searched: bool) -> str:
+        if not searched:
+            return f"<search>{observation['title']}</search>"
+        names = [w for w in observation["results"].split() if w.istitle()] or ["?"]
+        return "<answer>" + "\n".join(f"[mask_{i}]: {names[0]}" for i in range(1, observation["num_masks"] + 1)) + "</answer>"
+
+    def act(self, observation) -> str:
+        return self.submit(observation, 0).result()
+
+    def submit(self, observation, slot: int):
+        import time
+
+        searched = self.searched.get(slot, False)
+        self.searched[slot] = True
+        delay = self.rng.uniform(0, 0.02)
+
+        def reply() -> str:
+            time.sleep(delay)
+            if observation["title"] == self.fail_on_title:
+                raise ConnectionError("endpoint down")
+            return self.decide(observation, searched)
+
+        return self.pool.submit(reply)
+
+    def end_episode(self, slot: int) -> dict:
+        self.searched.pop(slot, None)
+        self.ended.append(slot)
+        return {"slot_was": slot}
+
+
+def test_episodes_in_flight_give_the_sequential_records(make_env) -> None:
+    from ramp_env.evaluation.runner import run_episodes_concurrently
+
+    sequential = list(run_episodes(make_env(), TitleSearchSlots(1), 10, seed=2, num_masks=2, skip={4}))
+    agent = TitleSearchSlots(4)
+    envs = [make_env() for _ in range(4)]
+    concurrent = list(run_episodes_concurrently(envs, agent, 10, seed=2, num_masks=2, skip={4}))
+
+    def outcome(r) -> tuple:
+        return (r.episode, r.task_id, r.predictions, r.reward, r.steps, r.searches)
+
+    assert sorted(map(outcome, concurrent)) == sorted(map(outcome, sequential))
+    assert sorted(r.episode for r in concurrent) == [0, 1, 2, 3, 5, 6, 7, 8, 9]
+    assert len(agent.ended) == 9 and set(agent.ended) == {0, 1, 2, 3}
+    assert {r.usage["slot_was"] for r in concurrent} == {0, 1, 2, 3} and sequential[0].usage == {"slot_was": 0}
+
+
+def test_an_agent_error_stops_the_run(make_env) -> None:
+    from ramp_env.evaluation.runner import run_episodes_concurrently
+
+    envs = [make_env() for _ in range(3)]
+    first_observation, _ = envs[0].reset(seed=episode_seed(0, 1, 0), options={"num_masks": 1})
+    title = first_observation["title"]  # episode 0 fails
+    agent = TitleSearchSlots(3, fail_on_title=title)
+    with pytest.raises(ConnectionError, match="endpoint down"):
+        list(run_episodes_concurrently(envs, agent, 6, seed=0, num_masks=1))

@@ -135,7 +135,9 @@ def test_env_masks_what_the_strategy_ranks_hardest(make_env) -> None:
         task = env.task
         passage = env.corpus.store.get(env.corpus.store.rowid_of(task.passage_id))
         row = env.corpus.store.rowid_of(task.passage_id)
-        lengths = sorted((s.end - s.start for s in maskable_spans(passage, env.spans.get(row))), reverse=True)
+        # the strategy ranks the spans the env may mask: maskable and, by default, supported by evidence
+        candidates = env.evidence.supported_spans(passage, maskable_spans(passage, env.spans.get(row)))
+        lengths = sorted((s.end - s.start for s in candidates), reverse=True)
         assert sorted((len(a) for a in task.answers), reverse=True) == lengths[:2]
 
 
@@ -176,3 +178,56 @@ def test_ppl_spans_are_harder_for_the_lm_than_random_spans(make_env) -> None:
     random = float(np.mean([np.mean(task_loss(RandomMaskStrategy(), seed)) for seed in range(2)]))
     assert ppl > random + 0.5, (ppl, random)
     assert len(strategy.cache) > 0  # the scores went to the corpus's cache
+
+
+class TiedScorer:
+    """Every span scores the same: a tie across all candidates."""
+
+    cache_key = "tied-v1"
+
+    def __call__(self, passage: Passage, spans: Sequence[SalientSpan]) -> list[float]:
+        return [3.0] * len(spans)
+
+
+class OneHardSpanScorer:
+    """One span far harder than the rest: at a tiny temperature the softmax keeps only it."""
+
+    cache_key = "one-hard-v1"
+
+    def __call__(self, passage: Passage, spans: Sequence[SalientSpan]) -> list[float]:
+        return [50.0 if i == 0 else float(i % 2) for i in range(len(spans))]
+
+
+@pytest.mark.parametrize("scorer", [TiedScorer(), OneHardSpanScorer(), LengthScorer()])
+@pytest.mark.parametrize("temperature", [1e-9, 1e-300])
+def test_tiny_temperatures_and_ties_fall_back_to_top_k(scorer, temperature) -> None:
+    strategy = PerplexityMaskStrategy(scorer=scorer, temperature=temperature, max_candidates=None)
+    picked = strategy.choose(PASSAGE, CANDIDATES, 3, np.random.default_rng(0))
+    assert picked is not None and len(picked) == 3 and len(set(picked)) == 3
+    if isinstance(scorer, TiedScorer):
+        return  # a tie at every score is a uniform softmax: sampling works as it should
+    # fewer than 3 spans keep a non-zero probability: the fallback is the temperature-0 rule (same seed, same spans)
+    top_k = PerplexityMaskStrategy(scorer=scorer, temperature=0.0, max_candidates=None)
+    assert picked == top_k.choose(PASSAGE, CANDIDATES, 3, np.random.default_rng(0))
+
+
+def test_non_finite_scores_do_not_break_sampling() -> None:
+    class Broken:
+        cache_key = "broken-v1"
+
+        def __call__(self, passage, spans):
+            return [float("nan"), float("inf"), -float("inf"), 1.0, 2.0, 3.0][: len(spans)]
+
+    for temperature in (0.0, 0.5, 1e-12):
+        strategy = PerplexityMaskStrategy(scorer=Broken(), temperature=temperature, max_candidates=None)
+        picked = strategy.choose(PASSAGE, CANDIDATES, 4, np.random.default_rng(1))
+        assert picked is not None and len(set(picked)) == 4
+
+
+@pytest.mark.parametrize("scorer", [TiedScorer(), OneHardSpanScorer()])
+def test_env_reset_survives_a_near_zero_temperature(make_env, scorer) -> None:
+    strategy = PerplexityMaskStrategy(scorer=scorer, temperature=1e-9, max_candidates=None, cache=False)
+    env = make_env(num_masks=3, mask_strategy=strategy)
+    for seed in range(5):
+        _, info = env.reset(seed=seed)
+        assert env.task.num_masks == 3 and info["task_id"]

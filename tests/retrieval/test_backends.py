@@ -72,3 +72,17 @@ def test_odd_queries_do_not_raise(retriever: Retriever, query: str) -> None:
 def test_k_larger_than_matches(retriever: Retriever) -> None:
     hits = retriever.search("Stagira", 500)
     assert 0 < len(hits) < 500 and all("stagira" in (h.title + h.text).lower() for h in hits)
+
+
+def test_search_with_required_keeps_only_passages_with_every_required_term(retriever: Retriever) -> None:
+    from ramp_env.retrieval.base import analyze
+
+    hits = retriever.search_with_required("president war", "United States", 15)
+    assert hits and len(hits) <= 15
+    assert all({"unit", "state"} <= set(analyze(h.title + "\n" + h.text)) for h in hits)
+    assert [h.rank for h in hits] == list(range(len(hits)))
+    assert all(a.score >= b.score for a, b in zip(hits, hits[1:]))
+    excluded = retriever.search_with_required("president war", "United States", 15, exclude_ids=[hits[0].passage_id])
+    assert hits[0].passage_id not in {h.passage_id for h in excluded}
+    assert retriever.search_with_required("president", "zzqxv", 5) == []
+    assert retriever.search_with_required("president", "", 5) == []

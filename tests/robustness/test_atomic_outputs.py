@@ -78,3 +78,50 @@ def test_a_corrupt_line_inside_results_is_named(tmp_path: Path) -> None:
     path.write_text(record(0).to_json() + "\n{not json\n" + record(2).to_json() + "\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"results\.jsonl:2"):
         ResultsFile(path).read()
+
+
+@pytest.mark.parametrize(
+    "line, reason",
+    [(b"42", "expected a JSON object, got int"), (b'["a", 1]', "expected a JSON object, got list"),
+     (b"null", "expected a JSON object, got NoneType"), (b'{"agent": "a"}', "missing"),
+     (b'{"agent": "caf\xe9"}', "not valid UTF-8 at byte 14")],
+    ids=["number", "list", "null", "missing-fields", "bad-utf8"],
+)
+def test_every_bad_results_line_is_a_value_error_naming_its_line(tmp_path: Path, line: bytes, reason: str) -> None:
+    path = tmp_path / "results.jsonl"
+    path.write_bytes(record(0).to_json().encode() + b"\n" + line + b"\n" + record(2).to_json().encode() + b"\n")
+    with pytest.raises(ValueError, match=r"results\.jsonl:2: ") as err:
+        ResultsFile(path).read()
+    assert reason in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "line, reason",
+    [(b"42", "must be a JSON object"), (b'{"task_id": "x"}', "missing field"),
+     (b'{"task_id": "caf\xe9"}', "not valid UTF-8 at byte 16"), (b"{broken", "bad trajectory record")],
+    ids=["number", "missing-fields", "bad-utf8", "bad-json"],
+)
+def test_every_bad_trajectory_line_is_a_value_error_naming_its_line(tmp_path: Path, line: bytes, reason: str) -> None:
+    path = tmp_path / "trajectories.jsonl"
+    write_trajectories(path, [trajectory(0)])
+    path.write_bytes(path.read_bytes() + line + b"\n")
+    with pytest.raises(ValueError, match=r"trajectories\.jsonl:2: ") as err:
+        read_trajectories(path)
+    assert reason in str(err.value)
+
+
+@pytest.mark.slow
+def test_results_interrupted_with_sigint_keep_every_finished_episode(tmp_path: Path) -> None:
+    import signal
+
+    path = tmp_path / "results.jsonl"
+    proc = worker("append-results", "--out-file", str(path), "--count", "400", "--slow", "0.01")
+    wait_for(lambda: path.is_file() and path.read_text().count("\n") >= 5, 120, "results to be written", proc)
+    proc.send_signal(signal.SIGINT)  # Ctrl-C: KeyboardInterrupt in the writer
+    proc.wait(timeout=60)
+    assert proc.returncode != 0
+    done = ResultsFile(path).read()
+    assert [r.episode for r in done] == list(range(len(done))) and len(done) >= 5
+    assert all(r == record(r.episode) for r in done)
+    resumed = list(ResultsFile(path).append(record(i) for i in range(len(done), len(done) + 2)))
+    assert [r.episode for r in ResultsFile(path).read()] == list(range(len(done) + 2)) and len(resumed) == 2

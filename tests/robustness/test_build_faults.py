@@ -84,9 +84,11 @@ def test_processes_racing_to_build_the_same_corpus_agree(corpus_file: Path, tmp_
     outcomes = [json.loads(r.read_text()) for r in reports]
     assert all(o == outcomes[0] for o in outcomes) and outcomes[0]["passages"] == N_PASSAGES
     names = sorted(p.name for p in corpus_dir(cache).iterdir())
-    assert names == ["index-tantivy-v1", "manifest.json", "passages.sqlite", "spans-test-capitalised-v1.sqlite"]
+    assert names == ["index-tantivy-v1", "integrity", "manifest.json", "passages.sqlite",
+                     "spans-test-capitalised-v1.sqlite"]
     assert not temporaries(cache)  # the losers discarded their copies
     corpus = PreparedCorpus.open(corpus_file, cache_dir=cache, progress=False)
+    corpus.verify()  # every checksum record matches the file that won the race
     assert search_all(corpus) == outcomes[0]["results"]
 
 

@@ -108,28 +108,29 @@ def test_jsonl_files_give_exactly_their_good_records(tmp_path: Path, case: tuple
 @st.composite
 def tsv_file(draw: st.DrawFn) -> tuple[bytes, list]:
     header = draw(st.booleans())
-    lines, meanings = ([b"id\ttext\ttitle"], [None]) if header else ([], [])
-    for i in range(draw(st.integers(0, 20))):
+    # without a header, the first row must look like DPR data (numeric id, 3 fields) or the file is refused
+    lines, meanings = ([b"id\ttext\ttitle"], [None]) if header else ([b"0\tthe first passage\tFirst"], [("0", "First", "the first passage")])
+    for i in range(1, draw(st.integers(1, 21))):
         kind = draw(st.sampled_from(["good", "good", "good", "blank", "short", "empty_text", "bad_utf8"]))
         if kind == "good":
             text = draw(WORDS.filter(lambda t: "\n" not in t and "\r" not in t))
             title = draw(WORDS.filter(lambda t: "\n" not in t and "\r" not in t))
             buffer = io.StringIO()
-            csv.writer(buffer, delimiter="\t", lineterminator="").writerow([f"p{i}", text, title])
+            csv.writer(buffer, delimiter="\t", lineterminator="").writerow([str(i), text, title])
             lines.append(buffer.getvalue().encode())
             keep = expected_text(text)
-            meanings.append((f"p{i}", clean_text(title).strip(), keep) if keep else "bad")
+            meanings.append((str(i), clean_text(title).strip(), keep) if keep else "bad")
         elif kind == "blank":
             lines.append(b"")
             meanings.append(None)
         elif kind == "short":
-            lines.append(f"p{i}".encode())
+            lines.append(f"{i}".encode())
             meanings.append("bad")
         elif kind == "empty_text":
-            lines.append(f"p{i}\t \tTitle".encode())
+            lines.append(f"{i}\t \tTitle".encode())
             meanings.append("bad")
         else:
-            lines.append(f"p{i}\tcaf".encode() + b"\xe9\tTitle")
+            lines.append(f"{i}\tcaf".encode() + b"\xe9\tTitle")
             meanings.append("bad")
     return b"\n".join(lines) + b"\n", meanings
 
@@ -231,3 +232,72 @@ def test_parquet_with_null_and_mistyped_cells(tmp_path: Path) -> None:
     (tmp_path / "junk.parquet").write_bytes(b"PAR1 not really")
     with pytest.raises(CorpusFormatError, match="not a readable Parquet"):
         list(iter_passages(tmp_path / "junk.parquet"))
+
+
+def _dpr_rows(n: int) -> list[str]:
+    return [f"{i}\tPassage number {i} says something about topic {i % 17}.\tTitle {i}" for i in range(1, n + 1)]
+
+
+@pytest.mark.parametrize("on_error", ["raise", "skip"])
+def test_stray_quotes_in_a_dpr_tsv_never_merge_rows(tmp_path: Path, on_error: str) -> None:
+    """Two unclosed quotes in 1,000 rows used to swallow the rows between them into one 50k-char passage."""
+    rows = _dpr_rows(1000)
+    rows[99] = '100\t"An unclosed quote opens this passage.\tTitle 100'
+    rows[899] = '900\tAnother one "inside is text, but this one closes nothing\t"Title 900'
+    path = tmp_path / "psgs_w100.tsv"
+    path.write_text("id\ttext\ttitle\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    if on_error == "raise":
+        with pytest.raises(CorpusFormatError, match="ambiguous quoting") as err:
+            list(iter_passages(path))
+        assert err.value.line == 101  # the header is line 1
+        return
+    stats = LoadStats()
+    passages = list(iter_passages(path, on_error="skip", stats=stats))
+    assert len(passages) == 998 and stats.skipped == 2
+    assert [e.split(": ")[0] for e in stats.skipped_examples] == [f"{path}:101", f"{path}:901"]
+    assert max(len(p.text) for p in passages) < 100  # no passage swallowed its neighbours
+    assert [p.id for p in passages] == [str(i) for i in range(1, 1001) if i not in (100, 900)]
+
+
+def test_dpr_quoting_is_read_and_inner_quotes_are_text(tmp_path: Path) -> None:
+    path = tmp_path / "quoted.tsv"
+    path.write_text('id\ttext\ttitle\n1\t"Aaron ( or ; ""Ahärôn"") is a prophet"\tAaron\n'
+                    '2\tHe said "hello" twice\t"Quoted ""Title"""\n3\t"tab\tinside"\tT\n', encoding="utf-8")
+    got = [(p.id, p.text, p.title) for p in iter_passages(path)]
+    assert got == [("1", 'Aaron ( or ; "Ahärôn") is a prophet', "Aaron"), ("2", 'He said "hello" twice',
+                   'Quoted "Title"'), ("3", "tab\tinside", "T")]
+
+
+@pytest.mark.parametrize("first_line", ["pid\tpassage\ttitle", "doc-1\tsome text\tA title", "id\ttitle"],
+                         ids=["unknown-names", "headerless-with-text-ids", "no-text-column"])
+@pytest.mark.parametrize("on_error", ["raise", "skip"])
+def test_an_unrecognised_tsv_header_is_refused_with_the_expected_columns(
+    tmp_path: Path, first_line: str, on_error: str
+) -> None:
+    path = tmp_path / "odd.tsv"
+    path.write_text(first_line + "\n7\tSome passage text here.\tA Title\n", encoding="utf-8")
+    with pytest.raises(CorpusFormatError, match="unrecognised TSV header") as err:
+        list(iter_passages(path, on_error=on_error))  # type: ignore[arg-type]
+    assert err.value.line == 1 and "id, text (or contents)" in str(err.value)
+
+
+def test_rows_with_more_fields_than_the_header_are_bad_records(tmp_path: Path) -> None:
+    path = tmp_path / "wide.tsv"
+    path.write_text("id\ttext\ttitle\n1\tgood text\tT\n2\tsplit\ttext by a tab\tT\n", encoding="utf-8")
+    with pytest.raises(CorpusFormatError, match="expected 3 tab-separated fields, got 4") as err:
+        list(iter_passages(path))
+    assert err.value.line == 3
+
+
+@pytest.mark.parametrize("columns", [{"title": ["T"], "text": ["x y"]}, {"id": ["a"], "title": ["T"]}, {"body": ["x"]}],
+                         ids=["no-id", "no-text", "neither"])
+def test_parquet_without_the_needed_columns_names_them(tmp_path: Path, columns: dict) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "cols.parquet"
+    pq.write_table(pa.table(columns), path)
+    for on_error in ("raise", "skip"):
+        with pytest.raises(CorpusFormatError, match="needs columns 'id' and 'text' or 'contents'") as err:
+            list(iter_passages(path, on_error=on_error))  # type: ignore[arg-type]
+        assert str(sorted(columns)) in str(err.value)

@@ -90,3 +90,22 @@ def test_no_code_runs_from_user_data() -> None:
 )
 def test_the_scan_recognises_unsafe_calls(source: str, flagged: bool) -> None:
     assert bool(unsafe_calls(ast.parse(source))) == flagged
+
+
+def test_a_model_folder_with_custom_code_is_refused_without_running_it(tmp_path: Path) -> None:
+    """A folder whose config points at its own Python (``auto_map``) must not execute it."""
+    import json
+
+    from ramp_env.models import load_causal_lm
+
+    marker = tmp_path / "executed"
+    folder = tmp_path / "evil-model"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({
+        "model_type": "evil", "architectures": ["EvilForCausalLM"],
+        "auto_map": {"AutoConfig": "evil.EvilConfig", "AutoModelForCausalLM": "evil.EvilForCausalLM"},
+    }))
+    (folder / "evil.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\n")
+    with pytest.raises(Exception):  # noqa: B017 - transformers' own refusal (trust_remote_code is never set)
+        load_causal_lm(folder)
+    assert not marker.exists()

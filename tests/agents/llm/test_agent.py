@@ -64,6 +64,7 @@ def test_multi_turn_context_and_policy_mask(monkeypatch, tiny_model, smollm2_tok
     turns = [f"<search>{env.task.title}</search>", f"<answer>\n[mask_1]: {gold}\n</answer>"]
     script = ScriptedGenerations(smollm2_tokenizer, turns, end_with_eos=True)
     monkeypatch.setattr(agent_module, "generate_batch", script)
+    monkeypatch.setattr(agent_module, "generate_cached", script)
     agent = LLMAgent(model=tiny_model(), tokenizer=smollm2_tokenizer, record_tokens=True)
     [episode] = play_episodes(agent, [env], [EpisodeSpec(seed=5)])
 
@@ -91,6 +92,7 @@ def test_context_budget_elides_old_results(monkeypatch, tiny_model, smollm2_toke
     def run(max_context_tokens: int) -> tuple[ScriptedGenerations, LLMAgent]:
         script = ScriptedGenerations(smollm2_tokenizer, turns)
         monkeypatch.setattr(agent_module, "generate_batch", script)
+        monkeypatch.setattr(agent_module, "generate_cached", script)
         agent = LLMAgent(
             model=tiny_model(), tokenizer=smollm2_tokenizer, record_tokens=True,
             max_new_tokens=16, max_context_tokens=max_context_tokens,
@@ -113,6 +115,7 @@ def test_act_batch_keeps_one_episode_per_slot(monkeypatch, tiny_model, smollm2_t
     observations = [envs[0].reset(seed=1)[0], envs[1].reset(seed=2)[0]]
     script = ScriptedGenerations(smollm2_tokenizer, ["<search>a</search>", "<search>b</search>"] * 3)
     monkeypatch.setattr(agent_module, "generate_batch", script)
+    monkeypatch.setattr(agent_module, "generate_cached", script)
     agent = LLMAgent(model=tiny_model(), tokenizer=smollm2_tokenizer)
     agent.act_batch(observations)
     observations = [env.step("<search>q</search>")[0] for env in envs]
@@ -168,8 +171,37 @@ def test_score_agent_plays_seeded_tasks_in_waves(monkeypatch, tiny_model, smollm
         golds.append(probe.task.answers[0])
     # two envs for three tasks: waves of 2 then 1; the first task answered right, the others wrong
     turns = [f"<answer>{golds[0]}</answer>", "<answer>zzz</answer>", "<answer>zzz</answer>"]
-    monkeypatch.setattr(agent_module, "generate_batch", ScriptedGenerations(smollm2_tokenizer, turns))
+    script = ScriptedGenerations(smollm2_tokenizer, turns)
+    monkeypatch.setattr(agent_module, "generate_batch", script)
+    monkeypatch.setattr(agent_module, "generate_cached", script)
     agent = LLMAgent(model=tiny_model(), tokenizer=smollm2_tokenizer)
     summary = score_agent(agent, [small_env(), small_env()], specs)
     assert summary["answered"] == 1.0 and summary["example_action"] == turns[0]
     assert summary["score"] == pytest.approx(1 / 3, abs=1e-3) and summary["reward"] == pytest.approx(1 / 3, abs=1e-3)
+
+
+def test_kv_cache_across_turns_plays_the_same_episodes(tiny_model, smollm2_tokenizer, small_env) -> None:
+    model = tiny_model(seed=5)
+    envs = [small_env(max_searches=2), small_env(max_searches=2)]
+    specs = [EpisodeSpec(seed=11), EpisodeSpec(seed=12)]
+    played = {}
+    for cached in (False, True):
+        agent = LLMAgent(model=model, tokenizer=smollm2_tokenizer, max_new_tokens=6, cache_across_turns=cached)
+        played[cached] = play_episodes(agent, envs, specs)
+        if cached:
+            # turns after the first reused the episode's cached prefix
+            assert agent.kv_cache.hits >= 2 and agent.kv_cache.reused_tokens > 0
+    for plain, cached in zip(played[False], played[True]):
+        assert len(plain.generations) >= 2  # multi-turn: the cache had something to reuse
+        assert [g.token_ids for g in plain.generations] == [g.token_ids for g in cached.generations]
+
+
+def test_trajectories_record_the_sampling_settings(tiny_model, smollm2_tokenizer, small_env) -> None:
+    model = tiny_model()
+    model.generation_config.repetition_penalty = 1.3  # not applied, and the record says so
+    agent = LLMAgent(model=model, tokenizer=smollm2_tokenizer, max_new_tokens=4, temperature=0.7, top_p=0.9, seed=3)
+    [episode] = play_episodes(agent, [small_env()], [EpisodeSpec(seed=1)])
+    sampling = episode.trajectory.metadata["sampling"]
+    assert sampling["do_sample"] and sampling["temperature"] == 0.7 and sampling["top_p"] == 0.9
+    assert sampling["repetition_penalty"] == 1.0 and sampling["no_repeat_ngram_size"] == 0 and sampling["top_k"] == 0
+    assert sampling["max_new_tokens"] == 4 and sampling["seed"] == 3 and sampling["cache_across_turns"]

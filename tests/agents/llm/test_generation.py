@@ -44,3 +44,41 @@ def test_generate_batch_rejects_bad_arguments(tiny_model, smollm2_tokenizer) -> 
         generate_batch(model, smollm2_tokenizer, [[1, 2]], max_new_tokens=0)
     with pytest.raises(ValueError, match="empty context"):
         generate_batch(model, smollm2_tokenizer, [[]], max_new_tokens=2)
+
+
+def test_sampler_and_trainer_logprobs_agree_whatever_the_models_generation_config(
+    tiny_model, smollm2_tokenizer
+) -> None:
+    import torch
+
+    from agents.llm.agent import TokenSegment
+    from agents.training.dapo import sequence_logprobs
+
+    tok = smollm2_tokenizer
+    model = tiny_model(seed=1)
+    # options a checkpoint may carry that reshape the logits the trainer never sees
+    model.generation_config.repetition_penalty = 1.3
+    model.generation_config.no_repeat_ngram_size = 2
+    model.generation_config.top_k = 5
+    contexts = [encode(tok, "the cat sat on the mat, the cat sat on the"), encode(tok, "one one one two two")]
+    for temperature in (1.0, 0.7):
+        torch.manual_seed(0)
+        generations = generate_batch(
+            model, tok, contexts, max_new_tokens=12, temperature=temperature, stop_strings=(), return_logprobs=True
+        )
+        segments = [
+            TokenSegment(c + g.token_ids, [0] * len(c) + [1] * len(g.token_ids)) for c, g in zip(contexts, generations)
+        ]
+        trainer, _ = sequence_logprobs(model, segments, pad_id=tok.pad_token_id, temperature=temperature)
+        for row, (context, generation) in enumerate(zip(contexts, generations)):
+            assert len(generation.token_ids) == 12
+            scored = trainer[row, len(context) : len(context) + 12].tolist()
+            assert generation.logprobs == pytest.approx(scored, abs=1e-4)
+    # greedy decoding takes the argmax of the plain logits, so it may repeat n-grams
+    greedy = generate_batch(model, tok, contexts, max_new_tokens=8, stop_strings=())
+    for context, generation in zip(contexts, greedy):
+        ids = torch.tensor([context + generation.token_ids])
+        argmax = model(input_ids=ids).logits[0, len(context) - 1 : -1].argmax(-1).tolist()
+        assert generation.token_ids == argmax
+    # the model's own settings are back after the call
+    assert model.generation_config.repetition_penalty == 1.3 and model.generation_config.no_repeat_ngram_size == 2

@@ -148,3 +148,88 @@ def test_bad_dapo_settings_are_named() -> None:
         DAPOConfig(temperature=0.0)
     with pytest.raises(ValueError, match="clip ratios"):
         dapo_policy_loss(torch.zeros(1, 1), torch.zeros(1, 1), torch.ones(1), torch.ones(1, 1), clip_low=-0.1)
+
+
+class BonusOnSomeTasks(gym.Wrapper):
+    """Rewards that vary between rollouts only on tasks whose passage id hashes even: the
+    other groups are uninformative, so dynamic sampling has to look further to fill a batch."""
+
+    def step(self, action):
+        obs, reward, terminated, truncated, info = self.env.step(action)
+        informative = sum(map(ord, self.env.unwrapped.task.passage_id)) % 2 == 0
+        return obs, reward + ((len(action) % 7) / 7 if informative else 0.0), terminated, truncated, info
+
+
+def test_dynamic_sampling_fills_the_batch_up_to_a_cap_and_logs_kept_groups(
+    tiny_model, smollm2_tokenizer, small_env, caplog
+) -> None:
+    trainer = DAPOTrainer(
+        tiny_model(), smollm2_tokenizer, lambda: BonusOnSomeTasks(small_env()),
+        DAPOConfig(group_size=2, tasks_per_step=2, max_sampled_groups=12, max_new_tokens=4, learning_rate=1e-3),
+    )
+    groups, stats = trainer.sample_groups()
+    assert len(groups) == 2 and stats["groups_kept"] == 2 and stats["batch_fill"] == 1.0
+    assert 2 <= stats["groups_sampled"] <= 12
+    informative = stats["groups_sampled"] - stats["groups_dropped"]
+    assert informative >= 2 and stats["informative_share"] == pytest.approx(informative / stats["groups_sampled"])
+    for group in groups:
+        assert len(set(group.rewards)) > 1  # only groups with signal are kept
+    [log] = trainer.kept_groups_log
+    assert log["groups_kept"] == 2 and log["groups_sampled"] == stats["groups_sampled"]
+    assert log["kept_task_ids"] == [g.episodes[0].trajectory.task_id for g in groups]
+
+
+def test_dynamic_sampling_stops_at_the_cap_and_warns(tiny_model, smollm2_tokenizer, small_env, caplog) -> None:
+    # a random model never writes a valid action: every group has equal rewards
+    trainer = DAPOTrainer(
+        tiny_model(), smollm2_tokenizer, small_env,
+        DAPOConfig(group_size=2, tasks_per_step=2, max_sampled_groups=3, max_new_tokens=4),
+    )
+    with caplog.at_level("WARNING", logger="agents.training.dapo"):
+        metrics = trainer.step()
+    assert metrics["groups_sampled"] == 3 and metrics["groups_kept"] == 0 and metrics["batch_fill"] == 0.0
+    assert "kept 0 of 2 groups after sampling 3" in caplog.text
+    with pytest.raises(ValueError, match="max_sampled_groups"):
+        DAPOConfig(tasks_per_step=4, max_sampled_groups=2)
+    with pytest.raises(ValueError, match="top_p"):
+        DAPOConfig(top_p=0.9)
+
+
+def test_overlong_filtering_masks_truncated_episodes_out_of_the_loss(
+    tiny_model, smollm2_tokenizer, small_env
+) -> None:
+    config = {"group_size": 2, "tasks_per_step": 1, "max_new_tokens": 3, "learning_rate": 1e-3, "max_sampling_rounds": 4}
+    trainer = DAPOTrainer(
+        tiny_model(), smollm2_tokenizer, lambda: ActionLengthBonus(small_env()),
+        DAPOConfig(**config, overlong_filtering=True),
+    )
+    groups, stats = trainer.sample_groups()
+    [group] = groups
+    # 3 new tokens never finish an action: every turn ran out of tokens
+    assert group.truncated == [True, True] and stats["truncated_episodes"] >= 2
+    before = params(trainer.model)
+    metrics = trainer.update(groups)
+    assert metrics["policy_tokens"] == 0 and not changed(before, trainer.model)
+    # pretend the first episode finished in time: only its tokens are trained on
+    group.truncated = [False, True]
+    metrics = trainer.update(groups)
+    assert metrics["policy_tokens"] == group.episodes[0].num_generated_tokens
+    assert changed(before, trainer.model)
+    # without the option the truncated episodes train as usual
+    plain = DAPOTrainer(
+        tiny_model(), smollm2_tokenizer, lambda: ActionLengthBonus(small_env()), DAPOConfig(**config)
+    )
+    group.truncated = [True, True]
+    assert plain.update(groups)["policy_tokens"] == sum(e.num_generated_tokens for e in group.episodes)
+
+
+def test_kl_to_a_reference_model_is_reported(tiny_model, smollm2_tokenizer, small_env) -> None:
+    trainer = DAPOTrainer(
+        tiny_model(), smollm2_tokenizer, lambda: ActionLengthBonus(small_env()),
+        DAPOConfig(group_size=2, tasks_per_step=1, max_new_tokens=4, learning_rate=1e-2, max_sampling_rounds=4),
+        reference_model=tiny_model(),
+    )
+    first = trainer.step()
+    assert first["kl_to_reference"] == pytest.approx(0.0, abs=1e-6)  # same weights before the first update
+    second = trainer.step()
+    assert second["kl_to_reference"] > 0

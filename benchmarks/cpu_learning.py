@@ -1,0 +1,434 @@
+"""Does an LLM learn RAMP on a CPU? BM25 trajectories -> SFT -> DAPO, scored with paired bootstrap CIs.
+
+One script, four stages, every model scored on the same held-out tasks:
+
+1. **Tasks.** Held-out tasks are the first ``eval_tasks`` seeds
+   ``episode_seed(eval_seed, num_masks, i)`` whose task qualifies: with
+   ``require_evidence`` support in RAMP-v0, evidence-verified tasks; otherwise tasks
+   whose gold answers appear in the search results the BM25 heuristic (the teacher)
+   retrieves (``task_filter`` in the results says which). Each held-out passage
+   is unique and excluded from all training.
+2. **Teacher data.** The BM25 heuristic plays training seeds (held-out passages
+   excluded); episodes scoring at least ``min_score`` are the SFT data (rejection
+   sampling), and training seeds whose answers the teacher reached are DAPO's task pool.
+3. **SFT** of SmolLM2-135M-Instruct on those trajectories (``agents.training.sft``).
+4. **DAPO** from the SFT model (``agents.training.dapo``), with its diagnostics
+   per step: informative-group share, clip fractions, within-group reward std, KL to
+   the SFT model.
+
+Base, SFT and DAPO models (greedy ``LLMAgent``) and the teacher are scored on the
+held-out tasks; differences are paired by task and get percentile-bootstrap 95%
+CIs (``scipy.stats.bootstrap``). Results go to ``benchmarks/results/cpu_learning.json``
+(written atomically at the end). Progress after each stage goes to a separate
+``*.partial.json`` next to it, which a rerun with the same settings resumes from
+(checkpoints live in ``--work_dir``); the partial file is deleted when the run completes.
+
+    nice -n 10 python benchmarks/cpu_learning.py              # full run (~90 min budget on 2 idle cores)
+    python benchmarks/cpu_learning.py --quick                 # a few minutes: the pipeline, not a result
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+import platform
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from scipy import stats
+from transformers import HfArgumentParser
+
+from agents.bm25_heuristic import BM25HeuristicAgent
+from agents.llm import LLMAgent
+from agents.llm.rollout import EpisodeSpec, evaluate_agent
+from agents.training.checkpoint import save_pretrained_atomic
+from agents.training.dapo import DAPOConfig, DAPOTrainer
+from agents.training.sft import SFTTrainConfig, train_sft
+from ramp_env.cache import atomic_write_json
+from ramp_env.envs.ramp import RAMPEnv
+from ramp_env.evaluation.runner import episode_seed, run_episode
+from ramp_env.models import load_causal_lm, torch_threads
+from ramp_env.trajectories import RecordTrajectories, Trajectory, read_trajectories, write_trajectories
+
+RESULTS_DIR = Path(__file__).parent / "results"
+QUICK = {
+    "eval_tasks": 8, "max_eval_candidates": 120, "train_episodes": 40, "max_train_trajectories": 8,
+    "sft_epochs": 1.0, "dapo_steps": 1, "group_size": 2, "tasks_per_step": 1, "max_new_tokens": 24,
+    "bootstrap_resamples": 1000, "eval_batch": 4,
+}
+
+
+@dataclass
+class Args:
+    quick: bool = False  # CI-sized smoke run (see QUICK); writes runs/cpu_learning_quick.json by default
+    out: str | None = None  # default benchmarks/results/cpu_learning.json
+    work_dir: str | None = None  # checkpoints, trajectories (default runs/cpu_learning[_quick])
+    resume: bool = True  # reuse the stages a previous run with the same settings finished
+    model: str | None = None  # None: the offline SmolLM2-135M-Instruct
+    corpus: str = "default"
+    span_extractor: str = "auto"  # the env's masks and the teacher's candidates
+    cache_dir: str | None = None
+    threads: int = 1  # torch threads: 1 is fastest on a shared 2-core CPU
+    num_masks: int = 1
+    max_searches: int = 1
+    top_k: int = 1
+    max_hit_chars: int = 300
+    max_new_tokens: int = 32  # the teacher's actions fit in 32 tokens; an untrained model wastes the rest
+    eval_tasks: int = 100
+    eval_seed: int = 1000
+    max_eval_candidates: int = 2000  # seeds tried to find eval_tasks qualifying held-out tasks
+    eval_batch: int = 8  # episodes per batched evaluation wave
+    train_episodes: int = 800  # BM25 teacher episodes played for training data
+    train_seed: int = 0
+    min_score: float = 0.5  # rejection sampling threshold for SFT data
+    max_train_trajectories: int = 160
+    sft_epochs: float = 2.0
+    sft_batch_size: int = 4
+    sft_learning_rate: float = 1e-4  # taught SmolLM2 the action format in examples/sft_smollm2.py
+    dapo_steps: int = 12
+    group_size: int = 4
+    tasks_per_step: int = 2
+    max_sampling_rounds: int = 3
+    dapo_learning_rate: float = 2e-6
+    updates_per_step: int = 2
+    overlong_filtering: bool = True
+    temperature: float = 1.0
+    bootstrap_resamples: int = 10000
+    seed: int = 0
+
+    def resolved(self) -> Args:
+        """With ``quick``, the QUICK sizes replace the settings left at their defaults."""
+        defaults = {f.name: f.default for f in fields(Args)}
+        quick = {k: v for k, v in QUICK.items() if getattr(self, k) == defaults[k]}
+        args = replace(self, **quick) if self.quick else self
+        suffix = "_quick" if self.quick else ""
+        default_out = Path("runs") / "cpu_learning_quick.json" if self.quick else RESULTS_DIR / "cpu_learning.json"
+        return replace(args, out=args.out or str(default_out), work_dir=args.work_dir or f"runs/cpu_learning{suffix}")
+
+
+# -- statistics ---------------------------------------------------------------------------------
+
+
+def bootstrap_mean_ci(values: Sequence[float], resamples: int, seed: int) -> list[float]:
+    """Percentile-bootstrap 95% CI of the mean (of per-task scores, or of paired per-task differences)."""
+    data = np.asarray(values, dtype=np.float64)
+    if len(data) < 2 or np.all(data == data[0]):
+        return [float(data.mean()), float(data.mean())] if len(data) else [0.0, 0.0]
+    result = stats.bootstrap(
+        (data,), np.mean, n_resamples=resamples, confidence_level=0.95, method="percentile",
+        rng=np.random.default_rng(seed),
+    )
+    return [float(result.confidence_interval.low), float(result.confidence_interval.high)]
+
+
+def paired_difference(a: Sequence[float], b: Sequence[float], resamples: int, seed: int) -> dict[str, Any]:
+    """Mean of ``a - b`` over the same tasks with its paired bootstrap 95% CI, and whether it excludes 0."""
+    if len(a) != len(b):
+        raise ValueError(f"paired scores need the same tasks: {len(a)} vs {len(b)}")
+    diff = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    low, high = bootstrap_mean_ci(diff, resamples, seed)
+    return {
+        "mean": round(float(diff.mean()), 4), "ci95": [round(low, 4), round(high, 4)],
+        "excludes_zero": bool(low > 0 or high < 0), "wins": int((diff > 0).sum()), "losses": int((diff < 0).sum()),
+    }
+
+
+# -- environment and tasks ----------------------------------------------------------------------
+
+
+def supports_require_evidence() -> bool:
+    return "require_evidence" in inspect.signature(RAMPEnv.__init__).parameters
+
+
+def make_env(args: Args) -> RAMPEnv:
+    kwargs: dict[str, Any] = {
+        "corpus": args.corpus, "num_masks": args.num_masks, "max_searches": args.max_searches, "top_k": args.top_k,
+        "max_hit_chars": args.max_hit_chars, "cache_dir": args.cache_dir, "span_extractor": args.span_extractor,
+        "progress": False,
+    }
+    if supports_require_evidence():
+        kwargs["require_evidence"] = True
+    return RAMPEnv(**kwargs)
+
+
+def teacher_episode(
+    env: RecordTrajectories, teacher: BM25HeuristicAgent, seed: int, num_masks: int
+) -> tuple[Trajectory, bool]:
+    """The BM25 heuristic's episode on one seed, and whether its search results contain every gold answer."""
+    run_episode(env, teacher, seed, num_masks)
+    (trajectory,) = env.pop_trajectories()
+    results = " ".join(trajectory.tool_results).lower()
+    reached = bool(trajectory.answers) and all(a.lower() in results for a in trajectory.answers)
+    return trajectory, reached
+
+
+def held_out_tasks(args: Args, env: RecordTrajectories, teacher: BM25HeuristicAgent) -> dict[str, Any]:
+    """The first ``eval_tasks`` qualifying eval seeds with distinct passages, and the teacher's scores on them."""
+    evidence = supports_require_evidence()
+    seeds: list[int] = []
+    task_ids: list[str] = []
+    teacher_scores: list[float] = []
+    tried = 0
+    for i in range(args.max_eval_candidates):
+        if len(seeds) >= args.eval_tasks:
+            break
+        tried += 1
+        seed = episode_seed(args.eval_seed, args.num_masks, i)
+        trajectory, reached = teacher_episode(env, teacher, seed, args.num_masks)
+        if trajectory.task_id in task_ids or not (evidence or reached):
+            continue
+        seeds.append(seed)
+        task_ids.append(trajectory.task_id)
+        teacher_scores.append(trajectory.score)
+    if len(seeds) < args.eval_tasks:
+        raise SystemExit(f"only {len(seeds)} of {args.eval_tasks} held-out tasks qualified in {tried} seeds: "
+                         "raise --max_eval_candidates")
+    return {
+        "task_filter": "require_evidence=True (evidence-verified tasks)" if evidence
+        else "gold answers appear in the BM25 heuristic's search results (require_evidence not available)",
+        "seeds": seeds, "task_ids": task_ids, "teacher_scores": teacher_scores, "seeds_tried": tried,
+    }
+
+
+def teacher_data(
+    args: Args, env: RecordTrajectories, teacher: BM25HeuristicAgent, held_out: set[str], path: Path
+) -> dict[str, Any]:
+    """BM25 episodes on training seeds: SFT trajectories (score >= min_score) and DAPO's reachable task seeds."""
+    kept: list[Trajectory] = []
+    reachable: list[int] = []
+    scores: list[float] = []
+    for i in range(args.train_episodes):
+        seed = episode_seed(args.train_seed, args.num_masks, i)
+        trajectory, reached = teacher_episode(env, teacher, seed, args.num_masks)
+        if trajectory.task_id in held_out:
+            continue
+        scores.append(trajectory.score)
+        if reached:
+            reachable.append(seed)
+        if trajectory.terminated and trajectory.score >= args.min_score and len(kept) < args.max_train_trajectories:
+            kept.append(trajectory)
+    if not kept:
+        raise SystemExit("no teacher episode passed the filter: lower --min_score or raise --train_episodes")
+    write_trajectories(path, kept)
+    return {
+        "episodes": len(scores), "teacher_mean_score": round(float(np.mean(scores)), 4),
+        "sft_trajectories": len(kept), "dapo_task_seeds": reachable, "trajectories_file": str(path),
+    }
+
+
+# -- evaluation ---------------------------------------------------------------------------------
+
+
+def evaluate_model(model: Any, tokenizer: Any, args: Args, envs: list[RAMPEnv], seeds: Sequence[int]) -> dict[str, Any]:
+    """Greedy ``LLMAgent`` on the held-out tasks: per-task scores (in ``seeds`` order) and summaries."""
+    agent = LLMAgent(model=model, tokenizer=tokenizer, max_new_tokens=args.max_new_tokens, batch_size=args.eval_batch)
+    specs = [EpisodeSpec(seed=s, options={"num_masks": args.num_masks}) for s in seeds]
+    started = time.perf_counter()
+    _, episodes = evaluate_agent(agent, envs, specs)
+    seconds = time.perf_counter() - started
+    tokens = sum(e.num_generated_tokens for e in episodes)
+    return {
+        "scores": [round(e.trajectory.score, 4) for e in episodes],
+        "answered": round(float(np.mean([e.trajectory.terminated for e in episodes])), 4),
+        "reward": round(float(np.mean([e.trajectory.total_reward for e in episodes])), 4),
+        "generated_tokens_per_second": round(tokens / max(seconds, 1e-9), 2),
+        "seconds": round(seconds, 1),
+        "example_action": episodes[0].trajectory.actions[0][:160] if episodes else "",
+    }
+
+
+# -- the run ------------------------------------------------------------------------------------
+
+
+def check_output(path: Path) -> None:
+    """Fail before hours of work if the results cannot be written."""
+    if path.is_dir():
+        raise SystemExit(f"--out {path} is a directory")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not os.access(path.parent, os.W_OK):
+        raise SystemExit(f"--out {path}: {path.parent} is not writable")
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "platform": platform.platform(), "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "note": "shared machine: up to 8 engineers' jobs ran on the same 2 cores",
+    }
+
+
+def main(args: Args) -> dict[str, Any]:
+    args = args.resolved()
+    out, work = Path(str(args.out)), Path(str(args.work_dir))
+    partial_path = out.with_name(out.stem + ".partial.json")
+    check_output(out)
+    work.mkdir(parents=True, exist_ok=True)
+    settings = {f.name: getattr(args, f.name) for f in fields(args) if f.name not in ("out", "resume")}
+    state: dict[str, Any] = {"complete": False, "settings": settings, "stages": {}, "stage_seconds": {}}
+    if args.resume and partial_path.is_file():
+        try:
+            previous = json.loads(partial_path.read_text())
+        except ValueError as exc:  # written atomically, so only a hand-edited file gets here
+            print(f"ignoring unreadable progress file {partial_path}: {exc}")
+            previous = {}
+        if isinstance(previous, dict) and previous.get("settings") == settings:
+            state = previous
+            print(f"resuming from {partial_path}: stages done {sorted(state['stages'])}")
+    state["machine_at_start"] = machine()
+    stages = state["stages"]
+
+    def finish_stage(name: str, value: Any, started: float) -> None:
+        stages[name] = value
+        state["stage_seconds"][name] = round(time.perf_counter() - started, 1)
+        state["machine_last"] = machine()
+        atomic_write_json(partial_path, state)
+        print(f"[{time.strftime('%H:%M:%S')}] {name} done in {state['stage_seconds'][name]} s")
+
+    torch.manual_seed(args.seed)
+    recorder = RecordTrajectories(make_env(args), agent="bm25")
+    # the env's span extractor, so the teacher's candidates are shaped like its masks
+    teacher = BM25HeuristicAgent(span_extractor=args.span_extractor)
+    if "tasks" not in stages:
+        started = time.perf_counter()
+        finish_stage("tasks", held_out_tasks(args, recorder, teacher), started)
+    tasks = stages["tasks"]
+    held_out = set(tasks["task_ids"])
+    if "teacher_data" not in stages:
+        started = time.perf_counter()
+        trajectories_file = work / "sft_trajectories.jsonl"
+        finish_stage("teacher_data", teacher_data(args, recorder, teacher, held_out, trajectories_file), started)
+    data = stages["teacher_data"]
+    envs = [make_env(args) for _ in range(min(args.eval_batch, args.eval_tasks))]
+
+    model, tokenizer = load_causal_lm(args.model)
+    if "eval_base" not in stages:
+        started = time.perf_counter()
+        finish_stage("eval_base", evaluate_model(model, tokenizer, args, envs, tasks["seeds"]), started)
+
+    sft_dir = work / "sft"
+    if "sft" not in stages or not (sft_dir / "config.json").is_file():
+        started = time.perf_counter()
+        trajectories = read_trajectories(data["trajectories_file"])
+        metrics = train_sft(model, tokenizer, trajectories, SFTTrainConfig(
+            num_epochs=args.sft_epochs, batch_size=args.sft_batch_size, learning_rate=args.sft_learning_rate,
+            seed=args.seed, logging_steps=5,
+        ))
+        save_pretrained_atomic(model, tokenizer, sft_dir)
+        metrics["log_history"] = [h for h in metrics["log_history"] if "loss" in h or "train_loss" in h]
+        stages.pop("eval_sft", None)
+        stages.pop("dapo", None)
+        finish_stage("sft", metrics, started)
+    if "eval_sft" not in stages:
+        model, tokenizer = load_causal_lm(str(sft_dir))
+        started = time.perf_counter()
+        finish_stage("eval_sft", evaluate_model(model, tokenizer, args, envs, tasks["seeds"]), started)
+
+    dapo_dir = work / "dapo"
+    if "dapo" not in stages or not (dapo_dir / "config.json").is_file():
+        started = time.perf_counter()
+        model, tokenizer = load_causal_lm(str(sft_dir))
+        reference, _ = load_causal_lm(str(sft_dir))
+        trainer = DAPOTrainer(
+            model, tokenizer, lambda: make_env(args),
+            DAPOConfig(
+                group_size=args.group_size, tasks_per_step=args.tasks_per_step,
+                max_sampling_rounds=args.max_sampling_rounds, learning_rate=args.dapo_learning_rate,
+                updates_per_step=args.updates_per_step, overlong_filtering=args.overlong_filtering,
+                temperature=args.temperature, max_new_tokens=args.max_new_tokens, seed=args.seed,
+            ),
+            exclude_passages=held_out,
+            task_seeds=data["dapo_task_seeds"] or None,
+            reference_model=reference,
+        )
+        history = []
+        for _ in range(args.dapo_steps):
+            metrics = trainer.step()
+            history.append({k: round(v, 5) for k, v in metrics.items()})
+            print("dapo step", json.dumps(history[-1]))
+            state["dapo_in_progress"] = history
+            atomic_write_json(partial_path, state)
+        save_pretrained_atomic(model, tokenizer, dapo_dir)
+        del reference
+        state.pop("dapo_in_progress", None)
+        stages.pop("eval_dapo", None)
+        finish_stage("dapo", {"history": history, "config": trainer.config_dict(),
+                              "kept_groups_log": trainer.kept_groups_log}, started)
+    if "eval_dapo" not in stages:
+        model, tokenizer = load_causal_lm(str(dapo_dir))
+        started = time.perf_counter()
+        finish_stage("eval_dapo", evaluate_model(model, tokenizer, args, envs, tasks["seeds"]), started)
+
+    results = summarize(args, state)
+    atomic_write_json(out, results)
+    partial_path.unlink(missing_ok=True)
+    print(json.dumps(results["summary"], indent=1))
+    print(f"results written to {out}")
+    return results
+
+
+def summarize(args: Args, state: dict[str, Any]) -> dict[str, Any]:
+    """The results file: per-model means with CIs, paired differences, DAPO diagnostics, per-task scores."""
+    stages = state["stages"]
+    scores = {
+        "base": stages["eval_base"]["scores"], "sft": stages["eval_sft"]["scores"],
+        "dapo": stages["eval_dapo"]["scores"], "teacher": stages["tasks"]["teacher_scores"],
+    }
+    r, seed = args.bootstrap_resamples, args.seed
+    models = {
+        name: {"mean": round(float(np.mean(v)), 4), "ci95": [round(x, 4) for x in bootstrap_mean_ci(v, r, seed)]}
+        for name, v in scores.items()
+    }
+    for name in ("base", "sft", "dapo"):
+        models[name].update({k: stages[f"eval_{name}"][k] for k in ("answered", "reward", "example_action",
+                                                                    "generated_tokens_per_second")})
+    differences = {
+        "sft_minus_base": paired_difference(scores["sft"], scores["base"], r, seed),
+        "dapo_minus_sft": paired_difference(scores["dapo"], scores["sft"], r, seed),
+        "dapo_minus_base": paired_difference(scores["dapo"], scores["base"], r, seed),
+        "teacher_minus_sft": paired_difference(scores["teacher"], scores["sft"], r, seed),
+        "sft_minus_half_teacher": paired_difference(scores["sft"], [0.5 * t for t in scores["teacher"]], r, seed),
+    }
+    history = stages["dapo"]["history"]
+    diagnostics = {
+        key: round(float(np.mean([h[key] for h in history if key in h])), 4) if history else None
+        for key in ("informative_share", "batch_fill", "clip_low_frac", "clip_high_frac", "reward_std_within_group",
+                    "kl_to_reference", "truncated_episodes", "grad_norm")
+    }
+    diagnostics["groups_sampled_total"] = int(sum(h["groups_sampled"] for h in history))
+    diagnostics["groups_kept_total"] = int(sum(h["groups_kept"] for h in history))
+    return {
+        "summary": {
+            "held_out_tasks": len(scores["base"]), "task_filter": stages["tasks"]["task_filter"],
+            "models": models, "paired_differences": differences, "dapo_diagnostics": diagnostics,
+            "targets": {
+                "sft_above_base": differences["sft_minus_base"]["excludes_zero"]
+                and differences["sft_minus_base"]["mean"] > 0,
+                "sft_at_least_half_teacher": differences["sft_minus_half_teacher"]["mean"] >= 0,
+                "dapo_above_sft": differences["dapo_minus_sft"]["excludes_zero"]
+                and differences["dapo_minus_sft"]["mean"] > 0,
+            },
+        },
+        "score": "mean per-mask token recall of the answer (RAMP-v0 'recall' reward without format penalties)",
+        "ci_method": f"percentile bootstrap, {r} resamples, paired by held-out task (scipy.stats.bootstrap)",
+        "settings": state["settings"], "stage_seconds": state["stage_seconds"],
+        "total_seconds": round(sum(state["stage_seconds"].values()), 1),
+        "machine_at_start": state["machine_at_start"], "machine_at_end": machine(),
+        "held_out": {k: stages["tasks"][k] for k in ("seeds", "task_ids", "seeds_tried")},
+        "per_task_scores": scores,
+        "teacher_data": {k: v for k, v in stages["teacher_data"].items() if k != "dapo_task_seeds"}
+        | {"dapo_task_pool": len(stages["teacher_data"]["dapo_task_seeds"])},
+        "sft": {k: v for k, v in stages["sft"].items()},
+        "dapo": stages["dapo"],
+    }
+
+
+if __name__ == "__main__":
+    (cli_args,) = HfArgumentParser(Args).parse_args_into_dataclasses()
+    with torch_threads(cli_args.threads):
+        main(cli_args)

@@ -1,0 +1,206 @@
+"""Load test of ``ramp-env serve`` on loopback, against in-process search in the same run.
+
+Starts the real server (uvicorn, one process) on 127.0.0.1 with a free port, then for each
+concurrency level (1, 8, 32 clients by default) sends a fixed number of Search-R1 ``/retrieve``
+requests (one query, ``topk=3``, JSON) from that many concurrent asyncio clients and records
+queries/s and latency percentiles; every level is repeated ``--repeats`` times (95% CI of the
+throughput across repeats). One more row sends the same queries as batches of 32 per request.
+The baseline is ``retriever.search`` on the same queries in this process, measured in the same
+run, so machine load cancels out to first order. The clients share the machine with the server
+(2 cores here), so loopback figures are a floor, not a ceiling. Bounded loops; the server is
+always stopped. Usage::
+
+    nice -n 10 python benchmarks/serve_load.py [--corpus default] [--requests 400] \
+        [--out benchmarks/results/serve_load.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+from scipy import stats
+
+from ramp_env.cache import atomic_write_json
+from ramp_env.corpus.prepared import PreparedCorpus
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def make_queries(corpus: PreparedCorpus, count: int, seed: int) -> list[str]:
+    """Title plus three words of the passage's text, like an agent's first search."""
+    rng = random.Random(seed)
+    queries = []
+    for row in rng.sample(range(1, len(corpus.store) + 1), k=min(count, len(corpus.store))):
+        passage = corpus.store.get(row)
+        words = [w for w in passage.text.split() if w.isalpha() and len(w) > 3]
+        queries.append(" ".join([passage.title, *rng.sample(words, k=min(3, len(words)))]))
+    return queries
+
+
+def percentiles(latencies: list[float]) -> dict[str, float]:
+    values = np.asarray(latencies) * 1000.0
+    return {"p50_ms": round(float(np.percentile(values, 50)), 3), "p95_ms": round(float(np.percentile(values, 95)), 3)}
+
+
+def mean_ci(values: list[float]) -> dict[str, float]:
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return {"mean": round(mean, 2), "ci95": [round(mean, 2), round(mean, 2)]}
+    half = float(stats.t.ppf(0.975, len(values) - 1)) * statistics.stdev(values) / len(values) ** 0.5
+    return {"mean": round(mean, 2), "ci95": [round(mean - half, 2), round(mean + half, 2)]}
+
+
+def in_process(corpus: PreparedCorpus, queries: list[str], requests: int) -> dict[str, Any]:
+    retriever = corpus.retriever("tantivy")
+    latencies = []
+    started = time.perf_counter()
+    for i in range(requests):
+        t0 = time.perf_counter()
+        retriever.search(queries[i % len(queries)], 3)
+        latencies.append(time.perf_counter() - t0)
+    return {"queries_per_second": requests / (time.perf_counter() - started), **percentiles(latencies)}
+
+
+async def load(base: str, queries: list[str], requests: int, clients: int, batch: int) -> dict[str, Any]:
+    """``requests`` POSTs of ``batch`` queries each, from ``clients`` concurrent clients."""
+    latencies: list[float] = []
+    errors = 0
+    next_request = 0
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, timeout=60.0, limits=limits, trust_env=False) as client:
+
+        async def worker() -> None:
+            nonlocal next_request, errors
+            while next_request < requests:
+                i = next_request
+                next_request += 1
+                chunk = [queries[(i * batch + j) % len(queries)] for j in range(batch)]
+                t0 = time.perf_counter()
+                reply = await client.post("/retrieve", json={"queries": chunk, "topk": 3, "return_scores": True})
+                latencies.append(time.perf_counter() - t0)
+                if reply.status_code != 200 or len(reply.json()["result"]) != batch:
+                    errors += 1
+
+        started = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        seconds = time.perf_counter() - started
+    return {"queries_per_second": requests * batch / seconds, "errors": errors, **percentiles(latencies)}
+
+
+def start_server(corpus: str, cache_dir: str | None) -> tuple[subprocess.Popen, str]:
+    command = [sys.executable, "-m", "ramp_env", "serve", "--corpus", corpus, "--host", "127.0.0.1", "--port", "0"]
+    if cache_dir:
+        command += ["--cache-dir", cache_dir]
+    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline() if proc.stdout else ""
+    if not line.startswith("serving http://"):
+        proc.kill()
+        raise RuntimeError(f"server did not start: {line!r} {proc.stderr.read() if proc.stderr else ''}")
+    base = line.split()[1].removesuffix("/retrieve")
+    deadline = time.monotonic() + 60
+    with httpx.Client(trust_env=False, timeout=2.0) as client:
+        while True:
+            try:
+                if client.get(f"{base}/health").status_code == 200:
+                    return proc, base
+            except httpx.TransportError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                proc.kill()
+                raise RuntimeError(f"server not healthy: {proc.stderr.read() if proc.stderr else ''}")
+            time.sleep(0.05)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--corpus", default="default")
+    parser.add_argument("--cache-dir", default=None)
+    parser.add_argument("--queries", type=int, default=200, help="distinct queries")
+    parser.add_argument("--requests", type=int, default=400, help="requests per level and repeat")
+    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
+    parser.add_argument("--batch", type=int, default=32, help="queries per request in the batched row")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "serve_load.json"))
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if not os.access(out.parent, os.W_OK):
+        raise SystemExit(f"cannot write {out}")
+
+    corpus = PreparedCorpus.open(args.corpus, cache_dir=args.cache_dir)
+    corpus.retriever("tantivy")  # build the index before timing anything
+    queries = make_queries(corpus, args.queries, args.seed)
+    load_before = os.getloadavg()
+    proc, base = start_server(args.corpus, args.cache_dir)
+    rows: list[dict[str, Any]] = []
+    try:
+        asyncio.run(load(base, queries, 20, 1, 1))  # warm-up: connections, page cache
+        levels = [(c, 1) for c in args.concurrency] + [(1, args.batch)]
+        for clients, batch in levels:
+            runs, local = [], []
+            for _ in range(args.repeats):
+                requests = max(args.requests // batch, 10)
+                runs.append(asyncio.run(load(base, queries, requests, clients, batch)))
+                local.append(in_process(corpus, queries, args.requests))
+            served = mean_ci([r["queries_per_second"] for r in runs])
+            baseline = mean_ci([r["queries_per_second"] for r in local])
+            row = {
+                "clients": clients,
+                "queries_per_request": batch,
+                "server_queries_per_second": served,
+                "server_p50_ms": round(statistics.fmean(r["p50_ms"] for r in runs), 3),
+                "server_p95_ms": round(statistics.fmean(r["p95_ms"] for r in runs), 3),
+                "server_errors": sum(r["errors"] for r in runs),
+                "in_process_queries_per_second": baseline,
+                "in_process_p95_ms": round(statistics.fmean(r["p95_ms"] for r in local), 3),
+                "server_over_in_process": round(served["mean"] / baseline["mean"], 4),
+            }
+            rows.append(row)
+            print(row, flush=True)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=20)
+    atomic_write_json(
+        out,
+        {
+            "benchmark": "serve_load",
+            "command": "python benchmarks/serve_load.py " + " ".join(sys.argv[1:]),
+            "machine": {
+                "platform": platform.platform(),
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "loadavg_before": [round(x, 2) for x in load_before],
+                "loadavg_after": [round(x, 2) for x in os.getloadavg()],
+                "note": "shared, loaded machine; clients and server share its cores",
+            },
+            "corpus": {"name": corpus.directory.name, "passages": corpus.manifest["passages"]},
+            "settings": {
+                "requests_per_level": args.requests, "distinct_queries": len(queries), "topk": 3,
+                "repeats": args.repeats, "encoding": "json", "server": "uvicorn, 1 process",
+            },
+            "results": rows,
+        },
+    )
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""GRPO/DAPO on RAMP-v0 with TRL's GRPOTrainer and a multi-turn rollout_func.
+
+CPU smoke run (SmolLM2-135M-Instruct from the offline package; minutes per step on 2 cores):
+
+    python examples/sft_smollm2.py            # first: SFT teaches the action format (runs/sft-smollm2)
+    python examples/grpo_trl.py --max_steps 1
+
+GPU with vLLM (colocated engine, one process; see docs/llm-training.md for server mode):
+
+    python examples/grpo_trl.py --init_from runs/sft-qwen1.5b --use_vllm --vllm_mode colocate \
+        --max_steps 500 --num_generations 8 --per_device_train_batch_size 16 --learning_rate 1e-6 \
+        --max_new_tokens 256 --max_searches 4 --top_k 3 --max_hit_chars 1200 --bf16
+
+1. Load the policy: ``--init_from`` (the SFT example's output) when that folder exists, else
+   ``--model`` (a folder, a hub id in the local cache, or the offline SmolLM2). A base model
+   that never closes an action tag gives every episode the same reward (-0.1 per turn), so
+   every group has zero advantage and nothing is learned.
+2. Build the task dataset: one row per RAMP task (reset seed + mask count); the env owns the passages.
+3. ``RAMPRollout`` plays ``num_generations`` episodes per task with the trainer's vLLM engine
+   (``--use_vllm``) or ``model.generate`` and returns the turns with ``env_mask``.
+4. ``GRPOTrainer`` with the DAPO loss (``loss_type="dapo"``, clip-higher ``epsilon_high=0.28``,
+   truncated episodes masked) trains on the env's reward; the model is saved at the end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from transformers import HfArgumentParser
+from trl import GRPOConfig, GRPOTrainer
+
+from agents.training.checkpoint import save_pretrained_atomic
+from agents.training.trl_rollout import RAMPRollout, episode_reward, mask_score, ramp_task_dataset
+from ramp_env.models import load_causal_lm, torch_threads
+
+
+@dataclass
+class Args:
+    init_from: str = "runs/sft-smollm2"  # the SFT example's output; falls back to --model if missing
+    model: str | None = None  # None: the offline SmolLM2-135M-Instruct
+    corpus: str = "default"
+    num_masks: str = "1"  # comma-separated mask counts, cycled over the tasks, e.g. "1,2,3,4"
+    num_tasks: int = 2000
+    task_seed: int = 7  # not the evaluation seed (ramp-env evaluate --seed), so tasks stay apart
+    max_searches: int = 1
+    top_k: int = 1
+    max_hit_chars: int = 300
+    max_new_tokens: int = 48  # per turn
+    max_context_tokens: int = 2048
+    max_steps: int = 2
+    num_generations: int = 4  # G: episodes per task
+    per_device_train_batch_size: int = 4  # episodes per device and step (a multiple of G)
+    learning_rate: float = 2e-6
+    temperature: float = 1.0
+    use_vllm: bool = False
+    vllm_mode: str = "colocate"  # or "server" (start `trl vllm-serve --model ...` first)
+    bf16: bool = False
+    threads: int | None = None  # torch threads on CPU (1 is fastest on a busy 2-core machine)
+    seed: int = 0
+    output_dir: str = "runs/grpo-trl"
+
+
+def main(args: Args) -> None:
+    torch.manual_seed(args.seed)
+    source = args.init_from if Path(args.init_from).is_dir() else args.model
+    if source != args.init_from:
+        print(f"{args.init_from} not found: starting from --model (run examples/sft_smollm2.py first)")
+    model, tokenizer = load_causal_lm(source, device="cuda" if torch.cuda.is_available() else "cpu")
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+
+    num_masks = [int(k) for k in args.num_masks.split(",")]
+    dataset = ramp_task_dataset(args.num_tasks, num_masks=num_masks, seed=args.task_seed)
+    rollout = RAMPRollout(
+        env_kwargs=dict(
+            corpus=args.corpus, max_searches=args.max_searches, top_k=args.top_k,
+            max_hit_chars=args.max_hit_chars, progress=False,
+        ),
+        max_new_tokens=args.max_new_tokens,
+        max_context_tokens=args.max_context_tokens,
+    )
+    config = GRPOConfig(
+        output_dir=args.output_dir,
+        max_steps=args.max_steps,
+        num_generations=args.num_generations,
+        per_device_train_batch_size=args.per_device_train_batch_size,
+        learning_rate=args.learning_rate,
+        temperature=args.temperature,
+        # DAPO: token-level loss, clip-higher, no KL, overlong (cut) episodes out of the loss
+        loss_type="dapo",
+        epsilon=0.2,
+        epsilon_high=0.28,
+        beta=0.0,
+        mask_truncated_completions=True,
+        reward_weights=[1.0, 0.0],  # mask_score is logged, not optimised
+        use_vllm=args.use_vllm,
+        vllm_mode=args.vllm_mode,
+        bf16=args.bf16,
+        use_cpu=not torch.cuda.is_available(),
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
+        seed=args.seed,
+    )
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=[episode_reward, mask_score],
+        args=config,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        rollout_func=rollout,
+    )
+    trainer.train()
+
+    for record in trainer.state.log_history:
+        if "reward" in record:
+            print({k: round(v, 4) for k, v in record.items() if isinstance(v, float)})
+    save_pretrained_atomic(trainer.model, tokenizer, args.output_dir)
+    print(f"model saved to {args.output_dir}")
+
+
+if __name__ == "__main__":
+    (cli_args,) = HfArgumentParser(Args).parse_args_into_dataclasses()
+    with torch_threads(cli_args.threads):
+        main(cli_args)

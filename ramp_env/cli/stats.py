@@ -1,0 +1,235 @@
+"""``ramp-env stats``: what a corpus offers RAMP: passages, near-duplicate clusters, spans, evidence, tasks.
+
+For each analysed passage: its near copies (found through the search engine,
+:mod:`ramp_env.masking.near_duplicates`), its salient spans per type, the
+maskable ones (:func:`~ramp_env.masking.task.maskable_spans`, as the env shows
+titles), the supported ones (another passage states them,
+:mod:`ramp_env.masking.evidence`), and so for how many mask counts it can be a
+task with and without ``require_evidence``. Corpora larger than ``--sample``
+passages are analysed on a seeded random sample, and the output says so (counts
+are of the sample; ``estimated_passages`` scales them to the corpus). Spans and
+evidence are read from, and added to, the same on-disk caches the env uses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import Counter
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ramp_env.cli.common import add_corpus_args
+from ramp_env.corpus.prepared import PreparedCorpus
+from ramp_env.masking.near_duplicates import NearDuplicateFinder
+from ramp_env.masking.task import maskable_spans
+
+MAX_PASSAGE_CHARS = 4000  # the env's default: longer passages are never drawn
+
+
+def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = sub.add_parser("stats", help="passages, duplicate clusters, spans, supported spans and tasks of a corpus")
+    add_corpus_args(parser)
+    parser.add_argument(
+        "--sample", type=int, default=1000,
+        help="analyse a seeded random sample of this many passages when the corpus is larger (0: every passage)",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the sample")
+    parser.add_argument("--max-masks", type=int, default=4, help="count eligible passages for 1..N masks")
+    parser.add_argument("--no-evidence", action="store_true", help="skip supported spans (no evidence searches)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+    return parser
+
+
+class _Clusters:
+    """Union-find over passage ids: near copies form one cluster."""
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+
+    def find(self, x: str) -> str:
+        self.parent.setdefault(x, x)
+        while self.parent[x] != x:
+            self.parent[x] = self.parent[self.parent[x]]
+            x = self.parent[x]
+        return x
+
+    def union(self, a: str, b: str) -> None:
+        self.parent[self.find(a)] = self.find(b)
+
+    def sizes(self) -> list[int]:
+        return sorted(Counter(self.find(x) for x in self.parent).values(), reverse=True)
+
+
+def corpus_stats(
+    corpus: PreparedCorpus,
+    span_extractor: str,
+    backend: str,
+    sample: int = 1000,
+    seed: int = 0,
+    max_masks: int = 4,
+    evidence: bool = True,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """The statistics ``ramp-env stats`` prints, as a JSON-able dict."""
+    if sample < 0:
+        raise ValueError(f"--sample must be >= 0, got {sample}")
+    if max_masks < 1:
+        raise ValueError(f"--max-masks must be >= 1, got {max_masks}")
+    started = time.perf_counter()
+    total = len(corpus.store)
+    sampled = 0 < sample < total
+    rows = (
+        np.sort(np.random.default_rng(seed).choice(total, size=sample, replace=False)) + 1
+        if sampled
+        else np.arange(1, total + 1)
+    )
+    spans_table = corpus.lazy_span_table(span_extractor)
+    retriever = corpus.retriever(backend)
+    finder = NearDuplicateFinder(retriever)
+    evidence_index = None
+    if evidence:
+        from ramp_env.masking.evidence import EvidenceIndex
+
+        evidence_index = EvidenceIndex.for_corpus(
+            corpus, retriever, backend, near_duplicates=lambda p: finder.ids(p.id, p.text)
+        )
+
+    clusters = _Clusters()
+    with_copies = 0
+    spans_per_type: Counter[str] = Counter()
+    maskable_per_type: Counter[str] = Counter()
+    supported_per_type: Counter[str] = Counter()
+    eligible_any = Counter[int]()
+    eligible_supported = Counter[int]()
+    too_long = 0
+    for row in tqdm(rows.tolist(), desc="stats", unit=" passages", disable=not progress, file=sys.stderr):
+        passage = corpus.store.get(row)
+        copies = finder.ids(passage.id, passage.text)
+        if copies:
+            with_copies += 1
+            for other in copies:
+                clusters.union(passage.id, other)
+        spans = spans_table.get(row)
+        spans_per_type.update(s.label.value for s in spans)
+        candidates = maskable_spans(passage, spans, show_title=True)
+        maskable_per_type.update(s.label.value for s in candidates)
+        supported = evidence_index.supported_spans(passage, candidates) if evidence_index is not None else []
+        supported_per_type.update(s.label.value for s in supported)
+        if len(passage.text) > MAX_PASSAGE_CHARS:
+            too_long += 1
+            continue
+        for k in range(1, max_masks + 1):
+            eligible_any[k] += len(candidates) >= k
+            eligible_supported[k] += len(supported) >= k
+
+    n = int(rows.size)
+    scale = total / n if n else 0.0
+    sizes = clusters.sizes()
+    types = sorted(set(spans_per_type) | set(maskable_per_type))
+    eligible: dict[str, dict[str, Any]] = {}
+    for k in range(1, max_masks + 1):
+        entry: dict[str, Any] = {"passages": eligible_any[k], "estimated_passages": round(eligible_any[k] * scale)}
+        if evidence:
+            entry.update(
+                supported_passages=eligible_supported[k],
+                estimated_supported_passages=round(eligible_supported[k] * scale),
+            )
+        eligible[str(k)] = entry
+    return {
+        "corpus": corpus.manifest.get("source"),
+        "directory": str(corpus.directory),
+        "passages": total,
+        "skipped_records": corpus.manifest.get("skipped", 0),
+        "analysed_passages": n,
+        "sampled": sampled,
+        "sample_seed": seed if sampled else None,
+        "span_extractor": spans_table.extractor.cache_key,
+        "retriever": backend,
+        "near_duplicates": {
+            "analysed_passages_with_copies": with_copies,
+            "clusters": len(sizes),
+            "passages_in_clusters": sum(sizes),
+            "largest_clusters": sizes[:5],
+        },
+        "spans_per_type": {
+            t: {
+                "spans": spans_per_type[t],
+                "maskable": maskable_per_type[t],
+                **({"supported": supported_per_type[t]} if evidence else {}),
+            }
+            for t in types
+        },
+        "passages_over_max_chars": too_long,
+        "eligible_passages_per_mask_count": eligible,
+        "evidence": evidence,
+        "seconds": round(time.perf_counter() - started, 2),
+    }
+
+
+def format_tables(stats: dict[str, Any]) -> str:
+    lines = [f"corpus: {stats['corpus']}", f"passages: {stats['passages']:,} ({stats['skipped_records']} records skipped)"]
+    if stats["sampled"]:
+        lines.append(
+            f"SAMPLED: the figures below are of {stats['analysed_passages']:,} random passages "
+            f"(seed {stats['sample_seed']}); 'estimated' columns scale them to the corpus; --sample 0 for all"
+        )
+    dup = stats["near_duplicates"]
+    lines.append(
+        f"near-duplicates: {dup['analysed_passages_with_copies']:,} analysed passages have near copies; "
+        f"{dup['clusters']:,} clusters hold {dup['passages_in_clusters']:,} passages "
+        f"(largest: {dup['largest_clusters']})"
+    )
+    lines.append("")
+    evidence = stats["evidence"]
+    header = ["span type", "spans", "maskable"] + (["supported", "supported %"] if evidence else [])
+    rows = []
+    for t, c in stats["spans_per_type"].items():
+        row = [t, f"{c['spans']:,}", f"{c['maskable']:,}"]
+        if evidence:
+            row += [f"{c['supported']:,}", f"{100 * c['supported'] / c['maskable']:.0f}%" if c["maskable"] else "-"]
+        rows.append(row)
+    totals = [sum(c[key] for c in stats["spans_per_type"].values()) for key in ("spans", "maskable")]
+    total_row = ["all", f"{totals[0]:,}", f"{totals[1]:,}"]
+    if evidence:
+        sup = sum(c["supported"] for c in stats["spans_per_type"].values())
+        total_row += [f"{sup:,}", f"{100 * sup / totals[1]:.0f}%" if totals[1] else "-"]
+    lines += _table(header, rows + [total_row])
+    lines.append("")
+    header = ["masks", "eligible", "estimated"] + (["eligible w/ evidence", "estimated"] if evidence else [])
+    rows = []
+    for k, e in stats["eligible_passages_per_mask_count"].items():
+        row = [k, f"{e['passages']:,}", f"{e['estimated_passages']:,}"]
+        if evidence:
+            row += [f"{e['supported_passages']:,}", f"{e['estimated_supported_passages']:,}"]
+        rows.append(row)
+    lines += _table(header, rows)
+    if stats["passages_over_max_chars"]:
+        lines.append(f"({stats['passages_over_max_chars']} analysed passages exceed {MAX_PASSAGE_CHARS} chars: never drawn)")
+    if not evidence:
+        lines.append("(supported spans not computed: --no-evidence)")
+    return "\n".join(lines)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
+
+    def fmt(row: list[str]) -> str:  # first column left-aligned, numbers right-aligned
+        return "  ".join(str(c).rjust(w) if i else str(c).ljust(w) for i, (c, w) in enumerate(zip(row, widths)))
+
+    return [fmt(header), "  ".join("-" * w for w in widths), *(fmt(r) for r in rows)]
+
+
+def run(args: argparse.Namespace) -> int:
+    corpus = PreparedCorpus.open(args.corpus, cache_dir=args.cache_dir, progress=not args.no_progress)
+    stats = corpus_stats(
+        corpus, args.span_extractor, args.retriever, sample=args.sample, seed=args.seed, max_masks=args.max_masks,
+        evidence=not args.no_evidence, progress=not args.no_progress,
+    )
+    print(json.dumps(stats, indent=2) if args.json else format_tables(stats))
+    return 0

@@ -1,0 +1,373 @@
+"""Evidence for a mask: other passages of the corpus that state the hidden fact.
+
+A RAMP task rewards search only if the masked fact can be found by searching.
+A salient span of a source passage is **supported** when at least one
+*evidence passage* states it: a passage that is neither the source nor one of
+its near-duplicates (:mod:`ramp_env.masking.near_duplicates`) and that passes
+:func:`states_fact`.
+
+The criterion (:data:`EVIDENCE_VERSION` names it in caches)
+-----------------------------------------------------------
+For the span's text ``answer`` in the source sentence ``S`` (the sentence of the
+source that holds the span), an evidence passage ``E`` states the fact when
+
+1. ``normalize_answer(answer)`` occurs in ``normalize_answer(E.text)`` as a
+   whole-token sequence ("Paris" does not match "Parisian", "1990" does not match
+   "19901"), and
+2. a sentence of ``E`` holding the answer also co-mentions the fact's context.
+   Let ``C`` be the content terms of ``S`` (stemmed, without stop words, numbers,
+   the answer's own terms or the source title's terms) and ``m`` how many of them
+   the evidence sentence contains. Either ``E`` names the source's subject (its
+   title without a parenthesised disambiguation, as a whole-token sequence in
+   ``E``'s title or text) and ``m >= max(2, |C|/4)``, or, without the subject,
+   the sentence nearly paraphrases ``S``: ``m >= max(4, |C|/2)``.
+
+Why not "answer and title anywhere in ``E``" (the issue's starting point): a
+passage that names the subject and contains a common answer ("1990", "France",
+"English") somewhere often says something else about it. Requiring the answer's
+own sentence to share the mask's context words is what makes the evidence state
+*this* fact; the hand-labelled sample in ``tests/masking/fixtures/evidence_labels.jsonl``
+measures the precision (``docs/corpus-and-retrieval.md``).
+
+Through the search engine, never a corpus scan
+----------------------------------------------
+For each span, one query asks the retriever for the passages that contain every
+term of the answer (a *required* clause: tantivy ``Must`` term queries;
+rank_bm25 filters its score vector), ranked by BM25 of the answer, the source
+title and the mask sentence's content words, with the source and its
+near-duplicates excluded in the engine. The best :data:`CANDIDATES` are verified
+with :func:`states_fact`; the verified ones, in rank order (at most
+:data:`MAX_EVIDENCE`), are the span's evidence. A retriever without
+``search_with_required`` (a user's own backend) gets a plain query and the same
+verification.
+
+Lazy and cached
+---------------
+Evidence is computed for a passage when the env first draws it (about 10-20 ms a
+passage on the default corpus) and stored in
+``<prepared corpus>/evidence-<backend>-v<N>.sqlite`` (table
+``evidence(pid, start, end, ids)``), one transaction per passage in WAL mode, so
+a crash leaves all or nothing of a passage and parallel envs share the file.
+Computing it eagerly for the default corpus's ~15k passages would cost minutes
+of the first run; a training run draws a small share of a large corpus.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import sqlite3
+import warnings
+from collections.abc import Callable, Collection, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ramp_env.corpus.passage import Passage
+from ramp_env.corpus.span_cache import SpanValueCache
+from ramp_env.masking.near_duplicates import NEAR_DUPLICATE_THRESHOLD, containment, near_duplicate_ids, shingles
+from ramp_env.retrieval.base import Hit, Retriever, analyze
+from ramp_env.rewards.normalize import normalize_answer
+from ramp_env.text.spans import SalientSpan
+from ramp_env.text.tokenize import sentence_spans
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ramp_env.corpus.prepared import PreparedCorpus
+
+EVIDENCE_VERSION = 1  # bump when the criterion or the candidate query changes: old caches are then ignored
+# Context terms an evidence sentence must share with the mask's sentence. The
+# constants were set by reading ~60 (mask, candidate) pairs of a development sample
+# (default corpus, generator seed 1001), disjoint from the hand-labelled test sample.
+MIN_SHARED_TERMS = 2  # with the subject named in the evidence passage
+SUBJECT_SHARE = 0.25  # ... and at least this share of the sentence's context terms
+PARAPHRASE_TERMS = 4  # without the subject: a near paraphrase of the sentence
+PARAPHRASE_SHARE = 0.5
+CANDIDATES = 20  # passages verified per span
+MAX_EVIDENCE = 5  # evidence ids kept per span, best ranked first
+_PARENTHESES = re.compile(r"\s*\([^)]*\)")
+
+
+@functools.lru_cache(maxsize=1)
+def _stop_terms() -> frozenset[str]:
+    # the candidate miner's stop list (spaCy's English stop words, analysed); imported
+    # here so `ramp_env.masking` does not import the wrappers at module load
+    from ramp_env.wrappers.candidates import stop_terms
+
+    return stop_terms()
+
+
+def _contains_tokens(haystack: Sequence[str], needle: Sequence[str]) -> bool:
+    """``needle`` occurs in ``haystack`` as a contiguous token sequence."""
+    n = len(needle)
+    if n == 0 or n > len(haystack):
+        return False
+    first = needle[0]
+    return any(haystack[i] == first and list(haystack[i : i + n]) == list(needle) for i in range(len(haystack) - n + 1))
+
+
+def subject_of(title: str) -> list[str]:
+    """Normalised tokens of a title without its disambiguation: "Mercury (planet)" -> ["mercury"]."""
+    return normalize_answer(_PARENTHESES.sub("", title)).split()
+
+
+# A passage's analyses, kept for the passages seen lately: the candidates of one span are
+# often the candidates of the next (same passage, similar queries), and Punkt sentence
+# splitting and normalisation dominate the cost of a verification.
+@functools.lru_cache(maxsize=4096)
+def _sentences(text: str) -> tuple[tuple[int, int], ...]:
+    return tuple(sentence_spans(text))
+
+
+@functools.lru_cache(maxsize=4096)
+def _tokens_and_terms(text: str) -> tuple[tuple[str, ...], frozenset[str]]:
+    return tuple(normalize_answer(text).split()), frozenset(analyze(text))
+
+
+def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """``(a, b)``: the sentence of ``text`` holding ``text[start:end]`` (the whole text if none does)."""
+    for a, b in _sentences(text):
+        if a <= start < b:
+            return a, max(b, end)
+    return 0, len(text)
+
+
+def context_terms(source: Passage, span: SalientSpan) -> frozenset[str]:
+    """Content terms of the span's sentence that may show a passage states the same fact:
+    stemmed, without stop words, the answer's own terms or the title's terms."""
+    a, b = sentence_bounds(source.text, span.start, span.end)
+    around = source.text[a : span.start] + " " + source.text[span.end : b]
+    drop = _stop_terms() | set(analyze(source.text[span.start : span.end])) | set(analyze(source.title))
+    return frozenset(t for t in analyze(around) if t not in drop and not t.isdigit())
+
+
+class Fact:
+    """What the criterion needs of one span, computed once and checked against many passages."""
+
+    def __init__(self, source: Passage, span: SalientSpan, min_shared_terms: int = MIN_SHARED_TERMS) -> None:
+        self.answer = normalize_answer(source.text[span.start : span.end]).split()
+        self.context = context_terms(source, span)
+        self.subject = subject_of(source.title)
+        self.with_subject = max(min_shared_terms, SUBJECT_SHARE * len(self.context))
+        self.paraphrase = max(PARAPHRASE_TERMS, min_shared_terms, PARAPHRASE_SHARE * len(self.context))
+
+    def stated_in(self, evidence: Passage) -> bool:
+        """Whether ``evidence`` states this fact (see :func:`states_fact`)."""
+        text_tokens, text_terms = _tokens_and_terms(evidence.text)
+        if not self.answer or not _contains_tokens(text_tokens, self.answer):
+            return False
+        names_subject = bool(self.subject) and (
+            _contains_tokens(normalize_answer(evidence.title).split(), self.subject)
+            or _contains_tokens(text_tokens, self.subject)
+        )
+        needed = min(self.paraphrase, self.with_subject) if names_subject else self.paraphrase
+        if len(self.context.intersection(text_terms)) < needed:
+            return False  # not even the whole passage shares enough: skip sentence splitting
+        for a, b in _sentences(evidence.text):
+            sentence = evidence.text[a:b]
+            if not _contains_tokens(normalize_answer(sentence).split(), self.answer):
+                continue
+            if len(self.context.intersection(analyze(sentence))) >= needed:
+                return True
+        return False
+
+
+def states_fact(
+    source: Passage, span: SalientSpan, evidence: Passage, min_shared_terms: int = MIN_SHARED_TERMS
+) -> bool:
+    """Whether ``evidence`` states the fact behind ``span`` of ``source`` (the criterion of the module docs).
+
+    Pure text: near-duplicate exclusion is the caller's job (:class:`EvidenceIndex` does it).
+    """
+    return Fact(source, span, min_shared_terms).stated_in(evidence)
+
+
+def candidate_query(source: Passage, span: SalientSpan) -> tuple[str, str]:
+    """``(required, ranking)`` query texts for the span's evidence candidates."""
+    answer = source.text[span.start : span.end]
+    context = " ".join(sorted(context_terms(source, span)))
+    return answer, f"{_PARENTHESES.sub('', source.title)} {context}".strip()
+
+
+def search_candidates(
+    retriever: Retriever, required: str, ranking: str, k: int, exclude_ids: Collection[str]
+) -> list[Hit]:
+    """The top ``k`` passages holding every term of ``required``, ranked by BM25 of both texts."""
+    search_with_required = getattr(retriever, "search_with_required", None)
+    if callable(search_with_required):
+        return search_with_required(ranking, required, k, exclude_ids=exclude_ids)
+    # a user's backend: the answer twice weighs it up; verification does the rest
+    return retriever.search(f"{required} {required} {ranking}", k, exclude_ids=exclude_ids)
+
+
+class EvidenceCache(SpanValueCache[tuple[str, ...]]):
+    """Evidence of one corpus, backend and criterion version in SQLite: ``evidence(pid, start, end, ids)``."""
+
+    table, value_column, value_type = "evidence", "ids", "TEXT"
+
+    def encode(self, value: tuple[str, ...]) -> str:
+        return json.dumps(list(value))
+
+    def decode(self, raw: Any) -> tuple[str, ...] | None:
+        try:
+            value = json.loads(raw)
+        except (ValueError, TypeError):  # a damaged row is recomputed, never trusted
+            return None
+        if isinstance(value, list) and all(isinstance(i, str) for i in value):
+            return tuple(value)
+        return None
+
+
+class EvidenceIndex:
+    """Evidence passages per salient span, found through ``retriever`` and cached (see module docs).
+
+    Args:
+        retriever: the search engine of the corpus (the env's).
+        cache: an :class:`EvidenceCache`, or ``None`` to keep evidence in memory only.
+        near_duplicates: ``passage -> ids`` of its near copies (default:
+            :func:`~ramp_env.masking.near_duplicates.near_duplicate_ids` through ``retriever``).
+        candidates: passages verified per span. ``max_evidence``: ids kept per span.
+        min_shared_terms: see :func:`states_fact`.
+    """
+
+    def __init__(
+        self,
+        retriever: Retriever,
+        cache: EvidenceCache | None = None,
+        near_duplicates: Callable[[Passage], Collection[str]] | None = None,
+        candidates: int = CANDIDATES,
+        max_evidence: int = MAX_EVIDENCE,
+        min_shared_terms: int = MIN_SHARED_TERMS,
+    ) -> None:
+        if candidates < 1 or max_evidence < 1:
+            raise ValueError(f"candidates and max_evidence must be >= 1, got {candidates}, {max_evidence}")
+        self.retriever = retriever
+        self.cache = cache
+        self.near_duplicates = near_duplicates
+        self.candidates = candidates
+        self.max_evidence = max_evidence
+        self.min_shared_terms = min_shared_terms
+        self._memory: dict[str, dict[tuple[int, int], tuple[str, ...]]] = {}
+        self._shingles: tuple[str | None, frozenset[tuple[str, ...]]] = (None, frozenset())
+
+    @classmethod
+    def for_corpus(
+        cls, corpus: PreparedCorpus, retriever: Retriever, backend: str | None, **kwargs: Any
+    ) -> EvidenceIndex:
+        """An index whose cache lives in ``corpus``'s directory (in memory for a custom backend
+        or a read-only cache directory)."""
+        cache = None
+        if backend is not None:
+            cache = EvidenceCache(Path(corpus.directory) / f"evidence-{backend}-v{EVIDENCE_VERSION}.sqlite")
+            try:
+                cache.get("")  # opens (or creates) the file now, so a read-only or damaged cache is found early
+            except sqlite3.DatabaseError as exc:  # read-only, not a database, locked for good, ...
+                warnings.warn(
+                    f"evidence will not be cached on disk ({cache.path}: {exc}); delete the file if it is damaged",
+                    stacklevel=2,
+                )
+                cache.close()
+                cache = None
+        return cls(retriever, cache=cache, **kwargs)
+
+    def _source_shingles(self, passage: Passage) -> frozenset[tuple[str, ...]]:
+        if self._shingles[0] != passage.id:
+            self._shingles = (passage.id, shingles(passage.text))
+        return self._shingles[1]
+
+    def _excluded(self, passage: Passage) -> frozenset[str]:
+        if self.near_duplicates is not None:
+            copies = self.near_duplicates(passage)
+        else:
+            copies = near_duplicate_ids(passage, self.retriever, exclude_ids=(passage.id,))
+        return frozenset({passage.id, *copies})
+
+    def _compute(self, passage: Passage, span: SalientSpan, exclude: frozenset[str]) -> tuple[str, ...]:
+        required, ranking = candidate_query(passage, span)
+        if not normalize_answer(required):
+            return ()
+        hits = search_candidates(self.retriever, required, ranking, self.candidates, exclude)
+        fact = Fact(passage, span, self.min_shared_terms)
+        found: list[str] = []
+        for hit in hits:
+            if hit.passage_id in exclude or not fact.stated_in(Passage(hit.passage_id, hit.title, hit.text)):
+                continue
+            if containment(self._source_shingles(passage), shingles(hit.text)) < NEAR_DUPLICATE_THRESHOLD:
+                found.append(hit.passage_id)
+                if len(found) >= self.max_evidence:
+                    break
+        return tuple(found)
+
+    def evidence_map(self, passage: Passage, spans: Sequence[SalientSpan]) -> dict[tuple[int, int], tuple[str, ...]]:
+        """Evidence ids of each span of ``passage``, keyed by ``(start, end)`` (cached, else computed and stored)."""
+        known = self._memory.get(passage.id, {})
+        if self.cache is not None:
+            try:
+                known = {**self.cache.get(passage.id), **known}
+            except sqlite3.DatabaseError as exc:  # damaged or vanished mid-run: keep going in memory
+                self._drop_cache(exc)
+        missing = [s for s in spans if (s.start, s.end) not in known]
+        if missing:
+            exclude = self._excluded(passage)
+            new = {(s.start, s.end): self._compute(passage, s, exclude) for s in missing}
+            stored = False
+            if self.cache is not None:
+                try:
+                    self.cache.put(passage.id, new)
+                    stored = True
+                except sqlite3.DatabaseError as exc:  # read-only or full disk: keep going in memory
+                    self._drop_cache(exc)
+            if not stored:
+                self._memory.setdefault(passage.id, {}).update(new)
+            known = {**known, **new}
+        return {(s.start, s.end): known[(s.start, s.end)] for s in spans}
+
+    def _drop_cache(self, exc: Exception) -> None:
+        assert self.cache is not None
+        warnings.warn(f"evidence cache unusable, continuing in memory ({self.cache.path}: {exc})", stacklevel=3)
+        self.cache.close()
+        self.cache = None
+
+    def evidence_for(self, passage: Passage, span: SalientSpan) -> list[str]:
+        """Ids of the passages that state ``span`` of ``passage``, best first ([] = unsupported)."""
+        return list(self.evidence_map(passage, [span])[(span.start, span.end)])
+
+    def supported_spans(self, passage: Passage, spans: Sequence[SalientSpan]) -> list[SalientSpan]:
+        """The spans of ``passage`` with at least one evidence passage, in the order given."""
+        evidence = self.evidence_map(passage, spans)
+        return [s for s in spans if evidence[(s.start, s.end)]]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_memory"] = {}
+        return state
+
+    def close(self) -> None:
+        if self.cache is not None:
+            self.cache.close()
+
+
+def supported_spans(
+    passage: Passage, spans: Sequence[SalientSpan], retriever: Retriever, **kwargs: Any
+) -> list[SalientSpan]:
+    """The spans of ``passage`` some other passage states (uncached; see :class:`EvidenceIndex`)."""
+    return EvidenceIndex(retriever, **kwargs).supported_spans(passage, spans)
+
+
+__all__ = [
+    "CANDIDATES",
+    "EVIDENCE_VERSION",
+    "MAX_EVIDENCE",
+    "MIN_SHARED_TERMS",
+    "PARAPHRASE_SHARE",
+    "PARAPHRASE_TERMS",
+    "SUBJECT_SHARE",
+    "EvidenceCache",
+    "EvidenceIndex",
+    "Fact",
+    "candidate_query",
+    "context_terms",
+    "search_candidates",
+    "states_fact",
+    "subject_of",
+    "supported_spans",
+]

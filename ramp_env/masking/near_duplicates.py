@@ -1,0 +1,202 @@
+"""Near copies of a passage: what they are, and how to find them through the search engine.
+
+A RAMP task hides facts of a *source* passage; if a copy of that passage comes
+back from a search, the agent reads the answers instead of finding them. Corpora
+hold such copies (mirrored articles, revisions, boilerplate, deliberately planted
+look-alikes), so the env excludes not only the source id but every near copy.
+
+Definition
+----------
+Both texts are put in a canonical form:
+
+1. Unicode NFKC (full-width letters, ligatures such as "ﬁ", compatibility forms),
+2. look-alike folding with :func:`anyascii.anyascii` (Cyrillic "а", Greek "ο",
+   accented letters and other scripts become their ASCII transliteration, so a
+   homoglyph swap changes nothing),
+3. ``casefold`` and word splitting on ``\\w+`` (punctuation and whitespace runs
+   vanish, so case and whitespace variants are identical).
+
+Each text becomes the *set* of its word :data:`SHINGLE_SIZE`-grams ("shingles").
+The similarity of two texts is the **containment of the smaller set in the
+larger**, ``|A ∩ B| / min(|A|, |B|)``: a passage that is the source's first
+half, or the source plus one sentence, is fully contained (similarity 1.0), where
+Jaccard would give 0.5. Two texts are near-duplicates when the similarity is at
+least :data:`NEAR_DUPLICATE_THRESHOLD`. Titles are not compared (the same text
+under another title is a copy).
+
+Why these constants. A changed word breaks the ``n`` shingles that hold it, so a
+copy with ``e`` edits keeps about ``1 - e*n/len`` of its shingles: 3-word
+shingles keep a 20-word passage with one edit at 0.83, where 5-word shingles
+would drop a 12-word passage with one edit to 0.25. Shared 3-grams between
+*different* passages come from common phrases and templates ("X is a city in the
+Central District of X County"), so the threshold sits above what unrelated
+neighbours reach. Measured on the default corpus (``benchmarks/near_duplicates.py``,
+``benchmarks/results/near_duplicates.json``: 300 random passages, their 10 best
+BM25 neighbours, seed 0): neighbours have median 0.0, 99th percentile 0.17 and
+maximum 0.58 (two templated city stubs), none reaches 0.6; synthetic copies with
+one word changed reach 0.6 in 99.7% of passages (1st percentile 0.84), with four
+words changed in 97.7%, first halves and copies plus a sentence in 100%. Very
+short passages (under ~12 words) with an edit can fall below the threshold: too
+few shingles survive to tell an edited copy from a templated sibling. A text
+shorter than a shingle is one shorter shingle, so it only matches the same
+words; texts with no words are never near-duplicates of anything.
+
+Finding copies
+--------------
+:func:`near_duplicate_ids` never scans the corpus: it queries the retriever with
+windows of the passage's own words (a copy shares almost all of them, so it ranks
+at the top), verifies each hit with :func:`is_near_duplicate`, and pages deeper
+while the verified copies fill a page (a corpus with 50 copies still yields all
+50). :class:`NearDuplicateFinder` caches the result per passage id.
+
+No MinHash (``datasketch``): candidates come from the search engine, a handful
+per passage, so exact set containment is cheap and has no estimation error.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import OrderedDict
+from collections.abc import Collection
+from typing import Protocol
+
+from anyascii import anyascii
+
+from ramp_env.retrieval.base import Retriever
+
+SHINGLE_SIZE = 3
+NEAR_DUPLICATE_THRESHOLD = 0.6
+# words per search query: far below the backends' 256-term query cap, so every
+# part of a long passage is searched by some window
+QUERY_WINDOW_WORDS = 120
+MAX_QUERY_WINDOWS = 6
+# hits checked per query, first page; doubled while a page is all copies
+FIRST_PAGE = 16
+MAX_CANDIDATES = 4096
+_WORD = re.compile(r"\w+")
+
+
+class _HasText(Protocol):
+    @property
+    def text(self) -> str: ...
+
+
+def canonical_words(text: str) -> list[str]:
+    """Words of ``text`` after NFKC, look-alike folding and casefolding (see module docs)."""
+    if not text.isascii():  # NFKC and transliteration leave ASCII text unchanged: skip them
+        text = anyascii(unicodedata.normalize("NFKC", text))
+    return _WORD.findall(text.casefold())
+
+
+def shingles(text: str, size: int = SHINGLE_SIZE) -> frozenset[tuple[str, ...]]:
+    """The set of word ``size``-grams of the canonical form of ``text``."""
+    words = canonical_words(text)
+    if not words:
+        return frozenset()
+    if len(words) < size:
+        return frozenset({tuple(words)})
+    return frozenset(tuple(words[i : i + size]) for i in range(len(words) - size + 1))
+
+
+def containment(a: frozenset[tuple[str, ...]], b: frozenset[tuple[str, ...]]) -> float:
+    """``|a ∩ b| / min(|a|, |b|)``; 0.0 when either set is empty."""
+    if not a or not b:
+        return 0.0
+    small, large = (a, b) if len(a) <= len(b) else (b, a)
+    return sum(1 for s in small if s in large) / len(small)
+
+
+def near_duplicate_similarity(a: str, b: str) -> float:
+    """Containment of the smaller text's word-3-gram shingles in the larger's, in [0, 1]."""
+    return containment(shingles(a), shingles(b))
+
+
+def is_near_duplicate(a: str, b: str, threshold: float = NEAR_DUPLICATE_THRESHOLD) -> bool:
+    """True when ``a`` and ``b`` are the same text up to look-alikes, case, spacing,
+    a few edits, or one being (mostly) contained in the other (see module docs)."""
+    return near_duplicate_similarity(a, b) >= threshold
+
+
+def _query_windows(text: str) -> list[str]:
+    words = _WORD.findall(text)
+    if not words:
+        return []
+    step = QUERY_WINDOW_WORDS
+    windows = [" ".join(words[i : i + step]) for i in range(0, len(words), step)]
+    if len(windows) > MAX_QUERY_WINDOWS:  # spread the windows over the whole passage
+        pick = [round(i * (len(windows) - 1) / (MAX_QUERY_WINDOWS - 1)) for i in range(MAX_QUERY_WINDOWS)]
+        windows = [windows[i] for i in sorted(set(pick))]
+    return windows
+
+
+def near_duplicate_ids(
+    passage: _HasText,
+    retriever: Retriever,
+    exclude_ids: Collection[str] = (),
+    threshold: float = NEAR_DUPLICATE_THRESHOLD,
+) -> frozenset[str]:
+    """Ids of the passages the retriever can return that are near-duplicates of ``passage.text``.
+
+    Found through search only (see module docs); ``exclude_ids`` (typically the
+    passage's own id) are neither searched for nor returned. Hits whose text
+    equals the passage's after canonicalisation are copies too.
+    """
+    source = shingles(passage.text)
+    if not source:
+        return frozenset()
+    skip = set(exclude_ids)
+    found: set[str] = set()
+    for query in _query_windows(passage.text):
+        k = FIRST_PAGE
+        while True:
+            hits = retriever.search(query, k, exclude_ids=skip | found)
+            copies = {h.passage_id for h in hits if containment(source, shingles(h.text)) >= threshold}
+            found |= copies
+            # a page that was all copies may hide more behind it: look deeper
+            if len(hits) < k or len(copies) < len(hits) or k >= MAX_CANDIDATES:
+                break
+            k *= 2
+    return frozenset(found)
+
+
+class NearDuplicateFinder:
+    """:func:`near_duplicate_ids` with a per-passage-id LRU cache, for one retriever."""
+
+    def __init__(self, retriever: Retriever, threshold: float = NEAR_DUPLICATE_THRESHOLD, cache_size: int = 4096):
+        self.retriever = retriever
+        self.threshold = threshold
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, frozenset[str]] = OrderedDict()
+
+    def ids(self, passage_id: str, text: str) -> frozenset[str]:
+        """Near copies of the passage ``passage_id`` with ``text`` (never including ``passage_id``)."""
+        cached = self._cache.get(passage_id)
+        if cached is not None:
+            self._cache.move_to_end(passage_id)
+            return cached
+        found = near_duplicate_ids(_Text(text), self.retriever, exclude_ids=(passage_id,), threshold=self.threshold)
+        self._cache[passage_id] = found
+        if len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+        return found
+
+
+class _Text:
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+__all__ = [
+    "NEAR_DUPLICATE_THRESHOLD",
+    "SHINGLE_SIZE",
+    "NearDuplicateFinder",
+    "canonical_words",
+    "containment",
+    "is_near_duplicate",
+    "near_duplicate_ids",
+    "near_duplicate_similarity",
+    "shingles",
+]

@@ -1,0 +1,61 @@
+"""benchmarks/cpu_learning.py end to end in --quick mode, on the wiki sample with a tiny model."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_paired_bootstrap_ci_brackets_the_mean_difference() -> None:
+    from benchmarks.cpu_learning import bootstrap_mean_ci, paired_difference
+
+    a = [1.0, 0.0, 1.0, 1.0, 0.5, 1.0, 0.0, 1.0]
+    b = [0.0, 0.0, 0.5, 0.0, 0.5, 0.0, 0.0, 1.0]
+    diff = paired_difference(a, b, resamples=2000, seed=0)
+    assert diff["mean"] == pytest.approx(3.5 / 8, abs=1e-4)
+    assert diff["ci95"][0] < diff["mean"] < diff["ci95"][1] and diff["excludes_zero"]
+    assert (diff["wins"], diff["losses"]) == (4, 0)
+    same = paired_difference(a, a, resamples=2000, seed=0)
+    assert same["ci95"] == [0.0, 0.0] and not same["excludes_zero"]
+    low, high = bootstrap_mean_ci([0.0, 1.0] * 50, resamples=2000, seed=0)
+    assert 0.38 < low < 0.5 < high < 0.62
+    with pytest.raises(ValueError, match="same tasks"):
+        paired_difference([1.0], [1.0, 0.0], 100, 0)
+
+
+@pytest.mark.slow
+def test_quick_run_writes_results_with_cis(tmp_path, tiny_model, smollm2_tokenizer, cache_dir, wiki_sample) -> None:
+    model_dir = tmp_path / "tiny"
+    tiny_model().save_pretrained(model_dir)
+    smollm2_tokenizer.save_pretrained(model_dir)
+    out = tmp_path / "results" / "cpu_learning.json"
+    command = [
+        sys.executable, str(ROOT / "benchmarks" / "cpu_learning.py"), "--quick", "--model", str(model_dir),
+        "--corpus", str(wiki_sample), "--cache_dir", str(cache_dir), "--span_extractor", "rules",
+        "--out", str(out), "--work_dir", str(tmp_path / "work"), "--eval_tasks", "4", "--train_episodes", "16",
+        "--max_new_tokens", "8",
+    ]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(command, check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(out.read_text())
+    summary = results["summary"]
+    assert summary["held_out_tasks"] == 4
+    scores = results["per_task_scores"]
+    assert {len(v) for v in scores.values()} == {4} and set(scores) == {"base", "sft", "dapo", "teacher"}
+    for name, model in summary["models"].items():
+        assert model["ci95"][0] <= model["mean"] <= model["ci95"][1], name
+    for diff in summary["paired_differences"].values():
+        assert diff["ci95"][0] <= diff["mean"] <= diff["ci95"][1]
+    # held-out passages never trained on, and the partial-progress file is gone once complete
+    trained = {json.loads(line)["task_id"] for line in (tmp_path / "work" / "sft_trajectories.jsonl").open()}
+    assert not trained & set(results["held_out"]["task_ids"])
+    assert not out.with_name("cpu_learning.partial.json").exists()
+    assert summary["dapo_diagnostics"]["groups_sampled_total"] >= 1
