@@ -267,8 +267,8 @@ def main(args: Args) -> dict[str, Any]:
     for env in envs:
         env.close()
     if stopped_early or len(done) < args.questions:
-        print(f"stopped after --max_minutes with {len(done)} of {args.questions} questions: "
-              f"partial results in {partial_path}, {out} not written")
+        kept = f"partial results in {partial_path}" if done else "nothing to keep"
+        print(f"stopped after --max_minutes with {len(done)} of {args.questions} questions: {kept}; {out} not written")
         return state
 
     results = {

@@ -285,6 +285,13 @@ class MultiHopQAEnv(RAMPEnv):
             return QATask(example)
         return QATask(self.examples[int(self.np_random.integers(len(self.examples)))])
 
+    def episode_options(self, episode: int) -> dict[str, Any]:
+        """Reset options for evaluation episode ``episode`` (the harness asks): with
+        ``order="sequential"`` question ``episode mod n``, so every agent, every concurrent
+        slot and a resumed run pose the same question per episode number; ``{}`` with
+        ``order="random"``, where the episode's seed already decides the question."""
+        return {"index": episode % len(self.examples)} if self.order == "sequential" else {}
+
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, Any], dict[str, Any]]:

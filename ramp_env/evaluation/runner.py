@@ -108,16 +108,24 @@ class _Tally:
         }
 
 
-def _reset(env: gym.Env, seed: int, num_masks: int | None) -> Any:
-    options = {"num_masks": int(num_masks)} if num_masks is not None else None
-    observation, _ = env.reset(seed=seed, options=options)
+def _reset(env: gym.Env, seed: int, num_masks: int | None, episode: int | None = None) -> Any:
+    options: dict[str, Any] = {"num_masks": int(num_masks)} if num_masks is not None else {}
+    # envs with a fixed question list pin episode i to a question (MultiHopQA-v0 with
+    # order="sequential"), so every agent, slot and resumed run gets the same one per episode
+    episode_options = getattr(env.unwrapped, "episode_options", None)
+    if episode is not None and callable(episode_options):
+        options.update(episode_options(episode))
+    observation, _ = env.reset(seed=seed, options=options or None)
     return observation
 
 
-def run_episode(env: gym.Env, agent: Any, seed: int, num_masks: int | None = None) -> dict[str, Any]:
-    """Play one episode; return its outcome (reward, per-mask scores, counts, time, the agent's usage)."""
+def run_episode(
+    env: gym.Env, agent: Any, seed: int, num_masks: int | None = None, episode: int | None = None
+) -> dict[str, Any]:
+    """Play one episode; return its outcome (reward, per-mask scores, counts, time, the agent's usage).
+    ``episode`` (its number in a run) lets envs with a fixed question list pose that episode's question."""
     tally = _Tally()
-    observation = _reset(env, seed, num_masks)
+    observation = _reset(env, seed, num_masks, episode)
     reset_agent(agent, seed)
     while not tally.ended:
         observation, reward, terminated, truncated, info = env.step(agent.act(observation))
@@ -155,7 +163,7 @@ def run_episodes(
     for episode in range(episodes):
         if episode in skip:
             continue
-        outcome = run_episode(env, agent, episode_seed(seed, num_masks, episode), num_masks)
+        outcome = run_episode(env, agent, episode_seed(seed, num_masks, episode), num_masks, episode)
         yield EpisodeRecord(
             agent=agent_name or type(agent).__name__,
             agent_args=agent_args,
@@ -200,7 +208,7 @@ def run_episodes_concurrently(
     def start(slot: int) -> None:
         episode = todo.popleft()
         tallies[slot] = _Tally(episode=episode)
-        observation = _reset(envs[slot], episode_seed(seed, num_masks, episode), num_masks)
+        observation = _reset(envs[slot], episode_seed(seed, num_masks, episode), num_masks, episode)
         in_flight[agent.submit(observation, slot)] = slot
 
     for slot in range(min(len(envs), len(todo))):

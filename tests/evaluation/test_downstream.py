@@ -74,3 +74,23 @@ def test_cli_prints_agents_by_datasets_in_recall(tmp_path: Path, cache_dir: Path
         check=False, capture_output=True, text=True, timeout=600, env={"PATH": "/usr/bin:/bin"},
     )
     assert missing.returncode != 0 and "nope.json" in missing.stderr
+
+
+def test_sequential_questions_are_paired_across_agents_and_resumes(tmp_path: Path, cache_dir: Path,
+                                                                   wiki_sample: Path) -> None:
+    """With order=sequential, episode i is question i for every agent, also after a resume."""
+    from ramp_env.evaluation.harness import evaluate
+
+    kwargs = {"dataset": "fanoutqa-dev", "order": "sequential",
+              "corpus": str(wiki_sample), "cache_dir": str(cache_dir), "progress": False}
+    run = evaluate(["random", "closed_book"], episodes=3, env_id="MultiHopQA-v0", env_kwargs=kwargs,
+                   out_dir=tmp_path / "r", progress=False)
+    by_agent: dict[str, list[str]] = {}
+    for r in sorted(run.records, key=lambda r: r.episode):
+        by_agent.setdefault(r.agent, []).append(r.task_id)
+    assert by_agent["random"] == by_agent["closed_book"] and len(set(by_agent["random"])) == 3
+    # a resumed run with more episodes plays only the new ones, and they continue the order
+    more = evaluate(["random"], episodes=4, env_id="MultiHopQA-v0", env_kwargs=kwargs, out_dir=tmp_path / "r",
+                    progress=False)
+    ids = [r.task_id for r in sorted((r for r in more.records if r.agent == "random"), key=lambda r: r.episode)]
+    assert ids[:3] == by_agent["random"] and ids[3] not in ids[:3]

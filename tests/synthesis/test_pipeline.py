@@ -117,7 +117,7 @@ def test_chain_of_thought_is_the_models_own_words(make_env) -> None:
     env = make_env(max_searches=4)
 
     def respond(messages):
-        system, user = messages[0]["content"], messages[-1]["content"]
+        system = messages[0]["content"]
         if system.startswith("You plan"):
             return "I think this passage describes a person.\n[mask_1]: Which detail is hidden?"
         if system.startswith("Rewrite"):
