@@ -193,3 +193,39 @@ def atomic_write_text(target: str | os.PathLike[str], text: str) -> None:
 
 def atomic_write_json(target: str | os.PathLike[str], obj: Any) -> None:
     atomic_write_text(target, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+# -- output paths: checked before long work starts, so a bad path never costs a run --------------
+
+
+def _probe_writable(directory: Path, what: str) -> None:
+    for ancestor in (directory, *directory.parents):
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise ValueError(f"{what}: {ancestor} is a file, not a directory")
+            break
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError as exc:
+        raise ValueError(f"{what}: cannot write in {directory} ({exc.strerror or exc})") from exc
+
+
+def check_output_file(path: str | os.PathLike[str], option: str = "--out") -> Path:
+    """Fail before any work if ``path`` cannot be written as a file (a directory, an unwritable
+    or impossible parent), so a long run never ends by losing its output."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise ValueError(f"{option} {path} is a directory; give a file name, e.g. {path / 'trajectories.jsonl'}")
+    _probe_writable(path.parent, f"{option} {path}")
+    return path
+
+
+def check_output_dir(path: str | os.PathLike[str], option: str = "--out") -> Path:
+    """Fail before any work if ``path`` cannot be used as an output directory."""
+    path = Path(path).expanduser()
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{option} {path} is a file; give a directory (it is created if missing)")
+    _probe_writable(path, f"{option} {path}")
+    return path

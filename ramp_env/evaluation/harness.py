@@ -12,7 +12,7 @@ import gymnasium as gym
 from tqdm.auto import tqdm
 
 import ramp_env
-from ramp_env.cache import atomic_write_text
+from ramp_env.cache import atomic_write_text, check_output_dir
 from ramp_env.evaluation.agent_loading import make_agent
 from ramp_env.evaluation.difficulty import breakdown, format_breakdown, write_breakdown_jsonl
 from ramp_env.evaluation.leaderboard import format_table, plot_scores, summarize
@@ -93,6 +93,8 @@ def evaluate(
     specs = [a if isinstance(a, AgentSpec) else AgentSpec(a) for a in agents]
     if not specs:
         raise ValueError("no agent to evaluate")
+    if out_dir is not None:
+        check_output_dir(out_dir, "out_dir")  # before any episode: a bad path must not cost a whole run
     env_kwargs = dict(env_kwargs or {})
     env_config = env_config_key(env_kwargs)
     results = ResultsFile(Path(out_dir) / RESULTS_FILE) if out_dir is not None else None

@@ -38,6 +38,13 @@ class RankBM25Retriever:
         if k <= 0 or not terms:
             return []
         scores = np.asarray(self._bm25.get_scores(terms), dtype=np.float64)
+        return self._top_hits(scores, k, exclude_ids, matched_only=True)
+
+    def _top_hits(
+        self, scores: np.ndarray, k: int, exclude_ids: Collection[str], matched_only: bool
+    ) -> list[Hit]:
+        """The ``k`` best rows of ``scores`` (excluded ids and ``-inf`` rows never; with
+        ``matched_only`` also no row scoring 0, i.e. matching no query term) as hits."""
         for pid in exclude_ids:
             row = self._row_of.get(pid)
             if row is not None:
@@ -46,7 +53,7 @@ class RankBM25Retriever:
         top = np.argpartition(-scores, k_eff - 1)[:k_eff]
         # stable order: score descending, then corpus order (as tantivy ties resolve)
         top = sorted(top.tolist(), key=lambda i: (-scores[i], i))
-        top = [i for i in top if np.isfinite(scores[i]) and scores[i] > 0]
+        top = [i for i in top if np.isfinite(scores[i]) and (scores[i] > 0 or not matched_only)]
         passages = self.store.get_many([i + 1 for i in top])
         return [Hit(p.id, p.title, p.text, float(scores[i]), r) for r, (i, p) in enumerate(zip(top, passages))]
 
@@ -65,15 +72,7 @@ class RankBM25Retriever:
             (all(t in counts for t in must) for counts in self._bm25.doc_freqs), dtype=bool, count=len(scores)
         )
         scores[~has_all] = -np.inf
-        for pid in exclude_ids:
-            row = self._row_of.get(pid)
-            if row is not None:
-                scores[row] = -np.inf
-        k_eff = min(k, len(scores))
-        top = np.argpartition(-scores, k_eff - 1)[:k_eff]
-        top = [i for i in sorted(top.tolist(), key=lambda i: (-scores[i], i)) if np.isfinite(scores[i])]
-        passages = self.store.get_many([i + 1 for i in top])
-        return [Hit(p.id, p.title, p.text, float(scores[i]), r) for r, (i, p) in enumerate(zip(top, passages))]
+        return self._top_hits(scores, k, exclude_ids, matched_only=False)
 
     def __getstate__(self) -> dict[str, object]:
         return {"store_path": self.store.path, "k1": self.k1, "b": self.b}

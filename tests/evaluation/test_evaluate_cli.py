@@ -100,3 +100,11 @@ def test_evaluate_resumes_without_replaying(tmp_path: Path, cache_dir: Path, wik
     third = evaluate(["oracle"], 2, [1], seed=6, env_kwargs=env_kwargs, out_dir=tmp_path, progress=False)
     assert len(ResultsFile(tmp_path / "results.jsonl").read()) == 6
     assert [r.agent for r in third.records] == ["oracle", "oracle"] and "random" not in third.table
+
+
+def test_python_api_checks_out_dir_before_any_episode(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    with pytest.raises(ValueError, match="out_dir .* is a file"):
+        # the env id is bogus on purpose: the path check must come first
+        evaluate(["random"], episodes=1, env_id="NoSuchEnv-v0", out_dir=blocker)
