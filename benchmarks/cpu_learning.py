@@ -50,7 +50,7 @@ from agents.llm.rollout import EpisodeSpec, evaluate_agent
 from agents.training.checkpoint import save_pretrained_atomic
 from agents.training.dapo import DAPOConfig, DAPOTrainer
 from agents.training.sft import SFTTrainConfig, train_sft
-from ramp_env.cache import atomic_write_json
+from ramp_env.cache import atomic_write_json, check_output_file
 from ramp_env.envs.ramp import RAMPEnv
 from ramp_env.evaluation.runner import episode_seed, run_episode
 from ramp_env.models import load_causal_lm, torch_threads
@@ -247,12 +247,11 @@ def evaluate_model(model: Any, tokenizer: Any, args: Args, envs: list[RAMPEnv], 
 
 
 def check_output(path: Path) -> None:
-    """Fail before hours of work if the results cannot be written."""
-    if path.is_dir():
-        raise SystemExit(f"--out {path} is a directory")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not os.access(path.parent, os.W_OK):
-        raise SystemExit(f"--out {path}: {path.parent} is not writable")
+    """Fail before hours of work if the results cannot be written. (the library's check, as a script error)."""
+    try:
+        check_output_file(path, "--out")
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from exc
 
 
 def machine() -> dict[str, Any]:

@@ -42,7 +42,7 @@ from transformers import HfArgumentParser
 
 from agents.llm import LLMAgent
 from agents.llm.rollout import EpisodeSpec, play_episodes
-from ramp_env.cache import atomic_write_json
+from ramp_env.cache import atomic_write_json, check_output_file
 from ramp_env.envs.multihop_qa import MultiHopQAEnv
 from ramp_env.models import load_causal_lm, torch_threads
 from ramp_env.qa.loaders import load_qa
@@ -198,12 +198,11 @@ def play_wave(agent: LLMAgent, envs: list[KeepAnswerMetrics], indices: Sequence[
 
 
 def check_output(path: Path) -> None:
-    """Fail before the slow parts if the results cannot be written."""
-    if path.is_dir():
-        raise SystemExit(f"--out {path} is a directory")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if not os.access(path.parent, os.W_OK):
-        raise SystemExit(f"--out {path}: {path.parent} is not writable")
+    """Fail before the slow parts if the results cannot be written. (the library's check, as a script error)."""
+    try:
+        check_output_file(path, "--out")
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from exc
 
 
 def machine() -> dict[str, Any]:
