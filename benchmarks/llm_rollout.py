@@ -6,13 +6,23 @@ today's path (``transformers``' ``generate`` re-encodes the whole chat every
 turn), ``kv_cache`` keeps each episode's keys and values between turns so a
 turn prefills only its new tokens (``LLMAgentConfig.cache_across_turns``).
 
+Two workloads (``--workloads``):
+
+* ``short_turns``: up to 3 searches, 2 hits of at most 300 characters, 32 new
+  tokens per turn: little context to re-encode, so decoding dominates;
+* ``env_defaults``: ``RAMPEnv``'s and ``LLMAgent``'s defaults (4 searches, 3 hits
+  of 1,200 characters, 96 new tokens per turn, 2,048-token context budget).
+
 The figure is generated tokens per second, prefill of every turn included, per
 second of wall time and per second of this process's CPU time (with one torch
 thread the CPU time is the compute the rollout needed, whatever else runs on the
 machine; wall time on a shared machine mostly measures the other jobs); per
 episode it is divided by the batch (episodes played at once). Configurations are
 measured in interleaved rounds and the median is reported; the ratios are
-kv_cache / generate at the same batch size. The load average is recorded.
+kv_cache / generate at the same batch size and workload. For ``kv_cache`` the CPU
+time is split into prefill and decoding; ``ratio_if_prefill_were_free`` (generate's
+CPU time over kv_cache's decoding CPU time) bounds what any prefix cache can gain.
+The load average is recorded.
 
     nice -n 10 python benchmarks/llm_rollout.py                 # offline SmolLM2-135M-Instruct, 1 thread
     python benchmarks/llm_rollout.py --model Qwen/Qwen2.5-1.5B-Instruct --device cuda --batch_sizes 8 32
@@ -32,12 +42,16 @@ from transformers import HfArgumentParser
 
 from agents.llm.agent import LLMAgent
 from agents.llm.rollout import EpisodeSpec, play_episodes
-from ramp_env.cache import atomic_write_json
+from ramp_env.cache import atomic_write_json, check_output_file
 from ramp_env.envs.ramp import RAMPEnv
 from ramp_env.models import load_causal_lm, torch_threads
 
 RESULTS_DIR = Path(__file__).parent / "results"
 PATHS = {"generate": False, "kv_cache": True}  # name -> cache_across_turns
+WORKLOADS: dict[str, dict[str, int]] = {  # name -> env (max_searches, top_k, max_hit_chars) and agent settings
+    "short_turns": {"max_searches": 3, "top_k": 2, "max_hit_chars": 300, "max_new_tokens": 32},
+    "env_defaults": {"max_searches": 4, "top_k": 3, "max_hit_chars": 1200, "max_new_tokens": 96},
+}
 
 
 @dataclass
@@ -46,11 +60,8 @@ class Args:
     device: str = "cpu"
     corpus: str = "default"
     batch_sizes: list[int] = field(default_factory=lambda: [8, 1])
+    workloads: list[str] = field(default_factory=lambda: list(WORKLOADS))
     threads: int = 1
-    max_searches: int = 3  # episodes of up to 5 turns: re-encoding costs more with every turn
-    top_k: int = 2
-    max_hit_chars: int = 300
-    max_new_tokens: int = 32
     temperature: float = 1.0
     rounds: int = 1  # interleaved rounds (median); raise on an idle machine
     seed: int = 0
@@ -58,64 +69,89 @@ class Args:
 
 
 def main(args: Args) -> dict[str, object]:
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    unknown = sorted(set(args.workloads) - set(WORKLOADS))
+    if unknown:
+        raise SystemExit(f"unknown workload(s) {unknown}; choose from {sorted(WORKLOADS)}")
+    out = check_output_file(args.out)
     load_at_start = os.getloadavg()
     model, tokenizer = load_causal_lm(args.model, device=args.device)
-    envs = [
-        RAMPEnv(corpus=args.corpus, max_searches=args.max_searches, top_k=args.top_k,
-                max_hit_chars=args.max_hit_chars, progress=False)
-        for _ in range(max(args.batch_sizes))
-    ]
+    envs = {
+        name: [
+            RAMPEnv(corpus=args.corpus, max_searches=WORKLOADS[name]["max_searches"], top_k=WORKLOADS[name]["top_k"],
+                    max_hit_chars=WORKLOADS[name]["max_hit_chars"], progress=False)
+            for _ in range(max(args.batch_sizes))
+        ]
+        for name in args.workloads
+    }
     specs = [EpisodeSpec(seed=args.seed + i) for i in range(max(args.batch_sizes))]
-    configs = [(batch, path) for batch in args.batch_sizes for path in PATHS]
-    runs: dict[tuple[int, str], list[dict[str, float]]] = {c: [] for c in configs}
+    configs = [(name, batch, path) for name in args.workloads for batch in args.batch_sizes for path in PATHS]
+    runs: dict[tuple[str, int, str], list[dict[str, float]]] = {c: [] for c in configs}
 
-    def play(batch: int, path: str) -> dict[str, float]:
+    def play(workload: str, batch: int, path: str) -> dict[str, float]:
         agent = LLMAgent(
-            model=model, tokenizer=tokenizer, max_new_tokens=args.max_new_tokens, temperature=args.temperature,
-            batch_size=batch, seed=args.seed, cache_across_turns=PATHS[path],
+            model=model, tokenizer=tokenizer, max_new_tokens=WORKLOADS[workload]["max_new_tokens"],
+            temperature=args.temperature, batch_size=batch, seed=args.seed, cache_across_turns=PATHS[path],
         )
         started, cpu_started = time.perf_counter(), time.process_time()
-        episodes = play_episodes(agent, envs[:batch], specs[:batch])
+        episodes = play_episodes(agent, envs[workload][:batch], specs[:batch])
         seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
-        tokens = sum(e.num_generated_tokens for e in episodes)
-        turns = sum(len(e.generations) for e in episodes)
-        return {"tokens": tokens, "seconds": seconds, "cpu_seconds": cpu_seconds, "turns": turns}
+        return {
+            "tokens": sum(e.num_generated_tokens for e in episodes),
+            "turns": sum(len(e.generations) for e in episodes),
+            "seconds": seconds, "cpu_seconds": cpu_seconds,
+            "prefill_cpu_seconds": agent.kv_cache.prefill_cpu_seconds,
+            "decode_cpu_seconds": agent.kv_cache.decode_cpu_seconds,
+            "prefilled_tokens": agent.kv_cache.prefilled_tokens, "reused_tokens": agent.kv_cache.reused_tokens,
+        }
 
+    first_env = envs[args.workloads[0]][0]
     warm = LLMAgent(model=model, tokenizer=tokenizer, max_new_tokens=2, cache_across_turns=True)
-    warm.act(envs[0].reset(seed=args.seed)[0])  # warm-up: first-call allocations, stop-string tables
+    warm.act(first_env.reset(seed=args.seed)[0])  # warm-up: first-call allocations, stop-string tables
     for _ in range(args.rounds):
-        for batch, path in configs:
+        for workload, batch, path in configs:
             torch.manual_seed(args.seed)
-            runs[(batch, path)].append(play(batch, path))
-            last = runs[(batch, path)][-1]
-            print(f"batch {batch} {path:>8}: {last['tokens']} tokens in {last['seconds']:.1f} s "
+            runs[(workload, batch, path)].append(play(workload, batch, path))
+            last = runs[(workload, batch, path)][-1]
+            print(f"{workload} batch {batch} {path:>8}: {last['tokens']} tokens in {last['seconds']:.1f} s "
                   f"({last['cpu_seconds']:.1f} s CPU), {last['turns']} turns", flush=True)
 
     rows = []
-    for batch, path in configs:
-        rate = statistics.median(r["tokens"] / r["seconds"] for r in runs[(batch, path)])
-        cpu_rate = statistics.median(r["tokens"] / r["cpu_seconds"] for r in runs[(batch, path)])
-        rows.append({
-            "batch": batch, "path": path, "tokens_per_second": round(rate, 2),
+    for workload, batch, path in configs:
+        measured = runs[(workload, batch, path)]
+        rate = statistics.median(r["tokens"] / r["seconds"] for r in measured)
+        cpu_rate = statistics.median(r["tokens"] / r["cpu_seconds"] for r in measured)
+        row = {
+            "workload": workload, "batch": batch, "path": path, "tokens_per_second": round(rate, 2),
             "tokens_per_second_per_episode": round(rate / batch, 3),
             "tokens_per_cpu_second": round(cpu_rate, 2),
             "tokens_per_cpu_second_per_episode": round(cpu_rate / batch, 3),
-            "generated_tokens": [int(r["tokens"]) for r in runs[(batch, path)]],
-            "turns": [int(r["turns"]) for r in runs[(batch, path)]],
-            "seconds": [round(r["seconds"], 2) for r in runs[(batch, path)]],
-            "cpu_seconds": [round(r["cpu_seconds"], 2) for r in runs[(batch, path)]],
-        })
-    by_key = {(r["batch"], r["path"]): r for r in rows}
+            "generated_tokens": [int(r["tokens"]) for r in measured],
+            "turns": [int(r["turns"]) for r in measured],
+            "seconds": [round(r["seconds"], 2) for r in measured],
+            "cpu_seconds": [round(r["cpu_seconds"], 2) for r in measured],
+        }
+        if PATHS[path]:
+            for key in ("prefill_cpu_seconds", "decode_cpu_seconds"):
+                row[key] = [round(r[key], 2) for r in measured]
+            for key in ("prefilled_tokens", "reused_tokens"):
+                row[key] = [int(r[key]) for r in measured]
+        rows.append(row)
+    by_key = {(r["workload"], r["batch"], r["path"]): r for r in rows}
     for row in rows:
-        baseline = by_key[(row["batch"], "generate")]
+        baseline = by_key[(row["workload"], row["batch"], "generate")]
         row["ratio_vs_generate"] = round(row["tokens_per_second"] / baseline["tokens_per_second"], 2)
         row["cpu_ratio_vs_generate"] = round(row["tokens_per_cpu_second"] / baseline["tokens_per_cpu_second"], 2)
-    print(f"{'batch':>5} {'path':>9} {'tokens/s':>9} {'ratio':>6} {'tokens/CPU s':>12} {'ratio':>6}")
+        if "decode_cpu_seconds" in row:
+            row["ratio_if_prefill_were_free"] = round(
+                statistics.median(baseline["cpu_seconds"]) / statistics.median(row["decode_cpu_seconds"]), 2
+            )
+    print(f"{'workload':>12} {'batch':>5} {'path':>9} {'tokens/s':>9} {'ratio':>6} {'tokens/CPU s':>12} {'ratio':>6}"
+          f" {'bound':>6}")
     for row in rows:
-        print(f"{row['batch']:>5} {row['path']:>9} {row['tokens_per_second']:>9.2f} {row['ratio_vs_generate']:>6.2f} "
-              f"{row['tokens_per_cpu_second']:>12.2f} {row['cpu_ratio_vs_generate']:>6.2f}")
+        bound = row.get("ratio_if_prefill_were_free", "")
+        print(f"{row['workload']:>12} {row['batch']:>5} {row['path']:>9} {row['tokens_per_second']:>9.2f} "
+              f"{row['ratio_vs_generate']:>6.2f} {row['tokens_per_cpu_second']:>12.2f} "
+              f"{row['cpu_ratio_vs_generate']:>6.2f} {bound!s:>6}")
     result = {
         "args": asdict(args),
         "machine": {

@@ -209,6 +209,11 @@ def _letters_from_words(letters: str, words: list[str]) -> bool:
         position, k = found + 1, k + 1
 
 
+def acronym_letters(text: str) -> int:
+    """How many letters ``text`` has as an acronym ("NASA": 4, "U.S.": 2), 0 if it does not look like one."""
+    return min((len(form) for form in _acronym_forms(text)), default=0)
+
+
 def is_acronym_of(short: str, long: str) -> bool:
     """Is ``short`` an acronym or initialism of ``long``? ("NATO", "North Atlantic Treaty Organization")
 

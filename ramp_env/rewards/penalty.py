@@ -37,6 +37,15 @@ candidates keep half the credit, five keep a fifth.
 prediction with at most ``allowed`` tokens and no extra candidate, so an exact
 or slightly longer correct answer is never penalised.
 
+**Acronym expansions.** When the gold is an acronym of three or more letters and the
+prediction spells it out (``is_acronym_of``: every content word gives the next
+letters, in order, at most four words per letter), the prediction is the gold
+written in full, not a long answer or a list: "National Aeronautics and Space
+Administration" for "NASA", "lesbian, gay, bisexual and transgender" for "LGBT"
+get no penalty (``credit_expansions``). The price: a list whose initials spell the
+gold ("Uruguay, Spain, Argentina" for "USA") is read as an expansion too; writing
+one needs the gold's letters, so it never earns more than answering the gold.
+
 Known limit: a few wrong tokens added without a separator ("Malia Sasha") stay
 within the slack and are not penalised; the slack bounds what that can gain.
 """
@@ -46,6 +55,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ramp_env.rewards.equivalence import acronym_letters, is_acronym_of
 from ramp_env.rewards.metrics import token_recall
 from ramp_env.rewards.normalize import answer_tokens
 
@@ -82,11 +92,13 @@ class HackPenalty:
         length_rate: penalty per allowance of excess length; 1 reaches the full
             penalty at twice the allowance. 0 disables the length part.
         enumeration: whether listing several candidates is penalised.
+        credit_expansions: no penalty for spelling out a gold acronym of 3+ letters.
     """
 
     slack_tokens: int = 3
     length_rate: float = 1.0
     enumeration: bool = True
+    credit_expansions: bool = True
 
     def __post_init__(self) -> None:
         if self.slack_tokens < 0 or self.length_rate < 0:
@@ -97,6 +109,8 @@ class HackPenalty:
         return g + max(self.slack_tokens, g)
 
     def parts(self, prediction: str, gold: str) -> PenaltyParts:
+        if self.credit_expansions and acronym_letters(gold) >= 3 and is_acronym_of(gold, prediction):
+            return PenaltyParts(0.0, 0.0)
         allowed = max(1, self.allowed_tokens(gold))
         excess = max(0, len(answer_tokens(prediction)) - allowed)
         length = min(1.0, self.length_rate * excess / allowed)

@@ -50,3 +50,20 @@ def test_judge_meets_the_targets_on_the_test_half(embedding_judge) -> None:
     auc = mannwhitneyu(positives, negatives).statistic / (len(positives) * len(negatives))
     assert accuracy >= 0.95, accuracy
     assert auc >= 0.97, auc
+
+
+@pytest.mark.slow
+def test_judge_as_a_reward_meets_the_targets_on_the_test_half(embedding_judge) -> None:
+    """``reward="judge"`` is the judge minus the hack penalty: the penalty must not undo the judge."""
+    from ramp_env.rewards.base import JudgeReward
+
+    rows = load("test")
+    reward = JudgeReward(embedding_judge)
+    scores = reward([r["prediction"] for r in rows], [r["gold"] for r in rows]).per_mask
+    labels = [r["label"] for r in rows]
+    accuracy = sum((s >= 0.5) == bool(y) for s, y in zip(scores, labels)) / len(rows)
+    positives = [s for s, y in zip(scores, labels) if y]
+    negatives = [s for s, y in zip(scores, labels) if not y]
+    auc = mannwhitneyu(positives, negatives).statistic / (len(positives) * len(negatives))
+    assert accuracy >= 0.95, accuracy
+    assert auc >= 0.97, auc

@@ -113,3 +113,21 @@ def test_penalty_can_be_configured_off() -> None:
 
 def test_answer_tokens_match_normalize() -> None:
     assert answer_tokens("The U.S. Army") == ["u", "s", "army"]
+
+
+@pytest.mark.parametrize("prediction, gold", [
+    ("National Aeronautics and Space Administration", "NASA"),
+    ("lesbian, gay, bisexual and transgender", "LGBT"),
+    ("the National Institute of Standards and Technology", "NIST"),
+])
+def test_spelling_out_a_gold_acronym_is_not_a_long_answer_or_a_list(prediction: str, gold: str) -> None:
+    assert HackPenalty()(prediction, gold) == 0.0
+    assert HackPenalty(credit_expansions=False)(prediction, gold) > 0.0  # what the waiver saves
+
+
+def test_the_expansion_waiver_does_not_open_the_list_and_length_hacks() -> None:
+    penalty = HackPenalty()
+    assert penalty("NASA, ESA, JAXA, Roscosmos or CNSA", "NASA") >= 0.8  # 5 candidates
+    assert penalty("National Aeronautics and Space Administration " * 10, "NASA") == 1.0  # a dump
+    assert penalty("NASA or National Oceanic and Atmospheric Administration", "NASA") > 0.0
+    assert penalty("Uganda and Kenya", "UK") > 0.0  # two-letter golds get no waiver

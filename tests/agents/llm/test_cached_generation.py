@@ -76,3 +76,71 @@ def test_kept_keys_are_dropped_when_the_weights_change(tiny_model, smollm2_token
     assert cache.hits == hits  # nothing reused from the old weights
     expected = generate_batch(model, tok, second, max_new_tokens=4, stop_strings=())
     assert [g.token_ids for g in got] == [g.token_ids for g in expected]
+
+
+def test_sliding_window_models_generate_correctly_without_reuse(smollm2_tokenizer) -> None:
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    tok = smollm2_tokenizer
+    torch.manual_seed(7)
+    model = Qwen2ForCausalLM(Qwen2Config(
+        vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2, num_attention_heads=4,
+        num_key_value_heads=2, use_sliding_window=True, sliding_window=4, max_window_layers=0,
+        pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
+    )).eval()
+    cache = PrefixKVCache()
+    turn = contexts(tok)
+    for _ in range(2):
+        expected = generate_batch(model, tok, turn, max_new_tokens=5, stop_strings=())
+        got = generate_cached(model, tok, turn, cache, max_new_tokens=5, stop_strings=())
+        assert [g.token_ids for g in got] == [g.token_ids for g in expected]
+        turn = [c + g.token_ids + encode(tok, " next") for c, g in zip(turn, got)]
+    assert cache.hits == 0 and len(cache) == 0  # windowed keys are never kept
+
+
+def test_decoding_writes_keys_in_place(monkeypatch, tiny_model, smollm2_tokenizer) -> None:
+    """The batch cache is allocated once per call: decoding never concatenates the whole cache."""
+    import agents.llm.cached_generation as cached
+
+    model = tiny_model(seed=8)
+    allocations = []
+    original = cached._PreallocatedLayer.allocate
+
+    def counting(self, keys_like, values_like):
+        allocations.append(self)
+        return original(self, keys_like, values_like)
+
+    monkeypatch.setattr(cached._PreallocatedLayer, "allocate", counting)
+    buffers: dict[int, set[int]] = {}
+    real_update = cached._PreallocatedLayer.update
+
+    def recording(self, key_states, value_states, *args, **kwargs):
+        keys, values = real_update(self, key_states, value_states, *args, **kwargs)
+        buffers.setdefault(id(self), set()).add(keys.data_ptr())
+        return keys, values
+
+    monkeypatch.setattr(cached._PreallocatedLayer, "update", recording)
+    out = generate_cached(model, smollm2_tokenizer, contexts(smollm2_tokenizer), PrefixKVCache(), max_new_tokens=12,
+                          stop_strings=())
+    assert len(allocations) == model.config.num_hidden_layers  # once per layer, not per step
+    # every decoding step of a layer returned a view of that layer's one buffer
+    assert len(buffers) == model.config.num_hidden_layers and all(len(ptrs) == 1 for ptrs in buffers.values())
+    assert all(len(g.token_ids) == 12 for g in out)
+
+
+def test_rows_with_very_different_new_lengths_match_fresh_forwards(tiny_model, smollm2_tokenizer) -> None:
+    model = tiny_model(seed=9)
+    tok = smollm2_tokenizer
+    cache = PrefixKVCache()
+    first = contexts(tok)
+    out = generate_cached(model, tok, first, cache, max_new_tokens=3, stop_strings=())
+    # row 0 adds a long block, row 1 a single token, row 2 is a cache miss of its own
+    second = [
+        first[0] + out[0].token_ids + encode(tok, " and a long tool reply " * 12),
+        first[1] + out[1].token_ids + [11],
+        encode(tok, "Something never seen before, longer than the rest of the rows here"),
+    ]
+    expected = generate_batch(model, tok, second, max_new_tokens=6, stop_strings=())
+    got = generate_cached(model, tok, second, cache, max_new_tokens=6, stop_strings=())
+    assert [g.token_ids for g in got] == [g.token_ids for g in expected]
+    assert cache.hits == 2
