@@ -20,11 +20,18 @@ Base, SFT and DAPO models (greedy ``LLMAgent``) and the teacher are scored on th
 held-out tasks; differences are paired by task and get percentile-bootstrap 95%
 CIs (``scipy.stats.bootstrap``). Results go to ``benchmarks/results/cpu_learning.json``
 (written atomically at the end). Progress after each stage goes to a separate
-``*.partial.json`` next to it, which a rerun with the same settings resumes from
-(checkpoints live in ``--work_dir``); the partial file is deleted when the run completes.
+``*.partial.json`` next to it, which a rerun resumes from (checkpoints live in
+``--work_dir``); the partial file is deleted when the run completes. A stage is
+reused when the settings it depends on (``STAGE_SETTINGS``) are unchanged, so a
+variant that changes only DAPO's settings reruns only DAPO and its evaluation;
+``--reuse_from`` seeds a variant from another run's progress or results file
+(results files keep their ``stages``), and ``reused`` in the results names what
+was taken from where.
 
     nice -n 10 python benchmarks/cpu_learning.py              # full run (~90 min budget on 2 idle cores)
     python benchmarks/cpu_learning.py --quick                 # a few minutes: the pipeline, not a result
+    python benchmarks/cpu_learning.py --dapo_learning_rate 1e-5 \
+        --reuse_from benchmarks/results/cpu_learning.json --out benchmarks/results/cpu_learning_dapo_lr1e-05.json
 """
 
 from __future__ import annotations
@@ -57,6 +64,23 @@ from ramp_env.models import load_causal_lm, torch_threads
 from ramp_env.trajectories import RecordTrajectories, Trajectory, read_trajectories, write_trajectories
 
 RESULTS_DIR = Path(__file__).parent / "results"
+_TASK_INPUTS = ("model", "corpus", "span_extractor", "cache_dir", "num_masks", "max_searches", "top_k",
+                "max_hit_chars", "eval_tasks", "eval_seed", "max_eval_candidates")
+_EVAL_INPUTS = ("max_new_tokens", "eval_batch")
+_TEACHER_INPUTS = (*_TASK_INPUTS, "train_episodes", "train_seed", "min_score", "max_train_trajectories")
+_SFT_INPUTS = (*_TEACHER_INPUTS, "sft_epochs", "sft_batch_size", "sft_learning_rate", "seed")
+_DAPO_INPUTS = (*_SFT_INPUTS, "dapo_steps", "group_size", "tasks_per_step", "max_sampling_rounds",
+                "dapo_learning_rate", "updates_per_step", "overlong_filtering", "temperature", "max_new_tokens")
+# stage -> the settings its result depends on (its own and every earlier stage's it builds on)
+STAGE_SETTINGS: dict[str, tuple[str, ...]] = {
+    "tasks": _TASK_INPUTS,
+    "teacher_data": _TEACHER_INPUTS,
+    "eval_base": (*_TASK_INPUTS, *_EVAL_INPUTS),
+    "sft": _SFT_INPUTS,
+    "eval_sft": (*_SFT_INPUTS, *_EVAL_INPUTS),
+    "dapo": _DAPO_INPUTS,
+    "eval_dapo": (*_DAPO_INPUTS, *_EVAL_INPUTS),
+}
 QUICK = {
     "eval_tasks": 8, "max_eval_candidates": 120, "train_episodes": 40, "max_train_trajectories": 8,
     "sft_epochs": 1.0, "dapo_steps": 1, "group_size": 2, "tasks_per_step": 1, "max_new_tokens": 24,
@@ -69,7 +93,8 @@ class Args:
     quick: bool = False  # CI-sized smoke run (see QUICK); writes runs/cpu_learning_quick.json by default
     out: str | None = None  # default benchmarks/results/cpu_learning.json
     work_dir: str | None = None  # checkpoints, trajectories (default runs/cpu_learning[_quick])
-    resume: bool = True  # reuse the stages a previous run with the same settings finished
+    resume: bool = True  # reuse the stages the previous run (its *.partial.json) finished with the same inputs
+    reuse_from: str | None = None  # another run's progress or results file to take unchanged stages from
     model: str | None = None  # None: the offline SmolLM2-135M-Instruct
     corpus: str = "default"
     span_extractor: str = "auto"  # the env's masks and the teacher's candidates
@@ -262,23 +287,45 @@ def machine() -> dict[str, Any]:
     }
 
 
+def reusable_stages(previous: Any, settings: dict[str, Any]) -> list[str]:
+    """The stages of an earlier run's state whose inputs (``STAGE_SETTINGS``) equal ``settings``."""
+    if not isinstance(previous, dict) or not isinstance(previous.get("stages"), dict):
+        return []
+    before = previous.get("settings") or {}
+    return [
+        name for name, inputs in STAGE_SETTINGS.items()
+        if name in previous["stages"] and all(before.get(k) == settings.get(k) for k in inputs)
+    ]
+
+
 def main(args: Args) -> dict[str, Any]:
     args = args.resolved()
     out, work = Path(str(args.out)), Path(str(args.work_dir))
     partial_path = out.with_name(out.stem + ".partial.json")
     check_output(out)
     work.mkdir(parents=True, exist_ok=True)
-    settings = {f.name: getattr(args, f.name) for f in fields(args) if f.name not in ("out", "resume")}
+    settings = {f.name: getattr(args, f.name) for f in fields(args) if f.name not in ("out", "resume", "reuse_from")}
     state: dict[str, Any] = {"complete": False, "settings": settings, "stages": {}, "stage_seconds": {}}
-    if args.resume and partial_path.is_file():
+    sources = ([partial_path] if args.resume else []) + ([Path(args.reuse_from)] if args.reuse_from else [])
+    for source in sources:
+        if not source.is_file():
+            if source != partial_path:
+                raise SystemExit(f"--reuse_from {source}: no such file")
+            continue
         try:
-            previous = json.loads(partial_path.read_text())
+            previous = json.loads(source.read_text())
         except ValueError as exc:  # written atomically, so only a hand-edited file gets here
-            print(f"ignoring unreadable progress file {partial_path}: {exc}")
-            previous = {}
-        if isinstance(previous, dict) and previous.get("settings") == settings:
-            state = previous
-            print(f"resuming from {partial_path}: stages done {sorted(state['stages'])}")
+            print(f"ignoring unreadable progress file {source}: {exc}")
+            continue
+        reused = reusable_stages(previous, settings)
+        for name in reused:
+            if name not in state["stages"]:
+                state["stages"][name] = previous["stages"][name]
+                if name in (previous.get("stage_seconds") or {}):
+                    state["stage_seconds"][name] = previous["stage_seconds"][name]
+                state.setdefault("reused", {})[name] = str(source)
+        if reused:
+            print(f"reusing from {source}: stages {reused}")
     state["machine_at_start"] = machine()
     stages = state["stages"]
 
@@ -328,7 +375,7 @@ def main(args: Args) -> dict[str, Any]:
         started = time.perf_counter()
         finish_stage("eval_sft", evaluate_model(model, tokenizer, args, envs, tasks["seeds"]), started)
 
-    dapo_dir = work / "dapo"
+    dapo_dir = work / f"dapo_{out.stem}"  # one per results file: a variant keeps the main run's model
     if "dapo" not in stages or not (dapo_dir / "config.json").is_file():
         started = time.perf_counter()
         model, tokenizer = load_causal_lm(str(sft_dir))
@@ -424,6 +471,8 @@ def summarize(args: Args, state: dict[str, Any]) -> dict[str, Any]:
         | {"dapo_task_pool": len(stages["teacher_data"]["dapo_task_seeds"])},
         "sft": {k: v for k, v in stages["sft"].items()},
         "dapo": stages["dapo"],
+        "reused": state.get("reused", {}),
+        "stages": stages,  # what --reuse_from takes a variant's unchanged stages from
     }
 
 

@@ -59,3 +59,28 @@ def test_quick_run_writes_results_with_cis(tmp_path, tiny_model, smollm2_tokeniz
     assert not trained & set(results["held_out"]["task_ids"])
     assert not out.with_name("cpu_learning.partial.json").exists()
     assert summary["dapo_diagnostics"]["groups_sampled_total"] >= 1
+    # a variant that changes only DAPO's learning rate reuses every other stage from the results file
+    variant = tmp_path / "results" / "variant.json"
+    rerun = [*command[: command.index("--out")], "--out", str(variant), *command[command.index("--out") + 2 :],
+             "--dapo_learning_rate", "1e-5", "--reuse_from", str(out)]
+    done = subprocess.run(rerun, check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    second = json.loads(variant.read_text())
+    assert set(second["reused"]) == {"tasks", "teacher_data", "eval_base", "sft", "eval_sft"}
+    assert second["per_task_scores"]["sft"] == scores["sft"] and second["held_out"] == results["held_out"]
+    assert second["dapo"]["config"]["learning_rate"] == 1e-5
+    assert (tmp_path / "work" / "dapo_cpu_learning" / "config.json").is_file()  # the first run's model is kept
+    assert (tmp_path / "work" / "dapo_variant" / "config.json").is_file()
+
+
+def test_a_stage_is_reused_only_when_its_inputs_are_unchanged() -> None:
+    from benchmarks.cpu_learning import STAGE_SETTINGS, Args, reusable_stages
+
+    settings = {f: getattr(Args(), f) for f in Args.__dataclass_fields__ if f not in ("out", "resume", "reuse_from")}
+    previous = {"settings": dict(settings), "stages": {name: {} for name in STAGE_SETTINGS}}
+    assert reusable_stages(previous, settings) == list(STAGE_SETTINGS)
+    assert reusable_stages(previous, {**settings, "dapo_learning_rate": 1e-5}) == [
+        "tasks", "teacher_data", "eval_base", "sft", "eval_sft"]
+    assert reusable_stages(previous, {**settings, "max_new_tokens": 48}) == ["tasks", "teacher_data", "sft"]
+    assert reusable_stages(previous, {**settings, "eval_seed": 7}) == []
+    assert reusable_stages({"settings": settings}, settings) == [] and reusable_stages([], settings) == []
