@@ -298,6 +298,17 @@ def reusable_stages(previous: Any, settings: dict[str, Any]) -> list[str]:
     ]
 
 
+def check_stage(source: Path, name: str, value: Any, eval_tasks: int) -> None:
+    """Refuse a reused stage that is not shaped like one (a hand-edited or foreign file)."""
+    keys = {"tasks": ("seeds", "task_ids", "teacher_scores"), "eval_base": ("scores",), "eval_sft": ("scores",),
+            "eval_dapo": ("scores",)}.get(name, ())
+    if not isinstance(value, dict) or any(
+        not isinstance(value.get(k), list) or len(value[k]) != eval_tasks for k in keys
+    ):
+        raise SystemExit(f"{source}: stage {name!r} is malformed (expected {', '.join(keys) or 'an object'}"
+                         f"{' with ' + str(eval_tasks) + ' entries' if keys else ''}); remove it or rerun without it")
+
+
 def main(args: Args) -> dict[str, Any]:
     args = args.resolved()
     out, work = Path(str(args.out)), Path(str(args.work_dir))
@@ -319,6 +330,7 @@ def main(args: Args) -> dict[str, Any]:
             continue
         reused = reusable_stages(previous, settings)
         for name in reused:
+            check_stage(source, name, previous["stages"][name], args.eval_tasks)
             if name not in state["stages"]:
                 state["stages"][name] = previous["stages"][name]
                 if name in (previous.get("stage_seconds") or {}):

@@ -84,3 +84,18 @@ def test_a_stage_is_reused_only_when_its_inputs_are_unchanged() -> None:
     assert reusable_stages(previous, {**settings, "max_new_tokens": 48}) == ["tasks", "teacher_data", "sft"]
     assert reusable_stages(previous, {**settings, "eval_seed": 7}) == []
     assert reusable_stages({"settings": settings}, settings) == [] and reusable_stages([], settings) == []
+
+
+def test_a_malformed_reused_stage_is_refused_with_the_file_named(tmp_path) -> None:
+    from benchmarks.cpu_learning import Args, STAGE_SETTINGS, main
+
+    out = tmp_path / "out.json"
+    args = Args(out=str(out), work_dir=str(tmp_path / "work"), reuse_from=str(tmp_path / "bad.json"))
+    settings = {f: getattr(args.resolved(), f) for f in Args.__dataclass_fields__
+                if f not in ("out", "resume", "reuse_from")}
+    (tmp_path / "bad.json").write_text(json.dumps({"settings": settings, "stages": {"tasks": {"seeds": [1, 2]}}}))
+    with pytest.raises(SystemExit, match=r"bad.json: stage 'tasks' is malformed"):
+        main(args)
+    with pytest.raises(SystemExit, match="no such file"):
+        main(Args(out=str(out), work_dir=str(tmp_path / "work"), reuse_from=str(tmp_path / "missing.json")))
+    assert "tasks" in STAGE_SETTINGS and not out.exists()
