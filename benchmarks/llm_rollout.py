@@ -72,7 +72,10 @@ def main(args: Args) -> dict[str, object]:
     unknown = sorted(set(args.workloads) - set(WORKLOADS))
     if unknown:
         raise SystemExit(f"unknown workload(s) {unknown}; choose from {sorted(WORKLOADS)}")
-    out = check_output_file(args.out)
+    try:
+        out = check_output_file(args.out)
+    except ValueError as exc:  # before the model loads: a long run never ends by losing its output
+        raise SystemExit(str(exc)) from None
     load_at_start = os.getloadavg()
     model, tokenizer = load_causal_lm(args.model, device=args.device)
     envs = {
