@@ -31,7 +31,7 @@ was taken from where.
     nice -n 10 python benchmarks/cpu_learning.py              # full run (~90 min budget on 2 idle cores)
     python benchmarks/cpu_learning.py --quick                 # a few minutes: the pipeline, not a result
     python benchmarks/cpu_learning.py --dapo_learning_rate 1e-5 \
-        --reuse_from benchmarks/results/cpu_learning.json --out benchmarks/results/cpu_learning_dapo_lr1e-05.json
+        --reuse_from PROGRESS_OR_RESULTS.json --out benchmarks/results/cpu_learning_dapo_lr1e-05.json
 """
 
 from __future__ import annotations
