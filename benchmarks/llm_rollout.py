@@ -15,8 +15,8 @@ Two workloads (``--workloads``):
 
 The figure is generated tokens per second, prefill of every turn included, per
 second of wall time and per second of this process's CPU time (with one torch
-thread the CPU time is the compute the rollout needed, whatever else runs on the
-machine; wall time on a shared machine mostly measures the other jobs); per
+thread the CPU time is closer to the compute the rollout needed than wall time, but
+jobs sharing the memory bandwidth inflate it too: run on a quiet machine); per
 episode it is divided by the batch (episodes played at once). Configurations are
 measured in interleaved rounds and the median is reported; the ratios are
 kv_cache / generate at the same batch size and workload. For ``kv_cache`` the CPU
