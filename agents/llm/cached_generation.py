@@ -292,6 +292,7 @@ def _generate_chunk(
     started = time.process_time()
     lengths_list = [len(c) for c in chunk]
     total = max(lengths_list)  # every row's keys/values end at column `total`, right-aligned
+    attention = _left_padded_mask(lengths_list, total).to(device)
     past = _preallocated_cache(model, total + max_new_tokens)
     if past is not None:
         logits = _prefill_rows(model, chunk, found, past, total)
@@ -304,10 +305,8 @@ def _generate_chunk(
             positions[row, total - len(context) :] = torch.arange(len(context))
         logits, past = _forward(
             model, DynamicCache(config=model.config), input_ids=ids.to(device),
-            attention_mask=_left_padded_mask(lengths_list, total).to(device), position_ids=positions.to(device),
-            logits_to_keep=1,
+            attention_mask=attention, position_ids=positions.to(device), logits_to_keep=1,
         )
-    attention = _left_padded_mask(lengths_list, total).to(device)
     lengths = torch.tensor(lengths_list, dtype=torch.long, device=device)
     plain = _cache_is_plain(past)
     warper = TopPLogitsWarper(top_p) if temperature > 0 and top_p < 1.0 else None

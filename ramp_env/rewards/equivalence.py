@@ -221,8 +221,8 @@ def is_acronym_of(short: str, long: str) -> bool:
     (``U.S.`` and ``W.E.B.`` count); a trailing Roman numeral may stand for a number (``WWII``).
     """
     forms = _acronym_forms(short)
-    if not forms:
-        return False
+    if not forms or len(long.split()) > 8 * max(map(len, forms)):
+        return False  # (the second, before any per-word work: far more words than any expansion has)
     if forms & _expansion_initials(long):
         return True
     words = [w for w in (" ".join(canonical_tokens(x)) for x in re.findall(r"[A-Za-z0-9]+", strip_accents(long)))

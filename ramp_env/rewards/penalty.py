@@ -109,9 +109,7 @@ class HackPenalty:
         return g + max(self.slack_tokens, g)
 
     def parts(self, prediction: str, gold: str) -> PenaltyParts:
-        letters = acronym_letters(gold) if self.credit_expansions else 0
-        # an expansion has at most four words per letter: longer predictions skip the check (and its cost)
-        if letters >= 3 and len(prediction.split()) <= 4 * letters and is_acronym_of(gold, prediction):
+        if self.credit_expansions and acronym_letters(gold) >= 3 and is_acronym_of(gold, prediction):
             return PenaltyParts(0.0, 0.0)
         allowed = max(1, self.allowed_tokens(gold))
         excess = max(0, len(answer_tokens(prediction)) - allowed)
