@@ -144,3 +144,15 @@ def test_rows_with_very_different_new_lengths_match_fresh_forwards(tiny_model, s
     got = generate_cached(model, tok, second, cache, max_new_tokens=6, stop_strings=())
     assert [g.token_ids for g in got] == [g.token_ids for g in expected]
     assert cache.hits == 2
+
+
+def test_prefill_and_decoding_time_are_counted_apart(tiny_model, smollm2_tokenizer) -> None:
+    """benchmarks/llm_rollout.py splits the cached path's CPU time with these counters."""
+    cache = PrefixKVCache()
+    generate_cached(tiny_model(seed=10), smollm2_tokenizer, contexts(smollm2_tokenizer), cache, max_new_tokens=6,
+                    stop_strings=())
+    assert cache.prefill_cpu_seconds > 0 and cache.decode_cpu_seconds > 0
+    first = (cache.prefill_cpu_seconds, cache.decode_cpu_seconds)
+    generate_cached(tiny_model(seed=10), smollm2_tokenizer, contexts(smollm2_tokenizer), cache, max_new_tokens=1,
+                    stop_strings=())
+    assert cache.prefill_cpu_seconds > first[0] and cache.decode_cpu_seconds >= first[1]  # counters accumulate
