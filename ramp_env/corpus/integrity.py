@@ -52,6 +52,10 @@ class CacheIntegrityError(RuntimeError):
         self.rebuild = rebuild
         super().__init__(f"prepared corpus file {self.path} is damaged: {problem}. Rebuild it with: {rebuild}")
 
+    def __reduce__(self) -> tuple[type, tuple[str, str, str]]:
+        # rebuilt from its fields: errors cross process boundaries (vector envs, Ray, pools)
+        return type(self), (self.path, self.problem, self.rebuild)
+
 
 def _edges(path: Path, size: int) -> str:
     h = hashlib.blake2b(digest_size=16)

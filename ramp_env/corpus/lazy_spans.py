@@ -30,6 +30,7 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
+from ramp_env.cache import connect_shared_sqlite
 from ramp_env.corpus.integrity import CacheIntegrityError
 from ramp_env.corpus.store import PassageStore, SpanTable
 from ramp_env.text.spans import SalientSpan, SpanExtractor
@@ -83,8 +84,7 @@ class LazySpanTable:
             return self._conn
         self._pid, self._conn = os.getpid(), None
         try:
-            conn = sqlite3.connect(self.path, timeout=60, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")
+            conn = connect_shared_sqlite(self.path, isolation_level=None, check_same_thread=False)
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             conn.execute("CREATE TABLE IF NOT EXISTS spans (rowid INTEGER PRIMARY KEY, n INTEGER NOT NULL, spans TEXT NOT NULL)")
@@ -94,6 +94,10 @@ class LazySpanTable:
             if isinstance(exc, sqlite3.OperationalError) and _read_only(exc):
                 self._fall_back_to_memory(exc)
                 return None
+            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc).lower():
+                # another process held the file past the busy timeout: busy, not damaged
+                busy = f"span cache {self.path} stayed locked by another process ({exc})"
+                raise sqlite3.OperationalError(busy) from exc
             raise CacheIntegrityError(self.path, f"not a readable span cache ({exc})", self.rebuild) from exc
         if found != self._binding:
             conn.close()

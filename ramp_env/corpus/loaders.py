@@ -45,6 +45,10 @@ class CorpusFormatError(ValueError):
         self.reason = reason
         super().__init__(f"{self.path}:{line}: {reason}")
 
+    def __reduce__(self) -> tuple[type, tuple[str, int, str]]:
+        # rebuilt from its fields: errors cross process boundaries (vector envs, Ray, pools)
+        return type(self), (self.path, self.line, self.reason)
+
 
 @dataclass
 class LoadStats:

@@ -14,6 +14,8 @@ import threading
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
+from ramp_env.cache import connect_shared_sqlite
+
 V = TypeVar("V")
 SpanKey = tuple[int, int]
 
@@ -41,8 +43,7 @@ class SpanValueCache(Generic[V]):
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
-            conn.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+            conn = connect_shared_sqlite(self.path, check_same_thread=False)
             # WAL + NORMAL: a crash never corrupts the file or splits a passage's transaction; a power
             # cut may lose the last few passages, which are then recomputed (no fsync per draw)
             conn.execute("PRAGMA synchronous=NORMAL")

@@ -51,6 +51,10 @@ class QAFormatError(ValueError):
         self.path, self.record, self.reason = str(path), record, reason
         super().__init__(f"{self.path}: record {record}: {reason}")
 
+    def __reduce__(self) -> tuple[type, tuple[str, int, str]]:
+        # rebuilt from its fields: errors cross process boundaries (vector envs, Ray, pools)
+        return type(self), (self.path, self.record, self.reason)
+
 
 # -- field helpers --------------------------------------------------------------------------------
 

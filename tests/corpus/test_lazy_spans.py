@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import sqlite3
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -94,8 +95,10 @@ def test_several_processes_fill_one_cache(corpus: PreparedCorpus, tmp_path: Path
     path = tmp_path / "shared.sqlite"
     rows = list(range(1, 121))
     jobs = [(str(corpus.store.path), str(path), rows[i::2] + rows[:20]) for i in range(2)] * 2  # overlapping rows
-    with multiprocessing.get_context("spawn").Pool(2) as pool:
-        totals = pool.map(_fill, jobs)
+    # an executor, not multiprocessing.Pool: a worker error that cannot reach the parent breaks
+    # the executor (a test failure) where a Pool waits forever
+    with ProcessPoolExecutor(4, mp_context=multiprocessing.get_context("spawn")) as pool:
+        totals = list(pool.map(_fill, jobs, timeout=600))
     assert len(totals) == 4
     table = LazySpanTable(path, corpus.store, NeverCalled(), binding={"test": "binding"})
     assert table.cached_rows() == len(rows)

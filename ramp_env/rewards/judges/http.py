@@ -279,6 +279,9 @@ class _HTTPStatusError(Exception):
         self.code = code
         self.detail = detail
 
+    def __reduce__(self) -> tuple[type, tuple[int, str]]:
+        return type(self), (self.code, self.detail)
+
 
 class _BadReply(Exception):
     """A reply that is not JSON: retried like a dropped connection."""
