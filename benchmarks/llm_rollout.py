@@ -24,6 +24,13 @@ time is split into prefill and decoding; ``ratio_if_prefill_were_free`` (generat
 CPU time over kv_cache's decoding CPU time) bounds what any prefix cache can gain.
 The load average is recorded.
 
+Each configuration runs at two precisions (``--precisions``): ``float32`` and
+``bf16-autocast``, the mixed precision a DAPO run uses on a bf16-loaded model
+(float32 weights, matmuls under ``torch.autocast`` in bfloat16: 2-5x faster on CPUs
+with AVX512-BF16/AMX, at bf16's rounding of logits). ``ratio_vs_generate`` compares
+paths at the same precision; ``cpu_ratio_vs_float32_generate`` compares with
+today's default path (``generate`` in float32).
+
     nice -n 10 python benchmarks/llm_rollout.py                 # offline SmolLM2-135M-Instruct, 1 thread
     python benchmarks/llm_rollout.py --model Qwen/Qwen2.5-1.5B-Instruct --device cuda --batch_sizes 8 32
 """
@@ -48,6 +55,7 @@ from ramp_env.models import load_causal_lm, torch_threads
 
 RESULTS_DIR = Path(__file__).parent / "results"
 PATHS = {"generate": False, "kv_cache": True}  # name -> cache_across_turns
+PRECISIONS = {"float32": None, "bf16-autocast": torch.bfloat16}  # name -> autocast dtype
 WORKLOADS: dict[str, dict[str, int]] = {  # name -> env (max_searches, top_k, max_hit_chars) and agent settings
     "short_turns": {"max_searches": 3, "top_k": 2, "max_hit_chars": 300, "max_new_tokens": 32},
     "env_defaults": {"max_searches": 4, "top_k": 3, "max_hit_chars": 1200, "max_new_tokens": 96},
@@ -61,6 +69,7 @@ class Args:
     corpus: str = "default"
     batch_sizes: list[int] = field(default_factory=lambda: [8, 1])
     workloads: list[str] = field(default_factory=lambda: list(WORKLOADS))
+    precisions: list[str] = field(default_factory=lambda: list(PRECISIONS))
     threads: int = 1
     temperature: float = 1.0
     rounds: int = 1  # interleaved rounds (median); raise on an idle machine
@@ -72,6 +81,9 @@ def main(args: Args) -> dict[str, object]:
     unknown = sorted(set(args.workloads) - set(WORKLOADS))
     if unknown:
         raise SystemExit(f"unknown workload(s) {unknown}; choose from {sorted(WORKLOADS)}")
+    unknown = sorted(set(args.precisions) - set(PRECISIONS))
+    if unknown:
+        raise SystemExit(f"unknown precision(s) {unknown}; choose from {sorted(PRECISIONS)}")
     try:
         out = check_output_file(args.out)
     except ValueError as exc:  # before the model loads: a long run never ends by losing its output
@@ -87,16 +99,21 @@ def main(args: Args) -> dict[str, object]:
         for name in args.workloads
     }
     specs = [EpisodeSpec(seed=args.seed + i) for i in range(max(args.batch_sizes))]
-    configs = [(name, batch, path) for name in args.workloads for batch in args.batch_sizes for path in PATHS]
-    runs: dict[tuple[str, int, str], list[dict[str, float]]] = {c: [] for c in configs}
+    configs = [
+        (name, batch, precision, path)
+        for name in args.workloads for batch in args.batch_sizes for precision in args.precisions for path in PATHS
+    ]
+    runs: dict[tuple[str, int, str, str], list[dict[str, float]]] = {c: [] for c in configs}
 
-    def play(workload: str, batch: int, path: str) -> dict[str, float]:
+    def play(workload: str, batch: int, precision: str, path: str) -> dict[str, float]:
         agent = LLMAgent(
             model=model, tokenizer=tokenizer, max_new_tokens=WORKLOADS[workload]["max_new_tokens"],
             temperature=args.temperature, batch_size=batch, seed=args.seed, cache_across_turns=PATHS[path],
         )
+        dtype = PRECISIONS[precision]
         started, cpu_started = time.perf_counter(), time.process_time()
-        episodes = play_episodes(agent, envs[workload][:batch], specs[:batch])
+        with torch.autocast(model.device.type, dtype=dtype, enabled=dtype is not None):
+            episodes = play_episodes(agent, envs[workload][:batch], specs[:batch])
         seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
         return {
             "tokens": sum(e.num_generated_tokens for e in episodes),
@@ -111,20 +128,22 @@ def main(args: Args) -> dict[str, object]:
     warm = LLMAgent(model=model, tokenizer=tokenizer, max_new_tokens=2, cache_across_turns=True)
     warm.act(first_env.reset(seed=args.seed)[0])  # warm-up: first-call allocations, stop-string tables
     for _ in range(args.rounds):
-        for workload, batch, path in configs:
+        for config in configs:
             torch.manual_seed(args.seed)
-            runs[(workload, batch, path)].append(play(workload, batch, path))
-            last = runs[(workload, batch, path)][-1]
-            print(f"{workload} batch {batch} {path:>8}: {last['tokens']} tokens in {last['seconds']:.1f} s "
+            runs[config].append(play(*config))
+            last = runs[config][-1]
+            workload, batch, precision, path = config
+            print(f"{workload} batch {batch} {precision} {path:>8}: {last['tokens']} tokens in {last['seconds']:.1f} s "
                   f"({last['cpu_seconds']:.1f} s CPU), {last['turns']} turns", flush=True)
 
     rows = []
-    for workload, batch, path in configs:
-        measured = runs[(workload, batch, path)]
+    for workload, batch, precision, path in configs:
+        measured = runs[(workload, batch, precision, path)]
         rate = statistics.median(r["tokens"] / r["seconds"] for r in measured)
         cpu_rate = statistics.median(r["tokens"] / r["cpu_seconds"] for r in measured)
         row = {
-            "workload": workload, "batch": batch, "path": path, "tokens_per_second": round(rate, 2),
+            "workload": workload, "batch": batch, "precision": precision, "path": path,
+            "tokens_per_second": round(rate, 2),
             "tokens_per_second_per_episode": round(rate / batch, 3),
             "tokens_per_cpu_second": round(cpu_rate, 2),
             "tokens_per_cpu_second_per_episode": round(cpu_rate / batch, 3),
@@ -139,22 +158,27 @@ def main(args: Args) -> dict[str, object]:
             for key in ("prefilled_tokens", "reused_tokens"):
                 row[key] = [int(r[key]) for r in measured]
         rows.append(row)
-    by_key = {(r["workload"], r["batch"], r["path"]): r for r in rows}
+    by_key = {(r["workload"], r["batch"], r["precision"], r["path"]): r for r in rows}
     for row in rows:
-        baseline = by_key[(row["workload"], row["batch"], "generate")]
+        baseline = by_key[(row["workload"], row["batch"], row["precision"], "generate")]
         row["ratio_vs_generate"] = round(row["tokens_per_second"] / baseline["tokens_per_second"], 2)
         row["cpu_ratio_vs_generate"] = round(row["tokens_per_cpu_second"] / baseline["tokens_per_cpu_second"], 2)
+        today = by_key.get((row["workload"], row["batch"], "float32", "generate"))
+        if today is not None:
+            rate = row["tokens_per_cpu_second"] / today["tokens_per_cpu_second"]
+            row["cpu_ratio_vs_float32_generate"] = round(rate, 2)
         if "decode_cpu_seconds" in row:
             row["ratio_if_prefill_were_free"] = round(
                 statistics.median(baseline["cpu_seconds"]) / statistics.median(row["decode_cpu_seconds"]), 2
             )
-    print(f"{'workload':>12} {'batch':>5} {'path':>9} {'tokens/s':>9} {'ratio':>6} {'tokens/CPU s':>12} {'ratio':>6}"
-          f" {'bound':>6}")
+    print(f"{'workload':>12} {'batch':>5} {'precision':>13} {'path':>9} {'tokens/s':>9} {'ratio':>6} "
+          f"{'tokens/CPU s':>12} {'ratio':>6} {'bound':>6} {'vs fp32 generate':>16}")
     for row in rows:
         bound = row.get("ratio_if_prefill_were_free", "")
-        print(f"{row['workload']:>12} {row['batch']:>5} {row['path']:>9} {row['tokens_per_second']:>9.2f} "
-              f"{row['ratio_vs_generate']:>6.2f} {row['tokens_per_cpu_second']:>12.2f} "
-              f"{row['cpu_ratio_vs_generate']:>6.2f} {bound!s:>6}")
+        print(f"{row['workload']:>12} {row['batch']:>5} {row['precision']:>13} {row['path']:>9} "
+              f"{row['tokens_per_second']:>9.2f} {row['ratio_vs_generate']:>6.2f} "
+              f"{row['tokens_per_cpu_second']:>12.2f} "
+              f"{row['cpu_ratio_vs_generate']:>6.2f} {bound!s:>6} {row.get('cpu_ratio_vs_float32_generate', '')!s:>16}")
     result = {
         "args": asdict(args),
         "machine": {

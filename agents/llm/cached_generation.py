@@ -99,8 +99,12 @@ class PrefixKVCache:
         self._entries = entries[-self.max_entries :]
 
     def bind(self, model: Any) -> None:
-        """Forget everything if ``model`` or its weights changed since the entries were computed."""
-        weights = (id(model), *(getattr(p, "_version", 0) for p in model.parameters()))
+        """Forget everything if ``model``, its weights or the autocast precision changed since the
+        entries were computed (keys made under bf16 autocast are bf16: a float32 pass cannot use them,
+        and they are not the keys it would compute)."""
+        device = next(model.parameters()).device.type
+        precision = (torch.is_autocast_enabled(device), torch.get_autocast_dtype(device))
+        weights = (id(model), precision, *(getattr(p, "_version", 0) for p in model.parameters()))
         if weights != self._weights:
             self._entries.clear()
             self._weights = weights

@@ -84,6 +84,10 @@ def test_a_stage_is_reused_only_when_its_inputs_are_unchanged() -> None:
     assert reusable_stages(previous, {**settings, "max_new_tokens": 48}) == ["tasks", "teacher_data", "sft"]
     assert reusable_stages(previous, {**settings, "eval_seed": 7}) == []
     assert reusable_stages({"settings": settings}, settings) == [] and reusable_stages([], settings) == []
+    # a run made before a setting existed had its default
+    older = {"settings": {k: v for k, v in settings.items() if k != "train_dtype"}, "stages": previous["stages"]}
+    assert reusable_stages(older, settings) == list(STAGE_SETTINGS)
+    assert reusable_stages(older, {**settings, "train_dtype": "bfloat16"}) == ["tasks", "teacher_data", "eval_base"]
 
 
 def test_a_malformed_reused_stage_is_refused_with_the_file_named(tmp_path) -> None:

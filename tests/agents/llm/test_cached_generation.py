@@ -78,6 +78,29 @@ def test_kept_keys_are_dropped_when_the_weights_change(tiny_model, smollm2_token
     assert [g.token_ids for g in got] == [g.token_ids for g in expected]
 
 
+def test_keys_made_under_autocast_are_not_reused_in_float32(tiny_model, smollm2_tokenizer) -> None:
+    # mixed-precision rollouts (DAPO on a bf16-loaded model) then a float32 evaluation with one agent
+    model = tiny_model(seed=7)
+    tok = smollm2_tokenizer
+    cache = PrefixKVCache()
+    first = contexts(tok)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = generate_cached(model, tok, first, cache, max_new_tokens=3, stop_strings=())
+    assert cache.hits == 0 and len(cache) == 3
+    second = [c + g.token_ids + encode(tok, " next") for c, g in zip(first, out)]
+    got = generate_cached(model, tok, second, cache, max_new_tokens=4, stop_strings=())
+    assert cache.hits == 0  # bf16 keys are not what a float32 pass computes
+    expected = generate_batch(model, tok, second, max_new_tokens=4, stop_strings=())
+    assert [g.token_ids for g in got] == [g.token_ids for g in expected]
+    # under the same autocast as when they were made, kept keys are reused
+    third = [c + g.token_ids + encode(tok, " again") for c, g in zip(second, got)]
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = generate_cached(model, tok, third, cache, max_new_tokens=2, stop_strings=())
+        fourth = [c + g.token_ids + [5, 6] for c, g in zip(third, out)]
+        generate_cached(model, tok, fourth, cache, max_new_tokens=2, stop_strings=())
+    assert cache.hits == 3
+
+
 def test_sliding_window_models_generate_correctly_without_reuse(smollm2_tokenizer) -> None:
     from transformers import Qwen2Config, Qwen2ForCausalLM
 
