@@ -69,7 +69,7 @@ _TASK_INPUTS = ("model", "corpus", "span_extractor", "cache_dir", "num_masks", "
 _EVAL_INPUTS = ("max_new_tokens", "eval_batch")
 _TEACHER_INPUTS = (*_TASK_INPUTS, "train_episodes", "train_seed", "min_score", "max_train_trajectories")
 _SFT_INPUTS = (*_TEACHER_INPUTS, "sft_epochs", "sft_batch_size", "sft_learning_rate", "seed", "train_dtype")
-_DAPO_INPUTS = (*_SFT_INPUTS, "dapo_steps", "group_size", "tasks_per_step", "max_sampling_rounds",
+_DAPO_INPUTS = (*_SFT_INPUTS, "dapo_steps", "dapo_pool", "group_size", "tasks_per_step", "max_sampling_rounds",
                 "dapo_learning_rate", "updates_per_step", "overlong_filtering", "temperature", "max_new_tokens")
 # stage -> the settings its result depends on (its own and every earlier stage's it builds on)
 STAGE_SETTINGS: dict[str, tuple[str, ...]] = {
@@ -120,6 +120,9 @@ class Args:
     sft_batch_size: int = 4
     sft_learning_rate: float = 1e-4  # taught SmolLM2 the action format in examples/sft_smollm2.py
     dapo_steps: int = 12
+    # DAPO's tasks: training seeds whose answer the teacher's search reached ("teacher_reached"),
+    # or those minus the passages of the SFT data ("unseen_reached": tasks SFT did not memorise)
+    dapo_pool: str = "teacher_reached"
     group_size: int = 4
     tasks_per_step: int = 2
     max_sampling_rounds: int = 3
@@ -250,6 +253,17 @@ def teacher_data(
     }
 
 
+def unseen_seeds(args: Args, seeds: Sequence[int], seen_passages: set[str]) -> list[int]:
+    """The seeds whose task's passage is not in ``seen_passages`` (the SFT data's)."""
+    env = make_env(args)  # reset as DAPOTrainer resets: same seed, same task
+    unseen = [s for s in seeds if env.reset(seed=s)[1]["task_id"] not in seen_passages]
+    env.close()
+    if not unseen:
+        raise SystemExit("--dapo_pool unseen_reached: every teacher-reached task is in the SFT data; "
+                         "raise --train_episodes or use --dapo_pool teacher_reached")
+    return unseen
+
+
 # -- evaluation ---------------------------------------------------------------------------------
 
 
@@ -318,6 +332,8 @@ def main(args: Args) -> dict[str, Any]:
     args = args.resolved()
     if args.train_dtype not in ("float32", "bfloat16"):
         raise SystemExit(f"--train_dtype must be float32 or bfloat16, got {args.train_dtype!r}")
+    if args.dapo_pool not in ("teacher_reached", "unseen_reached"):
+        raise SystemExit(f"--dapo_pool must be teacher_reached or unseen_reached, got {args.dapo_pool!r}")
     out, work = Path(str(args.out)), Path(str(args.work_dir))
     partial_path = out.with_name(out.stem + ".partial.json")
     check_output(out)
@@ -397,6 +413,9 @@ def main(args: Args) -> dict[str, Any]:
     dapo_dir = work / f"dapo_{out.stem}"  # one per results file: a variant keeps the main run's model
     if "dapo" not in stages or not (dapo_dir / "config.json").is_file():
         started = time.perf_counter()
+        pool = data["dapo_task_seeds"]
+        if args.dapo_pool == "unseen_reached":
+            pool = unseen_seeds(args, pool, {t.task_id for t in read_trajectories(data["trajectories_file"])})
         # a bf16-loaded model trains on float32 master weights, rollouts and forwards under autocast
         model, tokenizer = load_causal_lm(str(sft_dir), dtype=args.train_dtype)
         reference, _ = load_causal_lm(str(sft_dir), dtype=args.train_dtype)
@@ -409,7 +428,7 @@ def main(args: Args) -> dict[str, Any]:
                 temperature=args.temperature, max_new_tokens=args.max_new_tokens, seed=args.seed,
             ),
             exclude_passages=held_out,
-            task_seeds=data["dapo_task_seeds"] or None,
+            task_seeds=pool or None,
             reference_model=reference,
         )
         history = []
@@ -423,7 +442,7 @@ def main(args: Args) -> dict[str, Any]:
         del reference
         state.pop("dapo_in_progress", None)
         stages.pop("eval_dapo", None)
-        finish_stage("dapo", {"history": history, "config": trainer.config_dict(),
+        finish_stage("dapo", {"history": history, "config": trainer.config_dict(), "task_pool": len(pool),
                               "kept_groups_log": trainer.kept_groups_log}, started)
     if "eval_dapo" not in stages:
         model, tokenizer = load_causal_lm(str(dapo_dir))
@@ -488,7 +507,7 @@ def summarize(args: Args, state: dict[str, Any]) -> dict[str, Any]:
         "held_out": {k: stages["tasks"][k] for k in ("seeds", "task_ids", "seeds_tried")},
         "per_task_scores": scores,
         "teacher_data": {k: v for k, v in stages["teacher_data"].items() if k != "dapo_task_seeds"}
-        | {"dapo_task_pool": len(stages["teacher_data"]["dapo_task_seeds"])},
+        | {"dapo_task_pool": stages["dapo"].get("task_pool", len(stages["teacher_data"]["dapo_task_seeds"]))},
         "sft": {k: v for k, v in stages["sft"].items()},
         "dapo": stages["dapo"],
         "reused": state.get("reused", {}),

@@ -62,13 +62,16 @@ def test_quick_run_writes_results_with_cis(tmp_path, tiny_model, smollm2_tokeniz
     # a variant that changes only DAPO's learning rate reuses every other stage from the results file
     variant = tmp_path / "results" / "variant.json"
     rerun = [*command[: command.index("--out")], "--out", str(variant), *command[command.index("--out") + 2 :],
-             "--dapo_learning_rate", "1e-5", "--reuse_from", str(out)]
+             "--dapo_learning_rate", "1e-5", "--dapo_pool", "unseen_reached", "--reuse_from", str(out)]
     done = subprocess.run(rerun, check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stderr[-3000:]
     second = json.loads(variant.read_text())
     assert set(second["reused"]) == {"tasks", "teacher_data", "eval_base", "sft", "eval_sft"}
     assert second["per_task_scores"]["sft"] == scores["sft"] and second["held_out"] == results["held_out"]
     assert second["dapo"]["config"]["learning_rate"] == 1e-5
+    # --dapo_pool unseen_reached: DAPO never draws a passage of the SFT data
+    drawn = {t for step in second["dapo"]["kept_groups_log"] for t in step["kept_task_ids"]}
+    assert not drawn & trained and 1 <= second["teacher_data"]["dapo_task_pool"]
     assert (tmp_path / "work" / "dapo_cpu_learning" / "config.json").is_file()  # the first run's model is kept
     assert (tmp_path / "work" / "dapo_variant" / "config.json").is_file()
 
@@ -91,7 +94,7 @@ def test_a_stage_is_reused_only_when_its_inputs_are_unchanged() -> None:
 
 
 def test_a_malformed_reused_stage_is_refused_with_the_file_named(tmp_path) -> None:
-    from benchmarks.cpu_learning import Args, STAGE_SETTINGS, main
+    from benchmarks.cpu_learning import STAGE_SETTINGS, Args, main
 
     out = tmp_path / "out.json"
     args = Args(out=str(out), work_dir=str(tmp_path / "work"), reuse_from=str(tmp_path / "bad.json"))
