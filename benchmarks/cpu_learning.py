@@ -28,10 +28,10 @@ variant that changes only DAPO's settings reruns only DAPO and its evaluation;
 (results files keep their ``stages``), and ``reused`` in the results names what
 was taken from where.
 
-    nice -n 10 python benchmarks/cpu_learning.py              # full run (~90 min budget on 2 idle cores)
+    nice -n 10 python benchmarks/cpu_learning.py              # full run (75 min + the base model's evaluation)
     python benchmarks/cpu_learning.py --quick                 # a few minutes: the pipeline, not a result
-    python benchmarks/cpu_learning.py --dapo_learning_rate 1e-5 \
-        --reuse_from PROGRESS_OR_RESULTS.json --out benchmarks/results/cpu_learning_dapo_lr1e-05.json
+    python benchmarks/cpu_learning.py --dapo_pool unseen_reached \
+        --reuse_from PROGRESS_OR_RESULTS.json --out benchmarks/results/cpu_learning_bf16_unseen.json
 """
 
 from __future__ import annotations
