@@ -44,7 +44,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import torch
@@ -102,7 +102,7 @@ class Args:
     threads: int = 1  # torch threads: 1 is fastest on a shared 2-core CPU
     # "bfloat16": SFT and DAPO in mixed precision (float32 master weights, bf16 autocast; bf16
     # matmuls are 2-5x faster on CPUs with AVX512-BF16/AMX). Evaluation always runs in float32.
-    train_dtype: str = "bfloat16"
+    train_dtype: Literal["float32", "bfloat16"] = "bfloat16"
     num_masks: int = 1
     max_searches: int = 1
     top_k: int = 1
@@ -122,7 +122,7 @@ class Args:
     dapo_steps: int = 12
     # DAPO's tasks: training seeds whose answer the teacher's search reached ("teacher_reached"),
     # or those minus the passages of the SFT data ("unseen_reached": tasks SFT did not memorise)
-    dapo_pool: str = "teacher_reached"
+    dapo_pool: Literal["teacher_reached", "unseen_reached"] = "teacher_reached"
     group_size: int = 4
     tasks_per_step: int = 4
     max_sampling_rounds: int = 3
@@ -330,10 +330,6 @@ def check_stage(source: Path, name: str, value: Any, eval_tasks: int) -> None:
 
 def main(args: Args) -> dict[str, Any]:
     args = args.resolved()
-    if args.train_dtype not in ("float32", "bfloat16"):
-        raise SystemExit(f"--train_dtype must be float32 or bfloat16, got {args.train_dtype!r}")
-    if args.dapo_pool not in ("teacher_reached", "unseen_reached"):
-        raise SystemExit(f"--dapo_pool must be teacher_reached or unseen_reached, got {args.dapo_pool!r}")
     out, work = Path(str(args.out)), Path(str(args.work_dir))
     partial_path = out.with_name(out.stem + ".partial.json")
     check_output(out)

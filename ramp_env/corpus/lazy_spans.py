@@ -85,7 +85,6 @@ class LazySpanTable:
         self._pid, self._conn = os.getpid(), None
         try:
             conn = connect_shared_sqlite(self.path, isolation_level=None, check_same_thread=False)
-            conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
             conn.execute("CREATE TABLE IF NOT EXISTS spans (rowid INTEGER PRIMARY KEY, n INTEGER NOT NULL, spans TEXT NOT NULL)")
             conn.execute("INSERT OR IGNORE INTO meta VALUES ('binding', ?)", (self._binding,))

@@ -44,9 +44,7 @@ class SpanValueCache(Generic[V]):
         if self._conn is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = connect_shared_sqlite(self.path, check_same_thread=False)
-            # WAL + NORMAL: a crash never corrupts the file or splits a passage's transaction; a power
-            # cut may lose the last few passages, which are then recomputed (no fsync per draw)
-            conn.execute("PRAGMA synchronous=NORMAL")
+            # one transaction per passage: a crash keeps all or none of it (no fsync per draw)
             conn.execute(
                 f"CREATE TABLE IF NOT EXISTS {self.table} (pid TEXT NOT NULL, start INTEGER NOT NULL, "
                 f"end INTEGER NOT NULL, {self.value_column} {self.value_type} NOT NULL, PRIMARY KEY (pid, start, end))"
