@@ -9,9 +9,8 @@ model folder, an OpenAI-compatible endpoint ``"http://host/v1|model"``, or a
 :class:`~agents.synthesis.backends.ScriptedBackend`) for a JSON list of spans.
 
 **Validation.** A model's answer is never trusted as offsets. Every proposed
-span must occur verbatim in the passage (case-sensitive first; otherwise a
-case-insensitive match on whole-word boundaries whose passage text is then
-used); its position is the first occurrence that does not overlap a span
+span must occur verbatim in the passage as whole words (case-sensitive first;
+otherwise case-insensitive, and the passage's own text is then used); its position is the first occurrence that does not overlap a span
 already kept; anything not found (a hallucination or a paraphrase), too short,
 or of an unknown type is dropped and counted in :attr:`LLMSpanExtractor.stats`.
 Offsets are therefore always exact and ``text[start:end]`` is the passage's own
@@ -19,8 +18,8 @@ text.
 
 **Cost and caching.** One generation per passage. The extractor implements the
 :class:`ramp_env.text.spans.SpanExtractor` protocol, so a prepared corpus
-caches its spans on disk under :attr:`cache_key` (which names the backend and
-the prompt version) like spaCy's, and lazy preparation (``task_pool``) calls it
+caches its spans on disk under :attr:`cache_key` (which names the backend, the
+prompt and validation versions and a hash of every other setting) like spaCy's, and lazy preparation (``task_pool``) calls it
 only for the passages an env draws.
 
 ramp_env finds this class through the ``ramp_env.span_extractors`` entry-point
@@ -30,6 +29,7 @@ SmolLM2, ``span_extractor="llm:http://127.0.0.1:8080/v1|qwen"`` an endpoint.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Iterator, Sequence
@@ -40,6 +40,7 @@ from agents.synthesis.backends import LLMBackend, make_backend
 from ramp_env.text.spans import SalientSpan, SpanType
 
 PROMPT_VERSION = 1
+VALIDATION_VERSION = 2  # 2: spans inside words are rejected
 
 SYSTEM_PROMPT = (
     "You select salient spans of a Wikipedia passage for a fill-in-the-blank search task. "
@@ -109,13 +110,14 @@ def parse_reply(reply: str) -> list[tuple[str, str]] | None:
 
 
 def locate(text: str, surface: str, taken: Sequence[tuple[int, int]]) -> tuple[int, int] | None:
-    """Offsets of ``surface`` in ``text``: an exact occurrence first, else a case-insensitive
-    one on word boundaries; the first that overlaps nothing in ``taken``."""
+    """Offsets of ``surface`` in ``text`` on word boundaries: an exact occurrence first, else a
+    case-insensitive one; the first that overlaps nothing in ``taken``."""
     surface = surface.strip().strip("\"'")
     if not surface:
         return None
-    patterns = [re.escape(surface), r"(?<!\w)" + re.escape(surface) + r"(?!\w)"]
-    for pattern, flags in ((patterns[0], 0), (patterns[1], re.IGNORECASE)):
+    # whole words only, in both passes: "Ant" is not a span of "Antarctica"
+    pattern = r"(?<!\w)" + re.escape(surface) + r"(?!\w)"
+    for flags in (0, re.IGNORECASE):
         for m in re.finditer(pattern, text, flags):
             if all(m.end() <= a or m.start() >= b for a, b in taken):
                 return m.start(), m.end()
@@ -154,7 +156,12 @@ class LLMSpanExtractor:
         # names the cached span table: backend, prompt and validation version
         backend_name = self._backend.name if self._backend else str(backend or "smollm2")
         safe = re.sub(r"[^A-Za-z0-9._-]+", "_", backend_name)[-60:]
-        self.cache_key = f"llm-{safe}-p{PROMPT_VERSION}-n{max_new_tokens}"
+        # every setting that changes which spans come out is in the key, hashed to keep file names short
+        settings = json.dumps(
+            [max_new_tokens, max_passage_chars, sorted((k, repr(v)) for k, v in backend_kwargs.items())]
+        )
+        digest = hashlib.sha256(settings.encode()).hexdigest()[:10]
+        self.cache_key = f"llm-{safe}-p{PROMPT_VERSION}v{VALIDATION_VERSION}-{digest}"
 
     @classmethod
     def from_spec(cls, spec: str = "", **kwargs: Any) -> LLMSpanExtractor:

@@ -84,13 +84,26 @@ class AnswerJudge:
 
 
 _VERDICT = re.compile(r"\b(INCORRECT|CORRECT)\b", re.IGNORECASE)
+# "not correct", "isn't correct", "not entirely correct", "never correct": a negated CORRECT is a no
+_NEGATED = re.compile(r"(?:\bnot|n't|\bnever|\bno)\W+(?:\w+\W+){0,2}$", re.IGNORECASE)
+
+
+def read_verdict(reply: str) -> bool:
+    """True when a judge's reply says CORRECT: its first verdict word, unless that word is negated.
+
+    A reply with no verdict word, "INCORRECT" first, or "not correct" reads as incorrect.
+    """
+    match = _VERDICT.search(reply)
+    if match is None or match.group(1).upper() != "CORRECT":
+        return False
+    return _NEGATED.search(reply[: match.start()]) is None
 
 
 class LLMAnswerJudge(AnswerJudge):
     """The LLM's own verdict per mask: ``CORRECT``/``INCORRECT`` and a reason (MaskSearch's judge).
 
-    A reply with neither word counts as incorrect (a judge that cannot decide keeps
-    nothing). Gold and prediction are quoted as data (one line each, tag brackets removed);
+    A reply with neither word, or a negated "correct" ("not correct"), counts as
+    incorrect (a judge that cannot decide keeps nothing; :func:`read_verdict`). Gold and prediction are quoted as data (one line each, tag brackets removed);
     the verdict word is read only from the judge's reply. A weak judge model can still be
     talked round by a prediction written as an instruction: use a strong one, as the paper does.
 
@@ -128,8 +141,7 @@ class LLMAnswerJudge(AnswerJudge):
         per_mask = [0.0] * trajectory.num_masks
         reasons = []
         for i, reply in zip(asked, replies, strict=True):
-            match = _VERDICT.search(reply)
-            per_mask[i] = 1.0 if match and match.group(1).upper() == "CORRECT" else 0.0
+            per_mask[i] = 1.0 if read_verdict(reply) else 0.0
             reasons.append(f"[mask_{i + 1}] {plain(reply, 200)}")
         reasons += [f"[mask_{i + 1}] empty answer" for i in range(trajectory.num_masks) if i not in asked]
         return Verdict(all(s == 1.0 for s in per_mask), per_mask, "; ".join(reasons))

@@ -40,8 +40,9 @@ from typing import Any
 import gymnasium as gym
 
 import ramp_env
+from agents.synthesis.backends import make_backend
 from agents.synthesis.diversity import DiversityReport, search_queries, trajectory_diversity
-from agents.synthesis.judge import AnswerJudge
+from agents.synthesis.judge import AnswerJudge, LLMAnswerJudge
 from agents.synthesis.teachers import AgentTeacher, Teacher
 from agents.training.sft import SFTTrainConfig
 from ramp_env.cache import atomic_write_json
@@ -49,6 +50,14 @@ from ramp_env.trajectories import Trajectory, read_trajectories, write_trajector
 
 # fields that may change when a run is resumed (more rounds, another place to print to)
 _RESUMABLE_CHANGES = ("rounds", "progress")
+
+
+def make_judge(spec: str, threshold: float = 1.0) -> AnswerJudge:
+    """The judge a distillation config names: ``"llm"``/``"llm:<backend>"`` is an LLM's verdict, anything
+    else a reward (:class:`AnswerJudge`). Made before any round starts, so a bad spec fails first."""
+    if spec == "llm" or spec.startswith("llm:"):
+        return LLMAnswerJudge(make_backend(spec.partition(":")[2] or None))
+    return AnswerJudge(spec, threshold)
 
 
 @dataclass
@@ -68,7 +77,11 @@ class DistillConfig:
         student_init: ``"base"`` (each round fine-tunes a fresh copy of the base model) or
             ``"previous"`` (continue from the last student).
         accumulate: train on the kept trajectories of all rounds so far (else this round's only).
-        judge: reward the judge scores masks with (``"em"``, ``"f1"``, ``"judge_llm"``, ...).
+        judge: reward the judge scores masks with (``"em"``, ``"f1"``, ``"judge_llm"``, ...), or
+            ``"llm"`` / ``"llm:<backend>"`` for the paper's judge: an LLM's CORRECT/INCORRECT verdict
+            per mask (:class:`~agents.synthesis.judge.LLMAnswerJudge`; the backend is anything
+            :func:`~agents.synthesis.backends.make_backend` accepts, e.g. ``"llm:http://host/v1|model"``;
+            ``judge_threshold`` does not apply).
         judge_threshold: per-mask score a trajectory needs on every mask to be kept.
         concurrency: envs played in lockstep (batched generation).
         temperature, max_new_tokens, max_context_tokens: the student-teacher's sampling.
@@ -213,7 +226,7 @@ def distill(
     atomic_write_json(out / "config.json", config.to_json())
     make_env = make_env or (lambda: gym.make(config.env_id, **config.env_kwargs))
     envs = [make_env() for _ in range(config.concurrency)]
-    judge = AnswerJudge(config.judge, config.judge_threshold)
+    judge = make_judge(config.judge, config.judge_threshold)
     torch.manual_seed(config.seed)
 
     def student_teacher(model: Any, tokenizer: Any, r: int) -> Teacher:

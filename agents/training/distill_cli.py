@@ -38,7 +38,11 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--student-init", choices=("base", "previous"), default="base",
                         help="fine-tune a fresh base model each round, or continue the previous student")
     parser.add_argument("--no-accumulate", action="store_true", help="train each round on its own trajectories only")
-    parser.add_argument("--judge", default="em", help="reward the judge uses (em, f1, recall, judge_llm, ...)")
+    parser.add_argument(
+        "--judge", default="em",
+        help="reward the judge uses (em, f1, recall, judge_llm, ...), or llm / llm:BACKEND for an LLM's CORRECT/INCORRECT "
+        "verdict as in the paper (BACKEND: a model path or http://host/v1|model)",
+    )
     parser.add_argument("--judge-threshold", type=float, default=1.0, help="per-mask score needed on every mask")
     parser.add_argument("--concurrency", type=int, default=4, help="episodes played in lockstep")
     parser.add_argument("--temperature", type=float, default=0.7, help="student-teacher sampling temperature")

@@ -22,6 +22,8 @@ from ramp_env.evaluation.harness import AgentSpec, evaluate
 
 __all__ = ["DEFAULT_ENV", "add_parser", "agent_specs", "parse_assignment", "run"]
 
+QA_ENV = "MultiHopQA-v0"  # the env whose episodes are questions of a QA dataset (--datasets)
+
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = sub.add_parser(
@@ -45,7 +47,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument(
         "--datasets", nargs="+", default=None, metavar="DATASET",
         help="with --env MultiHopQA-v0: evaluate on each QA dataset (fanoutqa-dev or a file) and print the "
-        "paper's Table-2 shape: rows agents, columns datasets + average, token recall (then F1, EM)",
+        "paper's Table-2 shape: rows agents, columns datasets + average, token recall (then F1, EM, and the env's "
+        "reward when it is another one, e.g. --env-arg reward=judge)",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.add_argument("--list-agents", action="store_true", help="list registered agents and exit")
@@ -89,6 +92,8 @@ def run(args: argparse.Namespace) -> int:
     span_extractor = kwargs.get("span_extractor") if args.env == DEFAULT_ENV else None
     specs = agent_specs(args.agent, args.agent_arg, span_extractor)
     if args.datasets:
+        if args.env != QA_ENV:
+            raise ValueError(f"--datasets takes QA datasets: use it with --env {QA_ENV} (got --env {args.env})")
         return _run_downstream(args, specs, kwargs)
     result = evaluate(
         specs,
@@ -132,7 +137,13 @@ def _run_downstream(args: argparse.Namespace, specs: list[AgentSpec], kwargs: di
             out_dir=None if args.out is None else Path(args.out) / label, progress=not args.no_progress,
         )
         records[dataset] = result.records
-    tables = "\n\n".join(format_downstream(records, metric) for metric in ("recall", "f1", "em"))
+    metrics = ["recall", "f1", "em"]
+    reward = kwargs.get("reward")
+    if reward is not None and str(reward) not in metrics:  # a judge (or other reward) is one more column
+        metrics.append("reward")
+    tables = "\n\n".join(
+        format_downstream(records, metric, reward_name=None if reward is None else str(reward)) for metric in metrics
+    )
     print(tables)
     if args.out is not None:
         atomic_write_text(Path(args.out) / "downstream.md", tables + "\n")

@@ -64,12 +64,14 @@ def downstream_cells(
 
 
 def format_downstream(
-    records_by_dataset: Mapping[str, Sequence[EpisodeRecord]], metric: str = PAPER_METRIC
+    records_by_dataset: Mapping[str, Sequence[EpisodeRecord]], metric: str = PAPER_METRIC,
+    reward_name: str | None = None,
 ) -> str:
     """A Markdown table: rows agents, columns datasets + ``avg`` (mean of the dataset means), in %.
 
     Each cell is ``mean ± 95% CI half-width (n)``; ``avg`` is left empty for an agent that
-    misses a dataset, as the paper's average is over all datasets.
+    misses a dataset, as the paper's average is over all datasets. ``reward_name`` names the
+    env's reward in the title of the ``reward`` table (``"judge"``: the judge column).
     """
     cells = downstream_cells(records_by_dataset, metric)
     datasets = list(records_by_dataset)
@@ -90,6 +92,7 @@ def format_downstream(
     def line(cells_: list[str]) -> str:
         return "| " + " | ".join(c.ljust(w) for c, w in zip(cells_, widths, strict=True)) + " |"
 
-    title = f"{metric} (%, mean ± 95% CI (episodes))" + (" — the paper's metric" if metric == PAPER_METRIC else "")
+    name = f"reward={reward_name}" if metric == "reward" and reward_name else metric
+    title = f"{name} (%, mean ± 95% CI (episodes))" + (" — the paper's metric" if metric == PAPER_METRIC else "")
     return "\n".join([title, "", line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|",
                       *map(line, rows)])

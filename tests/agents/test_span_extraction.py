@@ -75,11 +75,27 @@ def test_locate_respects_word_boundaries_in_the_fallback() -> None:
     assert locate("Parisian life", "PARIS", []) is None
 
 
+def test_spans_inside_words_are_rejected_even_when_the_case_matches() -> None:
+    extractor = LLMSpanExtractor(reply_with(("Ant", "PERSON"), ("is c", "CONCEPT"), ("Antarctica", "PLACE")))
+    [spans] = list(extractor.extract_batch(["Antarctica is cold."]))
+    assert [(s.start, s.end) for s in spans] == [(0, 10)]
+    assert extractor.stats.not_in_passage == 2
+    assert locate("Parisian life in Paris", "Paris", []) == (17, 22)  # the exact pass skips "Parisian" too
+
+
 def test_registered_as_llm_and_cache_key_names_the_backend() -> None:
     extractor = make_span_extractor("llm:http://127.0.0.1:9/v1|qwen")
     assert isinstance(extractor, LLMSpanExtractor)
     assert "127.0.0.1" in extractor.cache_key and extractor.cache_key.startswith("llm-")
     assert make_span_extractor("llm").cache_key != extractor.cache_key
+    # every setting that changes the spans changes the key (a stale table is never read)
+    keys = {
+        LLMSpanExtractor("m").cache_key,
+        LLMSpanExtractor("m", max_passage_chars=500).cache_key,
+        LLMSpanExtractor("m", max_new_tokens=64).cache_key,
+        LLMSpanExtractor("m", temperature=0.7).cache_key,
+    }
+    assert len(keys) == 4 and LLMSpanExtractor("m").cache_key == LLMSpanExtractor("m").cache_key
     with pytest.raises(ValueError, match="registered extractor"):
         make_span_extractor("nonsense")
 
@@ -114,6 +130,32 @@ def test_env_masks_llm_spans_and_caches_them(tmp_path: Path) -> None:
     env2 = make_env(LLMSpanExtractor(again))
     env2.reset(seed=0)
     assert env2.task.answers == task.answers and backend.calls == calls
+
+
+def test_lazy_preparation_asks_the_model_only_for_passages_drawn(tmp_path: Path) -> None:
+    from ramp_env.envs.ramp import RAMPEnv
+
+    corpus = tmp_path / "c.jsonl"
+    rows = [{"id": f"p{i}", "title": f"Doc {i}", "contents": f"Doc {i} was written by Jan Ingenhousz in {1700 + i}."}
+            for i in range(40)]
+    corpus.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    asked: list[str] = []
+
+    def respond(messages: list[dict[str, str]]) -> str:
+        passage = messages[-1]["content"]
+        asked.append(passage)
+        year = passage.split(" in ")[-1].split(".")[0]
+        return json.dumps([{"text": year, "type": "DATE"}])
+
+    env = RAMPEnv(corpus=str(corpus), cache_dir=str(tmp_path / "cache"), num_masks=1, require_evidence=False,
+                  span_extractor=LLMSpanExtractor(ScriptedBackend(respond, name="lazy-test")), task_pool=1.0,
+                  retriever="rank_bm25", progress=False)
+    for seed in range(3):
+        env.reset(seed=seed)
+        year = env.task.answers[0]
+        assert year.isdigit() and f"in {year}." in env.task.text
+    assert 1 <= len(asked) < len(rows) // 2  # only drawn passages were sent, never the whole corpus
+    assert list((tmp_path / "cache").rglob("lazy-spans-llm-lazy-test*"))  # kept on disk for the next run
 
 
 @pytest.mark.slow

@@ -40,6 +40,21 @@ def test_cells_average_and_missing_datasets() -> None:
         downstream_cells(records, "bleu")
 
 
+def test_reward_table_is_titled_with_the_envs_reward() -> None:
+    records = {"a.json": [record("x", 1.0, 0.5, reward=0.25), record("x", 0.0, 0.5, reward=0.75)]}
+    table = format_downstream(records, "reward", reward_name="judge")
+    assert table.startswith("reward=judge (%")
+    assert next(line for line in table.splitlines() if line.startswith("| x")).rstrip(" |").endswith("50.0")
+
+
+def test_datasets_need_the_qa_env() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "ramp_env", "evaluate", "--datasets", "hotpot.json", "--agent", "random"],
+        check=False, capture_output=True, text=True, timeout=300, env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"},
+    )
+    assert done.returncode != 0 and "--env MultiHopQA-v0" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_dataset_labels() -> None:
     assert dataset_label("/data/hotpot_dev_distractor_v1.json") == "hotpot_dev_distractor_v1"
     assert dataset_label("fanoutqa-dev") == "fanoutqa-dev"
@@ -68,6 +83,16 @@ def test_cli_prints_agents_by_datasets_in_recall(tmp_path: Path, cache_dir: Path
         rows = [json.loads(x) for x in (out / label / "results.jsonl").read_text().splitlines()]
         assert len(rows) == 6 and all("recall" in r["answer_metrics"] for r in rows)
     assert (out / "downstream.md").read_text().startswith("recall")
+    assert "reward=" not in done.stdout  # the default reward (F1) is already a column
+    judged = subprocess.run(
+        [sys.executable, "-m", "ramp_env", "evaluate", "--env", "MultiHopQA-v0", "--datasets", datasets[0],
+         "--agent", "oracle", "--episodes", "2", "--corpus", str(wiki_sample), "--cache-dir", str(cache_dir),
+         "--env-arg", "reward=penalized_recall", "--no-progress"],
+        check=False, capture_output=True, text=True, timeout=600, env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"},
+    )
+    assert judged.returncode == 0, judged.stderr
+    reward_table = judged.stdout.split("reward=penalized_recall (%")[1]
+    assert "| oracle" in reward_table and "100.0" in reward_table
     missing = subprocess.run(
         [sys.executable, "-m", "ramp_env", "evaluate", "--env", "MultiHopQA-v0", "--datasets", "nope.json",
          "--agent", "oracle", "--episodes", "1", "--corpus", str(wiki_sample), "--cache-dir", str(cache_dir)],

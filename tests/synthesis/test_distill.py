@@ -73,3 +73,48 @@ def test_config_is_validated(tmp_path: Path) -> None:
         DistillConfig(out_dir=str(tmp_path), student_init="random")
     with pytest.raises(ValueError, match="rounds"):
         DistillConfig(out_dir=str(tmp_path), rounds=0)
+
+
+def test_llm_judge_spec_reaches_a_served_model(make_env, oracle_backend) -> None:
+    """``judge="llm:URL|MODEL"`` (and ``--judge`` of ``ramp-env distill``) asks a served model for verdicts."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    from agents.synthesis.judge import LLMAnswerJudge
+    from agents.training.distill import make_judge
+
+    asked: list[str] = []
+
+    class Judge(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            user = body["messages"][-1]["content"]
+            asked.append(user)
+            gold, predicted = (line.split(": ", 1)[1] for line in user.splitlines()[:2])
+            verdict = "CORRECT, the same span." if gold == predicted else "It is not correct."
+            data = json.dumps({"choices": [{"index": 0, "message": {"role": "assistant", "content": verdict}}]})
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data.encode())
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Judge)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        env = make_env()
+        trajectories = MultiAgentTeacher(oracle_backend(env)).generate(env, 2, seed=3, num_masks=[1])
+        judge = make_judge(f"llm:http://127.0.0.1:{server.server_port}/v1|judge-model")
+        assert isinstance(judge, LLMAnswerJudge) and "judge-model" in judge.name
+        kept, rejected = judge.split(trajectories)
+        assert len(kept) == 2 and not rejected and len(asked) == 2
+        wrong = trajectories[0]
+        wrong.actions[-1] = "<answer>[mask_1] Somebody Else Entirely</answer>"
+        assert judge.split([wrong]) == ([], [wrong])
+        assert "not correct" in wrong.metadata["judge"]["reason"]
+    finally:
+        server.shutdown()
+    assert type(make_judge("f1", 0.5)).__name__ == "AnswerJudge"

@@ -156,3 +156,22 @@ def test_llm_judge_records_the_models_verdicts(make_env, oracle_backend) -> None
     mute = ScriptedBackend(lambda m: seen.append(m[-1]["content"]) or "hmm", name="mute")
     assert LLMAnswerJudge(mute).split(trajectories)[0] == []
     assert len(seen) == 4
+
+
+@pytest.mark.parametrize(
+    ("reply", "correct"),
+    [
+        ("CORRECT, same span.", True),
+        ("Verdict: correct - an alias.", True),
+        ("INCORRECT: another person.", False),
+        ("The prediction is not correct.", False),
+        ("It isn't correct, different year.", False),
+        ("Not entirely correct.", False),
+        ("Incorrect, although the format is correct.", False),
+        ("hmm", False),
+    ],
+)
+def test_judge_verdicts_are_read_with_negations(reply: str, correct: bool) -> None:
+    from agents.synthesis.judge import read_verdict
+
+    assert read_verdict(reply) is correct

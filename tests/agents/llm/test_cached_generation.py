@@ -179,3 +179,53 @@ def test_prefill_and_decoding_time_are_counted_apart(tiny_model, smollm2_tokeniz
     generate_cached(tiny_model(seed=10), smollm2_tokenizer, contexts(smollm2_tokenizer), cache, max_new_tokens=1,
                     stop_strings=())
     assert cache.prefill_cpu_seconds > first[0] and cache.decode_cpu_seconds >= first[1]  # counters accumulate
+
+
+def test_sampler_draws_each_token_with_its_softmax_probability() -> None:
+    from scipy.stats import chisquare
+
+    from agents.llm.cached_generation import sample_from
+
+    # zero-probability tokens first, in the middle and last (what top-p masking leaves)
+    probs = torch.tensor([0.0, 0.1, 0.0, 0.25, 0.6, 0.05, 0.0])
+    scores = torch.log(probs).expand(4, -1).contiguous()
+    torch.manual_seed(0)
+    draws = torch.cat([sample_from(scores) for _ in range(5000)])
+    counts = torch.bincount(draws, minlength=len(probs))
+    assert counts[probs == 0].sum() == 0
+    expected = probs[probs > 0] * len(draws)
+    assert chisquare(counts[probs > 0].numpy(), expected.numpy()).pvalue > 0.001
+    torch.manual_seed(0)
+    again = torch.cat([sample_from(scores) for _ in range(5000)])
+    assert torch.equal(draws, again)  # torch's global generator: seeded runs repeat
+
+
+def test_keys_kept_in_autocast_precision_give_the_numbers_of_an_uncached_pass(tiny_model, smollm2_tokenizer) -> None:
+    """Under bf16 autocast the cache stores bf16 keys (what attention reads) and tokens stay those of generate."""
+    import agents.llm.cached_generation as cached
+
+    model = tiny_model(seed=11)
+    tok = smollm2_tokenizer
+    dtypes: set[torch.dtype] = set()
+    real_update = cached._PreallocatedLayer.update
+
+    def recording(self, key_states, value_states, *args, **kwargs):
+        keys, values = real_update(self, key_states, value_states, *args, **kwargs)
+        dtypes.update((keys.dtype, values.dtype))
+        return keys, values
+
+    cache = PrefixKVCache()
+    turn = contexts(tok)
+    with pytest.MonkeyPatch.context() as patch, torch.autocast("cpu", dtype=torch.bfloat16):
+        patch.setattr(cached._PreallocatedLayer, "update", recording)
+        for _ in range(3):
+            expected = generate_batch(model, tok, turn, max_new_tokens=6, stop_strings=())
+            got = generate_cached(model, tok, turn, cache, max_new_tokens=6, stop_strings=())
+            assert [g.token_ids for g in got] == [g.token_ids for g in expected]
+            turn = [c + g.token_ids + encode(tok, " the tool said") for c, g in zip(turn, got)]
+    assert dtypes == {torch.bfloat16} and cache.hits == 6
+    dtypes.clear()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cached._PreallocatedLayer, "update", recording)
+        generate_cached(model, tok, contexts(tok), PrefixKVCache(), max_new_tokens=2, stop_strings=())
+    assert dtypes == {torch.float32}  # without autocast keys keep the model's precision
