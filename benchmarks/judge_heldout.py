@@ -27,6 +27,12 @@ Results go to ``benchmarks/results/judge_heldout.json`` (written atomically).
 
     python benchmarks/judge_heldout.py                   # test half (the reported numbers)
     python benchmarks/judge_heldout.py --split tune      # the half used for development
+    python benchmarks/judge_heldout.py --pairs benchmarks/data/judge_pairs_fresh.jsonl --split all \
+        --out benchmarks/results/judge_fresh.json        # a fresh set never used for tuning, whole file
+
+``benchmarks/data/judge_pairs_fresh.jsonl`` (``"split": "fresh"``) was written after the rules were
+frozen, from real spans of the default corpus (including CONCEPT and NAME terms), labelled before
+the judge was ever run on it, and is scored once, whole (``--split all``).
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 PAIRS_PATH = Path(__file__).parent / "data" / "judge_pairs.jsonl"
 RESULTS_PATH = Path(__file__).parent / "results" / "judge_heldout.json"
 THRESHOLD = 0.5
+SPLITS = ("tune", "test", "fresh")  # "fresh": a set scored whole, never used for tuning
 FIELDS = {"gold": str, "prediction": str, "label": int, "category": str, "span_type": str, "split": str}
 
 
@@ -71,8 +78,8 @@ def load_pairs(path: Path, split: str | None = None) -> list[dict[str, Any]]:
             for name, kind in FIELDS.items():
                 if not isinstance(row.get(name), kind):
                     raise ValueError(f"{path}:{lineno}: field {name!r} missing or not {kind.__name__}")  # noqa: TRY004
-            if row["label"] not in (0, 1) or row["split"] not in ("tune", "test"):
-                raise ValueError(f"{path}:{lineno}: label must be 0/1 and split tune/test")
+            if row["label"] not in (0, 1) or row["split"] not in SPLITS:
+                raise ValueError(f"{path}:{lineno}: label must be 0/1 and split tune/test/fresh")
             if split is None or row["split"] == split:
                 rows.append(row)
     return rows
@@ -131,7 +138,8 @@ def summarise(rows: list[dict[str, Any]], scores: list[float]) -> dict[str, Any]
 def markdown(report: dict[str, Any]) -> str:
     """The report as the Markdown tables quoted in docs/rewards.md."""
     judges = report["judges"]
-    lines = [(f"{report['pairs']} pairs ({report['split']} half, {report['positives']} labelled same), "
+    part = f"{report['split']} half" if report["split"] != "all" else f"all of {report['pairs_file']}"
+    lines = [(f"{report['pairs']} pairs ({part}, {report['positives']} labelled same), "
               f"accuracy at {report['threshold']} and AUC:"), "",
              "| judge | accuracy (95% CI) | AUC (95% CI) | ms per new pair |", "|---|---|---|---|"]
     for name, res in judges.items():

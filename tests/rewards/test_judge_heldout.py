@@ -67,3 +67,16 @@ def test_judge_as_a_reward_meets_the_targets_on_the_test_half(embedding_judge) -
     auc = mannwhitneyu(positives, negatives).statistic / (len(positives) * len(negatives))
     assert accuracy >= 0.95, accuracy
     assert auc >= 0.97, auc
+
+
+def test_the_fresh_set_is_new_and_covers_every_span_type_the_env_masks() -> None:
+    """``judge_pairs_fresh.jsonl`` was labelled after the rules froze: no pair of the first set, every span type."""
+    from ramp_env.text.spans import SpanType
+
+    fresh_path = PAIRS.with_name("judge_pairs_fresh.jsonl")
+    fresh = [json.loads(line) for line in fresh_path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(fresh) >= 300 and {r["split"] for r in fresh} == {"fresh"} and {r["label"] for r in fresh} == {0, 1}
+    old = {(r["gold"], r["prediction"]) for r in load()}
+    assert not old & {(r["gold"], r["prediction"]) for r in fresh}
+    types = Counter(r["span_type"] for r in fresh)
+    assert set(types) == {t.value for t in SpanType} and min(types.values()) >= 15, types
