@@ -121,6 +121,46 @@ _ERAS = (
 )
 
 
+_FRACTION_WORDS = {"half": 2, "halves": 2, "third": 3, "thirds": 3, "quarter": 4, "quarters": 4, "fourth": 4,
+                   "fourths": 4, "fifth": 5, "fifths": 5, "sixth": 6, "sixths": 6, "eighth": 8, "eighths": 8,
+                   "tenth": 10, "tenths": 10}
+_COUNT_WORDS = {"a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "seven": 7, "nine": 9}
+# a fraction stands alone or before "of" ("a third of the votes"); "a third term" is an ordinal
+_FRACTION_END = r"(?=\s*(?:\bof\b|$|[,.;:)]))"
+_WORD_FRACTION = re.compile(
+    r"\b(?:(" + "|".join(_COUNT_WORDS) + r")[\s-]+)?(" + "|".join(_FRACTION_WORDS) + r")\b" + _FRACTION_END,
+    re.IGNORECASE,
+)
+_DIGIT_FRACTION = re.compile(r"(?<![\d/.])(\d)\s*/\s*(\d{1,2})(?![\d/])" + _FRACTION_END)
+_DECADE_WORDS = {w: f"19{i}0s" for i, w in enumerate(
+    ("", "", "twenties", "thirties", "forties", "fifties", "sixties", "seventies", "eighties", "nineties")) if w}
+
+
+def _fraction_percent(numerator: int, denominator: int) -> str | None:
+    """``2, 3`` -> ``" 66.7 percent "``: fractions and percentages are one scale ("half" = "50%")."""
+    if not 0 < numerator < denominator <= 10:
+        return None
+    value = round(100 * numerator / denominator, 1)
+    return f" {value:g} percent "
+
+
+def _replace_fractions(text: str) -> str:
+    """ "two-thirds", "2/3" -> "66.7 percent"; "a half", "half of" -> "50 percent" (see ``_FRACTION_END``)."""
+
+    def words(m: re.Match[str]) -> str:
+        count, word = m.group(1), m.group(2).lower()
+        if count is None and word not in ("half", "halves"):
+            return m.group(0)  # a bare "third" is an ordinal
+        plural = word.endswith("s") and word != "halves"
+        numerator = _COUNT_WORDS[count.lower()] if count else 1
+        if plural != (numerator > 1) and word not in ("half", "halves"):
+            return m.group(0)  # "one thirds", "two third": not a fraction we can read
+        return _fraction_percent(numerator, _FRACTION_WORDS[word]) or m.group(0)
+
+    text = _WORD_FRACTION.sub(words, text)
+    return _DIGIT_FRACTION.sub(lambda m: _fraction_percent(int(m.group(1)), int(m.group(2))) or m.group(0), text)
+
+
 def _roman_value(numeral: str) -> int:
     total = 0
     for i, ch in enumerate(numeral):
@@ -197,6 +237,14 @@ def _merge_numbers_exact(tokens: list[str]) -> list[str]:
                 flush()
             current += TENS[tok]
             active, last = True, "tens"
+        elif tok in ("hundred", "thousand", "million", "billion") and not active:
+            # "a hundred thousand", "a million": the article is gone, the scale word is the count
+            # (names read the same on both sides: "Hundred Years' War" -> "100 years war")
+            if tok == "hundred":
+                current = Decimal(100)
+            else:
+                total = Decimal(SCALES[tok])
+            active, last = True, "scale"
         elif tok in SCALES and active:
             scale = SCALES[tok]
             if scale == 100:
@@ -228,12 +276,15 @@ def canonical_tokens(text: str) -> list[str]:
     -> ``dollar``; unit spellings -> one token each ("kilometres" -> ``km``, "sq mi"/"mi²" ->
     ``square mile``); month abbreviations next to a number -> the month; ISO dates
     ("1865-04-15") -> day month year; BCE -> ``bc``, CE -> ``ad``; a decade's "'s" -> "1780s";
-    a possessive "'s" dropped.
+    a possessive "'s" dropped; fractions as percentages ("two-thirds", "2/3" -> ``66.7 percent``,
+    "half of" -> ``50 percent``); "a hundred thousand" -> ``100000``; "17th century" -> ``1600s``;
+    decade words -> the 20th century's decades ("the Sixties" -> ``1960s``).
     """
     text = unicodedata.normalize("NFKC", text)
     text = _ISO_DATE.sub(lambda m: f"{int(m.group(3))} {MONTHS[int(m.group(2)) - 1]} {m.group(1)}"
                          if 1 <= int(m.group(2)) <= 12 else m.group(0), text)
     text = _replace_roman(text)
+    text = _replace_fractions(text)
     for pattern, replacement in _ERAS:
         text = pattern.sub(replacement, text)
     for pattern, replacement in _SCALE_SUFFIXES:
@@ -270,5 +321,8 @@ def canonical_tokens(text: str) -> list[str]:
             tok = UNIT_WORDS[tok]
         if tok == "us" and nxt in ("dollar", "dollars"):
             continue
-        out.append(tok)
+        if tok == "century" and prev.isdigit() and 2 <= int(prev) <= 21 and (len(out) < 2 or not out[-2].isdigit()):
+            out[-1] = f"{(int(prev) - 1) * 100}s"  # "17th century" is "the 1600s"
+            continue
+        out.append(_DECADE_WORDS.get(tok, tok))  # "the Sixties" is "the 1960s"
     return out
