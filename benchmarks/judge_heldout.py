@@ -32,7 +32,13 @@ Results go to ``benchmarks/results/judge_heldout.json`` (written atomically).
 
 ``benchmarks/data/judge_pairs_fresh.jsonl`` (``"split": "fresh"``) was written after the rules were
 frozen, from real spans of the default corpus (including CONCEPT and NAME terms), labelled before
-the judge was ever run on it, and is scored once, whole (``--split all``).
+the judge was ever run on it, and scored once, whole (``--split all``); rules version 5 were then
+written on its error classes, so it is no longer held out. ``judge_pairs_blind.jsonl``
+(``"split": "blind"``) was written by someone who never saw the judge's code or results, while
+version 5 was being written, and scored once after it::
+
+    python benchmarks/judge_heldout.py --pairs benchmarks/data/judge_pairs_blind.jsonl --split all \
+        --out benchmarks/results/judge_blind.json
 """
 
 from __future__ import annotations
@@ -53,7 +59,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 PAIRS_PATH = Path(__file__).parent / "data" / "judge_pairs.jsonl"
 RESULTS_PATH = Path(__file__).parent / "results" / "judge_heldout.json"
 THRESHOLD = 0.5
-SPLITS = ("tune", "test", "fresh")  # "fresh": a set scored whole, never used for tuning
+SPLITS = ("tune", "test", "fresh", "blind")  # "fresh", "blind": sets scored whole (see above)
 FIELDS = {"gold": str, "prediction": str, "label": int, "category": str, "span_type": str, "split": str}
 
 
@@ -79,7 +85,7 @@ def load_pairs(path: Path, split: str | None = None) -> list[dict[str, Any]]:
                 if not isinstance(row.get(name), kind):
                     raise ValueError(f"{path}:{lineno}: field {name!r} missing or not {kind.__name__}")  # noqa: TRY004
             if row["label"] not in (0, 1) or row["split"] not in SPLITS:
-                raise ValueError(f"{path}:{lineno}: label must be 0/1 and split tune/test/fresh")
+                raise ValueError(f"{path}:{lineno}: label must be 0/1 and split one of {SPLITS}")
             if split is None or row["split"] == split:
                 rows.append(row)
     return rows

@@ -69,14 +69,21 @@ def test_judge_as_a_reward_meets_the_targets_on_the_test_half(embedding_judge) -
     assert auc >= 0.97, auc
 
 
-def test_the_fresh_set_is_new_and_covers_every_span_type_the_env_masks() -> None:
-    """``judge_pairs_fresh.jsonl`` was labelled after the rules froze: no pair of the first set, every span type."""
+@pytest.mark.parametrize(("name", "split"), [("judge_pairs_fresh.jsonl", "fresh"), ("judge_pairs_blind.jsonl", "blind")])
+def test_the_later_sets_are_new_and_cover_every_span_type_the_env_masks(name: str, split: str) -> None:
+    """The fresh and blind sets were labelled after the first: none of its pairs, every span type."""
     from ramp_env.text.spans import SpanType
 
-    fresh_path = PAIRS.with_name("judge_pairs_fresh.jsonl")
-    fresh = [json.loads(line) for line in fresh_path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    assert len(fresh) >= 300 and {r["split"] for r in fresh} == {"fresh"} and {r["label"] for r in fresh} == {0, 1}
+    rows = [json.loads(line) for line in PAIRS.with_name(name).read_text(encoding="utf-8").splitlines() if line.strip()]
+    assert len(rows) >= 300 and {r["split"] for r in rows} == {split} and {r["label"] for r in rows} == {0, 1}
     old = {(r["gold"], r["prediction"]) for r in load()}
-    assert not old & {(r["gold"], r["prediction"]) for r in fresh}
-    types = Counter(r["span_type"] for r in fresh)
+    assert not old & {(r["gold"], r["prediction"]) for r in rows}
+    types = Counter(r["span_type"] for r in rows)
     assert set(types) == {t.value for t in SpanType} and min(types.values()) >= 15, types
+    if split == "blind":  # written apart from the others: not even a gold in common
+        earlier = {r["gold"].lower() for r in load()} | {
+            json.loads(line)["gold"].lower()
+            for line in PAIRS.with_name("judge_pairs_fresh.jsonl").read_text(encoding="utf-8").splitlines()
+            if line.strip()
+        }
+        assert not earlier & {r["gold"].lower() for r in rows}
