@@ -158,6 +158,14 @@ class _PreallocatedLayer(DynamicLayer):
         self.keys, self.values = self._keys[:, :, :end], self._values[:, :, :end]
         return self.keys, self.values
 
+    def select(self, rows: torch.Tensor, drop_columns: int) -> None:
+        """Keep only batch ``rows`` and drop the first ``drop_columns`` columns (one copy of what stays)."""
+        self._keys = self._keys[rows, :, drop_columns:].contiguous()
+        self._values = self._values[rows, :, drop_columns:].contiguous()
+        self.capacity -= drop_columns
+        self.length -= drop_columns
+        self.keys, self.values = self._keys[:, :, : self.length], self._values[:, :, : self.length]
+
     def crop(self, tokens_to_remove: int) -> None:
         super().crop(tokens_to_remove)
         if self.is_initialized:
@@ -193,6 +201,8 @@ def sample_from(scores: torch.Tensor) -> torch.Tensor:
     (the probabilities themselves are the float32 softmax multinomial would use).
     """
     cdf = torch.softmax(scores, dim=-1).double().cumsum_(dim=-1)
+    if not bool(torch.isfinite(cdf[:, -1]).all()):  # multinomial raises here too; never draw from garbage
+        raise ValueError("cannot sample: the model's logits hold NaN or are -inf for every token")
     draws = torch.rand((scores.shape[0], 1), dtype=torch.float64, device=scores.device) * cdf[:, -1:]
     # right=True: the first bin whose upper edge exceeds the draw, so zero-probability tokens are never drawn
     token = torch.searchsorted(cdf, draws, right=True).squeeze(1)
@@ -351,26 +361,48 @@ def _generate_chunk(
         )
     lengths = torch.tensor(lengths_list, dtype=torch.long, device=device)
     plain = _cache_is_plain(past)
+    compactable = all(isinstance(layer, _PreallocatedLayer) for layer in past.layers)
     warper = TopPLogitsWarper(top_p) if temperature > 0 and top_p < 1.0 else None
     stop = _stop_criteria(tokenizer, stop_strings)
     eos = torch.tensor(sorted(eos_ids), dtype=torch.long, device=device)
     generated = torch.zeros((rows, 0), dtype=torch.long, device=device)
     chosen_logprobs: list[torch.Tensor] = []
     done = torch.zeros(rows, dtype=torch.bool, device=device)
+    alive = torch.arange(rows, device=device)  # the chunk rows still in the batch, in batch order
+    trimmed = 0  # leading columns dropped from the cache (padding of every row left in the batch)
+    kept: dict[int, _Entry] = {}  # entries of rows that left the batch early
     fed = 0  # generated tokens whose keys/values are in the cache
+
+    def entry(row: int, position: int) -> _Entry:
+        """Row ``row``'s context and kept tokens with their keys/values (batch position ``position``)."""
+        context = chunk[row]
+        generation = trim_generation(tokenizer, generated[row].tolist(), eos_ids, stop_strings, max_new_tokens)
+        keep = min(fed, len(generation.token_ids))  # the kept tokens whose keys were computed
+        start, end = total - len(context) - trimmed, total + keep - trimmed
+        kv = [
+            (layer.keys[position : position + 1, :, start:end].clone(),
+             layer.values[position : position + 1, :, start:end].clone())
+            for layer in past.layers
+        ]
+        return _Entry(context + generation.token_ids[:keep], kv)
+
     cache.prefill_cpu_seconds += time.process_time() - started
     started = time.process_time()
     for step in range(max_new_tokens):
         if temperature > 0:
             scores = logits / temperature
             if warper is not None:
-                scores = warper(generated, scores)
-            token = sample_from(scores)
+                scores = warper(generated[alive], scores)
+            sampled = sample_from(scores)
         else:
             scores = logits
-            token = logits.argmax(dim=-1)
+            sampled = logits.argmax(dim=-1)
+        token = torch.full((rows,), pad_id, dtype=torch.long, device=device)
+        token[alive] = sampled
         if return_logprobs:
-            chosen_logprobs.append(torch.log_softmax(scores, dim=-1).gather(-1, token[:, None]).squeeze(1))
+            chosen = torch.zeros(rows, dtype=scores.dtype, device=device)
+            chosen[alive] = torch.log_softmax(scores, dim=-1).gather(-1, sampled[:, None]).squeeze(1)
+            chosen_logprobs.append(chosen)
         token = torch.where(done, torch.full_like(token, pad_id), token)
         generated = torch.cat([generated, token[:, None]], dim=1)
         if len(eos):
@@ -379,27 +411,36 @@ def _generate_chunk(
             done |= stop(generated, None).to(device)
         if bool(done.all()) or step == max_new_tokens - 1:
             break
-        attention = torch.cat([attention, torch.ones((rows, 1), dtype=attention.dtype, device=device)], dim=1)
+        finished = done[alive]
+        # Rows that finished still cost attention over their keys (and pad columns) every step until the
+        # last row stops: drop them once a quarter of the batch has, and the left padding no row needs.
+        if compactable and plain and int(finished.sum()) * 4 >= len(alive) and max_new_tokens - step > 4:
+            for position in finished.nonzero().flatten().tolist():
+                kept[int(alive[position])] = entry(int(alive[position]), position)
+            stay = (~finished).nonzero().flatten()
+            alive = alive[stay]
+            drop = min(total - lengths_list[int(row)] for row in alive) - trimmed
+            for layer in past.layers:
+                layer.select(stay, drop)
+            trimmed += drop
+            attention = attention[stay, drop:]
+        batch_rows = len(alive)
+        attention = torch.cat([attention, torch.ones((batch_rows, 1), dtype=attention.dtype, device=device)], dim=1)
         logits, past = _forward(
-            model, past, input_ids=token[:, None], attention_mask=attention, position_ids=(lengths + step)[:, None]
+            model, past, input_ids=token[alive][:, None], attention_mask=attention,
+            position_ids=(lengths[alive] + step)[:, None],
         )
         fed += 1
 
     cache.decode_cpu_seconds += time.process_time() - started
     generations: list[Generation] = []
     entries: list[_Entry] = []
-    for row, context in enumerate(chunk):
+    position_of = {int(row): position for position, row in enumerate(alive.tolist())}
+    for row in range(rows):
         generation = trim_generation(tokenizer, generated[row].tolist(), eos_ids, stop_strings, max_new_tokens)
         if return_logprobs:
             generation.logprobs = [float(step[row]) for step in chosen_logprobs[: len(generation.token_ids)]]
         generations.append(generation)
-        if not plain:
-            continue
-        keep = min(fed, len(generation.token_ids))  # the kept tokens whose keys were computed
-        start, end = total - len(context), total + keep
-        kv = [
-            (layer.keys[row : row + 1, :, start:end].clone(), layer.values[row : row + 1, :, start:end].clone())
-            for layer in past.layers
-        ]
-        entries.append(_Entry(context + generation.token_ids[:keep], kv))
+        if plain:
+            entries.append(kept[row] if row in kept else entry(row, position_of[row]))
     return generations, entries

@@ -198,6 +198,8 @@ def test_sampler_draws_each_token_with_its_softmax_probability() -> None:
     torch.manual_seed(0)
     again = torch.cat([sample_from(scores) for _ in range(5000)])
     assert torch.equal(draws, again)  # torch's global generator: seeded runs repeat
+    with pytest.raises(ValueError, match="NaN"):
+        sample_from(torch.tensor([[0.0, float("nan"), 1.0]]))
 
 
 def test_keys_kept_in_autocast_precision_give_the_numbers_of_an_uncached_pass(tiny_model, smollm2_tokenizer) -> None:
@@ -229,3 +231,50 @@ def test_keys_kept_in_autocast_precision_give_the_numbers_of_an_uncached_pass(ti
         patch.setattr(cached._PreallocatedLayer, "update", recording)
         generate_cached(model, tok, contexts(tok), PrefixKVCache(), max_new_tokens=2, stop_strings=())
     assert dtypes == {torch.float32}  # without autocast keys keep the model's precision
+
+
+def test_rows_that_finish_early_leave_the_batch_and_keep_their_keys(tiny_model, smollm2_tokenizer) -> None:
+    """Finished rows are dropped from the decoding batch (with the padding no row needs any more):
+    tokens, log-probs and the keys kept for the next turn are those of a fresh forward."""
+    import agents.llm.cached_generation as cached
+
+    model = tiny_model(seed=12)
+    tok = smollm2_tokenizer
+    turn = contexts(tok) + [encode(tok, "A much longer context than the others, so the batch has padding on the left")]
+    probe = generate_batch(model, tok, turn, max_new_tokens=12, stop_strings=())
+    # an end-of-turn id the longest row produces early (so the left padding can go too), others late or never
+    model.generation_config.eos_token_id = probe[3].token_ids[1]
+    selections: list[tuple[int, int]] = []
+    real_select = cached._PreallocatedLayer.select
+
+    def counting(self, rows, drop_columns):
+        selections.append((len(rows), drop_columns))
+        return real_select(self, rows, drop_columns)
+
+    cache = PrefixKVCache()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cached._PreallocatedLayer, "select", counting)
+        for _ in range(2):
+            expected = generate_batch(model, tok, turn, max_new_tokens=12, stop_strings=())
+            got = generate_cached(model, tok, turn, cache, max_new_tokens=12, stop_strings=())
+            assert [g.token_ids for g in got] == [g.token_ids for g in expected]
+            turn = [c + g.token_ids + encode(tok, " the tool said") for c, g in zip(turn, got)]
+        # rows left early, the padding went with the longest row, and the kept keys were reused
+        assert selections and max(drop for _, drop in selections) > 0 and cache.hits == len(turn)
+        torch.manual_seed(0)
+        # sampling: an end id the second row draws third, so that it leaves the batch early again
+        torch.manual_seed(0)
+        probe = generate_cached(model, tok, turn, PrefixKVCache(), max_new_tokens=12, temperature=0.7,
+                                stop_strings=())
+        model.generation_config.eos_token_id = probe[1].token_ids[2]
+        selections.clear()
+        torch.manual_seed(0)
+        sampled = generate_cached(model, tok, turn, cache, max_new_tokens=12, temperature=0.7, stop_strings=(),
+                                  return_logprobs=True)
+    assert selections and len(sampled[1].token_ids) == 3
+    for context, generation in zip(turn, sampled):
+        ids = torch.tensor([context + generation.token_ids])
+        logits = model(input_ids=ids).logits[0].float() / 0.7
+        expected_lp = torch.log_softmax(logits, dim=-1)[len(context) - 1 : -1].gather(
+            -1, torch.tensor(generation.token_ids)[:, None]).squeeze(-1)
+        assert generation.logprobs == pytest.approx(expected_lp.tolist(), abs=1e-4)
