@@ -32,10 +32,10 @@ Results go to ``benchmarks/results/judge_heldout.json`` (written atomically).
 
 ``benchmarks/data/judge_pairs_fresh.jsonl`` (``"split": "fresh"``) was written after the rules were
 frozen, from real spans of the default corpus (including CONCEPT and NAME terms), labelled before
-the judge was ever run on it, and scored once, whole (``--split all``); rules version 5 were then
+the judge was ever run on it, and scored once, whole (``--split all``); rules versions 5-6 were then
 written on its error classes, so it is no longer held out. ``judge_pairs_blind.jsonl``
 (``"split": "blind"``) was written by someone who never saw the judge's code or results, while
-version 5 was being written, and scored once after it::
+version 5 was being written, and scored after it (version 5, then 6)::
 
     python benchmarks/judge_heldout.py --pairs benchmarks/data/judge_pairs_blind.jsonl --split all \
         --out benchmarks/results/judge_blind.json

@@ -22,7 +22,7 @@ from "24,000", while "Thomas Lincoln" is close to "Abraham Lincoln" and "14 May 
 * otherwise None: the embedding similarity decides, times :func:`number_agreement`.
 
 Rules up to version 4 were written on the ``tune`` half of ``benchmarks/data/judge_pairs.jsonl``;
-version 5 (fractions, centuries, distinguishing words, comparisons, acronyms inside names) on the
+versions 5-6 (fractions, centuries, distinguishing words, comparisons, acronyms inside names) on the
 error classes of ``benchmarks/data/judge_pairs_fresh.jsonl`` as well, so neither is held out for
 it any more: ``benchmarks/judge_heldout.py`` reports them and a blind set written before it.
 """
@@ -36,7 +36,7 @@ from typing import Any
 
 from ramp_env.rewards.normalize import MONTHS, UNIT_WORDS, canonical_tokens, strip_accents
 
-RULES_VERSION = 5  # part of the judge's cache fingerprint: bump when a rule changes a score
+RULES_VERSION = 6  # part of the judge's cache fingerprint: bump when a rule changes a score
 
 # words that carry no identity: dropped before comparing content words
 STOPWORDS = frozenset({
@@ -86,11 +86,10 @@ WORD_CLASSES: tuple[frozenset[str], ...] = (
                "whig", "socialist", "communist", "federalist", "green"}),
 )
 # words that make a place, state or event another one when added to its name: "West Virginia",
-# "New South Wales", "Baja California Sur", "Democratic Republic of the Congo", "Martin Luther King Jr."
+# "New South Wales", "Baja California Sur", "Democratic Republic of the Congo"
 DISTINGUISHING_WORDS = frozenset({
     "north", "south", "east", "west", "northern", "southern", "eastern", "western", "upper", "lower", "central",
-    "northeast", "northwest", "southeast", "southwest", "new", "sur", "norte", "democratic", "people", "peoples",
-    "jr", "sr", "junior", "senior",
+    "northeast", "northwest", "southeast", "southwest", "new", "sur", "norte", "democratic",
 })
 # comparisons that point opposite ways: "over 1.2 million" is not "under 1.2 million"
 _MORE = frozenset({"over", "more", "above", "exceeding", "after", "later", "greater"})
@@ -396,7 +395,8 @@ def _singular_in_class(a: str, b: str) -> bool:
 
 def adds_distinguishing_word(prediction: str, gold: str) -> bool:
     """One answer is the other plus a word that names another thing: a direction, "New", "Sur",
-    "Democratic", "Jr." or an ordinal ("West Virginia", "Second Industrial Revolution")."""
+    "Democratic", an ordinal ("West Virginia", "Second Industrial Revolution"), or a Jr./Sr. with
+    more words ("Martin Luther King Jr." / "Martin Luther"; a bare Jr. may be the same person)."""
     pred_tokens, gold_tokens = content_tokens(prediction), content_tokens(gold)
     (short, _), (long, long_text) = sorted(((pred_tokens, prediction), (gold_tokens, gold)), key=lambda p: len(p[0]))
     if not short or len(short) == len(long):
@@ -406,6 +406,8 @@ def adds_distinguishing_word(prediction: str, gold: str) -> bool:
         return False  # not contained
     if any(t in DISTINGUISHING_WORDS for t in extra):
         return True
+    if any(t in SUFFIXES for t in extra) and len(extra) > 1:
+        return True  # "Martin Luther King Jr." is not "Martin Luther"; a bare Jr. is left to the model
     # an added number written as an ordinal or Roman numeral is another member of a series
     return any(_is_number(t) for t in extra) and bool(_ORDINAL_TEXT.search(strip_accents(long_text)))
 
