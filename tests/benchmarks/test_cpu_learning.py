@@ -106,3 +106,41 @@ def test_a_malformed_reused_stage_is_refused_with_the_file_named(tmp_path) -> No
     with pytest.raises(SystemExit, match="no such file"):
         main(Args(out=str(out), work_dir=str(tmp_path / "work"), reuse_from=str(tmp_path / "missing.json")))
     assert "tasks" in STAGE_SETTINGS and not out.exists()
+
+
+@pytest.mark.slow
+def test_replication_scores_the_run_on_new_tasks_it_never_saw(tmp_path, tiny_model, smollm2_tokenizer, cache_dir,
+                                                              wiki_sample) -> None:
+    model_dir = tmp_path / "tiny"
+    tiny_model().save_pretrained(model_dir)
+    smollm2_tokenizer.save_pretrained(model_dir)
+    out = tmp_path / "results" / "cpu_learning.json"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)}
+    command = [
+        sys.executable, str(ROOT / "benchmarks" / "cpu_learning.py"), "--quick", "--model", str(model_dir),
+        "--corpus", str(wiki_sample), "--cache_dir", str(cache_dir), "--span_extractor", "rules",
+        "--out", str(out), "--work_dir", str(tmp_path / "work"), "--eval_tasks", "3", "--train_episodes", "12",
+        "--max_new_tokens", "8",
+    ]
+    done = subprocess.run(command, check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    replication = tmp_path / "results" / "replication.json"
+    command = [
+        sys.executable, str(ROOT / "benchmarks" / "cpu_learning_replication.py"), "--results", str(out),
+        "--work_dir", str(tmp_path / "work"), "--dapo_dir", str(tmp_path / "work" / "dapo_cpu_learning"),
+        "--tasks", "3", "--max_candidates", "400", "--out", str(replication),
+    ]
+    done = subprocess.run(command, check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    report = json.loads(replication.read_text())
+    run = json.loads(out.read_text())
+    trained = {json.loads(line)["task_id"] for line in (tmp_path / "work" / "sft_trajectories.jsonl").open()}
+    new = set(report["new_tasks"]["task_ids"])
+    assert len(new) == 3 and not new & (trained | set(run["held_out"]["task_ids"]))
+    assert report["replication"]["tasks"] == 3 and report["pooled_with_run"]["tasks"] == 6
+    diff = report["replication"]["dapo_minus_sft"]
+    assert diff["ci95"][0] <= diff["mean"] <= diff["ci95"][1]
+    # a checkpoint that is not there fails before any work, naming it
+    command[command.index("--dapo_dir") + 1] = str(tmp_path / "nowhere")
+    done = subprocess.run(command, check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode != 0 and "nowhere" in done.stderr
