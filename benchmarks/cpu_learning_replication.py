@@ -24,10 +24,10 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
+import cpu_learning as run
 import numpy as np
 from transformers import HfArgumentParser
 
-import cpu_learning as run
 from agents.bm25_heuristic import BM25HeuristicAgent
 from ramp_env.cache import atomic_write_json
 from ramp_env.evaluation.runner import episode_seed
