@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
-import cpu_learning as run
+import cpu_learning as run  # the sibling script (this directory is on sys.path when run as a script)
 import numpy as np
 from transformers import HfArgumentParser
 
