@@ -28,7 +28,7 @@ variant that changes only DAPO's settings reruns only DAPO and its evaluation;
 (results files keep their ``stages``), and ``reused`` in the results names what
 was taken from where.
 
-    nice -n 10 python benchmarks/cpu_learning.py              # full run (75 min + the base model's evaluation)
+    nice -n 10 python benchmarks/cpu_learning.py              # full run (95 min on a shared 2-core machine)
     python benchmarks/cpu_learning.py --quick                 # a few minutes: the pipeline, not a result
     python benchmarks/cpu_learning.py --dapo_pool unseen_reached \
         --reuse_from PROGRESS_OR_RESULTS.json --out benchmarks/results/cpu_learning_bf16_unseen.json
