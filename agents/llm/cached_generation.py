@@ -373,10 +373,12 @@ def _generate_chunk(
     kept: dict[int, _Entry] = {}  # entries of rows that left the batch early
     fed = 0  # generated tokens whose keys/values are in the cache
 
-    def entry(row: int, position: int) -> _Entry:
+    def trimmed_row(row: int) -> Generation:
+        return trim_generation(tokenizer, generated[row].tolist(), eos_ids, stop_strings, max_new_tokens)
+
+    def entry(row: int, position: int, generation: Generation) -> _Entry:
         """Row ``row``'s context and kept tokens with their keys/values (batch position ``position``)."""
         context = chunk[row]
-        generation = trim_generation(tokenizer, generated[row].tolist(), eos_ids, stop_strings, max_new_tokens)
         keep = min(fed, len(generation.token_ids))  # the kept tokens whose keys were computed
         start, end = total - len(context) - trimmed, total + keep - trimmed
         kv = [
@@ -416,7 +418,8 @@ def _generate_chunk(
         # last row stops: drop them once a quarter of the batch has, and the left padding no row needs.
         if compactable and plain and int(finished.sum()) * 4 >= len(alive) and max_new_tokens - step > 4:
             for position in finished.nonzero().flatten().tolist():
-                kept[int(alive[position])] = entry(int(alive[position]), position)
+                row = int(alive[position])
+                kept[row] = entry(row, position, trimmed_row(row))
             stay = (~finished).nonzero().flatten()
             alive = alive[stay]
             drop = min(total - lengths_list[int(row)] for row in alive) - trimmed
@@ -437,10 +440,10 @@ def _generate_chunk(
     entries: list[_Entry] = []
     position_of = {int(row): position for position, row in enumerate(alive.tolist())}
     for row in range(rows):
-        generation = trim_generation(tokenizer, generated[row].tolist(), eos_ids, stop_strings, max_new_tokens)
+        generation = trimmed_row(row)
+        if plain:  # (before the log-probs are set: an entry only needs the token ids)
+            entries.append(kept[row] if row in kept else entry(row, position_of[row], generation))
         if return_logprobs:
             generation.logprobs = [float(step[row]) for step in chosen_logprobs[: len(generation.token_ids)]]
         generations.append(generation)
-        if plain:
-            entries.append(kept[row] if row in kept else entry(row, position_of[row]))
     return generations, entries

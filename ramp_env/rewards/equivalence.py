@@ -397,7 +397,11 @@ def adds_distinguishing_word(prediction: str, gold: str) -> bool:
     """One answer is the other plus a word that names another thing: a direction, "New", "Sur",
     "Democratic", an ordinal ("West Virginia", "Second Industrial Revolution"), or a Jr./Sr. with
     more words ("Martin Luther King Jr." / "Martin Luther"; a bare Jr. may be the same person)."""
-    pred_tokens, gold_tokens = content_tokens(prediction), content_tokens(gold)
+    return _adds_distinguishing_word(prediction, gold, content_tokens(prediction), content_tokens(gold))
+
+
+def _adds_distinguishing_word(prediction: str, gold: str, pred_tokens: list[str], gold_tokens: list[str]) -> bool:
+    """:func:`adds_distinguishing_word` on content tokens already computed (``rule_verdict`` has them)."""
     (short, _), (long, long_text) = sorted(((pred_tokens, prediction), (gold_tokens, gold)), key=lambda p: len(p[0]))
     if not short or len(short) == len(long):
         return False
@@ -458,7 +462,7 @@ def rule_verdict(prediction: str, gold: str) -> float | None:
         return 1.0
     if len(pred_tokens) == len(gold_tokens) == 1 and _singular_in_class(pred_tokens[0], gold_tokens[0]):
         return 0.0  # "Norwegian" / "Swedish", "Republicans" / "Democrats"
-    if adds_distinguishing_word(prediction, gold):
+    if _adds_distinguishing_word(prediction, gold, pred_tokens, gold_tokens):
         return 0.0
     if frames_conflict(pred_tokens, gold_tokens):
         return 0.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 import torch
 
@@ -16,6 +18,20 @@ def contexts(tokenizer) -> list[list[int]]:
         encode(tokenizer, "Hi"),
         encode(tokenizer, "One two three four"),
     ]
+
+
+def record_cache_updates(patch: pytest.MonkeyPatch, seen: Callable[[object, torch.Tensor, torch.Tensor], None]) -> None:
+    """Call ``seen(layer, keys, values)`` with what every batch-cache layer update returns."""
+    import agents.llm.cached_generation as cached
+
+    real_update = cached._PreallocatedLayer.update
+
+    def recording(self, key_states, value_states, *args, **kwargs):
+        keys, values = real_update(self, key_states, value_states, *args, **kwargs)
+        seen(self, keys, values)
+        return keys, values
+
+    patch.setattr(cached._PreallocatedLayer, "update", recording)
 
 
 def test_cached_greedy_turns_match_uncached_generation(tiny_model, smollm2_tokenizer) -> None:
@@ -135,14 +151,7 @@ def test_decoding_writes_keys_in_place(monkeypatch, tiny_model, smollm2_tokenize
 
     monkeypatch.setattr(cached._PreallocatedLayer, "allocate", counting)
     buffers: dict[int, set[int]] = {}
-    real_update = cached._PreallocatedLayer.update
-
-    def recording(self, key_states, value_states, *args, **kwargs):
-        keys, values = real_update(self, key_states, value_states, *args, **kwargs)
-        buffers.setdefault(id(self), set()).add(keys.data_ptr())
-        return keys, values
-
-    monkeypatch.setattr(cached._PreallocatedLayer, "update", recording)
+    record_cache_updates(monkeypatch, lambda layer, keys, _: buffers.setdefault(id(layer), set()).add(keys.data_ptr()))
     out = generate_cached(model, smollm2_tokenizer, contexts(smollm2_tokenizer), PrefixKVCache(), max_new_tokens=12,
                           stop_strings=())
     assert len(allocations) == model.config.num_hidden_layers  # once per layer, not per step
@@ -204,22 +213,17 @@ def test_sampler_draws_each_token_with_its_softmax_probability() -> None:
 
 def test_keys_kept_in_autocast_precision_give_the_numbers_of_an_uncached_pass(tiny_model, smollm2_tokenizer) -> None:
     """Under bf16 autocast the cache stores bf16 keys (what attention reads) and tokens stay those of generate."""
-    import agents.llm.cached_generation as cached
-
     model = tiny_model(seed=11)
     tok = smollm2_tokenizer
     dtypes: set[torch.dtype] = set()
-    real_update = cached._PreallocatedLayer.update
 
-    def recording(self, key_states, value_states, *args, **kwargs):
-        keys, values = real_update(self, key_states, value_states, *args, **kwargs)
+    def seen(layer: object, keys: torch.Tensor, values: torch.Tensor) -> None:
         dtypes.update((keys.dtype, values.dtype))
-        return keys, values
 
     cache = PrefixKVCache()
     turn = contexts(tok)
     with pytest.MonkeyPatch.context() as patch, torch.autocast("cpu", dtype=torch.bfloat16):
-        patch.setattr(cached._PreallocatedLayer, "update", recording)
+        record_cache_updates(patch, seen)
         for _ in range(3):
             expected = generate_batch(model, tok, turn, max_new_tokens=6, stop_strings=())
             got = generate_cached(model, tok, turn, cache, max_new_tokens=6, stop_strings=())
@@ -228,7 +232,7 @@ def test_keys_kept_in_autocast_precision_give_the_numbers_of_an_uncached_pass(ti
     assert dtypes == {torch.bfloat16} and cache.hits == 6
     dtypes.clear()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(cached._PreallocatedLayer, "update", recording)
+        record_cache_updates(patch, seen)
         generate_cached(model, tok, contexts(tok), PrefixKVCache(), max_new_tokens=2, stop_strings=())
     assert dtypes == {torch.float32}  # without autocast keys keep the model's precision
 
