@@ -466,32 +466,27 @@ class DAPOTrainer:
             return {"loss": 0.0, "policy_tokens": 0.0}
         pad_id = self.tokenizer.pad_token_id if self.tokenizer.pad_token_id is not None else 0
         batches = [items[i : i + cfg.micro_batch_size] for i in range(0, len(items), cfg.micro_batch_size)]
-        old: list[torch.Tensor | None] = [None] * len(batches)
-        if cfg.updates_per_step > 1:  # later updates need the sampling policy's log-probs
-            with torch.no_grad(), autocast(self.model, self.autocast_dtype):
-                for b, batch in enumerate(batches):
-                    old[b] = sequence_logprobs(self.model, [s for s, _ in batch], pad_id, cfg.temperature)[0]
+        # The policy is unchanged until the first optimiser step, so the first update's own forward
+        # pass gives the sampling policy's log-probs ("old", kept for later updates) and the policy
+        # side of the KL diagnostic: no separate no-grad pass over the batch (a full forward of
+        # every long prompt, a third of a step's compute at two updates per step).
+        old: list[torch.Tensor] = []
         kl_sum = 0.0
-        if self.reference_model is not None:
-            # k3 estimator of KL(policy || reference) on the sampled tokens: exp(d) - d - 1, d = ref - policy
-            with torch.no_grad(), autocast(self.model, self.autocast_dtype):
-                for batch in batches:
-                    segments = [s for s, _ in batch]
-                    policy, mask = sequence_logprobs(self.model, segments, pad_id, cfg.temperature)
-                    ref, _ = sequence_logprobs(self.reference_model, segments, pad_id, cfg.temperature)
-                    d = (ref - policy).clamp(-20, 20)
-                    kl_sum += float(((torch.exp(d) - d - 1) * mask).sum())
         self.model.train()
         totals: dict[str, float] = {"loss": 0.0, "clip_low_frac": 0.0, "clip_high_frac": 0.0, "grad_norm": 0.0}
-        for _ in range(cfg.updates_per_step):
+        for update in range(cfg.updates_per_step):
             self.optimizer.zero_grad(set_to_none=True)
             for b, batch in enumerate(batches):
+                segments = [s for s, _ in batch]
                 with autocast(self.model, self.autocast_dtype):
-                    logprobs, mask = sequence_logprobs(self.model, [s for s, _ in batch], pad_id, cfg.temperature)
-                old_logprobs = logprobs.detach() if old[b] is None else old[b]
+                    logprobs, mask = sequence_logprobs(self.model, segments, pad_id, cfg.temperature)
+                if update == 0:
+                    old.append(logprobs.detach())
+                    if self.reference_model is not None:
+                        kl_sum += self._kl_to_reference(segments, old[b], mask, pad_id)
                 adv = torch.tensor([a for _, a in batch], dtype=logprobs.dtype, device=logprobs.device)
                 loss, stats = dapo_policy_loss(
-                    logprobs, old_logprobs, adv, mask, cfg.clip_low, cfg.clip_high, num_tokens=num_tokens
+                    logprobs, old[b], adv, mask, cfg.clip_low, cfg.clip_high, num_tokens=num_tokens
                 )
                 loss.backward()
                 share = float(mask.sum()) / num_tokens
@@ -506,6 +501,15 @@ class DAPOTrainer:
         if self.reference_model is not None:
             totals["kl_to_reference"] = kl_sum / num_tokens
         return totals
+
+    def _kl_to_reference(
+        self, segments: Sequence[TokenSegment], policy: torch.Tensor, mask: torch.Tensor, pad_id: int
+    ) -> float:
+        """Summed k3 estimate of KL(policy || reference) on the sampled tokens: exp(d) - d - 1, d = ref - policy."""
+        with torch.no_grad(), autocast(self.model, self.autocast_dtype):
+            ref, _ = sequence_logprobs(self.reference_model, segments, pad_id, self.config.temperature)
+        d = (ref - policy).clamp(-20, 20)
+        return float(((torch.exp(d) - d - 1) * mask).sum())
 
     def step(self) -> dict[str, float]:
         """One DAPO step: sample groups (dynamic sampling), then update on those with signal."""

@@ -233,3 +233,44 @@ def test_kl_to_a_reference_model_is_reported(tiny_model, smollm2_tokenizer, smal
     assert first["kl_to_reference"] == pytest.approx(0.0, abs=1e-6)  # same weights before the first update
     second = trainer.step()
     assert second["kl_to_reference"] > 0
+
+
+def test_later_updates_score_ratios_against_the_sampling_policy_without_an_extra_pass(
+    tiny_model, smollm2_tokenizer, small_env, monkeypatch
+) -> None:
+    import copy
+
+    import agents.training.dapo as dapo
+
+    trainer = DAPOTrainer(
+        tiny_model(), smollm2_tokenizer, lambda: ActionLengthBonus(small_env()),
+        DAPOConfig(group_size=2, tasks_per_step=1, max_new_tokens=6, learning_rate=1e-2, max_sampling_rounds=4,
+                   updates_per_step=3, micro_batch_size=1),
+    )
+    groups, _ = trainer.sample_groups()
+    assert groups, "the length bonus makes every group informative"
+    sampling_policy = copy.deepcopy(trainer.model)
+    segments = [s for e in groups[0].episodes for s in e.segments]
+    pad_id = smollm2_tokenizer.pad_token_id
+    expected = [sequence_logprobs(sampling_policy, [s], pad_id)[0] for s in segments]
+    forwards: list[int] = []
+    olds: list[torch.Tensor] = []
+    real_logprobs, real_loss = dapo.sequence_logprobs, dapo.dapo_policy_loss
+
+    def counting_logprobs(*args, **kwargs):
+        forwards.append(1)
+        return real_logprobs(*args, **kwargs)
+
+    def recording_loss(logprobs, old_logprobs, *args, **kwargs):
+        olds.append(old_logprobs)
+        return real_loss(logprobs, old_logprobs, *args, **kwargs)
+
+    monkeypatch.setattr(dapo, "sequence_logprobs", counting_logprobs)
+    monkeypatch.setattr(dapo, "dapo_policy_loss", recording_loss)
+    trainer.update(groups)
+    # one forward per micro-batch per update: the first update's pass supplies the old log-probs
+    assert len(forwards) == 3 * len(segments) and len(olds) == 3 * len(segments)
+    for update in range(3):  # every update's ratio is against the policy that sampled the tokens
+        for old, want in zip(olds[update * len(segments) :], expected):
+            assert torch.allclose(old, want, atol=1e-5)
+    assert changed(params(sampling_policy), trainer.model)
