@@ -99,7 +99,7 @@ def dapo_policy_loss(
     mask: torch.Tensor,
     clip_low: float = 0.2,
     clip_high: float = 0.28,
-    num_tokens: int | float | None = None,
+    num_tokens: float | None = None,
 ) -> tuple[torch.Tensor, dict[str, float]]:
     """DAPO's clipped surrogate, token-level (see the module docs).
 

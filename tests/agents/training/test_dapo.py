@@ -240,7 +240,7 @@ def test_later_updates_score_ratios_against_the_sampling_policy_without_an_extra
 ) -> None:
     import copy
 
-    import agents.training.dapo as dapo
+    from agents.training import dapo
 
     trainer = DAPOTrainer(
         tiny_model(), smollm2_tokenizer, lambda: ActionLengthBonus(small_env()),
