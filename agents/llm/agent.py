@@ -8,11 +8,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-import torch
-
 from agents.llm.cached_generation import PrefixKVCache, generate_cached
 from agents.llm.chat import encode, render, resolve_tool_role, template_messages, tokenize_conversation
 from agents.llm.generation import STOP_STRINGS, Generation, generate_batch, sampling_settings
+from agents.rng import seeded_torch
 from ramp_env.prompts import INSTRUCTIONS
 from ramp_env.trajectories import initial_messages, tool_message
 
@@ -277,9 +276,9 @@ class LLMAgent:
         if len(set(slots)) != len(slots):
             raise ValueError(f"slots must be distinct, got {slots}")
         episodes = [self._observe(slot, obs) for slot, obs in zip(slots, observations)]
-        torch.manual_seed(self.config.seed * 1_000_003 + self._calls)
+        with seeded_torch(self.config.seed * 1_000_003 + self._calls):
+            generations = self._generate([e.context for e in episodes])
         self._calls += 1
-        generations = self._generate([e.context for e in episodes])
         actions = []
         for episode, generation in zip(episodes, generations):
             episode.context.extend(generation.token_ids)

@@ -89,19 +89,18 @@ class TransformersBackend:
         self._calls = 0
 
     def complete(self, conversations: Sequence[Messages], max_new_tokens: int = 96) -> list[str]:
-        import torch
-
         from agents.llm.chat import encode, render
         from agents.llm.generation import generate_batch
+        from agents.rng import seeded_torch
 
         contexts = [encode(self.tokenizer, render(self.tokenizer, list(m), add_generation_prompt=True))
                     for m in conversations]
-        torch.manual_seed(self.seed * 1_000_003 + self._calls)
+        with seeded_torch(self.seed * 1_000_003 + self._calls):
+            generations = generate_batch(
+                self.model, self.tokenizer, contexts, max_new_tokens=max_new_tokens, temperature=self.temperature,
+                top_p=self.top_p, stop_strings=(), batch_size=self.batch_size,
+            )
         self._calls += 1
-        generations = generate_batch(
-            self.model, self.tokenizer, contexts, max_new_tokens=max_new_tokens, temperature=self.temperature,
-            top_p=self.top_p, stop_strings=(), batch_size=self.batch_size,
-        )
         return [g.text.strip() for g in generations]
 
 

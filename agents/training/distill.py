@@ -213,8 +213,19 @@ def distill(
         make_env: builds one env (default ``gym.make(config.env_id, **config.env_kwargs)``).
         log: where round summaries are printed.
     """
-    import torch
+    from agents.rng import seeded_torch  # imports torch: kept out of this light module's import
 
+    # LLM sampling and TRL's Trainer reseed global generators; the caller's are restored afterwards
+    with seeded_torch(config.seed):
+        return _distill(config, teacher, make_env, log)
+
+
+def _distill(
+    config: DistillConfig,
+    teacher: Teacher | None,
+    make_env: Callable[[], gym.Env] | None,
+    log: Callable[[str], None],
+) -> list[RoundReport]:
     from agents.llm import LLMAgent, LLMAgentConfig
     from agents.training.checkpoint import save_pretrained_atomic
     from agents.training.sft import train_sft
@@ -227,7 +238,6 @@ def distill(
     make_env = make_env or (lambda: gym.make(config.env_id, **config.env_kwargs))
     envs = [make_env() for _ in range(config.concurrency)]
     judge = make_judge(config.judge, config.judge_threshold)
-    torch.manual_seed(config.seed)
 
     def student_teacher(model: Any, tokenizer: Any, r: int) -> Teacher:
         agent_config = LLMAgentConfig(

@@ -23,6 +23,7 @@ from typing import Any
 import torch
 
 from agents.llm.chat import resolve_tool_role, tokenize_conversation
+from agents.rng import restored_global_rngs
 from agents.training.precision import upcast_to_fp32
 from ramp_env.trajectories import Trajectory
 
@@ -203,7 +204,8 @@ def train_sft(
         stage_config = config
         if config.max_steps > 0 and len(stages) > 1:
             stage_config = replace(config, max_steps=max(1, round(config.max_steps * len(stage) / len(trajectories))))
-        with tempfile.TemporaryDirectory(prefix="ramp-sft-") as scratch:
+        # TRL's Trainer calls set_seed (Python's, NumPy's and torch's global generators): restore the caller's
+        with tempfile.TemporaryDirectory(prefix="ramp-sft-") as scratch, restored_global_rngs():
             trainer = make_sft_trainer(model, tokenizer, stage, stage_config, output_dir=scratch)
             dataset = trainer.train_dataset
             trained_tokens = int(sum(sum(1 for label in row if label != -100) for row in dataset["labels"]))
