@@ -140,6 +140,26 @@ def test_replication_scores_the_run_on_new_tasks_it_never_saw(tmp_path, tiny_mod
     assert report["replication"]["tasks"] == 3 and report["pooled_with_run"]["tasks"] == 6
     diff = report["replication"]["dapo_minus_sft"]
     assert diff["ci95"][0] <= diff["mean"] <= diff["ci95"][1]
+    # the same checkpoints by sampled rollouts (avg@k), on the run's tasks and the replication's, split per model
+    sampled_out = tmp_path / "results" / "sampled.json"
+    sampled = [
+        sys.executable, str(ROOT / "benchmarks" / "cpu_learning_sampled.py"), "--results", str(out),
+        "--sft_dir", str(tmp_path / "work" / "sft"), "--dapo_dir", str(tmp_path / "work" / "dapo_cpu_learning"),
+        "--replication", str(replication), "--samples", "2", "--temperature", "1.0", "--out", str(sampled_out),
+    ]
+    for only in ("sft", ""):
+        step = [*sampled, "--only", only] if only else sampled
+        done = subprocess.run(step, check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+        assert done.returncode == 0, done.stderr[-3000:]
+    assert "sft: reusing" in done.stdout  # the final run took the SFT scores of the --only run
+    assert not list(sampled_out.parent.glob("sampled.*.partial.json"))
+    report = json.loads(sampled_out.read_text())
+    assert report["samples"] == 2 and report["pooled"]["sampled"]["tasks"] == 6
+    for part, count in (("run", 3), ("replication", 3)):
+        scores = report["per_task_sampled_scores"][part]
+        assert len(scores["sft"]) == len(scores["dapo"]) == count
+        assert report[part]["greedy"]["sft"]["mean"] == round(sum(
+            (run if part == "run" else json.loads(replication.read_text()))["per_task_scores"]["sft"]) / count, 4)
     # a checkpoint that is not there fails before any work, naming it
     command[command.index("--dapo_dir") + 1] = str(tmp_path / "nowhere")
     done = subprocess.run(command, check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)

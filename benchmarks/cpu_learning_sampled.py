@@ -1,0 +1,162 @@
+"""Score a ``cpu_learning.py`` run's SFT and DAPO checkpoints by sampled rollouts (avg@k), not greedy decoding.
+
+``cpu_learning.py`` scores each model greedily. DAPO optimises the expected reward
+of the policy it samples from (at its training temperature), and the DAPO paper
+reports avg@32 at temperature 1.0 for the same reason; a greedy decode can miss a
+change of that distribution or turn a small one into a flip. This script plays
+every held-out task ``samples`` times per model at ``temperature`` (default: the
+run's DAPO temperature), scores a task by the mean over its samples, and reports
+paired bootstrap 95% CIs of DAPO - SFT on the run's held-out tasks and, with
+``--replication``, on that file's new tasks and pooled. Both models see the same
+tasks in the same order with the same sampling seed. The sample count and the
+temperature are arguments fixed before the run. The greedy scores of the same
+tasks are copied from the input files beside the sampled ones.
+
+    nice -n 10 python benchmarks/cpu_learning_sampled.py --results benchmarks/results/cpu_learning.json \
+        --sft_dir runs/cpu_learning_bf16/sft --dapo_dir runs/cpu_learning_bf16/dapo_cpu_learning_bf16_data480 \
+        --replication benchmarks/results/cpu_learning_replication.json --samples 4 \
+        --out benchmarks/results/cpu_learning_sampled.json     # add --only sft / --only dapo to split
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import cpu_learning as run  # the sibling scripts (this directory is on sys.path when run as a script)
+import numpy as np
+from cpu_learning_replication import run_args
+from transformers import HfArgumentParser
+
+from agents.llm import LLMAgent
+from agents.llm.rollout import EpisodeSpec, evaluate_agent
+from ramp_env.cache import atomic_write_json
+from ramp_env.models import load_causal_lm, torch_threads
+
+
+@dataclass
+class Args:
+    results: str  # a cpu_learning.py results file (settings, held-out seeds, greedy per-task scores)
+    sft_dir: str  # the run's SFT checkpoint
+    dapo_dir: str  # the run's DAPO checkpoint
+    replication: str | None = None  # a cpu_learning_replication.py results file: also score its new tasks
+    samples: int = 4  # rollouts per task and model, fixed in advance
+    temperature: float | None = None  # None: the run's DAPO sampling temperature
+    seed: int = 0  # sampling seed, the same for both models
+    out: str = "benchmarks/results/cpu_learning_sampled.json"
+    only: Literal["sft", "dapo"] | None = None  # score one model into its partial file and stop
+    threads: int = 1
+
+
+def weights_hash(model_dir: str) -> str:
+    """sha256 over the checkpoint's weight files, so kept scores are never reused for other weights."""
+    digest = hashlib.sha256()
+    files = sorted(Path(model_dir).glob("*.safetensors")) or sorted(Path(model_dir).glob("*.bin"))
+    if not files:
+        raise SystemExit(f"no weight files in {model_dir}")
+    for path in files:
+        with path.open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def sampled_scores(
+    model_dir: str, args: run.Args, seeds: list[int], samples: int, temperature: float, seed: int
+) -> dict[str, Any]:
+    """Each task's mean score over ``samples`` rollouts at ``temperature`` (tasks in ``seeds`` order)."""
+    model, tokenizer = load_causal_lm(model_dir)
+    agent = LLMAgent(model=model, tokenizer=tokenizer, max_new_tokens=args.max_new_tokens,
+                     batch_size=args.eval_batch, temperature=temperature, seed=seed)
+    envs = [run.make_env(args) for _ in range(args.eval_batch)]
+    specs = [EpisodeSpec(seed=s, options={"num_masks": args.num_masks}) for s in seeds for _ in range(samples)]
+    started = time.perf_counter()
+    _, episodes = evaluate_agent(agent, envs, specs)
+    per_rollout = np.array([e.trajectory.score for e in episodes]).reshape(len(seeds), samples)
+    return {"scores": [round(float(x), 4) for x in per_rollout.mean(axis=1)],
+            "seconds": round(time.perf_counter() - started, 1)}
+
+
+def compare(sft: list[float], dapo: list[float], resamples: int, seed: int) -> dict[str, Any]:
+    return {
+        "tasks": len(sft),
+        "sft": {"mean": round(float(np.mean(sft)), 4), "ci95": run.bootstrap_mean_ci(sft, resamples, seed)},
+        "dapo": {"mean": round(float(np.mean(dapo)), 4), "ci95": run.bootstrap_mean_ci(dapo, resamples, seed)},
+        "dapo_minus_sft": run.paired_difference(dapo, sft, resamples, seed),
+    }
+
+
+def main(cli: Args) -> dict[str, Any]:
+    out = Path(cli.out)
+    run.check_output(out)  # before any work
+    if cli.samples < 1:
+        raise SystemExit(f"--samples must be >= 1, got {cli.samples}")
+    for checkpoint in (Path(cli.sft_dir), Path(cli.dapo_dir)):
+        if not (checkpoint / "config.json").is_file():
+            raise SystemExit(f"no model checkpoint at {checkpoint}")
+    results = json.loads(Path(cli.results).read_text(encoding="utf-8"))
+    replication = json.loads(Path(cli.replication).read_text(encoding="utf-8")) if cli.replication else None
+    args = run_args(results, str(Path(cli.sft_dir).parent))
+    temperature = cli.temperature if cli.temperature is not None else results["dapo"]["config"]["temperature"]
+    if temperature <= 0:
+        raise SystemExit(f"--temperature must be > 0 (sampled rollouts), got {temperature}")
+    sets = {"run": results["held_out"]["seeds"]}
+    greedy = {"run": {m: results["per_task_scores"][m] for m in ("sft", "dapo")}}
+    if replication is not None:
+        sets["replication"] = replication["new_tasks"]["seeds"]
+        greedy["replication"] = {m: replication["per_task_scores"][m] for m in ("sft", "dapo")}
+    seeds = [s for task_seeds in sets.values() for s in task_seeds]
+    started, machine_at_start = time.perf_counter(), run.machine()
+    scored = {}
+    for name, path in (("sft", cli.sft_dir), ("dapo", cli.dapo_dir)):
+        if cli.only not in (None, name):
+            continue
+        key = {"weights_sha256": weights_hash(path), "seeds": seeds, "samples": cli.samples,
+               "temperature": temperature, "seed": cli.seed, "max_new_tokens": args.max_new_tokens}
+        partial = out.with_name(f"{out.stem}.{name}.partial.json")
+        kept = json.loads(partial.read_text(encoding="utf-8")) if partial.is_file() else None
+        if isinstance(kept, dict) and kept.get("key") == key:
+            scored[name] = kept
+            print(f"{name}: reusing {partial}")
+        else:
+            scored[name] = {"key": key, **sampled_scores(path, args, seeds, cli.samples, temperature, cli.seed)}
+            atomic_write_json(partial, scored[name])
+        print(f"{name}: {np.mean(scored[name]['scores']):.3f} avg@{cli.samples} on {len(seeds)} tasks", flush=True)
+    if cli.only is not None:
+        return scored[cli.only]
+    r, seed = args.bootstrap_resamples, args.seed
+    report: dict[str, Any] = {"args": asdict(cli), "temperature": temperature, "samples": cli.samples}
+    offset = 0
+    per_task: dict[str, dict[str, list[float]]] = {}
+    for name, task_seeds in sets.items():
+        part = {m: scored[m]["scores"][offset : offset + len(task_seeds)] for m in ("sft", "dapo")}
+        offset += len(task_seeds)
+        per_task[name] = part
+        report[name] = {"sampled": compare(part["sft"], part["dapo"], r, seed),
+                        "greedy": compare(greedy[name]["sft"], greedy[name]["dapo"], r, seed)}
+    if replication is not None:
+        pooled = {m: per_task["run"][m] + per_task["replication"][m] for m in ("sft", "dapo")}
+        report["pooled"] = {"sampled": compare(pooled["sft"], pooled["dapo"], r, seed)}
+    report |= {
+        "per_task_sampled_scores": per_task,
+        "evaluation_seconds": {m: s["seconds"] for m, s in scored.items()},
+        "total_seconds": round(time.perf_counter() - started, 1),
+        "ci_method": results["ci_method"] + "; a task's sampled score is the mean of its samples",
+        "machine_at_start": machine_at_start, "machine_at_end": run.machine(),
+    }
+    atomic_write_json(out, report)
+    for name in scored:
+        out.with_name(f"{out.stem}.{name}.partial.json").unlink(missing_ok=True)
+    print(json.dumps({k: report[k] for k in sets} | ({"pooled": report["pooled"]} if replication else {}), indent=1))
+    print(f"results written to {out}")
+    return report
+
+
+if __name__ == "__main__":
+    (cli_args,) = HfArgumentParser(Args).parse_args_into_dataclasses()
+    with torch_threads(cli_args.threads):
+        main(cli_args)
