@@ -65,6 +65,18 @@ def weights_hash(model_dir: str) -> str:
     return digest.hexdigest()
 
 
+def read_json(path: str, keys: tuple[str, ...]) -> dict[str, Any]:
+    """A results file with the keys this script needs, or a one-line error naming the file."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"{path}: cannot read it as JSON ({exc})") from exc
+    missing = [k for k in keys if not isinstance(data, dict) or k not in data]
+    if missing:
+        raise SystemExit(f"{path}: not the results file expected here (no {', '.join(missing)})")
+    return data
+
+
 def sampled_scores(
     model_dir: str, args: run.Args, seeds: list[int], samples: int, temperature: float, seed: int
 ) -> dict[str, Any]:
@@ -98,8 +110,8 @@ def main(cli: Args) -> dict[str, Any]:
     for checkpoint in (Path(cli.sft_dir), Path(cli.dapo_dir)):
         if not (checkpoint / "config.json").is_file():
             raise SystemExit(f"no model checkpoint at {checkpoint}")
-    results = json.loads(Path(cli.results).read_text(encoding="utf-8"))
-    replication = json.loads(Path(cli.replication).read_text(encoding="utf-8")) if cli.replication else None
+    results = read_json(cli.results, ("settings", "held_out", "per_task_scores", "dapo"))
+    replication = read_json(cli.replication, ("new_tasks", "per_task_scores")) if cli.replication else None
     args = run_args(results, str(Path(cli.sft_dir).parent))
     temperature = cli.temperature if cli.temperature is not None else results["dapo"]["config"]["temperature"]
     if temperature <= 0:
@@ -118,7 +130,10 @@ def main(cli: Args) -> dict[str, Any]:
         key = {"weights_sha256": weights_hash(path), "seeds": seeds, "samples": cli.samples,
                "temperature": temperature, "seed": cli.seed, "max_new_tokens": args.max_new_tokens}
         partial = out.with_name(f"{out.stem}.{name}.partial.json")
-        kept = json.loads(partial.read_text(encoding="utf-8")) if partial.is_file() else None
+        try:
+            kept = json.loads(partial.read_text(encoding="utf-8")) if partial.is_file() else None
+        except ValueError:  # written atomically, so only a hand-edited file gets here: score again
+            kept = None
         if isinstance(kept, dict) and kept.get("key") == key:
             scored[name] = kept
             print(f"{name}: reusing {partial}")
