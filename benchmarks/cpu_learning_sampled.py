@@ -122,7 +122,7 @@ def main(cli: Args) -> dict[str, Any]:
         sets["replication"] = replication["new_tasks"]["seeds"]
         greedy["replication"] = {m: replication["per_task_scores"][m] for m in ("sft", "dapo")}
     seeds = [s for task_seeds in sets.values() for s in task_seeds]
-    started, machine_at_start = time.perf_counter(), run.machine()
+    started = time.perf_counter()
     scored = {}
     for name, path in (("sft", cli.sft_dir), ("dapo", cli.dapo_dir)):
         if cli.only not in (None, name):
@@ -138,7 +138,9 @@ def main(cli: Args) -> dict[str, Any]:
             scored[name] = kept
             print(f"{name}: reusing {partial}")
         else:
-            scored[name] = {"key": key, **sampled_scores(path, args, seeds, cli.samples, temperature, cli.seed)}
+            machine_at_start = run.machine()
+            scored[name] = {"key": key, **sampled_scores(path, args, seeds, cli.samples, temperature, cli.seed),
+                            "machine_at_start": machine_at_start, "machine_at_end": run.machine()}
             atomic_write_json(partial, scored[name])
         print(f"{name}: {np.mean(scored[name]['scores']):.3f} avg@{cli.samples} on {len(seeds)} tasks", flush=True)
     if cli.only is not None:
@@ -159,9 +161,11 @@ def main(cli: Args) -> dict[str, Any]:
     report |= {
         "per_task_sampled_scores": per_task,
         "evaluation_seconds": {m: s["seconds"] for m, s in scored.items()},
+        # where each model was scored (with --only, another process than the one writing this report)
+        "evaluation_machines": {m: {k: s.get(k) for k in ("machine_at_start", "machine_at_end")}
+                                for m, s in scored.items()},
         "total_seconds": round(time.perf_counter() - started, 1),
         "ci_method": results["ci_method"] + "; a task's sampled score is the mean of its samples",
-        "machine_at_start": machine_at_start, "machine_at_end": run.machine(),
     }
     atomic_write_json(out, report)
     for name in scored:

@@ -155,6 +155,7 @@ def test_replication_scores_the_run_on_new_tasks_it_never_saw(tmp_path, tiny_mod
     assert not list(sampled_out.parent.glob("sampled.*.partial.json"))
     report = json.loads(sampled_out.read_text())
     assert report["samples"] == 2 and report["pooled"]["sampled"]["tasks"] == 6
+    assert {m["machine_at_start"]["cpu_count"] for m in report["evaluation_machines"].values()} == {os.cpu_count()}
     for part, count in (("run", 3), ("replication", 3)):
         scores = report["per_task_sampled_scores"][part]
         assert len(scores["sft"]) == len(scores["dapo"]) == count
