@@ -20,7 +20,6 @@ tasks are copied from the input files beside the sampled ones.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
 from dataclasses import asdict, dataclass
@@ -35,6 +34,7 @@ from transformers import HfArgumentParser
 from agents.llm import LLMAgent
 from agents.llm.rollout import EpisodeSpec, evaluate_agent
 from ramp_env.cache import atomic_write_json
+from ramp_env.corpus.integrity import file_record
 from ramp_env.models import load_causal_lm, torch_threads
 
 
@@ -52,17 +52,12 @@ class Args:
     threads: int = 1
 
 
-def weights_hash(model_dir: str) -> str:
-    """sha256 over the checkpoint's weight files, so kept scores are never reused for other weights."""
-    digest = hashlib.sha256()
+def weights_hash(model_dir: str) -> list[str]:
+    """sha256 of each of the checkpoint's weight files, so kept scores are never reused for other weights."""
     files = sorted(Path(model_dir).glob("*.safetensors")) or sorted(Path(model_dir).glob("*.bin"))
     if not files:
         raise SystemExit(f"no weight files in {model_dir}")
-    for path in files:
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-    return digest.hexdigest()
+    return [file_record(path)["sha256"] for path in files]
 
 
 def read_json(path: str, keys: tuple[str, ...]) -> dict[str, Any]:

@@ -469,7 +469,7 @@ class DAPOTrainer:
         # The policy is unchanged until the first optimiser step, so the first update's own forward
         # pass gives the sampling policy's log-probs ("old", kept for later updates) and the policy
         # side of the KL diagnostic: no separate no-grad pass over the batch (a full forward of
-        # every long prompt, a third of a step's compute at two updates per step).
+        # every long prompt).
         old: list[torch.Tensor] = []
         kl_sum = 0.0
         self.model.train()
