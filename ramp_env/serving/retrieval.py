@@ -186,7 +186,8 @@ def create_app(
 
     @app.get("/health")
     async def get_health() -> dict[str, Any]:
-        return health
+        # single-query requests searched so far, and in how many engine calls
+        return {**health, "batching": {"single_queries": batcher.jobs, "batches": batcher.batches}}
 
     @app.post("/retrieve")
     async def retrieve(request: Request) -> Response:

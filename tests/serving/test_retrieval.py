@@ -6,10 +6,6 @@ its first line), sent Search-R1's JSON request and GEM's msgpack request, and al
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,52 +14,23 @@ import msgpack
 import pytest
 
 from ramp_env.corpus.prepared import PreparedCorpus
+from tests.serving.conftest import serve
 
-REPO = Path(__file__).resolve().parents[2]
 QUERY = "Aristotle philosopher Athens"
 # trust_env=False: a proxy set in the environment must never see loopback test traffic
 HTTP = httpx.Client(trust_env=False, timeout=30.0)
 
 
 @pytest.fixture(scope="module")
-def corpus(cache_dir: Path, wiki_sample: Path) -> PreparedCorpus:
-    prepared = PreparedCorpus.open(str(wiki_sample), cache_dir=str(cache_dir), progress=False)
-    prepared.retriever("tantivy")  # build the index here so the server only opens it
+def corpus(prepared: PreparedCorpus) -> PreparedCorpus:
     return prepared
 
 
 @pytest.fixture(scope="module")
 def server(corpus: PreparedCorpus, cache_dir: Path, wiki_sample: Path) -> Iterator[str]:
-    command = [
-        sys.executable, "-m", "ramp_env", "serve", "--corpus", str(wiki_sample), "--cache-dir", str(cache_dir),
-        "--host", "127.0.0.1", "--port", "0", "--max-queries", "8", "--max-topk", "20", "--max-body-bytes", "4096",
-        "--max-exclude-ids", "4",
-    ]
-    env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        line = proc.stdout.readline() if proc.stdout else ""
-        if not line.startswith("serving http://127.0.0.1:"):
-            proc.kill()
-            raise AssertionError(f"server did not start: {line!r} {proc.stderr.read() if proc.stderr else ''}")
-        base = line.split()[1].removesuffix("/retrieve")
-        for _ in range(200):  # the port is bound before uvicorn accepts: wait for /health
-            try:
-                if HTTP.get(f"{base}/health", timeout=1.0).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if proc.poll() is not None:
-                raise AssertionError(f"server exited: {proc.stderr.read() if proc.stderr else ''}")
-            time.sleep(0.05)
-        yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=20)
+    limits = ("--max-queries", "8", "--max-topk", "20", "--max-body-bytes", "4096", "--max-exclude-ids", "4")
+    with serve(wiki_sample, cache_dir, *limits) as served:
+        yield served.base
 
 
 def test_health_reports_the_corpus_and_limits(server: str, corpus: PreparedCorpus) -> None:
@@ -117,13 +84,18 @@ def test_exclusion_ids_for_all_or_each_query(server: str, corpus: PreparedCorpus
     ("body", "status", "message"),
     [
         ({"queries": ["q"] * 9, "topk": 1}, 422, "at most 8"),
-        ({"queries": ["q"], "topk": 21}, 422, "topk must be in 1..20"),
-        ({"queries": ["q"], "topk": 0}, 422, "topk must be in 1..20"),
+        ({"queries": ["q"], "topk": 21}, 422, "topk must be an integer in 1..20"),
+        ({"queries": ["q"], "topk": 0}, 422, "topk must be an integer in 1..20"),
         ({"queries": "just one string"}, 422, "queries"),
         ({"queries": [1, 2]}, 422, "queries"),
-        ({"queries": []}, 422, "empty"),
         ({"queries": ["a", "b"], "exclude_ids": [["x"]]}, 422, "one per query"),
         ({"topk": 3}, 422, "queries"),
+        ({"queries": ["q"], "topk": 2.0}, 422, "topk must be an integer"),
+        ({"queries": ["q"], "topk": True}, 422, "topk must be an integer"),
+        ({"queries": ["q"], "return_scores": "yes"}, 422, "return_scores must be true or false"),
+        ({"query": "q", "queries": ["q"]}, 422, "not both"),
+        ({"query": 5}, 422, "query must be a string"),
+        (["q"], 422, "must be an object"),
         ({"queries": ["q"], "exclude_ids": ["1", "2", "3", "4", "5"]}, 422, "limit is 4"),
         ({"queries": ["q", "r"], "exclude_ids": [[], ["1", "2", "3", "4", "5"]]}, 422, "limit is 4"),
     ],
