@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import resource
 import socket
 import subprocess
 import sys
@@ -38,22 +37,23 @@ class Served:
         return host, int(port)
 
 
+_LIMITED = (
+    "import resource, sys\n"
+    "resource.setrlimit(resource.RLIMIT_NOFILE, ({nofile}, {nofile}))\n"
+    "from ramp_env.cli import main\n"
+    "sys.exit(main(sys.argv[1:]))\n"
+)
+
+
 @contextlib.contextmanager
 def serve(corpus: Path, cache_dir: Path, *args: str, nofile: int | None = None) -> Iterator[Served]:
     """``ramp-env serve --corpus corpus ARGS`` on a free port; always stopped (stderr kept in ``proc``)."""
-    command = [
-        sys.executable, "-m", "ramp_env", "serve", "--corpus", str(corpus), "--cache-dir", str(cache_dir),
-        "--host", "127.0.0.1", "--port", "0", *args,
-    ]
+    cli = ["serve", "--corpus", str(corpus), "--cache-dir", str(cache_dir), "--host", "127.0.0.1", "--port", "0", *args]
+    command = [sys.executable, "-m", "ramp_env", *cli]
+    if nofile:  # the child lowers its own descriptor limit, then runs the CLI (no preexec_fn with threads)
+        command = [sys.executable, "-c", _LIMITED.format(nofile=nofile), *cli]
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
-
-    def limit_descriptors() -> None:  # runs in the child only
-        resource.setrlimit(resource.RLIMIT_NOFILE, (nofile, nofile))
-
-    proc = subprocess.Popen(
-        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        preexec_fn=limit_descriptors if nofile else None,
-    )
+    proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline() if proc.stdout else ""
         if not line.startswith("serving http://127.0.0.1:"):
