@@ -4,7 +4,11 @@ Starts the real server (uvicorn, one process) on 127.0.0.1 with a free port, the
 concurrency level (1, 8, 32 clients by default) sends a fixed number of Search-R1 ``/retrieve``
 requests (one query, ``topk=3``, JSON) from that many concurrent asyncio clients and records
 queries/s and latency percentiles; every level is repeated ``--repeats`` times (95% CI of the
-throughput across repeats). One more row sends the same queries as batches of 32 per request.
+throughput across repeats). One more row sends the same queries as batches of 32 per request,
+and the ``gem`` rows send GEM ``SearchTool``'s request (``{"query": q, "topk": 3,
+"return_scores": true}`` as msgpack without a content type, flat reply) from 1 and 16
+concurrent clients, which the server batches; those rows also report the engine calls the
+server made (from ``/health``), i.e. how many queries each batch held on average.
 The baseline is ``retriever.search`` on the same queries in this process, measured in the same
 run, so machine load cancels out to first order. The clients share the machine with the server
 (2 cores here), so loopback figures are a floor, not a ceiling. Bounded loops; the server is
@@ -29,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgpack
 import numpy as np
 from scipy import stats
 
@@ -73,7 +78,25 @@ def in_process(corpus: PreparedCorpus, queries: list[str], requests: int) -> dic
     return {"queries_per_second": requests / (time.perf_counter() - started), **percentiles(latencies)}
 
 
-async def load(base: str, queries: list[str], requests: int, clients: int, batch: int) -> dict[str, Any]:
+def _request(shape: str, chunk: list[str]) -> dict[str, Any]:
+    """httpx keyword arguments for one request of ``shape`` (``search-r1`` JSON or ``gem`` msgpack)."""
+    if shape == "gem":  # GEM's SearchTool: one query, msgpack bytes, no content type
+        return {"content": msgpack.packb({"query": chunk[0], "topk": 3, "return_scores": True})}
+    return {"json": {"queries": chunk, "topk": 3, "return_scores": True}}
+
+
+def _ok(shape: str, reply: httpx.Response, batch: int) -> bool:
+    if reply.status_code != 200:
+        return False
+    if shape == "gem":  # a flat list of {"document", "score"} for the one query
+        result = msgpack.unpackb(reply.content)["result"]
+        return bool(result) and all("document" in item for item in result)
+    return len(reply.json()["result"]) == batch
+
+
+async def load(
+    base: str, queries: list[str], requests: int, clients: int, batch: int, shape: str = "search-r1"
+) -> dict[str, Any]:
     """``requests`` POSTs of ``batch`` queries each, from ``clients`` concurrent clients."""
     latencies: list[float] = []
     errors = 0
@@ -88,9 +111,9 @@ async def load(base: str, queries: list[str], requests: int, clients: int, batch
                 next_request += 1
                 chunk = [queries[(i * batch + j) % len(queries)] for j in range(batch)]
                 t0 = time.perf_counter()
-                reply = await client.post("/retrieve", json={"queries": chunk, "topk": 3, "return_scores": True})
+                reply = await client.post("/retrieve", **_request(shape, chunk))
                 latencies.append(time.perf_counter() - t0)
-                if reply.status_code != 200 or len(reply.json()["result"]) != batch:
+                if not _ok(shape, reply, batch):
                     errors += 1
 
         started = time.perf_counter()
@@ -99,8 +122,9 @@ async def load(base: str, queries: list[str], requests: int, clients: int, batch
     return {"queries_per_second": requests * batch / seconds, "errors": errors, **percentiles(latencies)}
 
 
-def start_server(corpus: str, cache_dir: str | None) -> tuple[subprocess.Popen, str]:
-    command = [sys.executable, "-m", "ramp_env", "serve", "--corpus", corpus, "--host", "127.0.0.1", "--port", "0"]
+def start_server(corpus: str, cache_dir: str | None, extra: list[str]) -> tuple[subprocess.Popen, str]:
+    command = [sys.executable, "-m", "ramp_env", "serve", "--corpus", corpus, "--host", "127.0.0.1", "--port", "0",
+               *extra]
     if cache_dir:
         command += ["--cache-dir", cache_dir]
     env = {**os.environ, "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -124,6 +148,11 @@ def start_server(corpus: str, cache_dir: str | None) -> tuple[subprocess.Popen, 
             time.sleep(0.05)
 
 
+def _batching(base: str) -> dict[str, int]:
+    with httpx.Client(trust_env=False, timeout=10.0) as client:
+        return client.get(f"{base}/health").json()["batching"]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--corpus", default="default")
@@ -132,6 +161,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=400, help="requests per level and repeat")
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8, 32])
     parser.add_argument("--batch", type=int, default=32, help="queries per request in the batched row")
+    parser.add_argument("--gem-concurrency", type=int, nargs="+", default=[1, 16],
+                        help="concurrent clients of the GEM single-query rows")
+    parser.add_argument("--batch-window-ms", type=float, default=None, help="passed to ramp-env serve")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "serve_load.json"))
@@ -145,20 +177,25 @@ def main() -> None:
     corpus.retriever("tantivy")  # build the index before timing anything
     queries = make_queries(corpus, args.queries, args.seed)
     load_before = os.getloadavg()
-    proc, base = start_server(args.corpus, args.cache_dir)
+    extra = ["--batch-window-ms", str(args.batch_window_ms)] if args.batch_window_ms is not None else []
+    proc, base = start_server(args.corpus, args.cache_dir, extra)
     rows: list[dict[str, Any]] = []
     try:
         asyncio.run(load(base, queries, 20, 1, 1))  # warm-up: connections, page cache
-        levels = [(c, 1) for c in args.concurrency] + [(1, args.batch)]
-        for clients, batch in levels:
+        levels = [(c, 1, "search-r1") for c in args.concurrency] + [(1, args.batch, "search-r1")]
+        levels += [(c, 1, "gem") for c in args.gem_concurrency]
+        for clients, batch, shape in levels:
             runs, local = [], []
+            before = _batching(base)
             for _ in range(args.repeats):
                 requests = max(args.requests // batch, 10)
-                runs.append(asyncio.run(load(base, queries, requests, clients, batch)))
+                runs.append(asyncio.run(load(base, queries, requests, clients, batch, shape)))
                 local.append(in_process(corpus, queries, args.requests))
+            after = _batching(base)
             served = mean_ci([r["queries_per_second"] for r in runs])
             baseline = mean_ci([r["queries_per_second"] for r in local])
             row = {
+                "request": "gem single query (msgpack)" if shape == "gem" else "search-r1 batch (json)",
                 "clients": clients,
                 "queries_per_request": batch,
                 "server_queries_per_second": served,
@@ -169,6 +206,11 @@ def main() -> None:
                 "in_process_p95_ms": round(statistics.fmean(r["p95_ms"] for r in local), 3),
                 "server_over_in_process": round(served["mean"] / baseline["mean"], 4),
             }
+            if shape == "gem":
+                calls = after["batches"] - before["batches"]
+                row["engine_calls"] = calls
+                row["mean_queries_per_engine_call"] = round((after["single_queries"] - before["single_queries"])
+                                                            / max(calls, 1), 2)
             rows.append(row)
             print(row, flush=True)
     finally:
@@ -194,7 +236,8 @@ def main() -> None:
             "corpus": {"name": corpus.directory.name, "passages": corpus.manifest["passages"]},
             "settings": {
                 "requests_per_level": args.requests, "distinct_queries": len(queries), "topk": 3,
-                "repeats": args.repeats, "encoding": "json", "server": "uvicorn, 1 process",
+                "repeats": args.repeats, "encoding": "json (search-r1 rows), msgpack (gem rows)",
+                "server": "uvicorn, 1 process", "batch_window_ms": args.batch_window_ms or "server default",
             },
             "results": rows,
         },
