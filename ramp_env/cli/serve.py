@@ -44,7 +44,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--max-connections", type=int, default=None,
                         help="open connections at most (default: half of ulimit -n, at most 1024)")
     parser.add_argument("--batch-window-ms", type=float, default=2.0,
-                        help="how long a single-query request waits for others to be searched with it")
+                        help="under concurrent load, how long a single-query request waits for others to be searched with it")
     parser.add_argument("--log-level", default="warning", choices=("critical", "error", "warning", "info", "debug"))
     return parser
 

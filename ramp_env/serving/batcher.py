@@ -2,10 +2,12 @@
 
 GEM's ``SearchTool`` sends one query per request and relies on its server (mosec,
 ``max_batch_size=10``, ``max_wait_time=50`` ms) to group concurrent requests. Here a
-single asyncio task collects queued jobs: it takes the first, then whatever else arrives
-within ``window`` seconds (up to ``max_batch``), and runs them all in one thread-pool call.
-While a batch runs, new requests queue up and form the next batch, so under load batches
-grow by themselves; an idle server answers a lone request after at most ``window``.
+single asyncio task collects queued jobs: it takes the first and everything already
+queued, and, when the previous batch held more than one job (requests are arriving
+concurrently), whatever else arrives within ``window`` seconds, up to ``max_batch``; then
+it runs them all in one thread-pool call. While a batch runs, new requests queue up and
+form the next one. A lone client never waits for the window: in a loaded loopback run a
+fixed 2 ms window doubled one client's median latency without a measurable gain.
 
 Written here rather than taken from a library: mosec is a separate server process with its
 own protocol, and the batching needed is twenty lines of asyncio.
@@ -44,6 +46,7 @@ class Batcher(Generic[Job]):
         self._task: asyncio.Task | None = None
         self.batches = 0
         self.jobs = 0
+        self._last_size = 0
 
     async def submit(self, job: Job) -> Any:
         """The job's result (its exception is raised here); batched with concurrent submits."""
@@ -59,7 +62,7 @@ class Batcher(Generic[Job]):
     async def _collect(self, queue: asyncio.Queue[_Pending[Job]]) -> list[_Pending[Job]]:
         batch = [await queue.get()]
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + self.window
+        deadline = loop.time() + (self.window if self._last_size > 1 else 0.0)
         while len(batch) < self.max_batch:
             if not queue.empty():
                 batch.append(queue.get_nowait())
@@ -71,6 +74,7 @@ class Batcher(Generic[Job]):
                 batch.append(await asyncio.wait_for(queue.get(), remaining))
             except TimeoutError:
                 break
+        self._last_size = len(batch)
         return [p for p in batch if not p.future.done()]  # a client that went away was cancelled
 
     async def _consume(self, queue: asyncio.Queue[_Pending[Job]]) -> None:
