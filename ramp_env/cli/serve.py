@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import ipaddress
+import logging
 import socket
 import sys
 
@@ -56,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
         from ramp_env.serving import create_app
         from ramp_env.serving.connections import (
             ConnectionLimits,
+            RepeatLimiter,
             default_max_connections,
             guarded_protocol,
             quiet_exception_handler,
@@ -68,14 +70,19 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--batch-window-ms must be in 0..1000, got {args.batch_window_ms}")
     if not 0 < args.keepalive_timeout < float("inf"):
         raise ValueError(f"--keepalive-timeout must be a positive number of seconds, got {args.keepalive_timeout}")
-    limits = ServeLimits(
-        max_queries=args.max_queries, max_topk=args.max_topk, default_topk=args.default_topk,
-        max_body_bytes=args.max_body_bytes, max_exclude_ids=args.max_exclude_ids,
-        max_request_cpu_seconds=args.max_request_cpu_seconds, read_timeout=args.read_timeout,
-    )
-    connections = ConnectionLimits(
-        max_connections=args.max_connections or default_max_connections(), head_timeout=args.head_timeout
-    )
+    try:
+        limits = ServeLimits(
+            max_queries=args.max_queries, max_topk=args.max_topk, default_topk=args.default_topk,
+            max_body_bytes=args.max_body_bytes, max_exclude_ids=args.max_exclude_ids,
+            max_request_cpu_seconds=args.max_request_cpu_seconds, read_timeout=args.read_timeout,
+        )
+        connections = ConnectionLimits(
+            max_connections=default_max_connections() if args.max_connections is None else args.max_connections,
+            head_timeout=args.head_timeout,
+        )
+    except ValueError as exc:  # name the flag, not the field: "--max-queries must be ..."
+        field, _, rest = str(exc).partition(" ")
+        raise ValueError(f"--{field.replace('_', '-')} {rest}") from None
     corpus = PreparedCorpus.open(args.corpus, cache_dir=args.cache_dir)
     retriever = corpus.retriever(args.retriever)
     info = {"corpus": corpus.directory.name, "passages": corpus.manifest["passages"], "retriever": args.retriever,
@@ -87,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
         app, log_level=args.log_level, access_log=False, loop="asyncio", http=guarded_protocol(connections),
         timeout_keep_alive=args.keepalive_timeout,
     )
+    # uvicorn warns once per malformed request: this process's log shows each kind once a minute
+    logging.getLogger("uvicorn.error").addFilter(RepeatLimiter())
     # bind here rather than in uvicorn so the real port is known (and printed) with --port 0
     sock = listening_socket(args.host, args.port)
     host, port = sock.getsockname()[:2]

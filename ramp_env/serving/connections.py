@@ -170,3 +170,32 @@ class QuietExceptionHandler:
 
 def quiet_exception_handler(every: float = 60.0) -> QuietExceptionHandler:
     return QuietExceptionHandler(every)
+
+
+class RepeatLimiter(logging.Filter):
+    """Lets each distinct log message through at most once per ``every`` seconds.
+
+    uvicorn logs one warning per malformed request ("Invalid HTTP request received."):
+    a client sending garbage on fresh connections would otherwise fill the log.
+    """
+
+    def __init__(self, every: float = 60.0) -> None:
+        super().__init__()
+        self.every = every
+        self._last: dict[str, float] = {}
+        self._dropped: dict[str, int] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = str(record.msg)
+        now = time.monotonic()
+        if now - self._last.get(key, -float("inf")) < self.every:
+            self._dropped[key] = self._dropped.get(key, 0) + 1
+            return False
+        if len(self._last) > 1024:  # messages with varying text: keep the table bounded
+            self._last.clear()
+            self._dropped.clear()
+        self._last[key] = now
+        dropped = self._dropped.pop(key, 0)
+        if dropped:
+            record.msg = f"{record.msg} ({dropped} more like it in the last {self.every:g} s)"
+        return True

@@ -18,13 +18,17 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from ramp_env.corpus.store import PassageStore
 from ramp_env.masking.near_duplicates import NEAR_DUPLICATE_THRESHOLD, containment, near_duplicate_ids, shingles
 from ramp_env.retrieval.base import Hit, Retriever
 
 Shingles = frozenset[tuple[str, ...]]
+
+
+def _no_check() -> None:
+    return None
 
 
 class CopyExcluder:
@@ -55,11 +59,15 @@ class CopyExcluder:
                 self._cache.popitem(last=False)
         return entry
 
-    def expand(self, ids: Iterable[str]) -> tuple[frozenset[str], list[Shingles]]:
-        """``ids`` plus their near copies, and the excluded passages' shingle sets."""
+    def expand(self, ids: Iterable[str], check: Callable[[], None] = _no_check) -> tuple[frozenset[str], list[Shingles]]:
+        """``ids`` plus their near copies, and the excluded passages' shingle sets.
+
+        ``check`` runs before each id's expansion (the server's CPU budget raises there).
+        """
         excluded: set[str] = set()
         sources: list[Shingles] = []
         for pid in dict.fromkeys(ids):
+            check()
             excluded.add(pid)
             entry = self._expand_one(pid)
             if entry is not None:
@@ -68,9 +76,9 @@ class CopyExcluder:
                     sources.append(entry[1])
         return frozenset(excluded), sources
 
-    def search(self, query: str, k: int, ids: Iterable[str]) -> list[Hit]:
+    def search(self, query: str, k: int, ids: Iterable[str], check: Callable[[], None] = _no_check) -> list[Hit]:
         """The top ``k`` hits for ``query`` that are neither in ``ids`` nor near copies of them."""
-        excluded, sources = self.expand(ids)
+        excluded, sources = self.expand(ids, check)
         if not sources:
             return self.retriever.search(query, k, exclude_ids=excluded)
         depth = k
@@ -81,6 +89,7 @@ class CopyExcluder:
             kept = [h for h in hits if h.passage_id not in excluded]
             if len(kept) >= k or len(hits) < depth:
                 break
+            check()
             depth *= 2
         return [Hit(h.passage_id, h.title, h.text, h.score, rank) for rank, h in enumerate(kept[:k])]
 

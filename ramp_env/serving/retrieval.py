@@ -92,6 +92,31 @@ class _Job:
     near_copies: bool
 
 
+class Budget:
+    """CPU time one request's searches may take, counted on the thread running them.
+
+    CPU time of this thread, not wall time: a busy machine slows a request without
+    making it cost more, and the budget bounds what one request can make the server do.
+    Checked between queries and between the exclusions a query expands.
+    """
+
+    def __init__(self, seconds: float, queries: int) -> None:
+        self.seconds = seconds
+        self.queries = queries
+        self.done = 0
+        self.started = time.thread_time()
+
+    def check(self) -> None:
+        spent = time.thread_time() - self.started
+        if spent > self.seconds:
+            raise ProtocolError(
+                422,
+                f"this request needs more search than the server allows per request: {spent:.2f} s of CPU "
+                f"after {self.done} of {self.queries} queries (limit {self.seconds:g} s); "
+                "send fewer or shorter queries, or fewer exclude_ids, per request",
+            )
+
+
 class Engine:
     """Runs searches for requests: exclusions, per-query errors, the per-request CPU budget."""
 
@@ -100,42 +125,32 @@ class Engine:
         self.limits = limits
         self.excluder = CopyExcluder(retriever, store)
 
-    def search(self, job: _Job) -> list[dict[str, Any]]:
+    def search(self, job: _Job, budget: Budget) -> list[dict[str, Any]]:
         query = job.query
         if query.error is not None:
             return []
         if job.near_copies and query.exclude_ids:
-            hits = self.excluder.search(query.text, job.topk, query.exclude_ids)
+            hits = self.excluder.search(query.text, job.topk, query.exclude_ids, check=budget.check)
         else:
             hits = self.retriever.search(query.text, job.topk, exclude_ids=query.exclude_ids)
         return [_item(h) for h in hits]
 
     def run_request(self, request: SearchRequest) -> list[list[dict[str, Any]]]:
-        """Every query of ``request``; :class:`ProtocolError` 422 once its CPU time exceeds the budget.
-
-        CPU time of this thread, not wall time: a busy machine slows a request without
-        making it cost more, and the budget bounds what one request can make the server do.
-        """
-        started = time.thread_time()
+        """Every query of ``request``; :class:`ProtocolError` 422 once its CPU time exceeds the budget."""
+        budget = Budget(self.limits.max_request_cpu_seconds, len(request.queries))
         results = []
-        for i, query in enumerate(request.queries):
-            spent = time.thread_time() - started
-            if spent > self.limits.max_request_cpu_seconds:
-                raise ProtocolError(
-                    422,
-                    f"this request needs more search than the server allows per request: {i} of "
-                    f"{len(request.queries)} queries took {spent:.1f} s of CPU (limit "
-                    f"{self.limits.max_request_cpu_seconds:g} s); send fewer or shorter queries per request",
-                )
-            results.append(self.search(_Job(query, request.topk, request.exclude_near_copies)))
+        for query in request.queries:
+            budget.check()
+            results.append(self.search(_Job(query, request.topk, request.exclude_near_copies), budget))
+            budget.done += 1
         return results
 
     def run_batch(self, jobs: Sequence[_Job]) -> list[Any]:
-        """Single-query requests batched together: a result or an exception per job."""
+        """Single-query requests batched together: a result or an exception per job, each its own budget."""
         out: list[Any] = []
         for job in jobs:
             try:
-                out.append(self.search(job))
+                out.append(self.search(job, Budget(self.limits.max_request_cpu_seconds, 1)))
             except Exception as exc:  # noqa: BLE001 - one request's failure is its own
                 out.append(exc)
         return out

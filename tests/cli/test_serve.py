@@ -45,3 +45,25 @@ def test_busy_port_and_bad_limits_are_clear_errors(capsys: pytest.CaptureFixture
         taken.close()
     assert main(["serve", "--port", "70000"]) == 2
     assert "--port must be in 0..65535" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--max-queries", "0"], "--max-queries must be a positive integer"),
+        (["--max-request-cpu-seconds", "nan"], "--max-request-cpu-seconds must be a positive number of seconds"),
+        (["--read-timeout", "-1"], "--read-timeout must be a positive number of seconds"),
+        (["--default-topk", "500"], "--default-topk (500) must not exceed max_topk (100)"),
+        (["--max-connections", "0"], "--max-connections must be a positive integer"),
+        (["--head-timeout", "inf"], "--head-timeout must be a positive number of seconds"),
+        (["--keepalive-timeout", "0"], "--keepalive-timeout must be a positive number of seconds"),
+        (["--batch-window-ms", "-1"], "--batch-window-ms must be in 0..1000"),
+    ],
+)
+def test_bad_server_settings_are_one_line_errors_naming_the_flag(
+    flags: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # refused before the corpus is opened: the default corpus need not exist
+    assert main(["serve", "--corpus", "/nonexistent.jsonl", *flags]) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) <= 2

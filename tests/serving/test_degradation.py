@@ -210,3 +210,30 @@ def test_descriptor_exhaustion_is_reported_in_one_line_not_a_flood(cache_dir: Pa
         assert httpx.post(served.url, json={"query": GOOD}, timeout=30, trust_env=False).status_code == 200
     err = stderr_of(served)
     assert "Traceback" not in err and err.count("cannot accept connections") <= 1 and len(err) < 2000, err[-2000:]
+
+
+@pytest.mark.parametrize("backend", ["tantivy", "rank_bm25"])
+def test_near_copy_expansion_of_many_exclude_ids_is_inside_the_budget(
+    backend: str, prepared: PreparedCorpus, cache_dir: Path, wiki_sample: Path
+) -> None:
+    # one query, 1,000 ids of real passages: each id's near copies are searched for, within the budget
+    ids = [p.id for p in prepared.store][:1000]
+    args = ("--retriever", backend, "--max-request-cpu-seconds", "0.05")
+    with serve(wiki_sample, cache_dir, *args) as served:
+        for body in ({"query": GOOD, "exclude_ids": ids}, {"queries": [GOOD], "exclude_ids": ids}):
+            reply = httpx.post(served.url, json=body, timeout=120, trust_env=False)
+            assert reply.status_code == 422 and "fewer exclude_ids" in reply.json()["detail"]
+        few = httpx.post(served.url, json={"query": GOOD, "exclude_ids": ids[:1]}, timeout=60, trust_env=False)
+        assert few.status_code == 200
+
+
+def test_garbage_requests_do_not_flood_the_log(cache_dir: Path, wiki_sample: Path) -> None:
+    with serve(wiki_sample, cache_dir) as served:
+        for _ in range(200):
+            with socket.create_connection(served.address) as sock:
+                sock.sendall(b"\x16\x03\x01 not http at all\r\n\r\n")
+                status, _, _ = raw_exchange(sock, b"", timeout=10)
+                assert status == 400
+        assert httpx.post(served.url, json={"query": GOOD}, timeout=30, trust_env=False).status_code == 200
+    err = stderr_of(served)
+    assert err.count("Invalid HTTP request") <= 1 and len(err) < 2000, err[-2000:]
