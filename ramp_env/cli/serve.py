@@ -94,8 +94,10 @@ def run(args: argparse.Namespace) -> int:
         app, log_level=args.log_level, access_log=False, loop="asyncio", http=guarded_protocol(connections),
         timeout_keep_alive=args.keepalive_timeout,
     )
-    # uvicorn warns once per malformed request: this process's log shows each kind once a minute
-    logging.getLogger("uvicorn.error").addFilter(RepeatLimiter())
+    # uvicorn warns once per malformed request, the app once per failed search: this process's
+    # log shows each kind once a minute, with a count
+    for name in ("uvicorn.error", "ramp_env.serving.retrieval"):
+        logging.getLogger(name).addFilter(RepeatLimiter())
     # bind here rather than in uvicorn so the real port is known (and printed) with --port 0
     sock = listening_socket(args.host, args.port)
     host, port = sock.getsockname()[:2]

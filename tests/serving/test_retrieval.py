@@ -57,8 +57,8 @@ def test_search_r1_json_request_gets_search_r1_documents(server: str, corpus: Pr
     assert set(plain[0]) == {"id", "contents"} and len(plain) == 2
 
 
-def test_gem_msgpack_request_without_content_type(server: str, corpus: PreparedCorpus) -> None:
-    # GEM's SearchTool posts msgpack bytes with no content type and decodes the reply as msgpack
+def test_untyped_msgpack_batch_request_as_gem_sent_before_july_2025(server: str, corpus: PreparedCorpus) -> None:
+    # msgpack bytes with no content type, decoded by the first byte; the reply is msgpack too
     payload = msgpack.packb({"queries": [QUERY], "topk": 2, "return_scores": True})
     reply = HTTP.post(f"{server}/retrieve", content=payload)
     assert reply.status_code == 200 and reply.headers["content-type"] == "application/msgpack"
