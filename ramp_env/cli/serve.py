@@ -24,7 +24,8 @@ from ramp_env.serving.limits import ServeLimits
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = sub.add_parser(
-        "serve", help="serve the corpus's BM25 search over HTTP (Search-R1 and GEM /retrieve protocols)"
+        "serve", help="serve the corpus's BM25 search over HTTP (Search-R1 and GEM /retrieve protocols)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add_corpus_args(parser)
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
@@ -42,7 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--head-timeout", type=float, default=10.0,
                         help="seconds for a request head to arrive on an open connection before it is closed")
     parser.add_argument("--keepalive-timeout", type=float, default=5.0, help="seconds an idle keep-alive connection stays open")
-    parser.add_argument("--max-connections", type=int, default=None,
+    parser.add_argument("--max-connections", type=int, default=argparse.SUPPRESS,
                         help="open connections at most (default: half of ulimit -n, at most 1024)")
     parser.add_argument("--batch-window-ms", type=float, default=2.0,
                         help="under concurrent load, how long a single-query request waits for others to be searched with it")
@@ -77,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
             max_request_cpu_seconds=args.max_request_cpu_seconds, read_timeout=args.read_timeout,
         )
         connections = ConnectionLimits(
-            max_connections=default_max_connections() if args.max_connections is None else args.max_connections,
+            max_connections=getattr(args, "max_connections", default_max_connections()),
             head_timeout=args.head_timeout,
         )
     except ValueError as exc:  # name the flag, not the field: "--max-queries must be ..."
