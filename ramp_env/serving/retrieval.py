@@ -38,7 +38,9 @@ problem: a body over ``max_body_bytes`` (413, refused before it is read in full)
 sent within ``read_timeout`` (408), an undecodable body (400), a wrong shape or type, more
 than ``max_queries`` queries, ``topk`` outside ``1..max_topk``, more than ``max_exclude_ids``
 exclusions (422), and a request whose searches need more than ``max_request_cpu_seconds``
-of CPU (422: split it). An unexpected failure is a JSON 500 and the connection stays usable.
+of CPU (422: split it). An unexpected failure searching one query of a batch is that query's
+error entry; otherwise (a single query, a damaged cache) it is a JSON 500, and the connection
+stays usable.
 """
 
 from __future__ import annotations
@@ -54,6 +56,7 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
+from ramp_env.corpus.integrity import CacheIntegrityError
 from ramp_env.corpus.store import PassageStore
 from ramp_env.retrieval.base import Hit, Retriever
 from ramp_env.serving.batcher import Batcher
@@ -139,10 +142,18 @@ class Engine:
         """Every query of ``request``; :class:`ProtocolError` 422 once its CPU time exceeds the budget."""
         budget = Budget(self.limits.max_request_cpu_seconds, len(request.queries))
         results = []
-        for query in request.queries:
+        for i, query in enumerate(request.queries):
             budget.check()
-            results.append(self.search(_Job(query, request.topk, request.exclude_near_copies), budget))
+            try:
+                results.append(self.search(_Job(query, request.topk, request.exclude_near_copies), budget))
+            except (ProtocolError, CacheIntegrityError):
+                raise  # over budget, or a damaged cache: the whole request fails, loudly
+            except Exception as exc:  # an engine failure on one query fails only that query
+                log.exception("search failed for query %d of a batch", i)
+                results.append([])
+                request.errors.append({"index": i, "detail": f"queries[{i}]: search failed ({type(exc).__name__})"})
             budget.done += 1
+        request.errors.sort(key=lambda e: e["index"])
         return results
 
     def run_batch(self, jobs: Sequence[_Job]) -> list[Any]:
