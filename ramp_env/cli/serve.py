@@ -36,6 +36,8 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--default-topk", type=int, default=d.default_topk, help="topk when a request gives none or null")
     parser.add_argument("--max-body-bytes", type=int, default=d.max_body_bytes, help="largest request body, in bytes")
     parser.add_argument("--max-exclude-ids", type=int, default=d.max_exclude_ids, help="exclusion ids per query at most")
+    parser.add_argument("--max-results", type=int, default=d.max_results,
+                        help="queries x topk per request at most (bounds the reply's size)")
     parser.add_argument("--max-request-cpu-seconds", type=float, default=d.max_request_cpu_seconds,
                         help="CPU seconds one request's searches may take before it is refused (422)")
     parser.add_argument("--read-timeout", type=float, default=d.read_timeout,
@@ -74,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         limits = ServeLimits(
             max_queries=args.max_queries, max_topk=args.max_topk, default_topk=args.default_topk,
-            max_body_bytes=args.max_body_bytes, max_exclude_ids=args.max_exclude_ids,
+            max_body_bytes=args.max_body_bytes, max_exclude_ids=args.max_exclude_ids, max_results=args.max_results,
             max_request_cpu_seconds=args.max_request_cpu_seconds, read_timeout=args.read_timeout,
         )
         connections = ConnectionLimits(

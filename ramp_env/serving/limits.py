@@ -16,6 +16,8 @@ class ServeLimits:
     max_body_bytes: int = 1 << 20
     max_query_chars: int = 4096
     max_exclude_ids: int = 1024  # per query: each one is a clause of the search query
+    # queries x topk: the reply's size (a passage is ~1 KB of JSON); 4,096 queries at topk 8
+    max_results: int = 32768
     max_request_cpu_seconds: float = 30.0  # CPU time of one request's searches
     read_timeout: float = 30.0  # seconds to receive a request's body
 

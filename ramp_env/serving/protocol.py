@@ -155,6 +155,11 @@ def parse(payload: Any, limits: Any, default_topk: int) -> SearchRequest:
             raise ProtocolError(422, f"{name} must be true or false, got {_clip(repr(value))}")
         flags[name] = value
     texts = [payload["query"]] if single else _string_list(payload["queries"], "queries", limits.max_queries)
+    if len(texts) * topk > limits.max_results:
+        raise ProtocolError(
+            422, f"{len(texts)} queries x topk {topk} = {len(texts) * topk} results; this server returns at most "
+            f"{limits.max_results} per request: send fewer queries or a smaller topk",
+        )
     queries = _queries(texts, payload.get("exclude_ids"), limits, single)
     request = SearchRequest(queries, topk, flags["return_scores"], flags["exclude_near_copies"], single)
     request.errors = [{"index": i, "detail": q.error} for i, q in enumerate(queries) if q.error]

@@ -37,7 +37,7 @@ wrong with the request as a whole, is a 4xx whose JSON body ``{"detail": "..."}`
 problem: a body over ``max_body_bytes`` (413, refused before it is read in full), a body not
 sent within ``read_timeout`` (408), an undecodable body (400), a wrong shape or type, more
 than ``max_queries`` queries, ``topk`` outside ``1..max_topk``, more than ``max_exclude_ids``
-exclusions (422), and a request whose searches need more than ``max_request_cpu_seconds``
+exclusions, more than ``max_results`` queries x topk (422), and a request whose searches need more than ``max_request_cpu_seconds``
 of CPU (422: split it). An unexpected failure searching one query of a batch is that query's
 error entry; otherwise (a single query, a damaged cache) it is a JSON 500, and the connection
 stays usable.

@@ -28,7 +28,7 @@ def corpus(prepared: PreparedCorpus) -> PreparedCorpus:
 
 @pytest.fixture(scope="module")
 def server(corpus: PreparedCorpus, cache_dir: Path, wiki_sample: Path) -> Iterator[str]:
-    limits = ("--max-queries", "8", "--max-topk", "20", "--max-body-bytes", "4096", "--max-exclude-ids", "4")
+    limits = ("--max-queries", "8", "--max-topk", "20", "--max-body-bytes", "4096", "--max-exclude-ids", "4", "--max-results", "100")
     with serve(wiki_sample, cache_dir, *limits) as served:
         yield served.base
 
@@ -84,6 +84,7 @@ def test_exclusion_ids_for_all_or_each_query(server: str, corpus: PreparedCorpus
     ("body", "status", "message"),
     [
         ({"queries": ["q"] * 9, "topk": 1}, 422, "at most 8"),
+        ({"queries": ["q"] * 8, "topk": 20}, 422, "160 results; this server returns at most 100"),
         ({"queries": ["q"], "topk": 21}, 422, "topk must be an integer in 1..20"),
         ({"queries": ["q"], "topk": 0}, 422, "topk must be an integer in 1..20"),
         ({"queries": "just one string"}, 422, "queries"),
