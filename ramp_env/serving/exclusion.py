@@ -34,7 +34,7 @@ def _no_check() -> None:
 class CopyExcluder:
     """Near-copy aware exclusion over one retriever and its passage store (thread-safe)."""
 
-    def __init__(self, retriever: Retriever, store: PassageStore | None, cache_size: int = 4096) -> None:
+    def __init__(self, retriever: Retriever, store: PassageStore | None, cache_size: int = 1024) -> None:
         self.retriever = retriever
         self.store = store
         self.cache_size = cache_size
