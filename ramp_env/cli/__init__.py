@@ -21,7 +21,7 @@ from ramp_env.corpus.integrity import CacheIntegrityError
 PLUGIN_GROUP = "ramp_env.commands"
 # set to see the traceback of an unexpected error instead of a one-line message
 TRACEBACK_ENV_VAR = "RAMP_ENV_TRACEBACK"
-COMMANDS: tuple[str, ...] = ("build_index", "stats", "sample", "play", "evaluate", "collect", "serve")
+COMMANDS: tuple[str, ...] = ("build_index", "stats", "sample", "evidence", "play", "evaluate", "collect", "serve")
 
 
 def build_parser() -> argparse.ArgumentParser:

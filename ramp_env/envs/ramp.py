@@ -12,6 +12,7 @@ from gymnasium import spaces
 from ramp_env.actions import ParsedAction, parse_action
 from ramp_env.corpus.prepared import DEFAULT_CORPUS, PreparedCorpus
 from ramp_env.masking import MaskedTask, make_mask_strategy, mask_passage, maskable_spans
+from ramp_env.masking.evidence import CRITERIA as EVIDENCE_CRITERIA
 from ramp_env.masking.evidence import EvidenceIndex
 from ramp_env.masking.near_duplicates import NEAR_DUPLICATE_THRESHOLD, NearDuplicateFinder, containment, shingles
 from ramp_env.masking.pool import TaskPool, pool_size
@@ -128,6 +129,10 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
     * ``require_evidence``: mask only spans another passage states (True); ``False`` masks any
       maskable span (the draw before 0.2: 31% of its masks had their gold text in no other
       passage at all, see ``benchmarks/results/leaderboard.json``).
+    * ``evidence_criterion``: how evidence is judged: ``"context"`` (default; the answer's sentence
+      shares the mask sentence's context words) or ``"fact"`` (stricter: the same fact about the
+      same subject, read from a dependency parse; fewer supported spans, a parse per candidate).
+      See :mod:`ramp_env.masking.evidence` and ``ramp-env evidence``.
     * ``allow_source_in_results``: let the masked passage come back from search (False).
     * ``answers_in_info``: put the gold answers in ``info`` (False).
     * ``show_title``: show the article title (True).
@@ -167,6 +172,7 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
         cache_dir: str | os.PathLike[str] | None = None,
         progress: bool = True,
         render_mode: str | None = None,
+        evidence_criterion: str = "context",
     ) -> None:
         if not isinstance(num_masks, int | np.integer) or not 1 <= num_masks <= MAX_NUM_MASKS:
             raise ValueError(f"num_masks must be an int in 1..{MAX_NUM_MASKS}, got {num_masks!r}")
@@ -181,6 +187,8 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
         if task_pool is not None:
             pool_size(task_pool, 1)  # a bad value fails here, before the corpus is prepared
+        if evidence_criterion not in EVIDENCE_CRITERIA:
+            raise ValueError(f"evidence_criterion must be one of {EVIDENCE_CRITERIA}, got {evidence_criterion!r}")
         self._config: dict[str, Any] = dict(
             corpus=corpus, num_masks=int(num_masks), mask_strategy=mask_strategy, span_extractor=span_extractor,
             spacy_model=spacy_model, task_pool=task_pool, retriever=retriever, top_k=top_k,
@@ -190,6 +198,7 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
             require_evidence=bool(require_evidence),
             show_title=show_title, max_action_chars=max_action_chars, max_hit_chars=max_hit_chars,
             max_passage_chars=max_passage_chars, cache_dir=cache_dir, progress=progress, render_mode=render_mode,
+            evidence_criterion=evidence_criterion,
         )
         self.num_masks = int(num_masks)
         self.top_k = top_k
@@ -248,6 +257,7 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
             self.retriever,
             backend if isinstance(backend, str) else None,
             near_duplicates=lambda p: self.near_duplicates.ids(p.id, p.text),
+            criterion=cfg.get("evidence_criterion", "context"),
         )
         # strategies that cache per-corpus data (the perplexity one) learn where the corpus lives
         bind_corpus = getattr(self.mask_strategy, "bind_corpus", None)

@@ -29,6 +29,16 @@ own sentence to share the mask's context words is what makes the evidence state
 *this* fact; the hand-labelled sample in ``tests/masking/fixtures/evidence_labels.jsonl``
 measures the precision (``docs/corpus-and-retrieval.md``).
 
+A stricter criterion: ``criterion="fact"``
+-----------------------------------------
+Readers who never saw this code found that only 42-47% of this criterion's top evidence
+states the masked fact (the rest are parallel sentences about another subject, a number of
+another event, ...). :mod:`ramp_env.masking.fact_check` (``criterion="fact"``,
+``RAMPEnv(evidence_criterion="fact")``) reads a dependency parse of both sentences and
+rejects those classes; on held-out two-reader labels its precision is higher and its recall
+lower (``benchmarks/results/evidence_v2.json``). It is not the default yet: it supports far
+fewer spans (``benchmarks/results/evidence_pool.json``) and costs a parse per candidate.
+
 Through the search engine, never a corpus scan
 ----------------------------------------------
 For each span, one query asks the retriever for the passages that contain every
@@ -65,6 +75,7 @@ from typing import TYPE_CHECKING, Any
 
 from ramp_env.corpus.passage import Passage
 from ramp_env.corpus.span_cache import SpanValueCache
+from ramp_env.masking.fact_check import FACT_CHECK_VERSION, FactVerdict, SourceFact
 from ramp_env.masking.near_duplicates import NEAR_DUPLICATE_THRESHOLD, containment, near_duplicate_ids, shingles
 from ramp_env.retrieval.base import Hit, Retriever, analyze
 from ramp_env.rewards.normalize import normalize_answer
@@ -85,6 +96,8 @@ PARAPHRASE_SHARE = 0.5
 CANDIDATES = 20  # passages verified per span
 MAX_EVIDENCE = 5  # evidence ids kept per span, best ranked first
 _PARENTHESES = re.compile(r"\s*\([^)]*\)")
+CRITERIA = ("context", "fact")  # see the module docs; "context" is version 1 of this module
+DEFAULT_CRITERION = "context"
 
 
 @functools.lru_cache(maxsize=1)
@@ -150,6 +163,14 @@ class Fact:
         self.with_subject = max(min_shared_terms, SUBJECT_SHARE * len(self.context))
         self.paraphrase = max(PARAPHRASE_TERMS, min_shared_terms, PARAPHRASE_SHARE * len(self.context))
 
+    def verdict(self, evidence: Passage) -> FactVerdict:
+        """:meth:`stated_in` as a verdict (path ``"context"`` when accepted)."""
+        if self.stated_in(evidence):
+            return FactVerdict(True, "context")
+        text_tokens, _ = _tokens_and_terms(evidence.text)
+        found = bool(self.answer) and _contains_tokens(text_tokens, self.answer)
+        return FactVerdict(False, "weak-relation" if found else "no-answer")
+
     def stated_in(self, evidence: Passage) -> bool:
         """Whether ``evidence`` states this fact (see :func:`states_fact`)."""
         text_tokens, text_terms = _tokens_and_terms(evidence.text)
@@ -169,6 +190,40 @@ class Fact:
             if len(self.context.intersection(analyze(sentence))) >= needed:
                 return True
         return False
+
+
+class CheckedFact:
+    """The ``"fact"`` criterion (:mod:`~ramp_env.masking.fact_check`) behind :class:`Fact`'s interface."""
+
+    def __init__(self, source: Passage, span: SalientSpan) -> None:
+        self.answer = normalize_answer(source.text[span.start : span.end]).split()
+        self.context = context_terms(source, span)
+        self._source, self._span = source, span
+        self._checker: SourceFact | None = None  # parsed on the first candidate that passes the filter
+
+    def verdict(self, evidence: Passage) -> FactVerdict:
+        text_tokens, text_terms = _tokens_and_terms(evidence.text)
+        if not self.answer or not _contains_tokens(text_tokens, self.answer):
+            return FactVerdict(False, "no-answer")
+        if self.context and not self.context & text_terms:
+            # no context word anywhere in the passage: fact_check's score cannot reach its
+            # minimum (the share points need one), so skip the parse
+            return FactVerdict(False, "weak-relation", (), {"shared_context": 0})
+        if self._checker is None:
+            self._checker = SourceFact(self._source, self._span)
+        return self._checker.check(evidence)
+
+    def stated_in(self, evidence: Passage) -> bool:
+        return self.verdict(evidence).supported
+
+
+def make_fact(source: Passage, span: SalientSpan, criterion: str = DEFAULT_CRITERION) -> Fact | CheckedFact:
+    """The checker of ``criterion`` (one of :data:`CRITERIA`) for one span."""
+    if criterion == "context":
+        return Fact(source, span)
+    if criterion == "fact":
+        return CheckedFact(source, span)
+    raise ValueError(f"evidence criterion must be one of {CRITERIA}, got {criterion!r}")
 
 
 def states_fact(
@@ -227,6 +282,7 @@ class EvidenceIndex:
             :func:`~ramp_env.masking.near_duplicates.near_duplicate_ids` through ``retriever``).
         candidates: passages verified per span. ``max_evidence``: ids kept per span.
         min_shared_terms: see :func:`states_fact`.
+        criterion: ``"context"`` (default) or ``"fact"`` (see the module docs).
     """
 
     def __init__(
@@ -237,7 +293,11 @@ class EvidenceIndex:
         candidates: int = CANDIDATES,
         max_evidence: int = MAX_EVIDENCE,
         min_shared_terms: int = MIN_SHARED_TERMS,
+        criterion: str = DEFAULT_CRITERION,
     ) -> None:
+        if criterion not in CRITERIA:
+            raise ValueError(f"evidence criterion must be one of {CRITERIA}, got {criterion!r}")
+        self.criterion = criterion
         if candidates < 1 or max_evidence < 1:
             raise ValueError(f"candidates and max_evidence must be >= 1, got {candidates}, {max_evidence}")
         self.retriever = retriever
@@ -257,7 +317,11 @@ class EvidenceIndex:
         or a read-only cache directory)."""
         cache = None
         if backend is not None:
-            cache = EvidenceCache(Path(corpus.directory) / f"evidence-{backend}-v{EVIDENCE_VERSION}.sqlite")
+            criterion = kwargs.get("criterion", DEFAULT_CRITERION)
+            name = f"evidence-{backend}-v{EVIDENCE_VERSION}.sqlite"
+            if criterion != "context":
+                name = f"evidence-{backend}-{criterion}-v{FACT_CHECK_VERSION}.sqlite"
+            cache = EvidenceCache(Path(corpus.directory) / name)
             try:
                 cache.get("")  # opens (or creates) the file now, so a read-only or damaged cache is found early
             except sqlite3.DatabaseError as exc:  # read-only, not a database, locked for good, ...
@@ -286,7 +350,7 @@ class EvidenceIndex:
         if not normalize_answer(required):
             return ()
         hits = search_candidates(self.retriever, required, ranking, self.candidates, exclude)
-        fact = Fact(passage, span, self.min_shared_terms)
+        fact = Fact(passage, span, self.min_shared_terms) if self.criterion == "context" else CheckedFact(passage, span)
         found: list[str] = []
         for hit in hits:
             if hit.passage_id in exclude or not fact.stated_in(Passage(hit.passage_id, hit.title, hit.text)):
@@ -355,17 +419,20 @@ def supported_spans(
 
 __all__ = [
     "CANDIDATES",
+    "CRITERIA",
     "EVIDENCE_VERSION",
     "MAX_EVIDENCE",
     "MIN_SHARED_TERMS",
     "PARAPHRASE_SHARE",
     "PARAPHRASE_TERMS",
     "SUBJECT_SHARE",
+    "CheckedFact",
     "EvidenceCache",
     "EvidenceIndex",
     "Fact",
     "candidate_query",
     "context_terms",
+    "make_fact",
     "search_candidates",
     "states_fact",
     "subject_of",

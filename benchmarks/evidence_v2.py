@@ -1,0 +1,128 @@
+"""Score the evidence criterion on the two-reader labelled pairs.
+
+Reads ``tests/masking/fixtures/evidence_labels_v2.jsonl`` (399 (mask, candidate) pairs, each
+labelled by two independent readers, disagreements settled by a third; ``docs/labelling.md``),
+and reports, for the tuning and the held-out half separately: precision and recall of the
+criterion (version 2 at its default point), per acceptance path, with Wilson 95% intervals,
+the old criterion (version 1, recorded in the fixture) on the same pairs, and the
+precision/recall curve over ``min_score`` so users can pick a stricter point.
+
+    RAMP_ENV_CACHE=... python benchmarks/evidence_v2.py --out benchmarks/results/evidence_v2.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+from scipy.stats import binomtest
+
+from ramp_env.cache import atomic_path
+from ramp_env.corpus.passage import Passage
+from ramp_env.masking.evidence import CheckedFact
+from ramp_env.masking.fact_check import FACT_CHECK_VERSION, MIN_SCORE, SourceFact
+from ramp_env.text.spans import SalientSpan, SpanType
+
+FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "masking" / "fixtures" / "evidence_labels_v2.jsonl"
+
+
+def wilson(k: int, n: int) -> list[float] | None:
+    if n == 0:
+        return None
+    ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    return [round(float(ci.low), 3), round(float(ci.high), 3)]
+
+
+def rate(k: int, n: int) -> dict:
+    return {"value": round(k / n, 3) if n else None, "k": k, "n": n, "ci95": wilson(k, n)}
+
+
+def load(path: Path) -> list[dict]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def verdicts(row: dict, scores: range) -> dict[int, tuple[bool, str]]:
+    """``min_score -> (supported, path)`` for one pair (the parse is shared by all points)."""
+    source = Passage(row["source_id"], row["source_title"], row["source_text"])
+    evidence = Passage(row["evidence_id"], row["evidence_title"], row["evidence_text"])
+    span = SalientSpan(row["start"], row["end"], SpanType(row["span_type"]))
+    out = {}
+    for m in scores:
+        if m == MIN_SCORE:
+            v = CheckedFact(source, span).verdict(evidence)  # the env's own entry point
+        else:
+            v = SourceFact(source, span, min_score=m).check(evidence)
+        out[m] = (v.supported, v.path)
+    return out
+
+
+def summarise(rows: list[dict], got: dict[str, dict[int, tuple[bool, str]]], scores: range) -> dict:
+    labelled = [r for r in rows if r["label"] is not None]
+    true = sum(r["label"] for r in labelled)
+    report: dict = {"pairs": len(labelled), "readers_judged_true": true}
+    tp = sum(1 for r in labelled if got[r["pair_id"]][MIN_SCORE][0] and r["label"])
+    acc = sum(1 for r in labelled if got[r["pair_id"]][MIN_SCORE][0])
+    report["v2"] = {"precision": rate(tp, acc), "recall": rate(tp, true)}
+    paths = collections.defaultdict(lambda: [0, 0])
+    for r in labelled:
+        ok, path = got[r["pair_id"]][MIN_SCORE]
+        if ok:
+            paths[path][0] += r["label"]
+            paths[path][1] += 1
+    report["v2_by_path"] = {p: rate(k, n) for p, (k, n) in sorted(paths.items())}
+    tp1 = sum(1 for r in labelled if r["accepted_v1"] and r["label"])
+    acc1 = sum(1 for r in labelled if r["accepted_v1"])
+    report["v1"] = {"precision": rate(tp1, acc1), "recall": rate(tp1, true)}
+    curve = []
+    for m in scores:
+        k = sum(1 for r in labelled if got[r["pair_id"]][m][0] and r["label"])
+        n = sum(1 for r in labelled if got[r["pair_id"]][m][0])
+        curve.append({"min_score": m, "precision": rate(k, n), "recall": rate(k, true)})
+    report["curve"] = curve
+    strata = collections.defaultdict(lambda: [0, 0])
+    for r in labelled:
+        strata[r["stratum"]][0] += r["label"]
+        strata[r["stratum"]][1] += 1
+    report["readers_true_by_stratum"] = {s: rate(k, n) for s, (k, n) in sorted(strata.items())}
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--labels", type=Path, default=FIXTURE)
+    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--halves", nargs="+", default=["tune", "heldout"])
+    args = parser.parse_args()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    rows = load(args.labels)
+    scores = range(2, 8)
+    started = time.time()
+    got = {r["pair_id"]: verdicts(r, scores) for r in rows if r["half"] in args.halves}
+    settled = collections.Counter(r["settled_by"] for r in rows)
+    result = {
+        "what": "evidence criterion v2 against two-reader labels (docs/labelling.md)",
+        "script": "benchmarks/evidence_v2.py",
+        "criterion": "fact", "fact_check_version": FACT_CHECK_VERSION,
+        "min_score": MIN_SCORE,
+        "labels": str(args.labels.name),
+        "agreement": {"pairs": len(rows), "settled": dict(settled)},
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "load": os.getloadavg()},
+        "seconds": round(time.time() - started, 1),
+    }
+    for half in args.halves:
+        result[half] = summarise([r for r in rows if r["half"] == half], got, scores)
+    with atomic_path(args.out) as tmp:
+        tmp.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    for half in args.halves:
+        h = result[half]
+        print(half, "v2", h["v2"], "v1", h["v1"])
+
+
+if __name__ == "__main__":
+    main()

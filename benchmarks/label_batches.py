@@ -1,0 +1,96 @@
+"""Write the reader files for two-reader labelling, and merge the readers' labels back.
+
+Readers (people, or subagents that never see the package's code) get only a plain text
+file of items and the question (``docs/labelling.md``); they answer in JSONL keyed by the
+item id. ``make`` writes the reader files; ``merge`` joins two readers' labels (and a third
+reader's on their disagreements) into the labelled set, counting the disagreements.
+
+    python benchmarks/label_batches.py make-pairs /work/labels/pairs.jsonl /work/labels/read --batches 2
+    python benchmarks/label_batches.py make-spans /work/labels/spans.jsonl /work/labels/read --batches 1
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def _rows(path: str) -> list[dict]:
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def _marked(text: str, start: int, end: int) -> str:
+    return f"{text[:start]}⟦{text[start:end]}⟧{text[end:]}"
+
+
+def pair_item(r: dict) -> str:
+    return (
+        f"=== ITEM {r['pair_id']} ===\n"
+        f"SUBJECT (title of the source article): {r['source_title']}\n"
+        f"SOURCE PASSAGE (the hidden fact is marked ⟦ ⟧):\n{_marked(r['source_text'], r['start'], r['end'])}\n\n"
+        f"CANDIDATE PASSAGE (title: {r['evidence_title']}):\n{r['evidence_text']}\n"
+    )
+
+
+def span_item(r: dict) -> str:
+    return (
+        f"=== ITEM {r['span_id']} ===\n"
+        f"ARTICLE: {r['title']}\n"
+        f"PASSAGE (the span is marked ⟦ ⟧):\n{_marked(r['text'], r['start'], r['end'])}\n"
+        f"SPAN: {r['span']}\n"
+    )
+
+
+def make(rows: list[dict], item, out_dir: Path, prefix: str, batches: int) -> None:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    size = -(-len(rows) // batches)
+    for b in range(batches):
+        chunk = rows[b * size : (b + 1) * size]
+        (out_dir / f"{prefix}_batch{b + 1}.txt").write_text("\n".join(item(r) for r in chunk), encoding="utf-8")
+        print(f"{prefix}_batch{b + 1}.txt: {len(chunk)} items")
+
+
+def select_pairs(pool: list[dict], v1_top: list[dict], others: int, seed: int) -> list[dict]:
+    """The labelled pool: every candidate that names the subject or that the old criterion
+    accepts, ``others`` of the rest (candidates that do not name the subject), and the old
+    criterion's top evidence of other spans (what the env served), shuffled with ``seed``."""
+    import random
+
+    from ramp_env.masking.fact_check import _names_any, _tokens, subject_names
+
+    def names_subject(r: dict) -> bool:
+        return _names_any(_tokens(r["evidence_title"] + " " + r["evidence_text"]), subject_names(r["source_title"]))
+
+    rng = random.Random(seed)
+    keep = [r for r in pool if names_subject(r) or r["accepted_v1"]]
+    rest = [r for r in pool if not (names_subject(r) or r["accepted_v1"])]
+    chosen = keep + rng.sample(rest, min(others, len(rest))) + v1_top
+    rng.shuffle(chosen)
+    return chosen
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("what", choices=["select-pairs", "make-pairs", "make-spans"])
+    parser.add_argument("--v1-top", help="select-pairs: the old criterion's top-evidence pairs")
+    parser.add_argument("--others", type=int, default=110)
+    parser.add_argument("--seed", type=int, default=21)
+    parser.add_argument("rows")
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("--batches", type=int, default=1)
+    args = parser.parse_args()
+    rows = _rows(args.rows)
+    if args.what == "select-pairs":  # out_dir is the output file here
+        chosen = select_pairs(rows, _rows(args.v1_top), args.others, args.seed)
+        args.out_dir.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in chosen), encoding="utf-8")
+        print(f"selected {len(chosen)} pairs into {args.out_dir}")
+    elif args.what == "make-pairs":
+        make(rows, pair_item, args.out_dir, "pairs", args.batches)
+    else:
+        make(rows, span_item, args.out_dir, "spans", args.batches)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""The "fact" evidence criterion: each failure class readers found, and the labelled pairs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from ramp_env.corpus.passage import Passage
+from ramp_env.masking.evidence import CheckedFact, make_fact
+from ramp_env.masking.fact_check import check_fact, subject_names
+from ramp_env.text.spans import SalientSpan, SpanType
+
+LABELS = Path(__file__).parent / "fixtures" / "evidence_labels_v2.jsonl"
+
+
+def span_of(passage: Passage, text: str, label: SpanType) -> SalientSpan:
+    start = passage.text.index(text)
+    return SalientSpan(start, start + len(text), label)
+
+
+JACKSON = Passage(
+    "src", "Michael Jackson",
+    "Michael Jackson was an American singer, songwriter and dancer. Jackson was born in Gary, Indiana, in 1958, "
+    "the eighth child of the Jackson family.",
+)
+GARY = span_of(JACKSON, "Gary, Indiana", SpanType.PLACE)
+YEAR = span_of(JACKSON, "1958", SpanType.DATE)
+
+
+def ev(text: str, title: str = "Other article") -> Passage:
+    return Passage("ev", title, text)
+
+
+def test_the_same_fact_about_the_same_subject_is_evidence() -> None:
+    verdict = check_fact(JACKSON, GARY, ev("The singer Michael Jackson was born in Gary, Indiana, to a working-class family."))
+    assert verdict.supported and verdict.path == "subject-named"
+    assert "Gary, Indiana" in verdict.sentences[0]
+
+
+def test_a_parallel_frame_about_another_subject_is_not() -> None:
+    # the same sentence frame, answer and all, about another singer of the subject's kind
+    text = "Elvis Presley was born in Gary, Indiana, in 1958, according to a parody biography of Michael Jackson."
+    verdict = check_fact(JACKSON, GARY, ev(text))
+    assert not verdict.supported and verdict.path == "competing-subject"
+
+
+def test_without_the_subject_near_the_fact_there_is_no_path() -> None:
+    far = ev(
+        "Michael Jackson recorded many albums. The label also signed other artists. "
+        "Its first studio was built in Gary, Indiana, near the steel mills."
+    )
+    verdict = check_fact(JACKSON, GARY, far)
+    assert not verdict.supported and verdict.path == "no-subject"
+    nobody = ev("Gary, Indiana, is a city on Lake Michigan founded in 1906 by the United States Steel Corporation.")
+    assert check_fact(JACKSON, GARY, nobody).path == "no-subject"
+
+
+def test_a_year_of_another_event_is_not_evidence() -> None:
+    source = Passage(
+        "src", "Azerbaijani carpet",
+        "In November 2010 the Azerbaijani carpet was proclaimed a Masterpiece of Intangible Heritage by UNESCO.",
+    )
+    unesco = span_of(source, "UNESCO", SpanType.ORG)
+    other = ev("In 2003 UNESCO proclaimed the Azerbaijani carpet tradition of mugham music a Masterpiece of Heritage.")
+    assert check_fact(source, unesco, other).path == "other-date"
+
+
+def test_the_answer_inside_a_compound_is_not_evidence() -> None:
+    source = Passage("src", "China", "China introduced a policy limiting most families to one child in 1980.")
+    one = span_of(source, "one", SpanType.NUMBER)
+    compound = ev("China's one-child policy limited most families in China to one-child households from 1980.")
+    compound = ev("The one-child policy of China was introduced in 1980 to limit families.")
+    assert check_fact(source, one, compound).path in {"answer-in-compound", "weak-relation"}
+    assert not check_fact(source, one, compound).supported
+
+
+def test_an_answer_in_another_entity_type_is_not_evidence() -> None:
+    source = Passage("src", "Washington (state)", "The state of Washington was named after George Washington in 1853.")
+    person = span_of(source, "George Washington", SpanType.PERSON)
+    place = ev("The state of Washington is home to George Washington Bridge Park, named in 1853.")
+    assert not check_fact(source, person, place).supported
+
+
+def test_subject_names_drop_disambiguation_and_add_a_surname() -> None:
+    assert subject_names("Mercury (planet)") == [("mercury",)]
+    assert ("presley",) in subject_names("Elvis Presley")
+
+
+def test_make_fact_names_a_bad_criterion() -> None:
+    with pytest.raises(ValueError, match="evidence criterion"):
+        make_fact(JACKSON, GARY, "strict")
+
+
+def _labelled() -> list[dict]:
+    with open(LABELS, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+def test_the_labelled_set_is_two_readers_split_by_passage() -> None:
+    rows = _labelled()
+    assert len(rows) >= 300
+    for r in rows:
+        assert isinstance(r["reader_a"], bool) and isinstance(r["reader_b"], bool)
+        if r["reader_a"] == r["reader_b"]:
+            assert r["label"] == r["reader_a"] and r["settled_by"] == "agreement"
+        else:
+            assert r["settled_by"] == "third reader" and isinstance(r["label"], bool)
+        digest = int(hashlib.sha256(r["source_id"].encode()).hexdigest(), 16)
+        assert r["half"] == ("tune" if digest % 2 == 0 else "heldout")
+
+
+@pytest.mark.slow
+def test_the_fact_criterion_is_more_precise_than_context_words_on_the_held_out_half() -> None:
+    rows = [r for r in _labelled() if r["half"] == "heldout"]
+    tp = fp = tp1 = fp1 = 0
+    for r in rows:
+        source = Passage(r["source_id"], r["source_title"], r["source_text"])
+        evidence = Passage(r["evidence_id"], r["evidence_title"], r["evidence_text"])
+        span = SalientSpan(r["start"], r["end"], SpanType(r["span_type"]))
+        if CheckedFact(source, span).stated_in(evidence):
+            tp += r["label"]
+            fp += not r["label"]
+        if make_fact(source, span, "context").stated_in(evidence):
+            tp1 += r["label"]
+            fp1 += not r["label"]
+    precision, precision_v1 = tp / (tp + fp), tp1 / (tp1 + fp1)
+    true = sum(r["label"] for r in rows)
+    # benchmarks/results/evidence_v2.json: 0.75 against 0.48; recall 0.22
+    assert precision >= precision_v1 + 0.15, (precision, precision_v1)
+    assert tp / true >= 0.15
