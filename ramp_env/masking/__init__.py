@@ -14,20 +14,24 @@ from ramp_env.masking.near_duplicates import (
     near_duplicate_similarity,
 )
 from ramp_env.masking.strategies import (
+    DEFAULT_MASK_STRATEGY,
     MASK_STRATEGIES,
     MaskStrategy,
     RandomMaskStrategy,
+    TypeBalancedMaskStrategy,
     make_mask_strategy,
     register_mask_strategy,
 )
 from ramp_env.masking.task import MaskedTask, mask_passage, mask_token, maskable_spans
 
 __all__ = [
+    "DEFAULT_MASK_STRATEGY",
     "MASK_STRATEGIES",
     "MaskStrategy",
     "MaskedTask",
     "NearDuplicateFinder",
     "RandomMaskStrategy",
+    "TypeBalancedMaskStrategy",
     "make_mask_strategy",
     "mask_passage",
     "mask_token",

@@ -1,7 +1,8 @@
 """Choosing which salient spans of a passage to mask.
 
 A :class:`MaskStrategy` picks ``k`` spans from a passage's candidates using the
-env's random generator. ``"random"`` is built in; other strategies (the
+env's random generator. ``"balanced"`` (the env's default: spread over span types) and
+``"random"`` (uniform, MaskSearch's) are built in; other strategies (the
 perplexity-based one, for example) register themselves in
 :data:`MASK_STRATEGIES` with :func:`register_mask_strategy`.
 """
@@ -43,10 +44,54 @@ class RandomMaskStrategy:
         return sorted((candidates[int(i)] for i in picked), key=lambda s: s.start)
 
 
+class TypeBalancedMaskStrategy:
+    """``k`` candidates drawn one at a time, each span's weight divided by ``repeat_penalty`` for
+    every span of its type already chosen: a task's masks spread over the span types the passage
+    offers, so a 4-mask task is not four places of one list of neighbouring countries.
+
+    Why: the passages with 3-4 supported spans are mostly such lists, so uniform choice made
+    PLACE about half of all masks at 4 masks against a quarter at 1 (``benchmarks/pool_balance.py``
+    measures both strategies in one run). With one mask, or one type in the passage, it draws
+    uniformly, exactly like ``"random"``; it never skips a passage ``"random"`` would use.
+
+    Args:
+        repeat_penalty: how much less likely a span of an already-chosen type is (4: a second
+            PLACE is a quarter as likely as an unused type, a third a sixteenth).
+    """
+
+    name = "balanced"
+
+    def __init__(self, repeat_penalty: float = 4.0) -> None:
+        if not repeat_penalty >= 1.0:  # also rejects NaN
+            raise ValueError(f"repeat_penalty must be >= 1, got {repeat_penalty!r}")
+        self.repeat_penalty = float(repeat_penalty)
+
+    def choose(
+        self, passage: Passage, candidates: Sequence[SalientSpan], k: int, rng: np.random.Generator
+    ) -> list[SalientSpan] | None:
+        if len(candidates) < k:
+            return None
+        remaining = list(range(len(candidates)))
+        chosen_types: dict[str, int] = {}
+        picked: list[SalientSpan] = []
+        for _ in range(k):
+            weights = np.array(
+                [self.repeat_penalty ** -chosen_types.get(candidates[i].label.value, 0) for i in remaining]
+            )
+            j = remaining.pop(int(rng.choice(len(weights), p=weights / weights.sum())))
+            span = candidates[j]
+            chosen_types[span.label.value] = chosen_types.get(span.label.value, 0) + 1
+            picked.append(span)
+        return sorted(picked, key=lambda s: s.start)
+
+
+DEFAULT_MASK_STRATEGY = "balanced"
+
 # name -> factory, or "module:attr" resolved on first use (keeps heavy deps such
 # as torch out of the import path of envs that never use them)
 MASK_STRATEGIES: dict[str, Callable[..., MaskStrategy] | str] = {
     "random": RandomMaskStrategy,
+    "balanced": TypeBalancedMaskStrategy,
     "ppl": "ramp_env.masking.perplexity:PerplexityMaskStrategy",
 }
 
