@@ -51,8 +51,9 @@ class TypeBalancedMaskStrategy:
 
     Why: the passages with 3-4 supported spans are mostly such lists, so uniform choice made
     PLACE about half of all masks at 4 masks against a quarter at 1 (``benchmarks/pool_balance.py``
-    measures both strategies in one run). With one mask, or one type in the passage, it draws
-    uniformly, exactly like ``"random"``; it never skips a passage ``"random"`` would use.
+    measures both strategies in one run). With one mask, or one type in the passage, it makes
+    exactly the draw ``"random"`` makes (same seed, same spans); it never skips a passage
+    ``"random"`` would use.
 
     Args:
         repeat_penalty: how much less likely a span of an already-chosen type is (4: a second
@@ -71,6 +72,9 @@ class TypeBalancedMaskStrategy:
     ) -> list[SalientSpan] | None:
         if len(candidates) < k:
             return None
+        if k == 1 or len({c.label for c in candidates}) == 1:
+            # nothing to balance: the very draw "random" makes, so 1-mask tasks match it seed for seed
+            return RandomMaskStrategy().choose(passage, candidates, k, rng)
         remaining = list(range(len(candidates)))
         chosen_types: dict[str, int] = {}
         picked: list[SalientSpan] = []

@@ -104,6 +104,13 @@ def test_balanced_strategy_spreads_masks_over_types() -> None:
     assert max(firsts.count(s.start) for s in places) / 2000 < 0.3
 
 
+def test_balanced_is_random_seed_for_seed_with_one_mask() -> None:
+    for seed in range(20):
+        picks = [make_mask_strategy(name).choose(LIST_PASSAGE, LIST_CANDIDATES, 1, np.random.default_rng(seed))
+                 for name in ("balanced", "random")]
+        assert picks[0] == picks[1]
+
+
 def test_balanced_strategy_rejects_what_random_rejects() -> None:
     assert make_mask_strategy("balanced").choose(LIST_PASSAGE, LIST_CANDIDATES[:2], 3, np.random.default_rng(0)) is None
     with pytest.raises(ValueError, match="repeat_penalty"):
