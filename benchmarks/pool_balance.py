@@ -104,8 +104,9 @@ def main(argv: list[str] | None = None) -> int:
             results[strategy][str(k)]["tv_distance_from_min_masks_mix"] = total_variation(
                 results[strategy][str(k)]["type_mix"], base)
         env.close()
-    lines = ["| strategy | masks | PLACE share | TV distance from 1-mask mix | distinct passages / draws | "
-             "estimated eligible passages |", "|---|---|---|---|---|---|"]
+    header = ("| strategy | masks | PLACE share | TV distance from 1-mask mix | distinct passages / draws | "
+              "estimated eligible passages |")
+    lines = [header, "|---|---|---|---|---|---|"]
     for strategy, rows in results.items():
         for k, row in rows.items():
             lines.append(f"| {strategy} | {k} | {row['place_share']:.2f} | {row['tv_distance_from_min_masks_mix']:.2f} | "
