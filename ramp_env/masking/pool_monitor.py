@@ -67,5 +67,5 @@ class PoolMonitor:
             f"distinct passages, so passages repeat. Lower num_masks, pass require_evidence=False, or use a "
             f"larger corpus (docs/corpus-and-retrieval.md, 'What the pool supports')",
             SmallPoolWarning,
-            stacklevel=4,
+            stacklevel=5,  # _warn, record, sample_task, reset: the caller of reset
         )
