@@ -15,11 +15,13 @@ penalty still sees every other candidate.
    :data:`ONE_WAY_ALIASES` (a gold accepts a looser form, not the reverse: ``America`` answers
    ``United States``, but ``United States`` does not answer a gold ``America``, which may be
    the continent);
-3. **acronyms**: one side is an acronym of the other's words
-   (:func:`~ramp_env.rewards.equivalence.is_acronym_of`: ``UN`` / ``United Nations``, ``JFK`` /
-   ``John F. Kennedy``, ``NATO``). A single word has no acronym (``UK`` is not ``Ukraine``) and
-   one acronym is not another's prefix (``US`` is not ``USSR``). An expansion given as a list
-   (``Uruguay, Spain`` for ``US``) is a list, not an expansion;
+3. **acronyms** of three or more letters: one side is an acronym of the other's words
+   (:func:`~ramp_env.rewards.equivalence.is_acronym_of`: ``JFK`` / ``John F. Kennedy``,
+   ``NATO``, ``FDR``). A single word has no acronym (``UKR`` is not ``Ukraine``), one acronym
+   is not another's prefix (``USS`` is not ``USSR``), and an expansion given as a list
+   (``Uruguay, Spain, Argentina`` for ``USA``) is a list. Two letters are the initials of too
+   many names (``US``: United States, Upper Silesia), so two-letter acronyms count only through
+   the table (``US``, ``UK``, ``EU``, ``UN``, ``DC``, ``LA``);
 4. **initials of people**: the same surname and the same number of given names, each the
    same, an initial of it or a common short form (``J. F. Kennedy``, ``J.F. Kennedy``,
    ``Jack F. Kennedy`` for ``John F. Kennedy``; ``J. R. R. Tolkien``).
@@ -37,7 +39,7 @@ import functools
 import re
 import unicodedata
 
-from ramp_env.rewards.equivalence import NICKNAMES, _acronym_forms, is_acronym_of
+from ramp_env.rewards.equivalence import NICKNAMES, acronym_letters, is_acronym_of
 from ramp_env.rewards.normalize import normalize_answer, strip_accents
 
 # Hand-written for this project (no maintained library lists short forms of countries,
@@ -85,6 +87,10 @@ ONE_WAY_ALIASES: dict[str, tuple[str, ...]] = {
     "People's Republic of China": ("China",),
     "Republic of Ireland": ("Ireland",),
 }
+
+# two letters are the initials of too many names ("US": United States, Upper Silesia, ...): a
+# two-letter acronym counts through the table only; three or more ("JFK", "NATO") by the rule
+MIN_ACRONYM_LETTERS = 3
 
 _DOTTED = re.compile(r"\b(?:[A-Za-z]\.){2,}(?:[A-Za-z]\b)?")
 _LIST = re.compile(r"[,;]\s|[/|]|\bor\b", re.IGNORECASE)
@@ -158,9 +164,13 @@ def accepts(prediction: str, gold: str) -> bool:
     if pred_key == gold_key or pred_key in _TABLE.get(gold_key, ()):
         return True
     short_pred, short_gold = _collapse(prediction), _collapse(gold)
-    if _acronym_forms(short_pred) and is_acronym_of(short_pred, gold):
+    if acronym_letters(short_pred) >= MIN_ACRONYM_LETTERS and is_acronym_of(short_pred, gold):
         return True
-    if _acronym_forms(short_gold) and not _is_list(prediction) and is_acronym_of(short_gold, prediction):
+    if (
+        acronym_letters(short_gold) >= MIN_ACRONYM_LETTERS
+        and not _is_list(prediction)
+        and is_acronym_of(short_gold, prediction)
+    ):
         return True
     return same_person_initials(prediction, gold)
 

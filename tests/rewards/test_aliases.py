@@ -32,6 +32,8 @@ DIFFERENT = [
     ("Lincoln", "Abraham Lincoln"),  # a surname alone is not the person (docs: partial token credit only)
     ("Thomas Lincoln", "Abraham Lincoln"), ("Uruguay, Spain", "US"),  # a list, not an expansion
     ("WWI", "World War II"), ("North Korea", "South Korea"), ("ROK", "DPRK"),
+    ("US", "Upper Silesia"), ("Upper Silesia", "US"),  # two letters: only the table's acronyms
+    ("Uruguay, Spain, Argentina", "USA"), ("USS", "USSR"),
 ]
 
 
