@@ -10,6 +10,8 @@ perplexity-based one, for example) register themselves in
 from __future__ import annotations
 
 import importlib
+import math
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, runtime_checkable
 
@@ -45,19 +47,26 @@ class RandomMaskStrategy:
 
 
 class TypeBalancedMaskStrategy:
-    """``k`` candidates drawn one at a time, each span's weight divided by ``repeat_penalty`` for
-    every span of its type already chosen: a task's masks spread over the span types the passage
-    offers, so a 4-mask task is not four places of one list of neighbouring countries.
+    """Masks spread over span types, so 3-4-mask tasks look like 1-mask tasks, not like lists.
 
-    Why: the passages with 3-4 supported spans are mostly such lists, so uniform choice made
-    PLACE about half of all masks at 4 masks against a quarter at 1 (``benchmarks/pool_balance.py``
-    measures both strategies in one run). With one mask, or one type in the passage, it makes
-    exactly the draw ``"random"`` makes (same seed, same spans); it never skips a passage
-    ``"random"`` would use.
+    Why: the passages with 3-4 supported spans are mostly lists (neighbouring countries, seas),
+    so uniform masking made PLACE 56% of the masks at 4 masks against 35% at one mask on the
+    default corpus (``benchmarks/results/pool_balance.json``). Two steps:
+
+    1. **within the passage**, spans are drawn one at a time, each span's weight divided by
+       ``repeat_penalty`` for every chosen span of its type;
+    2. **across passages**, a task where one type holds more than ``max(2, ceil(k / 2))`` of the
+       ``k`` masks is kept with probability ``repeat_penalty ** -excess`` (otherwise ``choose``
+       returns None and the env draws another passage): a 4-mask task of four places is kept
+       one time in 16, one of three places and a date one time in 4.
+
+    With one mask it makes exactly the draw ``"random"`` makes (same seed, same span), and with
+    two masks it only reweights within the passage. Step 2 draws more passages per task at 3-4
+    masks, so fewer distinct passages are eligible: ``ramp-env stats`` and the env's
+    ``SmallPoolWarning`` count them under this strategy.
 
     Args:
-        repeat_penalty: how much less likely a span of an already-chosen type is (4: a second
-            PLACE is a quarter as likely as an unused type, a third a sixteenth).
+        repeat_penalty: how much less likely each repeat of a type is (4).
     """
 
     name = "balanced"
@@ -73,18 +82,25 @@ class TypeBalancedMaskStrategy:
         if len(candidates) < k:
             return None
         if k == 1 or len({c.label for c in candidates}) == 1:
-            # nothing to balance: the very draw "random" makes, so 1-mask tasks match it seed for seed
-            return RandomMaskStrategy().choose(passage, candidates, k, rng)
+            # nothing to balance inside the passage: the very draw "random" makes
+            picked = RandomMaskStrategy().choose(passage, candidates, k, rng)
+        else:
+            picked = self._weighted(candidates, k, rng)
+        assert picked is not None
+        most = max(Counter(s.label for s in picked).values())
+        excess = most - max(2, math.ceil(k / 2))
+        if excess > 0 and rng.random() >= self.repeat_penalty**-excess:
+            return None  # a list-like task: draw another passage
+        return picked
+
+    def _weighted(self, candidates: Sequence[SalientSpan], k: int, rng: np.random.Generator) -> list[SalientSpan]:
         remaining = list(range(len(candidates)))
-        chosen_types: dict[str, int] = {}
+        chosen_types: Counter[str] = Counter()
         picked: list[SalientSpan] = []
         for _ in range(k):
-            weights = np.array(
-                [self.repeat_penalty ** -chosen_types.get(candidates[i].label.value, 0) for i in remaining]
-            )
-            j = remaining.pop(int(rng.choice(len(weights), p=weights / weights.sum())))
-            span = candidates[j]
-            chosen_types[span.label.value] = chosen_types.get(span.label.value, 0) + 1
+            weights = np.array([self.repeat_penalty ** -chosen_types[candidates[i].label.value] for i in remaining])
+            span = candidates[remaining.pop(int(rng.choice(len(weights), p=weights / weights.sum())))]
+            chosen_types[span.label.value] += 1
             picked.append(span)
         return sorted(picked, key=lambda s: s.start)
 

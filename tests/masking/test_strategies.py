@@ -111,6 +111,24 @@ def test_balanced_is_random_seed_for_seed_with_one_mask() -> None:
         assert picks[0] == picks[1]
 
 
+def test_balanced_strategy_keeps_list_like_tasks_rarely() -> None:
+    strategy, rng = make_mask_strategy("balanced"), np.random.default_rng(3)
+    places = LIST_CANDIDATES[:4]
+    # four masks, all places: one type holds 4 of 4, two more than max(2, ceil(4/2)): kept 1 in 16
+    kept = sum(strategy.choose(LIST_PASSAGE, places, 4, rng) is not None for _ in range(4000)) / 4000
+    assert kept == pytest.approx(1 / 16, abs=0.015)
+    # three masks over three places and a date: at most 2 places is fine, 3 places kept 1 in 4
+    picks = [strategy.choose(LIST_PASSAGE, LIST_CANDIDATES, 3, rng) for _ in range(4000)]
+    kept_picks = [p for p in picks if p is not None]
+    three_places = sum(all(s.label is SpanType.PLACE for s in p) for p in kept_picks) / len(kept_picks)
+    uniform = sum(all(s.label is SpanType.PLACE for s in make_mask_strategy("random").choose(
+        LIST_PASSAGE, LIST_CANDIDATES, 3, rng)) for _ in range(4000)) / 4000
+    assert uniform == pytest.approx(0.4, abs=0.04)  # C(4,3)/C(5,3)
+    assert three_places < uniform / 4
+    # two masks are never rejected
+    assert all(strategy.choose(LIST_PASSAGE, places, 2, rng) is not None for _ in range(200))
+
+
 def test_balanced_strategy_rejects_what_random_rejects() -> None:
     assert make_mask_strategy("balanced").choose(LIST_PASSAGE, LIST_CANDIDATES[:2], 3, np.random.default_rng(0)) is None
     with pytest.raises(ValueError, match="repeat_penalty"):
