@@ -27,6 +27,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ramp_env.cache import atomic_write_json
 from ramp_env.envs.ramp import RAMPEnv
 from ramp_env.masking.pool_monitor import SmallPoolWarning
@@ -54,6 +56,14 @@ def mix(types: Counter[str]) -> dict[str, float]:
     return {t: round(n / total, 4) for t, n in types.most_common()} if total else {}
 
 
+def place_interval(places: list[int], k: int, seed: int, resamples: int = 2000) -> list[float]:
+    """95% bootstrap interval of the PLACE share, resampling whole tasks (masks of a task are not independent)."""
+    rng = np.random.default_rng(seed)
+    counts = np.asarray(places, dtype=float)
+    shares = counts[rng.integers(len(counts), size=(resamples, len(counts)))].mean(axis=1) / k
+    return [round(float(q), 4) for q in np.quantile(shares, [0.025, 0.975])]
+
+
 def total_variation(a: dict[str, float], b: dict[str, float]) -> float:
     return round(0.5 * sum(abs(a.get(t, 0.0) - b.get(t, 0.0)) for t in set(a) | set(b)), 4)
 
@@ -62,6 +72,7 @@ def draw(env: RAMPEnv, k: int, draws: int, seed: int) -> dict[str, Any]:
     env.set_num_masks(k)
     passages: list[str] = []
     types: Counter[str] = Counter()
+    places: list[int] = []  # PLACE masks per task, for an interval clustered by task
     started = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", SmallPoolWarning)
@@ -70,12 +81,14 @@ def draw(env: RAMPEnv, k: int, draws: int, seed: int) -> dict[str, Any]:
             task = env.unwrapped.task
             passages.append(task.passage_id)
             types.update(task.span_types)
+            places.append(sum(t == "PLACE" for t in task.span_types))
     monitor = env.pool_monitor
     return {
         "distinct_passages": len(set(passages)),
         "type_counts": dict(types.most_common()),
         "type_mix": mix(types),
         "place_share": mix(types).get("PLACE", 0.0),
+        "place_share_ci95": place_interval(places, k, seed),
         "estimated_eligible_passages": round(
             (len(env.task_pool) if env.task_pool is not None else env._eligible_rows(k).size)
             * monitor.accepted[k] / max(1, monitor.drawn[k])
@@ -104,12 +117,14 @@ def main(argv: list[str] | None = None) -> int:
             results[strategy][str(k)]["tv_distance_from_min_masks_mix"] = total_variation(
                 results[strategy][str(k)]["type_mix"], base)
         env.close()
-    header = ("| strategy | masks | PLACE share | TV distance from 1-mask mix | distinct passages / draws | "
+    header = ("| strategy | masks | PLACE share (95% CI) | TV distance from 1-mask mix | distinct passages / draws | "
               "estimated eligible passages |")
     lines = [header, "|---|---|---|---|---|---|"]
     for strategy, rows in results.items():
         for k, row in rows.items():
-            lines.append(f"| {strategy} | {k} | {row['place_share']:.2f} | {row['tv_distance_from_min_masks_mix']:.2f} | "
+            low, high = row["place_share_ci95"]
+            lines.append(f"| {strategy} | {k} | {row['place_share']:.2f} ({low:.2f}-{high:.2f}) | "
+                         f"{row['tv_distance_from_min_masks_mix']:.2f} | "
                          f"{row['distinct_passages']} / {args.draws} | {row['estimated_eligible_passages']} |")
     table = "\n".join(lines)
     print(table)

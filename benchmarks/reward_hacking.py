@@ -36,6 +36,7 @@ Results go to ``benchmarks/results/reward_hacking.json`` (written atomically).
 from __future__ import annotations
 
 import argparse
+import copy
 import dataclasses
 import json
 import os
@@ -54,7 +55,7 @@ from ramp_env.cache import atomic_write_json
 from ramp_env.envs.ramp import RAMPEnv
 from ramp_env.masking import MaskedTask
 from ramp_env.rewards import DEFAULT_REWARD, REWARDS, EpisodeReward, make_reward
-from ramp_env.rewards.aliases import _TABLE, ALIAS_GROUPS, ONE_WAY_ALIASES, alias_key
+from ramp_env.rewards.aliases import _TABLE, ALIAS_GROUPS, ONE_WAY_ALIASES, accepts, alias_key, resolve_alias
 from ramp_env.rewards.base import JudgeReward
 
 ANSWER_KINDS = ("gold", "wrong", "enumeration", "dump", "injection")
@@ -246,16 +247,34 @@ def grade_aliases(rewards: dict[str, EpisodeReward], golds: list[str]) -> dict[s
     real = [(form, gold) for gold in golds if (form := other_form(gold))]
     out: dict[str, Any] = {"real_tasks_with_table_alias": len(real), "real_examples": real[:10], "rewards": {}}
     for name, reward in rewards.items():
-        same = [reward([p], [g]).reward for p, g, ok in ALIAS_PAIRS if ok]
-        near = [reward([p], [g]).reward for p, g, ok in ALIAS_PAIRS if not ok]
+        raw = copy.copy(reward)
+        raw.aliases = False  # the same reward without the alias layer: what the aliases add
+        same = [(reward([p], [g]).reward, raw([p], [g]).reward) for p, g, ok in ALIAS_PAIRS if ok]
+        near = [(reward([p], [g]).reward, raw([p], [g]).reward) for p, g, ok in ALIAS_PAIRS if not ok]
         out["rewards"][name] = {
-            "aliases_mean": statistics.fmean(same),
-            "aliases_scoring_1": sum(v == 1.0 for v in same) / len(same),
-            "near_misses_mean": statistics.fmean(near),
-            "near_misses_max": max(near),
+            "aliases_mean": statistics.fmean(v for v, _ in same),
+            "aliases_mean_without_alias_rules": statistics.fmean(v for _, v in same),
+            "aliases_scoring_1": sum(v == 1.0 for v, _ in same) / len(same),
+            # a near miss keeps its own token or judge credit ("R. F. Kennedy" shares two tokens
+            # with "John F. Kennedy"); the alias rules must add nothing to it
+            "near_misses_mean": statistics.fmean(v for v, _ in near),
+            "near_misses_added_by_alias_rules": max(v - w for v, w in near),
             "real_golds_alias_mean": statistics.fmean([reward([p], [g]).reward for p, g in real]) if real else None,
         }
+    out["near_misses_accepted"] = [(p, g) for p, g, ok in ALIAS_PAIRS if not ok and accepts(p, g)]
     out["pairs"] = {"aliases": sum(ok for *_, ok in ALIAS_PAIRS), "near_misses": sum(not ok for *_, ok in ALIAS_PAIRS)}
+    return out
+
+
+def alias_cost(answers: dict[str, list[str]], golds: list[str]) -> dict[str, float]:
+    """Milliseconds per answer of :func:`resolve_alias` alone, per answer kind (first call, no cache)."""
+    accepts.cache_clear()
+    out = {}
+    for kind in ANSWER_KINDS:
+        start = time.perf_counter()
+        for pred, gold in zip(answers[kind], golds):
+            resolve_alias(pred, gold)
+        out[kind] = 1000 * (time.perf_counter() - start) / len(golds)
     return out
 
 
@@ -343,6 +362,7 @@ def main(argv: list[str] | None = None) -> int:
         print("\nJudge calibration (raw signals, no shortcut or penalty)\n")
         print(json.dumps(calib, indent=2))
     aliases = grade_aliases(graded, golds)
+    aliases["resolve_ms_per_answer"] = alias_cost(answers, golds)
     print("\nAliases (mean score; near misses should score 0)\n")
     print(json.dumps(aliases["rewards"], indent=2))
     example = {kind: answers[kind][0] for kind in ANSWER_KINDS}
