@@ -198,6 +198,10 @@ def rewards_to_grade(names: tuple[str, ...]) -> dict[str, EpisodeReward]:
         graded[name] = reward
         if isinstance(reward, JudgeReward):
             graded[f"{name} (no penalty)"] = JudgeReward(reward.judge, penalty=None)
+        if name == DEFAULT_REWARD:  # what the alias layer costs the default reward, in the same run
+            raw = copy.copy(reward)
+            raw.aliases = False
+            graded[f"{name} (no aliases)"] = raw
     return graded
 
 
@@ -269,6 +273,7 @@ def grade_aliases(rewards: dict[str, EpisodeReward], golds: list[str]) -> dict[s
 def alias_cost(answers: dict[str, list[str]], golds: list[str]) -> dict[str, float]:
     """Milliseconds per answer of :func:`resolve_alias` alone, per answer kind (first call, no cache)."""
     accepts.cache_clear()
+    resolve_alias.cache_clear()
     out = {}
     for kind in ANSWER_KINDS:
         start = time.perf_counter()
