@@ -72,11 +72,14 @@ assert reward == 0.0 and not terminated and info["action"] == "search"
 assert source not in info["retrieved_ids"], "the masked passage never comes back from search"
 """),
     ("md", """Answer with `<answer>[mask_1]: text</answer>`: the episode ends and every mask is
-graded. The default reward is the paper's **token recall** (share of the gold
-answer's tokens in your answer). `info["per_mask_scores"]` and
+graded. The paper's reward is **token recall** (share of the gold answer's tokens
+in your answer); the env's default, `penalized_recall`, is recall minus a penalty
+for long answers and lists of candidates (see why below; `reward="recall"` selects
+the paper's). `info["per_mask_scores"]` and
 `info["reward_components"]` break the reward down. For teaching we peek at the
 gold answer (`env.unwrapped.task.answers`; an agent never sees it) and replay the
-same task with three different answers: right, wrong, and a list of guesses."""),
+same task with three different answers under `recall`: right, wrong, and a list
+of guesses."""),
     ("code", """gold = env.unwrapped.task.answers[0]
 print("gold answer:", repr(gold))
 
@@ -92,14 +95,14 @@ def answer_once(text, seed=3, **env_kwargs):
 
 listing = f"Paris, 1900, {gold}, Napoleon, Tokyo"
 for text in [gold, "something else", listing]:
-    reward, info = answer_once(text)
+    reward, info = answer_once(text, reward="recall")
     print(f"{text!r:45} reward {reward:.3f}  components {info['reward_components']}")
 
-# the list got full credit: recall cannot tell a list from an answer. The penalised variant can:
-reward, info = answer_once(listing, reward="penalized_recall")
+# the list got full credit: recall cannot tell a list from an answer. The default reward can:
+reward, info = answer_once(listing)  # reward="penalized_recall"
 print(f"penalized_recall, the list: reward {reward:.3f}  components {info['reward_components']}")
-assert answer_once(gold)[0] == 1.0 and answer_once("something else")[0] == 0.0
-assert answer_once(listing)[0] == 1.0 and reward < 0.5"""),
+assert answer_once(gold, reward="recall")[0] == 1.0 and answer_once("something else", reward="recall")[0] == 0.0
+assert answer_once(listing, reward="recall")[0] == 1.0 and reward < 0.5"""),
     ("md", """A malformed action is not a crash: it costs `format_penalty` (0.1), the episode
 goes on, and `message` says what was wrong."""),
     ("code", """obs, info = env.reset(seed=3)

@@ -8,6 +8,7 @@ import sys
 
 from ramp_env.cli.common import add_corpus_args, env_kwargs
 from ramp_env.envs.ramp import RAMPEnv
+from ramp_env.masking.strategies import DEFAULT_MASK_STRATEGY
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -15,7 +16,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     add_corpus_args(parser)
     parser.add_argument("-n", "--num-tasks", type=int, default=5)
     parser.add_argument("--num-masks", type=int, default=1)
-    parser.add_argument("--mask-strategy", default="random")
+    parser.add_argument("--mask-strategy", default=DEFAULT_MASK_STRATEGY, help="balanced (the env's default), random, ppl")
     parser.add_argument("--seed", type=int, default=0)
     return parser
 

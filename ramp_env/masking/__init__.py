@@ -13,21 +13,27 @@ from ramp_env.masking.near_duplicates import (
     near_duplicate_ids,
     near_duplicate_similarity,
 )
+from ramp_env.masking.pool_monitor import SmallPoolWarning
 from ramp_env.masking.strategies import (
+    DEFAULT_MASK_STRATEGY,
     MASK_STRATEGIES,
     MaskStrategy,
     RandomMaskStrategy,
+    TypeBalancedMaskStrategy,
     make_mask_strategy,
     register_mask_strategy,
 )
 from ramp_env.masking.task import MaskedTask, mask_passage, mask_token, maskable_spans
 
 __all__ = [
+    "DEFAULT_MASK_STRATEGY",
     "MASK_STRATEGIES",
     "MaskStrategy",
     "MaskedTask",
     "NearDuplicateFinder",
     "RandomMaskStrategy",
+    "SmallPoolWarning",
+    "TypeBalancedMaskStrategy",
     "is_near_duplicate",
     "make_mask_strategy",
     "mask_passage",

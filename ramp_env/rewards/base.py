@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from ramp_env.rewards.aliases import resolve_alias
 from ramp_env.rewards.judges.base import Judge
 from ramp_env.rewards.metrics import exact_match, token_f1, token_recall
 from ramp_env.rewards.penalty import DEFAULT_PENALTY, HackPenalty
@@ -60,11 +61,15 @@ class MaskwiseReward(ABC):
         name: the reward's name.
         penalty: a :class:`~ramp_env.rewards.penalty.HackPenalty` subtracted from each
             mask's score (floored at 0), or None.
+        aliases: score a prediction that is the gold written another way ("US" for "United
+            States", "JFK", "U.K.") as the gold (:func:`~ramp_env.rewards.aliases.resolve_alias`),
+            before the score and the penalty.
     """
 
-    def __init__(self, name: str, penalty: HackPenalty | None = None) -> None:
+    def __init__(self, name: str, penalty: HackPenalty | None = None, aliases: bool = True) -> None:
         self.name = name
         self.penalty = penalty
+        self.aliases = aliases
 
     @abstractmethod
     def score_masks(self, predictions: list[str], golds: list[str]) -> list[float]:
@@ -74,9 +79,12 @@ class MaskwiseReward(ABC):
         if len(predictions) != len(golds):
             raise ValueError(f"{len(predictions)} predictions for {len(golds)} masks")
         answered = [i for i, pred in enumerate(predictions) if pred is not None]
+        resolved = {i: str(predictions[i]) for i in answered}
+        if self.aliases:
+            resolved = {i: resolve_alias(pred, golds[i]) for i, pred in resolved.items()}
         raw = [0.0] * len(golds)
         if answered:
-            preds = [str(predictions[i]) for i in answered]
+            preds = [resolved[i] for i in answered]
             values = self.score_masks(preds, [golds[i] for i in answered])
             for i, value in zip(answered, values):
                 value = float(value)
@@ -87,7 +95,7 @@ class MaskwiseReward(ABC):
         components: dict[str, float] = {}
         if self.penalty is not None:
             for i in answered:
-                scores[i] = max(0.0, raw[i] - self.penalty(str(predictions[i]), golds[i]))
+                scores[i] = max(0.0, raw[i] - self.penalty(resolved[i], golds[i]))
         components.update({f"mask_{i + 1}": s for i, s in enumerate(scores)})
         if self.penalty is not None:
             removed = sum(r - s for r, s in zip(raw, scores))
@@ -98,8 +106,8 @@ class MaskwiseReward(ABC):
 class PerMaskReward(MaskwiseReward):
     """Scores masks independently with ``scorer(prediction, gold)`` and takes the mean."""
 
-    def __init__(self, scorer: MaskScorer, name: str, penalty: HackPenalty | None = None) -> None:
-        super().__init__(name, penalty)
+    def __init__(self, scorer: MaskScorer, name: str, penalty: HackPenalty | None = None, aliases: bool = True) -> None:
+        super().__init__(name, penalty, aliases)
         self.scorer = scorer
 
     def score_masks(self, predictions: list[str], golds: list[str]) -> list[float]:
@@ -115,8 +123,10 @@ class JudgeReward(MaskwiseReward):
     All masks of a task go to the judge in one call.
     """
 
-    def __init__(self, judge: Judge, name: str | None = None, penalty: HackPenalty | None = DEFAULT_PENALTY) -> None:
-        super().__init__(name or getattr(judge, "name", "judge"), penalty)
+    def __init__(
+        self, judge: Judge, name: str | None = None, penalty: HackPenalty | None = DEFAULT_PENALTY, aliases: bool = True
+    ) -> None:
+        super().__init__(name or getattr(judge, "name", "judge"), penalty, aliases)
         self.judge = judge
 
     def score_masks(self, predictions: list[str], golds: list[str]) -> list[float]:
@@ -149,9 +159,14 @@ REWARDS: dict[str, Callable[[], EpisodeReward]] = {
 }
 
 
-def make_reward(spec: str | MaskScorer | EpisodeReward | Judge | Any = "recall") -> EpisodeReward:
+DEFAULT_REWARD = "penalized_recall"  # recall alone pays for listing candidates (docs/rewards.md)
+
+
+def make_reward(spec: str | MaskScorer | EpisodeReward | Judge | Any = DEFAULT_REWARD) -> EpisodeReward:
     """An :class:`EpisodeReward` from a name in :data:`REWARDS`, an EpisodeReward, a Judge
-    (wrapped in :class:`JudgeReward`, penalty included) or a per-mask ``callable(prediction, gold)``."""
+    (wrapped in :class:`JudgeReward`, penalty and aliases included) or a per-mask
+    ``callable(prediction, gold)`` (called on the raw prediction: wrap it in
+    ``PerMaskReward(fn, name)`` to have aliases resolved first)."""
     if isinstance(spec, str):
         if spec not in REWARDS:
             raise ValueError(f"unknown reward {spec!r}; expected one of {sorted(REWARDS)} or a callable")
@@ -161,5 +176,5 @@ def make_reward(spec: str | MaskScorer | EpisodeReward | Judge | Any = "recall")
     if isinstance(spec, EpisodeReward):
         return spec
     if callable(spec):
-        return PerMaskReward(spec, getattr(spec, "__name__", "custom"))
+        return PerMaskReward(spec, getattr(spec, "__name__", "custom"), aliases=False)
     raise TypeError(f"reward must be a name, an EpisodeReward, a Judge or a callable(prediction, gold), got {spec!r}")

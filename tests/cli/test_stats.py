@@ -86,3 +86,23 @@ def test_bad_arguments_are_clear_errors(small_corpus, cache_dir: Path, capsys) -
     assert code == 2 and "--sample must be >= 0" in capsys.readouterr().err
     code = main(["stats", "--corpus", str(path / "missing.jsonl"), "--cache-dir", str(cache_dir)])
     assert code == 2 and "not found" in capsys.readouterr().err
+
+
+def test_type_mix_and_distinct_passages_per_mask_count(small_corpus, cache_dir: Path, capsys) -> None:
+    path, _ = small_corpus
+    code, out = stats(capsys, path, cache_dir, "--json", "--sample", "0")
+    assert code == 0
+    report = json.loads(out)
+    assert report["mask_strategy"] == "balanced"
+    for k, e in report["eligible_passages_per_mask_count"].items():
+        assert e["distinct_passages"] == e["estimated_supported_passages"]
+        assert e["expected_distinct_in_100_draws"] <= min(100, e["distinct_passages"])
+        assert e["repeats_passages"] == (e["distinct_passages"] < 300)  # a 63-passage corpus repeats
+        if e["mask_type_mix"]:  # empty when no passage is eligible, or balanced masking kept none
+            assert sum(e["mask_type_mix"].values()) == pytest.approx(1.0, abs=1e-3), k
+            assert set(e["mask_type_mix"]) <= set(report["spans_per_type"])
+        assert bool(e["mask_type_mix"]) == bool(e["distinct_passages"]) or k != "1"  # one mask is never rejected
+        if not e["distinct_passages"]:
+            assert e["mask_type_mix"] == {}
+    code, table = stats(capsys, path, cache_dir, "--sample", "0")
+    assert "mask type mix" in table and "(repeats passages)" in table

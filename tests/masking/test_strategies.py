@@ -68,3 +68,72 @@ def test_strategy_registry_seam() -> None:
         MASK_STRATEGIES.pop("first")
     with pytest.raises(ValueError, match="unknown mask_strategy"):
         make_mask_strategy("first")
+
+
+# a list-like passage: four places and one date, the shape that made 4-mask tasks mostly places
+LIST_PASSAGE = Passage("p2", "Borders", "It borders Peru, Chile, Bolivia and Brazil since 1825.")
+
+
+def list_span(text: str, label: SpanType) -> SalientSpan:
+    start = LIST_PASSAGE.text.index(text)
+    return SalientSpan(start, start + len(text), label)
+
+
+LIST_CANDIDATES = [list_span(t, SpanType.PLACE) for t in ("Peru", "Chile", "Bolivia", "Brazil")] + [
+    list_span("1825", SpanType.DATE)
+]
+
+
+def _date_rate(strategy, k: int, trials: int = 2000) -> float:
+    rng = np.random.default_rng(0)
+    picks = [strategy.choose(LIST_PASSAGE, LIST_CANDIDATES, k, rng) for _ in range(trials)]
+    assert all(len(p) == k and p == sorted(p, key=lambda s: s.start) for p in picks)
+    return sum(any(s.label is SpanType.DATE for s in p) for p in picks) / trials
+
+
+def test_balanced_strategy_spreads_masks_over_types() -> None:
+    balanced, uniform = make_mask_strategy("balanced"), make_mask_strategy("random")
+    # uniform: the date is among 2 of 5 spans with probability 2/5; balanced: far more often
+    assert _date_rate(uniform, 2) == pytest.approx(0.4, abs=0.04)
+    assert _date_rate(balanced, 2) > 0.65
+    # with one mask, or one type only, it is uniform
+    assert _date_rate(balanced, 1) == pytest.approx(0.2, abs=0.03)
+    places = LIST_CANDIDATES[:4]
+    rng = np.random.default_rng(1)
+    firsts = [make_mask_strategy("balanced").choose(LIST_PASSAGE, places, 1, rng)[0].start for _ in range(2000)]
+    assert max(firsts.count(s.start) for s in places) / 2000 < 0.3
+
+
+def test_balanced_is_random_seed_for_seed_with_one_mask() -> None:
+    for seed in range(20):
+        picks = [make_mask_strategy(name).choose(LIST_PASSAGE, LIST_CANDIDATES, 1, np.random.default_rng(seed))
+                 for name in ("balanced", "random")]
+        assert picks[0] == picks[1]
+
+
+def test_balanced_strategy_keeps_list_like_tasks_rarely() -> None:
+    strategy, rng = make_mask_strategy("balanced"), np.random.default_rng(3)
+    places = LIST_CANDIDATES[:4]
+    # four masks, all places: one type holds 4 of 4, two more than max(2, ceil(4/2)): kept 1 in 16
+    kept = sum(strategy.choose(LIST_PASSAGE, places, 4, rng) is not None for _ in range(4000)) / 4000
+    assert kept == pytest.approx(1 / 16, abs=0.015)
+    # three masks over three places and a date: at most 2 places is fine, 3 places kept 1 in 4
+    picks = [strategy.choose(LIST_PASSAGE, LIST_CANDIDATES, 3, rng) for _ in range(4000)]
+    kept_picks = [p for p in picks if p is not None]
+    three_places = sum(all(s.label is SpanType.PLACE for s in p) for p in kept_picks) / len(kept_picks)
+    uniform = sum(all(s.label is SpanType.PLACE for s in make_mask_strategy("random").choose(
+        LIST_PASSAGE, LIST_CANDIDATES, 3, rng)) for _ in range(4000)) / 4000
+    assert uniform == pytest.approx(0.4, abs=0.04)  # C(4,3)/C(5,3)
+    assert three_places < uniform / 4
+    # two masks are never rejected
+    assert all(strategy.choose(LIST_PASSAGE, places, 2, rng) is not None for _ in range(200))
+
+
+def test_balanced_strategy_rejects_what_random_rejects() -> None:
+    assert make_mask_strategy("balanced").choose(LIST_PASSAGE, LIST_CANDIDATES[:2], 3, np.random.default_rng(0)) is None
+    with pytest.raises(ValueError, match="repeat_penalty"):
+        make_mask_strategy("balanced", repeat_penalty=0.5)
+
+
+def test_default_strategy_is_balanced(make_env) -> None:
+    assert make_env().mask_strategy.name == "balanced"

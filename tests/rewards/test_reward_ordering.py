@@ -69,13 +69,17 @@ def test_exact_scores(gold: str, prediction: str, name: str, expected: float) ->
     assert make_reward(name)([prediction], [gold]).reward == pytest.approx(expected)
 
 
-@pytest.mark.parametrize(
-    ("prediction", "gold"),
-    [("JFK", "John F. Kennedy"), ("USSR", "Soviet Union"), ("five million", "5 million"), ("Mt. Everest", "Mount Everest")],
-)
+@pytest.mark.parametrize(("prediction", "gold"), [("five million", "5 million"), ("Mt. Everest", "Mount Everest")])
 def test_judge_credits_synonyms_that_recall_misses(prediction: str, gold: str) -> None:
     judge, recall = make_reward("judge")([prediction], [gold]).reward, make_reward("recall")([prediction], [gold]).reward
     assert judge > recall + 0.2, (judge, recall)
+
+
+@pytest.mark.parametrize(("prediction", "gold"), [("JFK", "John F. Kennedy"), ("USSR", "Soviet Union")])
+def test_aliases_score_as_the_gold_under_judge_and_recall(prediction: str, gold: str) -> None:
+    # issue 21: the alias rules (ramp_env/rewards/aliases.py) credit these under every reward
+    for name in ("judge", "recall"):
+        assert make_reward(name)([prediction], [gold]).reward == pytest.approx(1.0), name
 
 
 @pytest.mark.parametrize(

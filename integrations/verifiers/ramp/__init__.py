@@ -62,7 +62,7 @@ class RAMPTasksetConfig(vf.TasksetConfig):
     max_searches: int = Field(4, ge=0)
     top_k: int = Field(3, ge=1)
     max_hit_chars: int = Field(1200, ge=1)
-    reward: str = "recall"
+    reward: str = "penalized_recall"
     format_penalty: float = Field(0.1, ge=0.0)
     show_title: bool = True
 
