@@ -19,11 +19,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 
 import numpy as np
 
+from ramp_env.cache import atomic_path
 from ramp_env.corpus.passage import Passage
 from ramp_env.corpus.prepared import PreparedCorpus
 from ramp_env.masking import maskable_spans
@@ -81,9 +80,7 @@ def main() -> None:
         seen_passages.add(source.id)
         drawn += 1
         picks = [("v1-top" if args.v1_top else "top", 0, hits[0])]
-        if args.v1_top:
-            pass
-        elif len(hits) > 1:
+        if not args.v1_top and len(hits) > 1:
             i = int(rng.integers(1, len(hits)))
             picks.append(("other", i, hits[i]))
         for stratum, rank, hit in picks:
@@ -96,11 +93,8 @@ def main() -> None:
                 "evidence_id": e.id, "evidence_title": e.title, "evidence_text": e.text,
                 "accepted_v1": states_fact(source, span, e),
             })
-    out_dir = os.path.dirname(os.path.abspath(args.out))
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=out_dir, delete=False, suffix=".tmp") as fh:
-        for r in rows:
-            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
-    os.replace(fh.name, args.out)
+    with atomic_path(args.out) as tmp:
+        tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     print(f"wrote {len(rows)} pairs from {drawn} spans to {args.out}")
 
 

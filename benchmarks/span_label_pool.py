@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 
 import gymnasium as gym
 
 import ramp_env  # noqa: F401  (registers the ids)
+from ramp_env.cache import atomic_path
 
 
 def main() -> None:
@@ -47,11 +46,8 @@ def main() -> None:
                 })
                 got += 1
         env.close()
-    out_dir = os.path.dirname(os.path.abspath(args.out))
-    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=out_dir, delete=False, suffix=".tmp") as fh:
-        for r in rows:
-            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
-    os.replace(fh.name, args.out)
+    with atomic_path(args.out) as tmp:
+        tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     print(f"wrote {len(rows)} spans to {args.out}")
 
 
