@@ -35,35 +35,43 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from tqdm.auto import tqdm
 
-from ramp_env.cache import atomic_path, atomic_write_json, cache_root, file_fingerprint
+from ramp_env.cache import (
+    atomic_path,
+    atomic_write_json,
+    cache_root,
+    check_tree_trusted,
+    file_fingerprint,
+    make_cache_dir,
+)
 from ramp_env.corpus.default import default_corpus_path
 from ramp_env.corpus.integrity import (
     CacheIntegrityError,
     check_artefact,
     check_sealed,
     file_record,
-    read_signed,
+    read_checksummed,
     rebuild_command,
     seal,
-    signed,
+    with_digest,
 )
 from ramp_env.corpus.lazy_spans import LazySpanTable
 from ramp_env.corpus.loaders import LoadStats, OnError, detect_format, iter_passages
 from ramp_env.corpus.store import PassageStore, SpanTable
 from ramp_env.retrieval.base import BACKENDS, Retriever
-from ramp_env.text.spans import SpanExtractor, make_span_extractor
+from ramp_env.text.spans import MAX_SPAN_TEXT_CHARS, SalientSpan, SpanExtractor, make_span_extractor
 
 DEFAULT_CORPUS = "default"
 # Files that envs fill as they draw passages (not built, not checksummed; see the module docs)
 LAZY_CACHE_PREFIXES = ("lazy-spans-", "evidence-", "ppl-")
 logger = logging.getLogger(__name__)
 # part of every prepared corpus's fingerprint: bump when loading or cleaning changes
-PREPARE_VERSION = 1
+PREPARE_VERSION = 2  # 2: HTML character references decoded on load (ramp_env.text.canonical)
 _LOCK = threading.Lock()
 _OPEN: dict[tuple[Path, str], PreparedCorpus] = {}
 
@@ -89,8 +97,10 @@ class PreparedCorpus:
         manifest = self.directory / "manifest.json"
         if not manifest.is_file():
             raise FileNotFoundError(f"not a prepared corpus (no manifest.json): {self.directory}")
+        # checksums catch damage, not edits: only a cache no other user can write is used
+        check_tree_trusted(self.directory)
         self.rebuild_command = rebuild_command(self.directory)
-        self.manifest: dict[str, Any] = read_signed(manifest, self.rebuild_command)
+        self.manifest: dict[str, Any] = read_checksummed(manifest, self.rebuild_command)
         try:
             store_record = self.manifest["artefacts"]["passages.sqlite"]
         except (KeyError, TypeError) as exc:
@@ -104,6 +114,7 @@ class PreparedCorpus:
                 self.rebuild_command,
             )
         self.progress = progress
+        self.spans_skipped = 0  # passages the last eager span build gave no spans (too long)
         self._span_tables: dict[str, SpanTable] = {}
         self._retrievers: dict[str, Retriever] = {}
 
@@ -147,7 +158,9 @@ class PreparedCorpus:
 
     @staticmethod
     def _build(directory: Path, path: Path, fmt: str, on_error: OnError, fingerprint: str, progress: bool) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
+        # a directory already there (a concurrent builder's) is used only if no other user can write it
+        make_cache_dir(directory)
+        check_tree_trusted(directory)
         stats = LoadStats()
         started = time.perf_counter()
         passages = tqdm(
@@ -166,7 +179,7 @@ class PreparedCorpus:
         # the manifest is written last: its presence marks a complete store
         atomic_write_json(
             directory / "manifest.json",
-            signed({
+            with_digest({
                 "source": str(path),
                 "format": fmt,
                 "fingerprint": fingerprint,
@@ -190,9 +203,8 @@ class PreparedCorpus:
                 return self._span_tables[key]
             path = self.directory / f"spans-{key}.sqlite"
             if not path.is_file():
-                texts = (p.text for p in self.store)
                 spans = tqdm(
-                    extractor.extract_batch(texts),
+                    self._extract_all(extractor),
                     total=len(self.store),
                     desc=f"salient spans ({key})",
                     unit=" passages",
@@ -202,9 +214,46 @@ class PreparedCorpus:
                     SpanTable.write(tmp, spans)
                 seal(path, self._binding())
             check_sealed(path, self._binding(), full=False, rebuild=self.rebuild_command)
-            table = SpanTable(path)
+            table = SpanTable(path, store=self.store)
             self._span_tables[key] = table
             return table
+
+    def _extract_all(self, extractor: SpanExtractor) -> Iterator[list[SalientSpan]]:
+        """Spans of every passage in row order. A passage over :data:`MAX_SPAN_TEXT_CHARS` gets
+        none (never masked; skipped, counted and logged with its id), and an extractor error names
+        the passage it was working on, so one bad passage neither kills the build silently nor
+        hides which one it was."""
+        skipped: list[str] = []
+
+        def texts() -> Iterator[str]:
+            for passage in self.store:
+                if len(passage.text) > MAX_SPAN_TEXT_CHARS:
+                    skipped.append(passage.id)
+                    yield ""
+                else:
+                    yield passage.text
+
+        spans = extractor.extract_batch(texts())
+        row = 0
+        while True:
+            try:
+                found = next(spans)
+            except StopIteration:
+                break
+            except Exception as exc:
+                failed = self.store.get(row + 1).id if row < len(self.store) else "?"
+                raise RuntimeError(
+                    f"span extraction failed at passage {failed!r} (row {row + 1}; a batching extractor may have "
+                    f"failed on a later passage of the same batch): {type(exc).__name__}: {exc}"
+                ) from exc
+            row += 1
+            yield found
+        if skipped:
+            logger.warning(
+                "%d passage(s) longer than %d characters got no salient spans (never masked): %s",
+                len(skipped), MAX_SPAN_TEXT_CHARS, ", ".join(repr(pid) for pid in skipped[:5]),
+            )
+        self.spans_skipped = len(skipped)
 
     def lazy_span_table(self, extractor: str | SpanExtractor = "auto", spacy_model: str | None = None) -> LazySpanTable:
         """Salient spans by ``extractor`` computed per passage on first use and cached on disk
@@ -220,7 +269,7 @@ class PreparedCorpus:
             eager = None
             if eager_path.is_file():
                 check_sealed(eager_path, self._binding(), full=False, rebuild=self.rebuild_command)
-                eager = self._span_tables.get(key) or SpanTable(eager_path)
+                eager = self._span_tables.get(key) or SpanTable(eager_path, store=self.store)
             table = LazySpanTable(
                 self.directory / f"lazy-spans-{key}.sqlite", self.store, extractor, binding=self._binding(),
                 eager=eager, rebuild=f"rm {self.directory / f'lazy-spans-{key}.sqlite'}*",

@@ -49,7 +49,9 @@ passage on the default corpus) and stored in
 ``evidence(pid, start, end, ids)``), one transaction per passage in WAL mode, so
 a crash leaves all or nothing of a passage and parallel envs share the file.
 Computing it eagerly for the default corpus's ~15k passages would cost minutes
-of the first run; a training run draws a small share of a large corpus.
+of the first run; a training run draws a small share of a large corpus. Every
+cached row is checked when read: one naming the source, a passage the corpus does
+not have, or a near copy of the source is recomputed (with a warning), never used.
 """
 
 from __future__ import annotations
@@ -247,6 +249,7 @@ class EvidenceIndex:
         self.max_evidence = max_evidence
         self.min_shared_terms = min_shared_terms
         self._memory: dict[str, dict[tuple[int, int], tuple[str, ...]]] = {}
+        self._verified: dict[str, dict[tuple[int, int], tuple[str, ...]]] = {}  # cached rows checked already
         self._shingles: tuple[str | None, frozenset[tuple[str, ...]]] = (None, frozenset())
 
     @classmethod
@@ -297,14 +300,52 @@ class EvidenceIndex:
                     break
         return tuple(found)
 
+    def _untrusted_rows(self, passage: Passage, rows: dict[tuple[int, int], tuple[str, ...]]) -> set[tuple[int, int]]:
+        """Cached rows that cannot be evidence of ``passage``: naming the source itself, a passage the
+        corpus does not have, or a near copy of the source (checked on the texts, through the
+        retriever's store when it has one). They are recomputed, never used."""
+        if self._verified.get(passage.id) == rows:
+            return set()  # the same rows were checked before in this process
+        store = getattr(self.retriever, "store", None)
+        texts: dict[str, str | None] = {}
+        bad: set[tuple[int, int]] = set()
+        for key, ids in rows.items():
+            for pid in ids:
+                if pid == passage.id:
+                    bad.add(key)
+                    break
+                if store is None:
+                    continue
+                if pid not in texts:
+                    row = store.rowid_of(pid)
+                    texts[pid] = None if row is None else store.get(row).text
+                text = texts[pid]
+                if text is None or containment(self._source_shingles(passage), shingles(text)) >= NEAR_DUPLICATE_THRESHOLD:
+                    bad.add(key)
+                    break
+        if not bad:
+            self._verified[passage.id] = dict(rows)
+            if len(self._verified) > 4096:  # bounded: forget the oldest
+                del self._verified[next(iter(self._verified))]
+        else:
+            warnings.warn(
+                f"evidence cache {getattr(self.cache, 'path', '')}: {len(bad)} row(s) of {passage.id!r} name the "
+                "source, a copy of it or an unknown passage; recomputing them", stacklevel=3,
+            )
+        return bad
+
     def evidence_map(self, passage: Passage, spans: Sequence[SalientSpan]) -> dict[tuple[int, int], tuple[str, ...]]:
         """Evidence ids of each span of ``passage``, keyed by ``(start, end)`` (cached, else computed and stored)."""
         known = self._memory.get(passage.id, {})
         if self.cache is not None:
             try:
-                known = {**self.cache.get(passage.id), **known}
+                cached = self.cache.get(passage.id)
             except sqlite3.DatabaseError as exc:  # damaged or vanished mid-run: keep going in memory
                 self._drop_cache(exc)
+            else:
+                for key in self._untrusted_rows(passage, cached):
+                    del cached[key]
+                known = {**cached, **known}
         missing = [s for s in spans if (s.start, s.end) not in known]
         if missing:
             exclude = self._excluded(passage)
@@ -339,6 +380,7 @@ class EvidenceIndex:
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_memory"] = {}
+        state["_verified"] = {}
         return state
 
     def close(self) -> None:

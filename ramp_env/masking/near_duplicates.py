@@ -7,14 +7,19 @@ look-alikes), so the env excludes not only the source id but every near copy.
 
 Definition
 ----------
-Both texts are put in a canonical form:
+Both texts are put in the canonical form of :mod:`ramp_env.text.canonical`,
+the one the search engine uses too:
 
-1. Unicode NFKC (full-width letters, ligatures such as "ﬁ", compatibility forms),
-2. look-alike folding with :func:`anyascii.anyascii` (Cyrillic "а", Greek "ο",
-   accented letters and other scripts become their ASCII transliteration, so a
-   homoglyph swap changes nothing),
-3. ``casefold`` and word splitting on ``\\w+`` (punctuation and whitespace runs
-   vanish, so case and whitespace variants are identical).
+1. HTML character references decoded (``&nbsp;``, ``&#32;``; corpus text is
+   decoded when it is loaded, other text here),
+2. words split exactly where the search index splits them (runs of Unicode
+   alphanumerics: ``_``, ``™``, NBSP and any other symbol or punctuation separate
+   words, so a copy whose words are joined by them is the same words to the check
+   as it is to search),
+3. each word folded: Unicode NFKC (full-width letters, ligatures such as "ﬁ"),
+   look-alikes with :func:`anyascii.anyascii` (Cyrillic "а", Greek "ο", accented
+   letters become their ASCII transliteration, so a homoglyph swap changes
+   nothing) and ``casefold`` (case and whitespace variants are identical).
 
 Each text becomes the *set* of its word :data:`SHINGLE_SIZE`-grams ("shingles").
 The similarity of two texts is the **containment of the smaller set in the
@@ -55,15 +60,12 @@ per passage, so exact set containment is cheap and has no estimation error.
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections import OrderedDict
 from collections.abc import Collection
 from typing import Protocol
 
-from anyascii import anyascii
-
 from ramp_env.retrieval.base import Retriever
+from ramp_env.text.canonical import canonical_words, index_words
 
 SHINGLE_SIZE = 3
 NEAR_DUPLICATE_THRESHOLD = 0.6
@@ -74,19 +76,11 @@ MAX_QUERY_WINDOWS = 6
 # hits checked per query, first page; doubled while a page is all copies
 FIRST_PAGE = 16
 MAX_CANDIDATES = 4096
-_WORD = re.compile(r"\w+")
 
 
 class _HasText(Protocol):
     @property
     def text(self) -> str: ...
-
-
-def canonical_words(text: str) -> list[str]:
-    """Words of ``text`` after NFKC, look-alike folding and casefolding (see module docs)."""
-    if not text.isascii():  # NFKC and transliteration leave ASCII text unchanged: skip them
-        text = anyascii(unicodedata.normalize("NFKC", text))
-    return _WORD.findall(text.casefold())
 
 
 def shingles(text: str, size: int = SHINGLE_SIZE) -> frozenset[tuple[str, ...]]:
@@ -119,7 +113,7 @@ def is_near_duplicate(a: str, b: str, threshold: float = NEAR_DUPLICATE_THRESHOL
 
 
 def _query_windows(text: str) -> list[str]:
-    words = _WORD.findall(text)
+    words = index_words(text)
     if not words:
         return []
     step = QUERY_WINDOW_WORDS

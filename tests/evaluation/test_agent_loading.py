@@ -47,7 +47,7 @@ def test_env_is_passed_when_the_constructor_takes_it(make_env) -> None:
 
 
 def test_objects_without_act_are_rejected() -> None:
-    with pytest.raises(TypeError, match="without an act"):
+    with pytest.raises(ValueError, match="without an act"):
         make_agent("collections:OrderedDict")
 
 
