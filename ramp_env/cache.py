@@ -30,10 +30,10 @@ import functools
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import socket
 import sqlite3
-import secrets
 import stat
 import tempfile
 import time

@@ -33,7 +33,8 @@ def _check_int(name: str, value: Any, low: int, high: int | None = None) -> None
     """One-line error unless ``value`` is an integer (not a bool, not a float) in ``low..high``."""
     bound = f"in {low}..{high}" if high is not None else f">= {low}"
     if isinstance(value, bool) or not isinstance(value, int | np.integer):
-        raise ValueError(f"{name} must be an integer {bound}, got {value!r}")
+        # ValueError for every bad option value, as before: callers and the CLI catch one type
+        raise ValueError(f"{name} must be an integer {bound}, got {value!r}")  # noqa: TRY004
     if value < low or (high is not None and value > high):
         raise ValueError(f"{name} must be an integer {bound}, got {value!r}")
 
@@ -50,7 +51,7 @@ def _check_numeric_options(**options: Any) -> None:
         _check_int(name, options[name], 1)
     penalty = options["format_penalty"]
     if isinstance(penalty, bool) or not isinstance(penalty, int | float | np.integer | np.floating):
-        raise ValueError(f"format_penalty must be a finite number >= 0, got {penalty!r}")
+        raise ValueError(f"format_penalty must be a finite number >= 0, got {penalty!r}")  # noqa: TRY004
     if not math.isfinite(float(penalty)) or penalty < 0:
         raise ValueError(f"format_penalty must be a finite number >= 0, got {penalty!r}")
 
