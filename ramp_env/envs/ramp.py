@@ -16,7 +16,7 @@ from ramp_env.actions import ParsedAction, parse_action
 from ramp_env.corpus.prepared import DEFAULT_CORPUS, PreparedCorpus
 from ramp_env.masking import MaskedTask, make_mask_strategy, mask_passage, maskable_spans
 from ramp_env.masking.evidence import EvidenceIndex
-from ramp_env.masking.near_duplicates import NEAR_DUPLICATE_THRESHOLD, NearDuplicateFinder, containment, shingles
+from ramp_env.masking.near_duplicates import CopyCheck, NearDuplicateFinder
 from ramp_env.masking.pool import TaskPool, pool_size
 from ramp_env.retrieval.base import Hit, Retriever
 from ramp_env.rewards import EpisodeReward, make_reward
@@ -308,7 +308,7 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
         self.message = ""
         self.last_reward = 0.0
         self._excluded: frozenset[str] | None = None
-        self._source_shingles: frozenset[tuple[str, ...]] | None = None
+        self._source_check: CopyCheck | None = None
 
     def set_num_masks(self, num_masks: int) -> None:
         """Change the mask count for later episodes (used by curricula)."""
@@ -461,16 +461,16 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
         # ``top_k`` stays filled while the corpus has enough other matches, even
         # with a custom Retriever that ignores ``exclude_ids``.
         excluded = self.excluded_ids()
-        if self._source_shingles is None:
-            self._source_shingles = shingles(self.task.text)
-        source = self._source_shingles
+        if self._source_check is None:
+            self._source_check = CopyCheck(self.task.text)
+        source = self._source_check
         k = self.top_k
         while True:
             hits = self.retriever.search(query, k, exclude_ids=excluded)
             copies = {
                 h.passage_id
                 for h in hits
-                if h.passage_id not in excluded and containment(source, shingles(h.text)) >= NEAR_DUPLICATE_THRESHOLD
+                if h.passage_id not in excluded and source.is_copy(h.text)
             }
             excluded = excluded | copies
             kept = [h for h in hits if h.passage_id not in excluded]

@@ -67,7 +67,7 @@ from typing import TYPE_CHECKING, Any
 
 from ramp_env.corpus.passage import Passage
 from ramp_env.corpus.span_cache import SpanValueCache
-from ramp_env.masking.near_duplicates import NEAR_DUPLICATE_THRESHOLD, containment, near_duplicate_ids, shingles
+from ramp_env.masking.near_duplicates import CopyCheck, near_duplicate_ids
 from ramp_env.retrieval.base import Hit, Retriever, analyze
 from ramp_env.rewards.normalize import normalize_answer
 from ramp_env.text.spans import SalientSpan
@@ -250,7 +250,7 @@ class EvidenceIndex:
         self.min_shared_terms = min_shared_terms
         self._memory: dict[str, dict[tuple[int, int], tuple[str, ...]]] = {}
         self._verified: dict[str, dict[tuple[int, int], tuple[str, ...]]] = {}  # cached rows checked already
-        self._shingles: tuple[str | None, frozenset[tuple[str, ...]]] = (None, frozenset())
+        self._source: tuple[str | None, CopyCheck | None] = (None, None)
 
     @classmethod
     def for_corpus(
@@ -272,10 +272,11 @@ class EvidenceIndex:
                 cache = None
         return cls(retriever, cache=cache, **kwargs)
 
-    def _source_shingles(self, passage: Passage) -> frozenset[tuple[str, ...]]:
-        if self._shingles[0] != passage.id:
-            self._shingles = (passage.id, shingles(passage.text))
-        return self._shingles[1]
+    def _copy_check(self, passage: Passage) -> CopyCheck:
+        if self._source[0] != passage.id or self._source[1] is None:
+            self._source = (passage.id, CopyCheck(passage.text))
+        assert self._source[1] is not None
+        return self._source[1]
 
     def _excluded(self, passage: Passage) -> frozenset[str]:
         if self.near_duplicates is not None:
@@ -294,7 +295,7 @@ class EvidenceIndex:
         for hit in hits:
             if hit.passage_id in exclude or not fact.stated_in(Passage(hit.passage_id, hit.title, hit.text)):
                 continue
-            if containment(self._source_shingles(passage), shingles(hit.text)) < NEAR_DUPLICATE_THRESHOLD:
+            if not self._copy_check(passage).is_copy(hit.text):
                 found.append(hit.passage_id)
                 if len(found) >= self.max_evidence:
                     break
@@ -320,7 +321,7 @@ class EvidenceIndex:
                     row = store.rowid_of(pid)
                     texts[pid] = None if row is None else store.get(row).text
                 text = texts[pid]
-                if text is None or containment(self._source_shingles(passage), shingles(text)) >= NEAR_DUPLICATE_THRESHOLD:
+                if text is None or self._copy_check(passage).is_copy(text):
                     bad.add(key)
                     break
         if not bad:

@@ -25,9 +25,51 @@ Each text becomes the *set* of its word :data:`SHINGLE_SIZE`-grams ("shingles").
 The similarity of two texts is the **containment of the smaller set in the
 larger**, ``|A ∩ B| / min(|A|, |B|)``: a passage that is the source's first
 half, or the source plus one sentence, is fully contained (similarity 1.0), where
-Jaccard would give 0.5. Two texts are near-duplicates when the similarity is at
-least :data:`NEAR_DUPLICATE_THRESHOLD`. Titles are not compared (the same text
-under another title is a copy).
+Jaccard would give 0.5. Two texts are near-duplicates when
+
+1. the similarity is at least :data:`NEAR_DUPLICATE_THRESHOLD` (0.6), or
+2. the longest common subsequence of their canonical words covers at least
+   :data:`ALIGNED_THRESHOLD` (0.9) of the shorter text, when the shorter has at
+   least :data:`MIN_ALIGNED_WORDS` (12) words: a word inserted after every word
+   of the source (filler, or the source's own words) breaks every 3-gram but
+   keeps the source's words in order.
+
+Titles are not compared (the same text under another title is a copy).
+
+Partial and disguised copies: what counts as a leak
+---------------------------------------------------
+What is excluded is the source's **wording**; a passage that states the source's
+facts in other wording is another passage: search returns it, and it is evidence
+when it states a masked fact (:mod:`ramp_env.masking.evidence`). So:
+
+* **a copy** (never returned, never evidence): the source whole, alone or inside
+  a longer passage; any part of it standing alone (one sentence, the first half);
+  the source with words inserted between its words; with its words joined by
+  separators or entities, look-alike letters, other case or spacing; with a few
+  words changed (by criterion 1).
+* **another passage**: one sentence or half of the source inside a passage at least
+  as long as the source (under 60% of the shorter text's 3-grams); the source with
+  every third word changed or its words swapped for synonyms (no 3-gram and no
+  long subsequence survive).
+
+Why the line is there. A passage with every third word changed cannot be told
+from an independent statement of the same facts by wording: templated siblings
+("Isfahan is a city in the Central District of Isfahan County ..." and Ahvaz's)
+differ from each other exactly as a copy whose names were changed does. Measured
+on the default corpus (``benchmarks/partial_copies.py``,
+``benchmarks/results/partial_copies.json``: 300 passages, seed 0): the two
+criteria count 0 of the 3,000 best BM25 neighbours as copies (criterion 2's
+maximum there is 0.72), and count as copies 99.7% of sources with a filler word
+after each word (the one miss is shorter than 12 words), 100% of first halves and
+single sentences standing alone and of sources inside a longer passage, 5.7% of
+first halves inside a longer passage and 11.3% of single sentences inside one
+(short and one-sentence sources), 0% of every-third-word copies. The
+order-robust measures that would catch those (the subsequence of content words
+at 0.6, containment after dropping the hit's words the source lacks) count 5 and
+4 of the 3,000 real neighbours as copies (Isfahan/Ahvaz, Pelé/Maradona), and the
+first still misses 13% of every-third-word copies. Whoever writes a corpus
+decides its facts anyway: corpus content is trusted input, its wording is what
+the env checks.
 
 Why these constants. A changed word breaks the ``n`` shingles that hold it, so a
 copy with ``e`` edits keeps about ``1 - e*n/len`` of its shingles: 3-word
@@ -69,6 +111,9 @@ from ramp_env.text.canonical import canonical_words, index_words
 
 SHINGLE_SIZE = 3
 NEAR_DUPLICATE_THRESHOLD = 0.6
+# the second criterion, for words inserted between the source's words (module docs)
+ALIGNED_THRESHOLD = 0.9
+MIN_ALIGNED_WORDS = 12
 # words per search query: far below the backends' 256-term query cap, so every
 # part of a long passage is searched by some window
 QUERY_WINDOW_WORDS = 120
@@ -83,14 +128,61 @@ class _HasText(Protocol):
     def text(self) -> str: ...
 
 
-def shingles(text: str, size: int = SHINGLE_SIZE) -> frozenset[tuple[str, ...]]:
-    """The set of word ``size``-grams of the canonical form of ``text``."""
-    words = canonical_words(text)
+def _grams(words: list[str], size: int = SHINGLE_SIZE) -> frozenset[tuple[str, ...]]:
     if not words:
         return frozenset()
     if len(words) < size:
         return frozenset({tuple(words)})
     return frozenset(tuple(words[i : i + size]) for i in range(len(words) - size + 1))
+
+
+def shingles(text: str, size: int = SHINGLE_SIZE) -> frozenset[tuple[str, ...]]:
+    """The set of word ``size``-grams of the canonical form of ``text``."""
+    return _grams(canonical_words(text), size)
+
+
+def _lcs_length(masks: dict[str, int], length: int, other: list[str]) -> int:
+    """Longest common subsequence of a word list (given as the bit ``masks`` of each word's positions)
+    and ``other``. Bit-parallel (Hyyrö 2004): one big-integer step per word of ``other``, so a
+    300-word hit costs ~0.1 ms where the textbook table would cost 60k Python steps."""
+    full = (1 << length) - 1
+    v = full
+    for word in other:
+        u = v & masks.get(word, 0)
+        v = ((v + u) | (v - u)) & full
+    return length - bin(v).count("1")
+
+
+class CopyCheck:
+    """The near-copy test of one text (the task's source) against many others, the source's
+    canonical words, shingles and word positions computed once (see module docs)."""
+
+    __slots__ = ("_masks", "shingles", "words")
+
+    def __init__(self, text: str) -> None:
+        self.words = canonical_words(text)
+        self.shingles = _grams(self.words)
+        self._masks: dict[str, int] = {}
+        for i, word in enumerate(self.words):
+            self._masks[word] = self._masks.get(word, 0) | (1 << i)
+
+    def aligned_share(self, words: list[str]) -> float:
+        """Longest common subsequence of the two word lists over the shorter one's length (0.0
+        when the shorter has fewer than :data:`MIN_ALIGNED_WORDS` words)."""
+        shorter = min(len(self.words), len(words))
+        if shorter < MIN_ALIGNED_WORDS:
+            return 0.0
+        # an upper bound first: most hits share too few words to need the subsequence
+        if sum(1 for w in words if w in self._masks) < ALIGNED_THRESHOLD * shorter:
+            return 0.0
+        return _lcs_length(self._masks, len(self.words), words) / shorter
+
+    def is_copy(self, text: str, threshold: float = NEAR_DUPLICATE_THRESHOLD) -> bool:
+        """Whether ``text`` is a near copy of this text (either criterion of the module docs)."""
+        words = canonical_words(text)
+        if containment(self.shingles, _grams(words)) >= threshold:
+            return True
+        return self.aligned_share(words) >= ALIGNED_THRESHOLD
 
 
 def containment(a: frozenset[tuple[str, ...]], b: frozenset[tuple[str, ...]]) -> float:
@@ -107,9 +199,10 @@ def near_duplicate_similarity(a: str, b: str) -> float:
 
 
 def is_near_duplicate(a: str, b: str, threshold: float = NEAR_DUPLICATE_THRESHOLD) -> bool:
-    """True when ``a`` and ``b`` are the same text up to look-alikes, case, spacing,
-    a few edits, or one being (mostly) contained in the other (see module docs)."""
-    return near_duplicate_similarity(a, b) >= threshold
+    """True when ``a`` and ``b`` are the same text up to look-alikes, case, spacing, separators,
+    a few edits, words inserted between the words, or one being (mostly) contained in the other
+    (see module docs)."""
+    return CopyCheck(a).is_copy(b, threshold)
 
 
 def _query_windows(text: str) -> list[str]:
@@ -136,8 +229,8 @@ def near_duplicate_ids(
     passage's own id) are neither searched for nor returned. Hits whose text
     equals the passage's after canonicalisation are copies too.
     """
-    source = shingles(passage.text)
-    if not source:
+    source = CopyCheck(passage.text)
+    if not source.words:
         return frozenset()
     skip = set(exclude_ids)
     found: set[str] = set()
@@ -145,7 +238,7 @@ def near_duplicate_ids(
         k = FIRST_PAGE
         while True:
             hits = retriever.search(query, k, exclude_ids=skip | found)
-            copies = {h.passage_id for h in hits if containment(source, shingles(h.text)) >= threshold}
+            copies = {h.passage_id for h in hits if source.is_copy(h.text, threshold)}
             found |= copies
             # a page that was all copies may hide more behind it: look deeper
             if len(hits) < k or len(copies) < len(hits) or k >= MAX_CANDIDATES:
@@ -184,8 +277,11 @@ class _Text:
 
 
 __all__ = [
+    "ALIGNED_THRESHOLD",
+    "MIN_ALIGNED_WORDS",
     "NEAR_DUPLICATE_THRESHOLD",
     "SHINGLE_SIZE",
+    "CopyCheck",
     "NearDuplicateFinder",
     "canonical_words",
     "containment",
