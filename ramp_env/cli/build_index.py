@@ -11,14 +11,6 @@ from ramp_env.corpus.prepared import PreparedCorpus
 from ramp_env.masking.pool import TaskPool, parse_task_pool
 
 
-def _task_pool(text: str) -> int | float:
-    # parsed (and range-checked) by argparse: a bad value fails before minutes of preparation
-    try:
-        return parse_task_pool(text)
-    except (TypeError, ValueError) as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = sub.add_parser("build-index", help="build and cache the passage store, spans and search index")
     add_corpus_args(parser)
@@ -26,7 +18,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--skip-bad-lines", action="store_true", help="skip and count malformed records")
     parser.add_argument("--no-spans", action="store_true", help="do not precompute salient spans")
     parser.add_argument(
-        "--task-pool", type=_task_pool, default=None, metavar="N_OR_FRACTION",
+        "--task-pool", default=None, metavar="N_OR_FRACTION",
         help="precompute spans only for the env's task_pool, with its meaning: digits are a passage count "
         "('1' is one passage), a decimal is a fraction in (0, 1] ('1.0' is every passage); "
         "into the cache the env fills lazily; without it, spans are computed for every passage",
@@ -40,12 +32,13 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
+    # parsed with the env's meaning; a bad value fails before minutes of preparation
+    spec = None if args.task_pool is None else parse_task_pool(args.task_pool)
     corpus = PreparedCorpus.open(
         args.corpus, cache_dir=args.cache_dir, fmt=args.fmt, on_error="skip" if args.skip_bad_lines else "raise"
     )
     extracted = None
-    if args.task_pool is not None:
-        spec = args.task_pool
+    if spec is not None:
         pool = TaskPool(spec, len(corpus.store))  # the same pool RAMPEnv(task_pool=spec) draws from
         rows = pool.rows.tolist() if pool.rows is not None else range(1, len(corpus.store) + 1)
         extracted = corpus.lazy_span_table(args.span_extractor).fill(rows)

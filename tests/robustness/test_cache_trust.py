@@ -245,3 +245,21 @@ def test_evidence_rows_naming_the_source_or_a_copy_are_recomputed(tmp_path: Path
     assert not listed & {passage.id, "copy:mirror", "no-such-passage"}
     # the recomputed rows replaced the poisoned ones
     assert EvidenceCache(cache.path).get(passage.id) == {k: v for k, v in honest.items()}
+
+
+def test_a_big_file_edited_between_samples_with_its_mtime_restored_keeps_its_fingerprint(tmp_path: Path) -> None:
+    # documented as deliberate (docs/corpus-and-retrieval.md): hashing all of a 13 GB file on every open
+    # would cost more than many index loads; size, mtime and 66 sampled blocks are hashed instead
+    from ramp_env.cache import FULL_HASH_BYTES, file_fingerprint
+
+    path = tmp_path / "big.jsonl"
+    with open(path, "wb") as fh:
+        fh.truncate(FULL_HASH_BYTES + (1 << 20))
+    before = file_fingerprint(path)
+    stat_before = path.stat()
+    with open(path, "r+b") as fh:  # a byte between the sampled blocks
+        fh.seek((1 << 20) + (1 << 16) + 12345)
+        fh.write(b"X")
+    assert file_fingerprint(path) != before  # the mtime moved: noticed
+    os.utime(path, ns=(stat_before.st_atime_ns, stat_before.st_mtime_ns))
+    assert file_fingerprint(path) == before  # mtime restored: not noticed, as documented
