@@ -74,7 +74,7 @@ def lcs_length(a: list[str], b: list[str]) -> int:
     for word in b:
         u = v & masks.get(word, 0)
         v = ((v + u) | (v - u)) & full
-    return len(a) - bin(v).count("1")
+    return len(a) - v.bit_count()
 
 
 def _grams(words: list[str]) -> frozenset[tuple[str, ...]]:

@@ -150,7 +150,7 @@ def _lcs_length(masks: dict[str, int], length: int, other: list[str]) -> int:
     for word in other:
         u = v & masks.get(word, 0)
         v = ((v + u) | (v - u)) & full
-    return length - bin(v).count("1")
+    return length - v.bit_count()
 
 
 class CopyCheck:
