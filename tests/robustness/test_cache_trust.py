@@ -263,3 +263,20 @@ def test_a_big_file_edited_between_samples_with_its_mtime_restored_keeps_its_fin
     assert file_fingerprint(path) != before  # the mtime moved: noticed
     os.utime(path, ns=(stat_before.st_atime_ns, stat_before.st_mtime_ns))
     assert file_fingerprint(path) == before  # mtime restored: not noticed, as documented
+
+
+def test_an_eager_span_row_off_its_passage_is_an_error_naming_the_row(private) -> None:
+    # re-sealed, so the checksums pass: the row check on read is what stops it
+    _, directory = private
+    table = next(directory.glob("spans-rules*.sqlite"))
+    conn = sqlite3.connect(table)
+    conn.execute("UPDATE spans SET spans = '[[-20, -3, \"PERSON\"]]', n = 1 WHERE rowid = 3")
+    conn.commit()
+    conn.close()
+    manifest = json.loads((directory / "manifest.json").read_text())
+    integrity.seal(table, {"passages": manifest["passages"],
+                           "store_sha256": manifest["artefacts"]["passages.sqlite"]["sha256"]})
+    spans = PreparedCorpus(directory, progress=False).span_table("rules")
+    assert spans.get(2) is not None
+    with pytest.raises(integrity.CacheIntegrityError, match=r"row 3: span -20\.\.-3 is outside the passage"):
+        spans.get(3)
