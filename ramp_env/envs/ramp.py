@@ -523,7 +523,8 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
     def _info(self, parsed: ParsedAction | None, retrieved: list[str]) -> dict[str, Any]:
         assert self.task is not None
         info: dict[str, Any] = {
-            "task_id": self.task.passage_id if self.show_title else self._opaque_task_id(),
+            # a passage id often holds the title; a question id (MultiHopQA-v0) does not
+            "task_id": self._opaque_task_id() if self._hides_title() else self.task.passage_id,
             "action": parsed.kind if parsed else None,
             "format_errors": list(parsed.errors) if parsed else [],
             "retrieved_ids": retrieved,
@@ -534,6 +535,9 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
             if isinstance(self.task, MaskedTask):  # QA tasks (MultiHopQA-v0) have no masked spans
                 info["evidence_ids"] = [list(ids) for ids in self.task_evidence()]
         return info
+
+    def _hides_title(self) -> bool:
+        return not self.show_title and isinstance(self.task, MaskedTask)
 
     def _opaque_task_id(self) -> str:
         """A task id that does not reveal the passage id, which often holds the hidden title
