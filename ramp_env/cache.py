@@ -48,6 +48,10 @@ CACHE_ENV_VAR = "RAMP_ENV_CACHE"
 TRUST_ENV_VAR = "RAMP_ENV_TRUST_CACHE"
 FILE_MODE = 0o644  # less the umask: readable by others (shared caches), writable by the owner only
 DIR_MODE = 0o755
+# POSIX owners, modes and descriptor calls; elsewhere (Windows) the checks below have nothing to check
+_POSIX = all(hasattr(os, name) for name in ("geteuid", "fchmod", "fwalk", "O_NOFOLLOW"))
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 # temp dirs older than this are leftovers of a killed build and may be removed
 STALE_TMP_SECONDS = 6 * 3600
 
@@ -88,7 +92,7 @@ def check_trusted(path: str | os.PathLike[str], *, allow_link: bool = False) -> 
     """Raise :class:`UntrustedCacheError` when another user can write ``path`` or a directory
     above it, or when ``path`` is a symbolic link (unless ``allow_link``: the cache root may
     be one). Nothing is checked with ``RAMP_ENV_TRUST_CACHE=1``; a missing ``path`` is fine."""
-    if cache_trusted_by_user():
+    if cache_trusted_by_user() or not _POSIX:
         return
     path = Path(os.path.abspath(path))
     try:
@@ -114,12 +118,15 @@ def check_tree_trusted(directory: str | os.PathLike[str]) -> None:
     followed): a prepared corpus is used only when no other user can have changed any of it."""
     directory = Path(directory)
     check_trusted(directory)
-    if cache_trusted_by_user():
+    if cache_trusted_by_user() or not _POSIX:
         return
     for root, dirs, files in os.walk(directory):  # os.walk never enters links to directories
         for name in (*dirs, *files):
             entry = os.path.join(root, name)
-            st = os.lstat(entry)
+            try:
+                st = os.lstat(entry)
+            except FileNotFoundError:  # a SQLite -wal file or a build's temp entry, gone meanwhile
+                continue
             if stat.S_ISLNK(st.st_mode):
                 raise UntrustedCacheError(entry, "it is a symbolic link, which the package never creates in a cache")
             problem = _writable_by_others(st, ancestor=False)
@@ -204,7 +211,7 @@ def file_fingerprint(path: str | os.PathLike[str], extra: str = "") -> str:
 def create_file(path: str | os.PathLike[str], mode: int = FILE_MODE) -> None:
     """Create the empty file ``path`` (``mode`` less the umask); fails if anything, a symlink
     included, is there already (``O_EXCL`` with ``O_NOFOLLOW``)."""
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC
     os.close(os.open(path, flags, mode))
 
 
@@ -223,7 +230,9 @@ def _settle_modes(tmp: Path, is_dir: bool, mode: int) -> None:
     file is opened relative to its directory's descriptor with ``O_NOFOLLOW``. A symlink or a
     file another user owns inside the build is refused: the build made neither.
     """
-    nofollow = os.O_RDONLY | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    if not _POSIX:
+        return
+    nofollow = os.O_RDONLY | _NOFOLLOW | _CLOEXEC
     file_mode = mode & FILE_MODE  # files of a directory build: its mode without execute bits
     try:
         if not is_dir:
