@@ -17,8 +17,10 @@ Layout of a prepared corpus directory::
     evidence-<backend>-v<N>.sqlite  evidence per span, computed on first draw (``require_evidence``)
     ppl-<model>-...sqlite    perplexity scores, computed on first draw (``mask_strategy="ppl"``)
 
-Opening checks every artefact's size and first/last 64 KiB against its checksum
-record (:mod:`ramp_env.corpus.integrity`); :meth:`PreparedCorpus.verify`
+Opening first refuses a directory in which another user can write anything, or
+that holds a symlink (:func:`ramp_env.cache.check_tree_trusted`; checksums catch
+accidents, permissions keep other users out), then checks every artefact's size
+and first/last 64 KiB against its checksum record (:mod:`ramp_env.corpus.integrity`); :meth:`PreparedCorpus.verify`
 (``ramp-env build-index --verify``) hashes every byte. Damage is a
 :class:`~ramp_env.corpus.integrity.CacheIntegrityError` naming the file and the
 rebuild command. Readers never write a prepared artefact: a prepared corpus can be
