@@ -25,6 +25,9 @@ from ramp_env.text.spans import DEFAULT_SPACY_MODEL, SalientSpan, SpanExtractor,
 from ramp_env.spaces import text_space
 
 MAX_NUM_MASKS = 64
+MAX_TOP_K = 1000
+MAX_STEPS = 1_000_000
+MAX_TEXT_CHARS = 100_000_000
 MAX_MESSAGE_CHARS = 1024
 _SAMPLING_ATTEMPTS = 1000
 
@@ -43,12 +46,13 @@ def _check_numeric_options(**options: Any) -> None:
     """Every numeric option finite and in range, before any work (a negative ``max_hit_chars``
     would put observations outside their space, a NaN ``format_penalty`` would make NaN rewards)."""
     _check_int("num_masks", options["num_masks"], 1, MAX_NUM_MASKS)
-    _check_int("top_k", options["top_k"], 1)
-    _check_int("max_searches", options["max_searches"], 0)
+    # upper bounds: a search engine sizes its result heap by k (top_k=10**9 would ask for GBs)
+    _check_int("top_k", options["top_k"], 1, MAX_TOP_K)
+    _check_int("max_searches", options["max_searches"], 0, MAX_STEPS)
     if options["max_steps"] is not None:
-        _check_int("max_steps", options["max_steps"], 1)
+        _check_int("max_steps", options["max_steps"], 1, MAX_STEPS)
     for name in ("max_action_chars", "max_hit_chars", "max_passage_chars"):
-        _check_int(name, options[name], 1)
+        _check_int(name, options[name], 1, MAX_TEXT_CHARS)
     penalty = options["format_penalty"]
     if isinstance(penalty, bool) or not isinstance(penalty, int | float | np.integer | np.floating):
         raise ValueError(f"format_penalty must be a finite number >= 0, got {penalty!r}")  # noqa: TRY004
@@ -166,7 +170,8 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
       looks: the observation, ``render()`` and ``info["task_id"]`` (opaque, see Info).
     * ``max_action_chars`` (4096), ``max_hit_chars`` (1200), ``max_passage_chars`` (4000):
       longer actions are format errors, longer hits are cut, longer passages are never sampled.
-      Every numeric option is checked on construction: integers in range, ``format_penalty``
+      Every numeric option is checked on construction: integers in range (``top_k`` 1..1000,
+      ``max_searches``/``max_steps`` up to 10^6, the ``max_*_chars`` 1..10^8), ``format_penalty``
       a finite number >= 0 (one-line ``ValueError`` naming the option otherwise).
     * ``cache_dir``: where prepared corpora and indexes are cached.
     * ``render_mode``: ``"ansi"`` or ``"human"``.

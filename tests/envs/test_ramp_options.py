@@ -25,6 +25,8 @@ BAD_OPTIONS = [
     {"top_k": 0},
     {"top_k": 2.7},
     {"top_k": True},
+    {"top_k": 10**9},
+    {"max_hit_chars": 10**12},
     {"max_searches": -1},
     {"max_searches": 1.5},
     {"max_steps": 0},
