@@ -64,6 +64,7 @@ from ramp_env.corpus.integrity import (
 )
 from ramp_env.corpus.lazy_spans import LazySpanTable
 from ramp_env.corpus.loaders import LoadStats, OnError, detect_format, iter_passages
+from ramp_env.corpus.span_build import ExtractionReport, extract_all
 from ramp_env.corpus.store import PassageStore, SpanTable
 from ramp_env.retrieval.base import BACKENDS, Retriever
 from ramp_env.text.spans import MAX_SPAN_TEXT_CHARS, SalientSpan, SpanExtractor, make_span_extractor
@@ -221,41 +222,21 @@ class PreparedCorpus:
             return table
 
     def _extract_all(self, extractor: SpanExtractor) -> Iterator[list[SalientSpan]]:
-        """Spans of every passage in row order. A passage over :data:`MAX_SPAN_TEXT_CHARS` gets
-        none (never masked; skipped, counted and logged with its id), and an extractor error names
-        the passage it was working on, so one bad passage neither kills the build silently nor
-        hides which one it was."""
-        skipped: list[str] = []
-
-        def texts() -> Iterator[str]:
-            for passage in self.store:
-                if len(passage.text) > MAX_SPAN_TEXT_CHARS:
-                    skipped.append(passage.id)
-                    yield ""
-                else:
-                    yield passage.text
-
-        spans = extractor.extract_batch(texts())
-        row = 0
-        while True:
-            try:
-                found = next(spans)
-            except StopIteration:
-                break
-            except Exception as exc:
-                failed = self.store.get(row + 1).id if row < len(self.store) else "?"
-                raise RuntimeError(
-                    f"span extraction failed at passage {failed!r} (row {row + 1}; a batching extractor may have "
-                    f"failed on a later passage of the same batch): {type(exc).__name__}: {exc}"
-                ) from exc
-            row += 1
-            yield found
-        if skipped:
+        """Spans of every passage in row order; passages too long for the extractor or that make it
+        fail get none (never masked) and are counted and logged by id (:mod:`ramp_env.corpus.span_build`)."""
+        report = ExtractionReport()
+        yield from extract_all(self.store, extractor, report)
+        if report.too_long:
             logger.warning(
                 "%d passage(s) longer than %d characters got no salient spans (never masked): %s",
-                len(skipped), MAX_SPAN_TEXT_CHARS, ", ".join(repr(pid) for pid in skipped[:5]),
+                len(report.too_long), MAX_SPAN_TEXT_CHARS, ", ".join(repr(pid) for pid in list(report.too_long)[:5]),
             )
-        self.spans_skipped = len(skipped)
+        if report.failed:
+            logger.warning(
+                "span extraction failed on %d passage(s), which got no spans (never masked): %s; first error: %s",
+                len(report.failed), ", ".join(repr(pid) for pid in report.failed[:5]), report.first_error,
+            )
+        self.spans_skipped = report.skipped
 
     def lazy_span_table(self, extractor: str | SpanExtractor = "auto", spacy_model: str | None = None) -> LazySpanTable:
         """Salient spans by ``extractor`` computed per passage on first use and cached on disk

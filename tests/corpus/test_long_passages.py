@@ -65,10 +65,24 @@ class Exploding:
             yield self.rules.extract(text)
 
 
-def test_an_extractor_error_names_the_passage(tmp_path: Path, wiki_sample: Path) -> None:
+def test_a_passage_the_extractor_fails_on_is_skipped_counted_and_named(tmp_path: Path, wiki_sample: Path,
+                                                                       caplog) -> None:
     path = corpus_with(tmp_path, wiki_sample, {"id": "bad#7", "title": "Bad", "text": "Zorblax fails here in 1990."})
     corpus = PreparedCorpus.open(path, cache_dir=tmp_path / "cache", progress=False)
-    with pytest.raises(RuntimeError, match=r"passage 'bad#7' \(row 11;.*MemoryError: cannot allocate") as error:
-        corpus.span_table(Exploding("Zorblax"))
+    with caplog.at_level(logging.WARNING):
+        table = corpus.span_table(Exploding("Zorblax"))
+    assert corpus.spans_skipped == 1
+    assert "'bad#7'" in caplog.text and "MemoryError: cannot allocate" in caplog.text
+    rules = RuleSpanExtractor()
+    for row in range(1, len(corpus.store) + 1):  # every other passage has exactly its spans
+        expected = [] if row == 11 else rules.extract(corpus.store.get(row).text)
+        assert table.get(row) == expected, row
+
+
+def test_a_broken_extractor_is_one_error_not_a_table_of_nothing(tmp_path: Path, wiki_sample: Path) -> None:
+    path = corpus_with(tmp_path, wiki_sample, {"id": "x#0", "title": "X", "text": "Anything at all in 1990."})
+    corpus = PreparedCorpus.open(path, cache_dir=tmp_path / "cache", progress=False)
+    with pytest.raises(RuntimeError, match=r"failed on 11 passages \(first 'wiki:.*MemoryError: cannot allocate") as error:
+        corpus.span_table(Exploding(""))  # every text holds "": a missing model, a server down
     assert "\n" not in str(error.value)
     assert not list(corpus.directory.glob("spans-*.sqlite")), "no half table under its real name"
