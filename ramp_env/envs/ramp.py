@@ -475,7 +475,7 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
             copies = {
                 h.passage_id
                 for h in hits
-                if h.passage_id not in excluded and source.is_copy(h.text)
+                if h.passage_id not in excluded and source.is_copy(f"{h.title}\n{h.text}")  # all the agent sees
             }
             excluded = excluded | copies
             kept = [h for h in hits if h.passage_id not in excluded]

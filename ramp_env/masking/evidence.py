@@ -295,7 +295,7 @@ class EvidenceIndex:
         for hit in hits:
             if hit.passage_id in exclude or not fact.stated_in(Passage(hit.passage_id, hit.title, hit.text)):
                 continue
-            if not self._copy_check(passage).is_copy(hit.text):
+            if not self._copy_check(passage).is_copy(f"{hit.title}\n{hit.text}"):
                 found.append(hit.passage_id)
                 if len(found) >= self.max_evidence:
                     break
@@ -319,7 +319,7 @@ class EvidenceIndex:
                     continue
                 if pid not in texts:
                     row = store.rowid_of(pid)
-                    texts[pid] = None if row is None else store.get(row).text
+                    texts[pid] = None if row is None else store.get(row).contents
                 text = texts[pid]
                 if text is None or self._copy_check(passage).is_copy(text):
                     bad.add(key)

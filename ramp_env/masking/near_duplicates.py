@@ -34,7 +34,9 @@ Jaccard would give 0.5. Two texts are near-duplicates when
    of the source (filler, or the source's own words) breaks every 3-gram but
    keeps the source's words in order.
 
-Titles are not compared (the same text under another title is a copy).
+The source's title is not compared (the same text under another title is a
+copy); a hit is checked with its title and text, all the agent is shown of it (a
+copy of the source put in the title field is a copy too).
 
 Partial and disguised copies: what counts as a leak
 ---------------------------------------------------
@@ -238,7 +240,8 @@ def near_duplicate_ids(
         k = FIRST_PAGE
         while True:
             hits = retriever.search(query, k, exclude_ids=skip | found)
-            copies = {h.passage_id for h in hits if source.is_copy(h.text, threshold)}
+            # title and text: a copy in the title field is shown to the agent as well
+            copies = {h.passage_id for h in hits if source.is_copy(f"{h.title}\n{h.text}", threshold)}
             found |= copies
             # a page that was all copies may hide more behind it: look deeper
             if len(hits) < k or len(copies) < len(hits) or k >= MAX_CANDIDATES:

@@ -193,3 +193,20 @@ def test_the_env_excludes_exactly_the_copies(partial_corpus, cache_dir: Path, ba
     assert not set(info["retrieved_ids"]) & expected
     listed = {pid for ids in env.task_evidence() for pid in ids}
     assert not listed & (expected | {SOURCE_ID})
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_copy_in_the_title_field_is_a_copy(tmp_path: Path, wiki_sample: Path, cache_dir: Path, backend: str) -> None:
+    # results show a hit's title too: the source put in the title of an unrelated passage leaks the same
+    records = [json.loads(line) for line in wiki_sample.read_text(encoding="utf-8").splitlines() if line.strip()]
+    source = next(r for r in records if r["id"] == SOURCE_ID)
+    records.append({"id": "copy:in-title", "title": source["text"], "text": OTHER})
+    path = tmp_path / "titled.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    for require_evidence in (False, True):
+        env = _env(path, cache_dir, backend, require_evidence=require_evidence)
+        env.reset(seed=0, options={"passage_id": SOURCE_ID})
+        assert "copy:in-title" in env.excluded_ids()
+        _, _, _, _, info = env.step(f"<search>{env.task.masked_text}</search>")
+        assert "copy:in-title" not in info["retrieved_ids"]
+        assert "copy:in-title" not in {pid for ids in env.task_evidence() for pid in ids}
