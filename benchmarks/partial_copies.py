@@ -126,6 +126,25 @@ def aligned(source: str, text: str) -> float:
     return CopyCheck(source).aligned_share(canonical_words(text))
 
 
+def short_sources(corpus: PreparedCorpus, retriever, rng: np.random.Generator, count: int) -> dict[str, object]:
+    """Criterion 2 where chance alignment is likeliest: sources of 12-30 words (every third row
+    scanned) against their 50 best neighbours, titles included (as the env checks hits)."""
+    rows = [r for r in range(1, len(corpus.store) + 1, 3)
+            if 12 <= len(canonical_words(corpus.store.get(r).text)) <= 30]
+    picked = rng.choice(rows, size=min(count, len(rows)), replace=False).tolist() if rows else []
+    values: list[float] = []
+    worst: list[tuple[float, str, str]] = []
+    for row in picked:
+        passage = corpus.store.get(row)
+        check = CopyCheck(passage.text)
+        for hit in retriever.search(passage.text, 50, exclude_ids=(passage.id,)):
+            value = check.aligned_share(canonical_words(f"{hit.title}\n{hit.text}"))
+            values.append(value)
+            worst.append((round(value, 3), passage.id, hit.passage_id))
+    worst.sort(reverse=True)
+    return {"sources": len(picked), "aligned_share": summary(values, ALIGNED_THRESHOLD), "highest": worst[:5]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", default="default")
@@ -185,7 +204,9 @@ def main() -> None:
             for name in ("every_third_word_changed", "filler_word_interleaved", "source_words_interleaved")
         }.items()
     }
+    short = short_sources(corpus, retriever, np.random.default_rng(args.seed + 1), args.passages)
     atomic_write_json(args.out, {
+        "short_sources_vs_50_neighbours": short,
         "corpus": str(corpus.manifest["source"]),
         "passages": size,
         "top": args.top,
