@@ -10,8 +10,10 @@ agree on two things, which this module defines once:
   turns every odd space (NBSP, ...) into a space and drops invisible format
   characters. Only references ending in ``;`` are decoded: HTML5 also decodes
   some names without one ("&para" in "&paradigm"), which would damage ordinary
-  text. Nested references (``&amp;nbsp;``) are decoded up to
-  :data:`MAX_DECODE_ROUNDS` times.
+  text. Cleaning and decoding alternate until neither changes the text (at
+  most :data:`MAX_DECODE_ROUNDS` rounds), so nested references (``&amp;nbsp;``),
+  references split by an invisible character (``&nb<soft hyphen>sp;``) and
+  references that decoding makes (``&n&shy;bsp;``) are all decoded.
 * **Where words break.** :func:`index_words` is the word splitter of the
   tantivy index (its ``simple`` tokenizer: a word is a run of Unicode
   alphanumerics, so ``_``, ``™``, ``·``, any punctuation or symbol separates
@@ -28,6 +30,7 @@ import functools
 import html
 import re
 import unicodedata
+from collections.abc import Callable
 
 import tantivy
 from anyascii import anyascii
@@ -41,12 +44,27 @@ _REFERENCE = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0
 _ASCII_WORD = re.compile(r"[a-z0-9]+")
 
 
+def _decode_once(text: str) -> str:
+    return _REFERENCE.sub(lambda m: html.unescape(m.group(0)), text) if "&" in text else text
+
+
+def _settle(text: str, clean: Callable[[str], str]) -> str:
+    """Clean and decode until neither changes the text (at most :data:`MAX_DECODE_ROUNDS` rounds):
+    cleaning can join a reference ("&nb<soft hyphen>sp;") and decoding can make characters that
+    cleaning removes ("&shy;"), so one pass of each could leave a reference for search to read."""
+    for _ in range(MAX_DECODE_ROUNDS):
+        cleaned = clean(text)
+        decoded = _decode_once(cleaned)
+        if decoded == cleaned:
+            return cleaned
+        text = decoded
+    return clean(text)
+
+
 def decode_entities(text: str) -> str:
     """``text`` with its HTML character references (those ending in ``;``) decoded."""
     for _ in range(MAX_DECODE_ROUNDS):
-        if "&" not in text:
-            break
-        decoded = _REFERENCE.sub(lambda m: html.unescape(m.group(0)), text)
+        decoded = _decode_once(text)
         if decoded == text:
             break
         text = decoded
@@ -54,8 +72,8 @@ def decode_entities(text: str) -> str:
 
 
 def corpus_text(text: str) -> str:
-    """The stored form of a corpus text: references decoded, then cleaned (module docs)."""
-    return clean_text(decode_entities(text))
+    """The stored form of a corpus text: references decoded and the text cleaned (module docs)."""
+    return _settle(text, clean_text)
 
 
 @functools.lru_cache(maxsize=1)
@@ -74,7 +92,7 @@ def canonical_words(text: str) -> list[str]:
     """Words of ``text`` as the near-copy check compares them: split where search splits
     (:func:`index_words`), then NFKC, look-alike folding and casefolding per word."""
     if "&" in text or not text.isascii():  # the load-time decoding, for text that did not come from a corpus
-        text = normalize_spacing(decode_entities(text))
+        text = _settle(text, normalize_spacing)
     words: list[str] = []
     for word in index_words(text):
         if word.isascii():

@@ -26,6 +26,8 @@ JOINERS = {
     "nbsp-char": "\u00a0",
     "middle-dot": "\u00b7",
     "slash": "/",
+    "soft-hyphen-split-entity": "&nb\u00adsp;",
+    "entity-made-by-decoding": "&n&shy;bsp;",
 }
 
 
