@@ -16,6 +16,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 
+from ramp_env.cache import UntrustedCacheError
 from ramp_env.corpus.integrity import CacheIntegrityError
 
 PLUGIN_GROUP = "ramp_env.commands"
@@ -73,7 +74,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (FileNotFoundError, ValueError, ModuleNotFoundError) as exc:
         print(f"ramp-env {args.command}: error: {exc}", file=sys.stderr)
         return 2
-    except CacheIntegrityError as exc:  # names the damaged file and the rebuild command already
+    except (CacheIntegrityError, UntrustedCacheError) as exc:  # name the file and the fix already
         print(f"ramp-env {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except Exception as exc:  # anything else: one line, the traceback on request

@@ -8,7 +8,7 @@ import time
 
 from ramp_env.cli.common import add_corpus_args
 from ramp_env.corpus.prepared import PreparedCorpus
-from ramp_env.masking.pool import TaskPool, pool_size
+from ramp_env.masking.pool import TaskPool, parse_task_pool
 
 
 def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -18,8 +18,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("--skip-bad-lines", action="store_true", help="skip and count malformed records")
     parser.add_argument("--no-spans", action="store_true", help="do not precompute salient spans")
     parser.add_argument(
-        "--task-pool", type=float, default=None, metavar="N_OR_FRACTION",
-        help="precompute spans only for the env's task_pool (a passage count > 1 or a fraction <= 1), "
+        "--task-pool", default=None, metavar="N_OR_FRACTION",
+        help="precompute spans only for the env's task_pool, with its meaning: digits are a passage count "
+        "('1' is one passage), a decimal is a fraction in (0, 1] ('1.0' is every passage); "
         "into the cache the env fills lazily; without it, spans are computed for every passage",
     )
     parser.add_argument(
@@ -31,14 +32,13 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    if args.task_pool is not None:  # a bad value fails before minutes of preparation
-        pool_size(int(args.task_pool) if args.task_pool > 1 else args.task_pool, 1)
+    # parsed with the env's meaning; a bad value fails before minutes of preparation
+    spec = None if args.task_pool is None else parse_task_pool(args.task_pool)
     corpus = PreparedCorpus.open(
         args.corpus, cache_dir=args.cache_dir, fmt=args.fmt, on_error="skip" if args.skip_bad_lines else "raise"
     )
     extracted = None
-    if args.task_pool is not None:
-        spec = int(args.task_pool) if args.task_pool > 1 else args.task_pool
+    if spec is not None:
         pool = TaskPool(spec, len(corpus.store))  # the same pool RAMPEnv(task_pool=spec) draws from
         rows = pool.rows.tolist() if pool.rows is not None else range(1, len(corpus.store) + 1)
         extracted = corpus.lazy_span_table(args.span_extractor).fill(rows)

@@ -1,5 +1,20 @@
 """Checksums of prepared-corpus artefacts: a cheap check on every open, a full one on demand.
 
+What this protects against, and what it does not
+-------------------------------------------------
+The checksums detect **accidental damage**: a truncated copy, a flipped byte, a
+file swapped for another artefact (or another corpus's), a build killed between
+two renames, a record edited by hand. They are unkeyed hashes, **not signatures**:
+whoever can write the cache can change a passage and recompute every checksum
+(with this module's own functions), and the result opens and passes
+``ramp-env build-index --verify``. Protection against **other users** is the
+cache's file permissions, enforced when a cache is opened
+(:func:`ramp_env.cache.check_tree_trusted`: a directory or file another user can
+write is refused unless ``RAMP_ENV_TRUST_CACHE=1``). Against yourself (your own
+account, or root) nothing in the cache can protect.
+
+How
+---
 Every artefact of a prepared corpus (passage store, span tables, search index)
 gets a checksum record when it is built: its size, a hash of its first and last
 64 KiB (the "edges": SQLite's header and schema page, a tantivy file's footer)
@@ -8,15 +23,17 @@ a few reads however big the corpus is and catches truncation, a file swapped
 for another and damage to headers; ``ramp-env build-index --verify``
 (:meth:`~ramp_env.corpus.prepared.PreparedCorpus.verify`) hashes every byte.
 Any mismatch is one :class:`CacheIntegrityError` that names the file and the
-command that rebuilds it.
+command that rebuilds it. Rows read from span tables and from the lazily filled
+caches are checked again on every read (spans on their passage, evidence never the
+source or a copy of it): see :mod:`ramp_env.corpus.store` and :mod:`ramp_env.masking.evidence`.
 
 Records live in ``integrity/<artefact>.json`` next to the artefacts (the passage
-store's in ``manifest.json``). Each record carries a digest of its own content,
-so a damaged record is an error too, never a silently weaker check. Artefacts
-are renamed into place complete (``ramp_env.cache.atomic_path``), so one whose
-record is missing (a builder killed between the two renames) is sealed by the
-next process that can write the cache; a read-only cache without the record is
-an error.
+store's in ``manifest.json``). Each record carries a checksum of its own content
+(:func:`with_digest`), so a damaged record is an error too, never a silently
+weaker check. Artefacts are renamed into place complete
+(``ramp_env.cache.atomic_path``), so one whose record is missing (a builder
+killed between the two renames) is sealed by the next process that can write
+the cache; a read-only cache without the record is an error.
 """
 
 from __future__ import annotations
@@ -130,14 +147,15 @@ def _digest(body: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
 
 
-def signed(body: dict[str, Any]) -> dict[str, Any]:
-    """``body`` with a ``"digest"`` of its own content (see :func:`read_signed`)."""
+def with_digest(body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with a ``"digest"``, an unkeyed SHA-256 of its own content: a checksum against
+    accidental damage, not a signature (module docs; read it back with :func:`read_checksummed`)."""
     body = {k: v for k, v in body.items() if k != "digest"}
     return {**body, "digest": _digest(body)}
 
 
-def read_signed(path: str | os.PathLike[str], rebuild: str) -> dict[str, Any]:
-    """A JSON object written by :func:`signed`; damage of any kind is a :class:`CacheIntegrityError`."""
+def read_checksummed(path: str | os.PathLike[str], rebuild: str) -> dict[str, Any]:
+    """A JSON object written by :func:`with_digest`; damage of any kind is a :class:`CacheIntegrityError`."""
     path = Path(path)
     try:
         obj = json.loads(path.read_bytes().decode("utf-8"))
@@ -161,7 +179,7 @@ def seal(artefact: str | os.PathLike[str], binding: dict[str, Any]) -> None:
     """Write the checksum record of a complete ``artefact`` (atomically), with ``binding``: facts it
     must agree with when opened (which store it was built from, how many rows it has)."""
     target = record_path(artefact)
-    atomic_write_json(target, signed({"artefact": Path(artefact).name, "binding": binding,
+    atomic_write_json(target, with_digest({"artefact": Path(artefact).name, "binding": binding,
                                       "record": artefact_record(artefact)}))
 
 
@@ -177,7 +195,7 @@ def check_sealed(artefact: str | os.PathLike[str], binding: dict[str, Any], full
             seal(artefact, binding)
         if not target.is_file():
             raise CacheIntegrityError(artefact, f"it has no checksum record ({target})", rebuild)
-    obj = read_signed(target, rebuild)
+    obj = read_checksummed(target, rebuild)
     if obj.get("artefact") != artefact.name:
         raise CacheIntegrityError(target, f"it is the record of {obj.get('artefact')!r}, not {artefact.name!r}", rebuild)
     if obj.get("binding") != binding:

@@ -17,7 +17,11 @@ memory (logged once), so a shared read-only cache still works.
 
 This is the one prepared-corpus file that readers write: it is a cache of pure
 functions of the passage text, bound to its store by checksum, never trusted
-blindly (a foreign or damaged file is a :class:`CacheIntegrityError`).
+blindly: a foreign file is a :class:`CacheIntegrityError`, and every row read is
+checked against its passage (:func:`~ramp_env.text.spans.span_problem`: offsets
+inside the text, on non-blank text, not overlapping); a row that fails is
+extracted again and replaced (logged), never used. A passage longer than
+:data:`~ramp_env.text.spans.MAX_SPAN_TEXT_CHARS` gets no spans.
 """
 
 from __future__ import annotations
@@ -30,10 +34,10 @@ import threading
 from collections.abc import Iterable
 from pathlib import Path
 
-from ramp_env.cache import connect_shared_sqlite
+from ramp_env.cache import check_trusted, connect_shared_sqlite
 from ramp_env.corpus.integrity import CacheIntegrityError
 from ramp_env.corpus.store import PassageStore, SpanTable
-from ramp_env.text.spans import SalientSpan, SpanExtractor
+from ramp_env.text.spans import MAX_SPAN_TEXT_CHARS, SalientSpan, SpanExtractor, span_problem
 
 logger = logging.getLogger(__name__)
 LAZY_SPANS_VERSION = 1
@@ -109,9 +113,10 @@ class LazySpanTable:
             logger.warning("span cache %s is not writable (%s); keeping new spans in memory only", self.path, exc)
         self._writable = False
         self._conn = None
-        # a cache that already exists is still worth reading
+        # a cache that already exists is still worth reading, if no other user can write it
         if not self.path.is_file():
             return
+        check_trusted(self.path)
         # mode=ro sees rows still in the write-ahead log; immutable=1 works where even the
         # log's shared-memory file cannot be opened (then only checkpointed rows are seen)
         for query in ("mode=ro", "mode=ro&immutable=1"):
@@ -138,16 +143,22 @@ class LazySpanTable:
                 return self.eager.get(rowid)
             conn = self._connection()
             source = conn if conn is not None else self._readonly
+            text = self.store.get(rowid).text
+            stale = False
             if source is not None:
                 row = source.execute("SELECT spans FROM spans WHERE rowid = ?", (rowid,)).fetchone()
                 if row is not None:
-                    return self._decode(rowid, row[0])
-            spans = next(iter(self.extractor.extract_batch([self.store.get(rowid).text])))
+                    spans, problem = self._decode(rowid, row[0], text)
+                    if problem is None:
+                        return spans
+                    logger.warning("span cache %s: %s; extracting the passage again", self.path, problem)
+                    stale = True
+            spans = self._extract(text)
             self.extracted += 1
             if conn is not None:
                 try:
                     conn.execute(
-                        "INSERT OR IGNORE INTO spans (rowid, n, spans) VALUES (?, ?, ?)",
+                        f"INSERT OR {'REPLACE' if stale else 'IGNORE'} INTO spans (rowid, n, spans) VALUES (?, ?, ?)",
                         (rowid, len(spans), json.dumps([s.to_json() for s in spans], separators=(",", ":"))),
                     )
                 except sqlite3.OperationalError as exc:  # disk full, or made read-only meanwhile
@@ -175,7 +186,8 @@ class LazySpanTable:
                 )
             }
             todo = [r for r in pending if r not in known]
-            texts = (p.text for p in self.store.get_many(todo))
+            # a passage too long for spans is extracted as "" (no spans, never masked)
+            texts = (p.text if len(p.text) <= MAX_SPAN_TEXT_CHARS else "" for p in self.store.get_many(todo))
             values = [
                 (r, len(spans), json.dumps([s.to_json() for s in spans], separators=(",", ":")))
                 for r, spans in zip(todo, self.extractor.extract_batch(texts))
@@ -198,11 +210,19 @@ class LazySpanTable:
         self.extracted += done
         return done
 
-    def _decode(self, rowid: int, text: str) -> list[SalientSpan]:
+    def _extract(self, text: str) -> list[SalientSpan]:
+        if len(text) > MAX_SPAN_TEXT_CHARS:
+            return []  # never masked (module docs)
+        return next(iter(self.extractor.extract_batch([text])))
+
+    def _decode(self, rowid: int, raw: str, text: str) -> tuple[list[SalientSpan], str | None]:
+        """The spans of a cached row and why they are unusable for ``text`` (``None``: usable)."""
         try:
-            return [SalientSpan.from_json(s) for s in json.loads(text)]
+            spans = [SalientSpan.from_json(s) for s in json.loads(raw)]
         except (ValueError, TypeError, KeyError, IndexError) as exc:
-            raise CacheIntegrityError(self.path, f"row {rowid} holds no valid spans ({exc})", self.rebuild) from exc
+            return [], f"row {rowid} holds no valid spans ({exc})"
+        problem = span_problem(spans, text)
+        return spans, problem and f"row {rowid}: {problem}"
 
     def cached_rows(self) -> int:
         """How many passages have spans in the on-disk cache."""

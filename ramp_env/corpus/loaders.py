@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Literal
 
 from ramp_env.corpus.passage import Passage
-from ramp_env.text.charset import clean_text
+from ramp_env.text.canonical import corpus_text
 
 OnError = Literal["raise", "skip"]
 FORMATS = ("jsonl", "tsv", "parquet")
@@ -125,10 +125,10 @@ def _make_passage(path: Path, line: int, pid: object, title: object, text: objec
         raise CorpusFormatError(path, line, "missing text: expected a 'contents' or 'text' string")
     if title is not None and not isinstance(title, str):
         raise CorpusFormatError(path, line, f"title must be a string, got {type(title).__name__}")
-    text = clean_text(text).strip()
+    text = corpus_text(text).strip()
     if not text:
         raise CorpusFormatError(path, line, "empty text")
-    return Passage(id=str(pid).strip(), title=clean_text(title or "").strip(), text=text)
+    return Passage(id=str(pid).strip(), title=corpus_text(title or "").strip(), text=text)
 
 
 def _iter_jsonl(path: Path) -> Iterator[tuple[int, Passage | CorpusFormatError]]:

@@ -17,8 +17,10 @@ Layout of a prepared corpus directory::
     evidence-<backend>-v<N>.sqlite  evidence per span, computed on first draw (``require_evidence``)
     ppl-<model>-...sqlite    perplexity scores, computed on first draw (``mask_strategy="ppl"``)
 
-Opening checks every artefact's size and first/last 64 KiB against its checksum
-record (:mod:`ramp_env.corpus.integrity`); :meth:`PreparedCorpus.verify`
+Opening first refuses a directory in which another user can write anything, or
+that holds a symlink (:func:`ramp_env.cache.check_tree_trusted`; checksums catch
+accidents, permissions keep other users out), then checks every artefact's size
+and first/last 64 KiB against its checksum record (:mod:`ramp_env.corpus.integrity`); :meth:`PreparedCorpus.verify`
 (``ramp-env build-index --verify``) hashes every byte. Damage is a
 :class:`~ramp_env.corpus.integrity.CacheIntegrityError` naming the file and the
 rebuild command. Readers never write a prepared artefact: a prepared corpus can be
@@ -35,35 +37,44 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from tqdm.auto import tqdm
 
-from ramp_env.cache import atomic_path, atomic_write_json, cache_root, file_fingerprint
+from ramp_env.cache import (
+    atomic_path,
+    atomic_write_json,
+    cache_root,
+    check_tree_trusted,
+    file_fingerprint,
+    make_cache_dir,
+)
 from ramp_env.corpus.default import default_corpus_path
 from ramp_env.corpus.integrity import (
     CacheIntegrityError,
     check_artefact,
     check_sealed,
     file_record,
-    read_signed,
+    read_checksummed,
     rebuild_command,
     seal,
-    signed,
+    with_digest,
 )
 from ramp_env.corpus.lazy_spans import LazySpanTable
 from ramp_env.corpus.loaders import LoadStats, OnError, detect_format, iter_passages
+from ramp_env.corpus.span_build import ExtractionReport, extract_all
 from ramp_env.corpus.store import PassageStore, SpanTable
 from ramp_env.retrieval.base import BACKENDS, Retriever
-from ramp_env.text.spans import SpanExtractor, make_span_extractor
+from ramp_env.text.spans import MAX_SPAN_TEXT_CHARS, SalientSpan, SpanExtractor, make_span_extractor
 
 DEFAULT_CORPUS = "default"
 # Files that envs fill as they draw passages (not built, not checksummed; see the module docs)
 LAZY_CACHE_PREFIXES = ("lazy-spans-", "evidence-", "ppl-")
 logger = logging.getLogger(__name__)
 # part of every prepared corpus's fingerprint: bump when loading or cleaning changes
-PREPARE_VERSION = 1
+PREPARE_VERSION = 2  # 2: HTML character references decoded on load (ramp_env.text.canonical)
 _LOCK = threading.Lock()
 _OPEN: dict[tuple[Path, str], PreparedCorpus] = {}
 
@@ -89,8 +100,10 @@ class PreparedCorpus:
         manifest = self.directory / "manifest.json"
         if not manifest.is_file():
             raise FileNotFoundError(f"not a prepared corpus (no manifest.json): {self.directory}")
+        # checksums catch damage, not edits: only a cache no other user can write is used
+        check_tree_trusted(self.directory)
         self.rebuild_command = rebuild_command(self.directory)
-        self.manifest: dict[str, Any] = read_signed(manifest, self.rebuild_command)
+        self.manifest: dict[str, Any] = read_checksummed(manifest, self.rebuild_command)
         try:
             store_record = self.manifest["artefacts"]["passages.sqlite"]
         except (KeyError, TypeError) as exc:
@@ -104,6 +117,7 @@ class PreparedCorpus:
                 self.rebuild_command,
             )
         self.progress = progress
+        self.spans_skipped = 0  # passages the last eager span build gave no spans (too long)
         self._span_tables: dict[str, SpanTable] = {}
         self._retrievers: dict[str, Retriever] = {}
 
@@ -147,7 +161,9 @@ class PreparedCorpus:
 
     @staticmethod
     def _build(directory: Path, path: Path, fmt: str, on_error: OnError, fingerprint: str, progress: bool) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
+        # a directory already there (a concurrent builder's) is used only if no other user can write it
+        make_cache_dir(directory)
+        check_tree_trusted(directory)
         stats = LoadStats()
         started = time.perf_counter()
         passages = tqdm(
@@ -166,7 +182,7 @@ class PreparedCorpus:
         # the manifest is written last: its presence marks a complete store
         atomic_write_json(
             directory / "manifest.json",
-            signed({
+            with_digest({
                 "source": str(path),
                 "format": fmt,
                 "fingerprint": fingerprint,
@@ -190,9 +206,8 @@ class PreparedCorpus:
                 return self._span_tables[key]
             path = self.directory / f"spans-{key}.sqlite"
             if not path.is_file():
-                texts = (p.text for p in self.store)
                 spans = tqdm(
-                    extractor.extract_batch(texts),
+                    self._extract_all(extractor),
                     total=len(self.store),
                     desc=f"salient spans ({key})",
                     unit=" passages",
@@ -202,9 +217,26 @@ class PreparedCorpus:
                     SpanTable.write(tmp, spans)
                 seal(path, self._binding())
             check_sealed(path, self._binding(), full=False, rebuild=self.rebuild_command)
-            table = SpanTable(path)
+            table = SpanTable(path, store=self.store)
             self._span_tables[key] = table
             return table
+
+    def _extract_all(self, extractor: SpanExtractor) -> Iterator[list[SalientSpan]]:
+        """Spans of every passage in row order; passages too long for the extractor or that make it
+        fail get none (never masked) and are counted and logged by id (:mod:`ramp_env.corpus.span_build`)."""
+        report = ExtractionReport()
+        yield from extract_all(self.store, extractor, report)
+        if report.too_long:
+            logger.warning(
+                "%d passage(s) longer than %d characters got no salient spans (never masked): %s",
+                len(report.too_long), MAX_SPAN_TEXT_CHARS, ", ".join(repr(pid) for pid in list(report.too_long)[:5]),
+            )
+        if report.failed:
+            logger.warning(
+                "span extraction failed on %d passage(s), which got no spans (never masked): %s; first error: %s",
+                len(report.failed), ", ".join(repr(pid) for pid in report.failed[:5]), report.first_error,
+            )
+        self.spans_skipped = report.skipped
 
     def lazy_span_table(self, extractor: str | SpanExtractor = "auto", spacy_model: str | None = None) -> LazySpanTable:
         """Salient spans by ``extractor`` computed per passage on first use and cached on disk
@@ -220,7 +252,7 @@ class PreparedCorpus:
             eager = None
             if eager_path.is_file():
                 check_sealed(eager_path, self._binding(), full=False, rebuild=self.rebuild_command)
-                eager = self._span_tables.get(key) or SpanTable(eager_path)
+                eager = self._span_tables.get(key) or SpanTable(eager_path, store=self.store)
             table = LazySpanTable(
                 self.directory / f"lazy-spans-{key}.sqlite", self.store, extractor, binding=self._binding(),
                 eager=eager, rebuild=f"rm {self.directory / f'lazy-spans-{key}.sqlite'}*",

@@ -22,7 +22,7 @@ import numpy as np
 
 from ramp_env.corpus.integrity import CacheIntegrityError, rebuild_command
 from ramp_env.corpus.passage import Passage
-from ramp_env.text.spans import SalientSpan
+from ramp_env.text.spans import SalientSpan, span_problem
 
 _BATCH = 5000
 
@@ -130,10 +130,17 @@ class PassageStore:
 
 
 class SpanTable:
-    """Read-only salient spans of every passage of a store, for one extractor."""
+    """Read-only salient spans of every passage of a store, for one extractor.
 
-    def __init__(self, path: str | Path) -> None:
+    With ``store``, every row read is checked against its passage
+    (:func:`~ramp_env.text.spans.span_problem`): a row whose offsets fall outside the
+    passage, on blank text or on each other is a :class:`CacheIntegrityError` naming the file
+    and row, never a garbage answer.
+    """
+
+    def __init__(self, path: str | Path, store: PassageStore | None = None) -> None:
         self.path = Path(path)
+        self.store = store
         self._conn = _open_readonly(self.path)
 
     @staticmethod
@@ -162,7 +169,16 @@ class SpanTable:
             row = self._conn.execute("SELECT spans FROM spans WHERE rowid = ?", (int(rowid),)).fetchone()
         if row is None:
             raise IndexError(f"no spans at row {rowid}")
-        return [SalientSpan.from_json(s) for s in json.loads(row[0])]
+        try:
+            spans = [SalientSpan.from_json(s) for s in json.loads(row[0])]
+        except (ValueError, TypeError, KeyError) as exc:
+            problem: str | None = f"row {rowid} holds no valid spans ({exc})"
+        else:
+            problem = None if self.store is None else span_problem(spans, self.store.get(rowid).text)
+            problem = problem and f"row {rowid}: {problem}"
+        if problem:
+            raise CacheIntegrityError(self.path, problem, rebuild_command(self.path.parent))
+        return spans
 
     def rows_with_at_least(self, n: int) -> np.ndarray:
         """Sorted row numbers of passages with at least ``n`` salient spans (int64)."""

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+import math
 import os
+import secrets
 from typing import Any
 
 import gymnasium as gym
@@ -14,18 +17,49 @@ from ramp_env.corpus.prepared import DEFAULT_CORPUS, PreparedCorpus
 from ramp_env.masking import MaskedTask, make_mask_strategy, mask_passage, maskable_spans
 from ramp_env.masking.evidence import CRITERIA as EVIDENCE_CRITERIA
 from ramp_env.masking.evidence import EvidenceIndex
-from ramp_env.masking.near_duplicates import NEAR_DUPLICATE_THRESHOLD, NearDuplicateFinder, containment, shingles
+from ramp_env.masking.near_duplicates import CopyCheck, NearDuplicateFinder
 from ramp_env.masking.pool import TaskPool, pool_size
 from ramp_env.masking.pool_monitor import PoolMonitor
 from ramp_env.retrieval.base import Hit, Retriever
 from ramp_env.rewards import EpisodeReward, make_reward
+from ramp_env.spaces import text_space
 from ramp_env.text.charset import text_charset
 from ramp_env.text.spans import DEFAULT_SPACY_MODEL, SalientSpan, SpanExtractor, SpanType
-from ramp_env.spaces import text_space
 
 MAX_NUM_MASKS = 64
+MAX_TOP_K = 1000
+MAX_STEPS = 1_000_000
+MAX_TEXT_CHARS = 100_000_000
 MAX_MESSAGE_CHARS = 1024
 _SAMPLING_ATTEMPTS = 1000
+
+
+def _check_int(name: str, value: Any, low: int, high: int | None = None) -> None:
+    """One-line error unless ``value`` is an integer (not a bool, not a float) in ``low..high``."""
+    bound = f"in {low}..{high}" if high is not None else f">= {low}"
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        # ValueError for every bad option value, as before: callers and the CLI catch one type
+        raise ValueError(f"{name} must be an integer {bound}, got {value!r}")  # noqa: TRY004
+    if value < low or (high is not None and value > high):
+        raise ValueError(f"{name} must be an integer {bound}, got {value!r}")
+
+
+def _check_numeric_options(**options: Any) -> None:
+    """Every numeric option finite and in range, before any work (a negative ``max_hit_chars``
+    would put observations outside their space, a NaN ``format_penalty`` would make NaN rewards)."""
+    _check_int("num_masks", options["num_masks"], 1, MAX_NUM_MASKS)
+    # upper bounds: a search engine sizes its result heap by k (top_k=10**9 would ask for GBs)
+    _check_int("top_k", options["top_k"], 1, MAX_TOP_K)
+    _check_int("max_searches", options["max_searches"], 0, MAX_STEPS)
+    if options["max_steps"] is not None:
+        _check_int("max_steps", options["max_steps"], 1, MAX_STEPS)
+    for name in ("max_action_chars", "max_hit_chars", "max_passage_chars"):
+        _check_int(name, options[name], 1, MAX_TEXT_CHARS)
+    penalty = options["format_penalty"]
+    if isinstance(penalty, bool) or not isinstance(penalty, int | float | np.integer | np.floating):
+        raise ValueError(f"format_penalty must be a finite number >= 0, got {penalty!r}")  # noqa: TRY004
+    if not math.isfinite(float(penalty)) or penalty < 0:
+        raise ValueError(f"format_penalty must be a finite number >= 0, got {penalty!r}")
 
 
 class RAMPEnv(gym.Env[dict[str, Any], str]):
@@ -101,7 +135,9 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
 
     ``retrieved_ids`` (passage ids of the last search in rank order, else ``[]``),
     ``action`` (``search``/``answer``/``invalid``), ``format_errors``,
-    ``searches_used``, ``task_id``; after an answer ``per_mask_scores`` and
+    ``searches_used``, ``task_id`` (the passage id; with ``show_title=False`` an opaque
+    ``task-<hash>`` instead, stable within one env, since passage ids often hold the title:
+    evaluation code reads ``env.unwrapped.task.passage_id``); after an answer ``per_mask_scores`` and
     ``reward_components``; ``answers`` and ``evidence_ids`` only with
     ``answers_in_info=True``. Gold answers and evidence are always available to
     evaluation code as ``env.unwrapped.task``; observations never hold them.
@@ -142,9 +178,13 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
       See :mod:`ramp_env.masking.evidence` and ``ramp-env evidence``.
     * ``allow_source_in_results``: let the masked passage come back from search (False).
     * ``answers_in_info``: put the gold answers in ``info`` (False).
-    * ``show_title``: show the article title (True).
+    * ``show_title``: show the article title (True). ``False`` hides it everywhere the agent
+      looks: the observation, ``render()`` and ``info["task_id"]`` (opaque, see Info).
     * ``max_action_chars`` (4096), ``max_hit_chars`` (1200), ``max_passage_chars`` (4000):
       longer actions are format errors, longer hits are cut, longer passages are never sampled.
+      Every numeric option is checked on construction: integers in range (``top_k`` 1..1000,
+      ``max_searches``/``max_steps`` up to 10^6, the ``max_*_chars`` 1..10^8), ``format_penalty``
+      a finite number >= 0 (one-line ``ValueError`` naming the option otherwise).
     * ``cache_dir``: where prepared corpora and indexes are cached.
     * ``render_mode``: ``"ansi"`` or ``"human"``.
 
@@ -186,15 +226,12 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
         render_mode: str | None = None,
         evidence_criterion: str = "context",
     ) -> None:
-        if not isinstance(num_masks, int | np.integer) or not 1 <= num_masks <= MAX_NUM_MASKS:
-            raise ValueError(f"num_masks must be an int in 1..{MAX_NUM_MASKS}, got {num_masks!r}")
-        if top_k < 1:
-            raise ValueError(f"top_k must be >= 1, got {top_k}")
-        if max_searches < 0:
-            raise ValueError(f"max_searches must be >= 0, got {max_searches}")
+        _check_numeric_options(
+            num_masks=num_masks, top_k=top_k, max_searches=max_searches, max_steps=max_steps,
+            format_penalty=format_penalty, max_action_chars=max_action_chars, max_hit_chars=max_hit_chars,
+            max_passage_chars=max_passage_chars,
+        )
         max_steps = max_searches + 2 if max_steps is None else max_steps
-        if max_steps < 1:
-            raise ValueError(f"max_steps must be >= 1, got {max_steps}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']}, got {render_mode!r}")
         if task_pool is not None:
@@ -299,12 +336,11 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
         self.message = ""
         self.last_reward = 0.0
         self._excluded: frozenset[str] | None = None
-        self._source_shingles: frozenset[tuple[str, ...]] | None = None
+        self._source_check: CopyCheck | None = None
 
     def set_num_masks(self, num_masks: int) -> None:
         """Change the mask count for later episodes (used by curricula)."""
-        if not 1 <= int(num_masks) <= MAX_NUM_MASKS:
-            raise ValueError(f"num_masks must be in 1..{MAX_NUM_MASKS}, got {num_masks!r}")
+        _check_int("num_masks", num_masks, 1, MAX_NUM_MASKS)
         self.num_masks = int(num_masks)
 
     def _eligible_rows(self, k: int) -> np.ndarray:
@@ -455,16 +491,16 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
         # ``top_k`` stays filled while the corpus has enough other matches, even
         # with a custom Retriever that ignores ``exclude_ids``.
         excluded = self.excluded_ids()
-        if self._source_shingles is None:
-            self._source_shingles = shingles(self.task.text)
-        source = self._source_shingles
+        if self._source_check is None:
+            self._source_check = CopyCheck(self.task.text)
+        source = self._source_check
         k = self.top_k
         while True:
             hits = self.retriever.search(query, k, exclude_ids=excluded)
             copies = {
                 h.passage_id
                 for h in hits
-                if h.passage_id not in excluded and containment(source, shingles(h.text)) >= NEAR_DUPLICATE_THRESHOLD
+                if h.passage_id not in excluded and source.is_copy(f"{h.title}\n{h.text}")  # all the agent sees
             }
             excluded = excluded | copies
             kept = [h for h in hits if h.passage_id not in excluded]
@@ -517,7 +553,8 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
     def _info(self, parsed: ParsedAction | None, retrieved: list[str]) -> dict[str, Any]:
         assert self.task is not None
         info: dict[str, Any] = {
-            "task_id": self.task.passage_id,
+            # a passage id often holds the title; a question id (MultiHopQA-v0) does not
+            "task_id": self._opaque_task_id() if self._hides_title() else self.task.passage_id,
             "action": parsed.kind if parsed else None,
             "format_errors": list(parsed.errors) if parsed else [],
             "retrieved_ids": retrieved,
@@ -528,6 +565,18 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
             if isinstance(self.task, MaskedTask):  # QA tasks (MultiHopQA-v0) have no masked spans
                 info["evidence_ids"] = [list(ids) for ids in self.task_evidence()]
         return info
+
+    def _hides_title(self) -> bool:
+        return not self.show_title and isinstance(self.task, MaskedTask)
+
+    def _opaque_task_id(self) -> str:
+        """A task id that does not reveal the passage id, which often holds the hidden title
+        ("Paris#0"): a hash keyed by this env's random secret, stable within the env."""
+        assert self.task is not None
+        if getattr(self, "_task_id_key", None) is None:
+            self._task_id_key = secrets.token_bytes(16)
+        digest = hashlib.blake2b(self.task.passage_id.encode(), key=self._task_id_key, digest_size=10).hexdigest()
+        return f"task-{digest}"
 
     def render(self) -> str | None:
         if self.render_mode is None:

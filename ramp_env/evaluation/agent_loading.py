@@ -7,8 +7,13 @@
     bm25 = "agents.bm25_heuristic:BM25HeuristicAgent"
 
 and any installed distribution can add its own the same way. A ``module:Class``
-string (a class or any callable returning an agent) works too, e.g.
-``my_package.agents:MyAgent``, and so does ``path/to/file.py:Class``.
+string works too, e.g. ``my_package.agents:MyAgent``, and so does
+``path/to/file.py:Class``, but it must name an **agent class** (a class with an
+``act`` method): that is checked before anything is called, so ``os:system``
+or any other function is refused, never called with ``--agent-arg`` values.
+Factory functions (``agent_pe``) are loaded only when they are registered in the
+entry-point group (by name, or by the exact ``module:attr`` registered):
+installing a distribution is the user's explicit trust in its code.
 
 Like ``uvicorn`` and ``pytest``, a ``module:Class`` is also looked for in the
 current working directory: ``ramp-env evaluate --agent my_agents:MyAgent`` run
@@ -113,7 +118,8 @@ def _import_module(module_name: str) -> Any:
 
 
 def resolve_agent(spec: str) -> Callable[..., Any]:
-    """The agent class (or factory) for a registered name, ``module:Class`` or ``path/to/file.py:Class``."""
+    """The agent class for a registered name, ``module:Class`` or ``path/to/file.py:Class`` (a factory
+    function only when registered; see the module docs). Nothing it returns has been called."""
     registered = registered_agents()
     target = registered.get(spec, spec)
     # rpartition: a file path may hold a colon (C:\...), the class name never does
@@ -129,10 +135,18 @@ def resolve_agent(spec: str) -> Callable[..., Any]:
             obj = getattr(obj, part)
     except (ImportError, AttributeError, SyntaxError) as exc:
         raise ValueError(f"cannot load agent {spec!r} ({target}): {exc}") from exc
-    if not callable(obj):
-        # a ValueError, not a TypeError: the CLI reports ValueErrors as clean messages
-        raise ValueError(f"agent {spec!r} ({target}) is not a class or callable")
-    return obj
+    # checked before anything is called (ValueErrors: the CLI reports them as clean messages)
+    is_registered = spec in registered or target in registered.values()
+    if inspect.isclass(obj):
+        if not callable(getattr(obj, "act", None)):
+            raise ValueError(f"agent {spec!r} ({target}) is a class without an act(observation) method")
+        return obj
+    if is_registered and callable(obj):
+        return obj  # a factory its distribution registered (installing it is the user's trust)
+    raise ValueError(
+        f"agent {spec!r} ({target}) is not an agent class: 'module:Class' must name a class with an "
+        f"act(observation) method (factory functions load only when registered in {AGENT_GROUP!r})"
+    )
 
 
 def _parameters(factory: Callable[..., Any]) -> tuple[set[str], bool]:

@@ -98,7 +98,8 @@ class _Tally:
             "steps": self.steps,
             "truncated": self.truncated,
             "format_errors": self.format_errors,
-            "task_id": str(info.get("task_id", getattr(task, "passage_id", ""))),
+            # the passage id when the env has one (its info["task_id"] is opaque with a hidden title)
+            "task_id": str(getattr(task, "passage_id", None) or info.get("task_id", "")),
             "predictions": list(info.get("predictions") or []),
             "answers": [str(a) for a in getattr(task, "answers", ())],
             "span_types": [str(t) for t in getattr(task, "span_types", ())],

@@ -59,7 +59,9 @@ passage on the default corpus) and stored in
 ``evidence(pid, start, end, ids)``), one transaction per passage in WAL mode, so
 a crash leaves all or nothing of a passage and parallel envs share the file.
 Computing it eagerly for the default corpus's ~15k passages would cost minutes
-of the first run; a training run draws a small share of a large corpus.
+of the first run; a training run draws a small share of a large corpus. Every
+cached row is checked when read: one naming the source, a passage the corpus does
+not have, or a near copy of the source is recomputed (with a warning), never used.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ from typing import TYPE_CHECKING, Any
 from ramp_env.corpus.passage import Passage
 from ramp_env.corpus.span_cache import SpanValueCache
 from ramp_env.masking.fact_check import FACT_CHECK_VERSION, FactVerdict, SourceFact
-from ramp_env.masking.near_duplicates import NEAR_DUPLICATE_THRESHOLD, containment, near_duplicate_ids, shingles
+from ramp_env.masking.near_duplicates import CopyCheck, near_duplicate_ids
 from ramp_env.retrieval.base import Hit, Retriever, analyze
 from ramp_env.rewards.normalize import normalize_answer
 from ramp_env.text.spans import SalientSpan
@@ -307,7 +309,8 @@ class EvidenceIndex:
         self.max_evidence = max_evidence
         self.min_shared_terms = min_shared_terms
         self._memory: dict[str, dict[tuple[int, int], tuple[str, ...]]] = {}
-        self._shingles: tuple[str | None, frozenset[tuple[str, ...]]] = (None, frozenset())
+        self._verified: dict[str, dict[tuple[int, int], tuple[str, ...]]] = {}  # cached rows checked already
+        self._source: tuple[str | None, CopyCheck | None] = (None, None)
 
     @classmethod
     def for_corpus(
@@ -333,10 +336,11 @@ class EvidenceIndex:
                 cache = None
         return cls(retriever, cache=cache, **kwargs)
 
-    def _source_shingles(self, passage: Passage) -> frozenset[tuple[str, ...]]:
-        if self._shingles[0] != passage.id:
-            self._shingles = (passage.id, shingles(passage.text))
-        return self._shingles[1]
+    def _copy_check(self, passage: Passage) -> CopyCheck:
+        if self._source[0] != passage.id or self._source[1] is None:
+            self._source = (passage.id, CopyCheck(passage.text))
+        assert self._source[1] is not None
+        return self._source[1]
 
     def _excluded(self, passage: Passage) -> frozenset[str]:
         if self.near_duplicates is not None:
@@ -355,20 +359,58 @@ class EvidenceIndex:
         for hit in hits:
             if hit.passage_id in exclude or not fact.stated_in(Passage(hit.passage_id, hit.title, hit.text)):
                 continue
-            if containment(self._source_shingles(passage), shingles(hit.text)) < NEAR_DUPLICATE_THRESHOLD:
+            if not self._copy_check(passage).is_copy(f"{hit.title}\n{hit.text}"):
                 found.append(hit.passage_id)
                 if len(found) >= self.max_evidence:
                     break
         return tuple(found)
+
+    def _untrusted_rows(self, passage: Passage, rows: dict[tuple[int, int], tuple[str, ...]]) -> set[tuple[int, int]]:
+        """Cached rows that cannot be evidence of ``passage``: naming the source itself, a passage the
+        corpus does not have, or a near copy of the source (checked on the texts, through the
+        retriever's store when it has one). They are recomputed, never used."""
+        if self._verified.get(passage.id) == rows:
+            return set()  # the same rows were checked before in this process
+        store = getattr(self.retriever, "store", None)
+        texts: dict[str, str | None] = {}
+        bad: set[tuple[int, int]] = set()
+        for key, ids in rows.items():
+            for pid in ids:
+                if pid == passage.id:
+                    bad.add(key)
+                    break
+                if store is None:
+                    continue
+                if pid not in texts:
+                    row = store.rowid_of(pid)
+                    texts[pid] = None if row is None else store.get(row).contents
+                text = texts[pid]
+                if text is None or self._copy_check(passage).is_copy(text):
+                    bad.add(key)
+                    break
+        if not bad:
+            self._verified[passage.id] = dict(rows)
+            if len(self._verified) > 4096:  # bounded: forget the oldest
+                del self._verified[next(iter(self._verified))]
+        else:
+            warnings.warn(
+                f"evidence cache {getattr(self.cache, 'path', '')}: {len(bad)} row(s) of {passage.id!r} name the "
+                "source, a copy of it or an unknown passage; recomputing them", stacklevel=3,
+            )
+        return bad
 
     def evidence_map(self, passage: Passage, spans: Sequence[SalientSpan]) -> dict[tuple[int, int], tuple[str, ...]]:
         """Evidence ids of each span of ``passage``, keyed by ``(start, end)`` (cached, else computed and stored)."""
         known = self._memory.get(passage.id, {})
         if self.cache is not None:
             try:
-                known = {**self.cache.get(passage.id), **known}
+                cached = self.cache.get(passage.id)
             except sqlite3.DatabaseError as exc:  # damaged or vanished mid-run: keep going in memory
                 self._drop_cache(exc)
+            else:
+                for key in self._untrusted_rows(passage, cached):
+                    del cached[key]
+                known = {**cached, **known}
         missing = [s for s in spans if (s.start, s.end) not in known]
         if missing:
             exclude = self._excluded(passage)
@@ -403,6 +445,7 @@ class EvidenceIndex:
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_memory"] = {}
+        state["_verified"] = {}
         return state
 
     def close(self) -> None:

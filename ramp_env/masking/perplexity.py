@@ -227,7 +227,8 @@ class SpanScoreCache(SpanValueCache[float]):
         return float(value)
 
     def decode(self, raw: Any) -> float | None:
-        return float(raw) if isinstance(raw, int | float) else None
+        # a damaged row (not a number, NaN, infinite) is recomputed, never ranked
+        return float(raw) if isinstance(raw, int | float) and math.isfinite(raw) else None
 
 
 class PerplexityMaskStrategy:

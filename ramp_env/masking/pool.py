@@ -33,6 +33,22 @@ def pool_size(spec: float, corpus_size: int) -> int:
     return max(1, round(float(spec) * corpus_size))
 
 
+def parse_task_pool(text: str) -> int | float:
+    """A ``task_pool`` spelled on a command line, with the env's meaning: digits only are a
+    passage count (``"1"`` is one passage, as ``task_pool=1``), anything else a fraction
+    (``"1.0"`` is the whole corpus, as ``task_pool=1.0``). Bad values raise ``ValueError``."""
+    text = text.strip()
+    if text.lstrip("+-").isdigit():
+        spec: int | float = int(text)
+    else:
+        try:
+            spec = float(text)
+        except ValueError:
+            raise ValueError(f"task_pool must be a passage count (1, 500) or a fraction (0.1, 1.0), got {text!r}") from None
+    pool_size(spec, 1)  # range checks, with the env's messages
+    return spec
+
+
 class TaskPool:
     """A fixed, seeded subset of a corpus's rows (1-based) that tasks are drawn from.
 
@@ -68,4 +84,4 @@ class TaskPool:
         return i < self.size and int(self.rows[i]) == int(row)
 
 
-__all__ = ["TASK_POOL_SEED", "TaskPool", "pool_size"]
+__all__ = ["TASK_POOL_SEED", "TaskPool", "parse_task_pool", "pool_size"]

@@ -24,7 +24,7 @@ from ramp_env.masking.evidence import (
     search_candidates,
 )
 from ramp_env.masking.fact_check import FactVerdict
-from ramp_env.masking.near_duplicates import NearDuplicateFinder, is_near_duplicate
+from ramp_env.masking.near_duplicates import CopyCheck, NearDuplicateFinder
 from ramp_env.text.spans import SalientSpan, SpanType
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -117,7 +117,7 @@ def verify_evidence(
     source = _passage(corpus, passage_id, "passage_id")
     evidence = _passage(corpus, evidence_id, "evidence_id")
     salient = resolve_span(corpus, source, span)
-    copy = is_near_duplicate(source.text, evidence.text)
+    copy = CopyCheck(source.text).is_copy(f"{evidence.title}\n{evidence.text}")
     return _verdict(source, salient, evidence, make_fact(source, salient, criterion), copy)
 
 
@@ -139,10 +139,11 @@ def ranked_evidence(
     required, ranking = candidate_query(source, salient)
     hits = search_candidates(retriever, required, ranking, candidates, exclude_ids=())
     fact = make_fact(source, salient, criterion)
+    check = CopyCheck(source.text)
     verdicts = []
     for hit in hits:
         evidence = Passage(hit.passage_id, hit.title, hit.text)
-        copy = hit.passage_id in copies or is_near_duplicate(source.text, hit.text)
+        copy = hit.passage_id in copies or check.is_copy(f"{hit.title}\n{hit.text}")
         verdicts.append(_verdict(source, salient, evidence, fact, copy))
     return verdicts
 

@@ -45,10 +45,15 @@ def _translation_table() -> dict[int, str]:
     return table
 
 
+def normalize_spacing(text: str) -> str:
+    """NFC, with controls and odd spaces turned into spaces and invisible format characters
+    dropped: :func:`clean_text` without its replacement of characters outside the charset."""
+    return unicodedata.normalize("NFC", text).replace("\r\n", "\n").translate(_translation_table())
+
+
 def clean_text(text: str) -> str:
     """Return ``text`` NFC-normalised with every character inside :func:`text_charset`."""
-    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n")
-    text = text.translate(_translation_table())
+    text = normalize_spacing(text)
     if any(ord(ch) > 0xFFFF for ch in text):
         text = "".join(REPLACEMENT_CHAR if ord(ch) > 0xFFFF else ch for ch in text)
     return text

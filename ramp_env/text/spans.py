@@ -96,6 +96,26 @@ class SalientSpan:
         return cls(int(start), int(end), SpanType(str(label)))  # type: ignore[arg-type]
 
 
+# Longest passage spans are extracted for (spaCy's own default ``nlp.max_length``): a longer one
+# gets no spans, so it is never masked (tasks never draw passages over ``max_passage_chars`` anyway)
+MAX_SPAN_TEXT_CHARS = 1_000_000
+
+
+def span_problem(spans: Sequence[SalientSpan], text: str) -> str | None:
+    """Why ``spans`` cannot be the salient spans of ``text`` (a cached row read back), or ``None``:
+    each span must lie inside the text, cover some non-blank text, and not overlap the next."""
+    previous_end = 0
+    for span in sorted(spans, key=lambda s: (s.start, s.end)):
+        if not 0 <= span.start < span.end <= len(text):
+            return f"span {span.start}..{span.end} is outside the passage ({len(text)} characters)"
+        if not text[span.start : span.end].strip():
+            return f"span {span.start}..{span.end} covers only blank text"
+        if span.start < previous_end:
+            return f"span {span.start}..{span.end} overlaps the span before it"
+        previous_end = span.end
+    return None
+
+
 @runtime_checkable
 class SpanExtractor(Protocol):
     """Finds salient spans. ``cache_key`` names the extractor in on-disk caches."""

@@ -35,3 +35,18 @@ def test_bad_task_pool_fails_before_preparing(tmp_path: Path, wiki_sample: Path,
     code = main(["build-index", "--corpus", str(wiki_sample), "--cache-dir", str(cache), "--task-pool", "0"])
     assert code == 2 and "task_pool" in capsys.readouterr().err
     assert not (cache / "corpora").exists()
+
+
+def test_task_pool_1_means_one_passage_as_in_the_env(tmp_path: Path, wiki_sample: Path, capsys) -> None:
+    # issue 22: `--task-pool 1` meant every passage while task_pool=1 means one; "1.0" is every passage
+    cache = tmp_path / "cache"
+    args = ["build-index", "--corpus", str(wiki_sample), "--cache-dir", str(cache), "--span-extractor", "rules",
+            "--no-spans"]
+    assert main([*args, "--task-pool", "1"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["task_pool_spans_extracted"] == 1
+    env = RAMPEnv(corpus=str(wiki_sample), cache_dir=str(cache), span_extractor="rules", task_pool=1,
+                  require_evidence=False, progress=False)
+    assert len(env.task_pool) == 1
+    for bad in ("2.5", "1.5", "abc"):
+        assert main([*args, "--task-pool", bad]) == 2
+        assert "task_pool" in capsys.readouterr().err

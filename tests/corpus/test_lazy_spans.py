@@ -118,15 +118,28 @@ def test_a_damaged_cache_names_the_file(corpus: PreparedCorpus, tmp_path: Path) 
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(CacheIntegrityError, match="garbage.sqlite"):
         lazy(corpus, RuleSpanExtractor(), path).get(1)
-    # a row holding garbage spans is named too
-    good = tmp_path / "row.sqlite"
-    lazy(corpus, RuleSpanExtractor(), good).get(2)
-    conn = sqlite3.connect(good)
-    conn.execute("UPDATE spans SET spans = '{not json' WHERE rowid = 2")
+
+
+@pytest.mark.parametrize(
+    "bad_row",
+    ["{not json", "[[-20, -3, \"PERSON\"]]", "[[5, 999999, \"DATE\"]]", "[[9, 4, \"DATE\"]]",
+     "[[0, 10, \"NOPE\"]]", "[[0, 8, \"DATE\"], [4, 12, \"DATE\"]]"],
+)
+def test_a_bad_cached_row_is_extracted_again_never_used(
+    corpus: PreparedCorpus, tmp_path: Path, bad_row: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # issue 22: a row with negative offsets gave a garbage answer (" form of some skull fragm") silently
+    path = tmp_path / "row.sqlite"
+    expected = lazy(corpus, RuleSpanExtractor(), path).get(2)
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE spans SET spans = ? WHERE rowid = 2", (bad_row,))
     conn.commit()
     conn.close()
-    with pytest.raises(CacheIntegrityError, match="row 2"):
-        lazy(corpus, NeverCalled(), good).get(2)
+    extractor = CountingRules()
+    with caplog.at_level("WARNING"):
+        assert lazy(corpus, extractor, path).get(2) == expected
+    assert extractor.calls == 1 and "row 2" in caplog.text
+    assert lazy(corpus, NeverCalled(), path).get(2) == expected  # the row was replaced
 
 
 def test_read_only_cache_falls_back_to_memory(

@@ -47,7 +47,7 @@ def test_env_is_passed_when_the_constructor_takes_it(make_env) -> None:
 
 
 def test_objects_without_act_are_rejected() -> None:
-    with pytest.raises(TypeError, match="without an act"):
+    with pytest.raises(ValueError, match="without an act"):
         make_agent("collections:OrderedDict")
 
 
@@ -109,7 +109,7 @@ def test_file_paths_name_agents(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 def test_installed_modules_win_over_files_in_the_working_directory(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (tmp_path / "agents.py").write_text("class OracleAgent:\n    pass\n")
+    (tmp_path / "agents.py").write_text("class OracleAgent:\n    def act(self, observation):\n        return ''\n")
     _without_cwd_on_path(monkeypatch, tmp_path)
     assert resolve_agent("agents.oracle:OracleAgent") is OracleAgent
     assert resolve_agent("./agents.py:OracleAgent") is not OracleAgent  # the file, named explicitly
@@ -143,3 +143,32 @@ def test_the_readme_agent_example_runs_as_written(tmp_path: Path, cache_dir: Pat
     masks = args[args.index("--num-masks") + 1 :]
     masks = masks[: next((i for i, a in enumerate(masks) if a.startswith("--")), len(masks))]
     assert len(rows) == len(masks), done.stdout
+
+
+# -- only agent classes or registered factories, checked before anything is called (issue 22) --
+
+
+@pytest.mark.parametrize("spec", ["os:system", "subprocess:run", "builtins:print", "shutil:rmtree", "os:remove"])
+def test_functions_are_refused_before_they_are_called(spec: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple] = []
+    module_name, _, attr = spec.partition(":")
+    module = __import__(module_name)
+    monkeypatch.setattr(module, attr, lambda *a, **k: calls.append((a, k)))
+    with pytest.raises(ValueError, match="not an agent class"):
+        make_agent(spec, kwargs={"command": "touch /tmp/pwned"})
+    assert calls == []
+
+
+def test_a_file_factory_is_refused_unrun(tmp_path: Path) -> None:
+    marker = tmp_path / "called"
+    (tmp_path / "evil.py").write_text(
+        f"def make(**kwargs):\n    open({str(marker)!r}, 'w').close()\n    return None\n"
+    )
+    with pytest.raises(ValueError, match="not an agent class"):
+        make_agent(f"{tmp_path / 'evil.py'}:make")
+    assert not marker.exists()
+
+
+def test_registered_factories_still_load() -> None:
+    registered = registered_agents()
+    assert resolve_agent("agent_pe") is resolve_agent(registered["agent_pe"])  # by name and by its registered value

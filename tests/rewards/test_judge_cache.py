@@ -110,3 +110,29 @@ def test_make_reward_errors() -> None:
         make_reward("nope")
     with pytest.raises(TypeError, match="reward must be"):
         make_reward(42)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("bad", [7.5, -1.0, float("inf"), "high", b"\x00"])
+def test_a_bad_cached_score_is_recomputed_never_a_reward(tmp_path: Path, bad: object) -> None:
+    # issue 22: every cached row is checked on read; a poisoned score must not become a reward
+    import sqlite3
+
+    path = tmp_path / "judge.sqlite"
+    CountingJudge(cache_path=path).score(["Parus"], ["Paris"])
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE judge_scores SET score = ?", (bad,))
+    conn.commit()
+    conn.close()
+    judge = CountingJudge(cache_path=path)
+    (score,) = judge.score(["Parus"], ["Paris"])
+    assert 0.0 <= score <= 1.0 and judge.asked == [("Parus", "Paris")]
+
+
+def test_a_score_file_others_can_write_is_refused(tmp_path: Path) -> None:
+    from ramp_env.cache import UntrustedCacheError
+
+    path = tmp_path / "judge.sqlite"
+    CountingJudge(cache_path=path).score(["Parus"], ["Paris"])
+    path.chmod(0o666)
+    with pytest.raises(UntrustedCacheError):
+        CountingJudge(cache_path=path).score(["Lodnon"], ["London"])

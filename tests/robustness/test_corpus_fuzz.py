@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from ramp_env.corpus.loaders import CorpusFormatError, LoadStats, iter_passages
 from ramp_env.corpus.prepared import PreparedCorpus
-from ramp_env.text.charset import clean_text
+from ramp_env.text.canonical import corpus_text  # what the loaders store: references decoded, cleaned
 
 ANY_TEXT = st.text(st.characters(codec=None, exclude_categories=()), max_size=60)
 WORDS = st.text(st.characters(categories=["L", "N", "P", "Zs"]), min_size=1, max_size=60).filter(
@@ -30,7 +30,7 @@ WORDS = st.text(st.characters(categories=["L", "N", "P", "Zs"]), min_size=1, max
 
 def expected_text(text: str) -> str | None:
     """The passage text the loader should keep, or None when the record must be rejected."""
-    cleaned = clean_text(text).strip()
+    cleaned = corpus_text(text).strip()
     return cleaned or None
 
 
@@ -52,7 +52,7 @@ def jsonl_line(draw: st.DrawFn, number: int) -> tuple[bytes, tuple[str, str, str
             first = text.partition("\n")[0]
             if first.startswith('"') and first.endswith('"'):  # the pyserini "Title"\ntext convention
                 return json.dumps(record).encode(), "skip-check"
-        return json.dumps(record).encode(), (pid, clean_text(title or "").strip(), expected_text(text))
+        return json.dumps(record).encode(), (pid, corpus_text(title or "").strip(), expected_text(text))
     lines: dict[str, bytes] = {
         "blank": draw(st.sampled_from([b"", b"   ", b"\t", b"\r"])),
         "bad_json": draw(st.sampled_from([b'{"id": "x", "text": "unterminated', b"{'id': 1}", b"{,}", b"nul\x00l"])),
@@ -119,7 +119,7 @@ def tsv_file(draw: st.DrawFn) -> tuple[bytes, list]:
             csv.writer(buffer, delimiter="\t", lineterminator="").writerow([str(i), text, title])
             lines.append(buffer.getvalue().encode())
             keep = expected_text(text)
-            meanings.append((str(i), clean_text(title).strip(), keep) if keep else "bad")
+            meanings.append((str(i), corpus_text(title).strip(), keep) if keep else "bad")
         elif kind == "blank":
             lines.append(b"")
             meanings.append(None)
@@ -301,3 +301,20 @@ def test_parquet_without_the_needed_columns_names_them(tmp_path: Path, columns: 
         with pytest.raises(CorpusFormatError, match="needs columns 'id' and 'text' or 'contents'") as err:
             list(iter_passages(path, on_error=on_error))  # type: ignore[arg-type]
         assert str(sorted(columns)) in str(err.value)
+
+
+@given(st.lists(st.sampled_from(["a", "b", " ", "&", ";", "#", "x", "3", "2", "amp", "nbsp", "lt"]), max_size=40))
+@settings(max_examples=200, deadline=None)
+def test_html_references_are_decoded_on_load_like_the_check_decodes_them(pieces: list[str]) -> None:
+    # issue 22: the stored text, the index and the near-copy check read one canonical form
+    from ramp_env.masking.near_duplicates import is_near_duplicate
+    from ramp_env.text.canonical import canonical_words, decode_entities
+
+    text = "".join(pieces)
+    stored = corpus_text(text)
+    if decode_entities(stored) != stored:
+        return  # nested deeper than MAX_DECODE_ROUNDS: the check decodes further than the loader did
+    assert corpus_text(stored) == stored  # decoding on load is idempotent
+    assert canonical_words(stored) == canonical_words(text)
+    if len(canonical_words(text)) >= 3:
+        assert is_near_duplicate(text, stored)

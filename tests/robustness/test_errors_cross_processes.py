@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from agents.llm.endpoint import EndpointError, ResponseTooLarge
+from ramp_env.cache import UntrustedCacheError
 from ramp_env.corpus.integrity import CacheIntegrityError
 from ramp_env.corpus.loaders import CorpusFormatError, _QuotingError
 from ramp_env.qa.loaders import QAFormatError
@@ -25,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 EXAMPLES: dict[type[BaseException], BaseException] = {
     CacheIntegrityError: CacheIntegrityError("/c/store.sqlite", "truncated", "ramp-env build-index"),
+    UntrustedCacheError: UntrustedCacheError("/c/corpora/wiki-1", "other users can write it (mode 0777)"),
     CorpusFormatError: CorpusFormatError("wiki.jsonl", 12, "not JSON"),
     _QuotingError: _QuotingError("quote does not close"),
     QAFormatError: QAFormatError("qa.jsonl", 3, "no answer"),

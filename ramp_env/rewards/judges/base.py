@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from ramp_env.cache import check_trusted
 from ramp_env.rewards.normalize import normalize_answer
 
 Pair = tuple[str, str]
@@ -53,6 +54,7 @@ class _ScoreStore:
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            check_trusted(self.path)  # a score file other users can write could set any reward
             # several env processes may share the file; SQLite serialises the writers
             conn = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
             conn.execute(
@@ -71,7 +73,8 @@ class _ScoreStore:
                 "SELECT score FROM judge_scores WHERE judge = ? AND prediction = ? AND gold = ?",
                 (self.judge_key, pred, gold),
             ).fetchone()
-            if row is not None:
+            # a damaged row (not a score in [0, 1]) is recomputed, never used as a reward
+            if row is not None and isinstance(row[0], int | float) and 0.0 <= row[0] <= 1.0:
                 found[(pred, gold)] = float(row[0])
         return found
 
