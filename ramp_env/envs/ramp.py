@@ -11,6 +11,7 @@ from gymnasium import spaces
 
 from ramp_env.actions import ParsedAction, parse_action
 from ramp_env.corpus.prepared import DEFAULT_CORPUS, PreparedCorpus
+from ramp_env.envs.benchmark_split import BenchmarkSplitMixin
 from ramp_env.masking import MaskedTask, make_mask_strategy, mask_passage, maskable_spans
 from ramp_env.masking.evidence import EvidenceIndex
 from ramp_env.masking.near_duplicates import NEAR_DUPLICATE_THRESHOLD, NearDuplicateFinder, containment, shingles
@@ -26,7 +27,7 @@ MAX_MESSAGE_CHARS = 1024
 _SAMPLING_ATTEMPTS = 1000
 
 
-class RAMPEnv(gym.Env[dict[str, Any], str]):
+class RAMPEnv(BenchmarkSplitMixin, gym.Env[dict[str, Any], str]):
     """
     ## Description
 
@@ -135,6 +136,14 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
       longer actions are format errors, longer hits are cut, longer passages are never sampled.
     * ``cache_dir``: where prepared corpora and indexes are cached.
     * ``render_mode``: ``"ansi"`` or ``"human"``.
+    * ``split``: ``None`` (every passage), ``"train"`` or ``"test"``: draw tasks from one side of
+      the passage split (:mod:`ramp_env.masking.split`). With ``"train"`` no search ever returns a
+      test passage and evidence must be a train passage; with ``"test"`` search covers every passage
+      but the source and its near copies. ``docs/benchmark.md`` says why.
+    * ``tasks``: ``None`` (draw tasks) or ``"test"``: play the frozen test set
+      (:mod:`ramp_env.tasksets`) of the current ``num_masks`` (1-4) in order, whatever the seed;
+      after its last task the env starts again from the first. ``reset(options={"task_index": i})``
+      plays task ``i`` (mod the set's size); ``info["task_set"]`` and ``info["task_index"]`` name it.
 
     ## Version History
 
@@ -167,6 +176,8 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
         cache_dir: str | os.PathLike[str] | None = None,
         progress: bool = True,
         render_mode: str | None = None,
+        split: str | None = None,
+        tasks: str | None = None,
     ) -> None:
         if not isinstance(num_masks, int | np.integer) or not 1 <= num_masks <= MAX_NUM_MASKS:
             raise ValueError(f"num_masks must be an int in 1..{MAX_NUM_MASKS}, got {num_masks!r}")
@@ -206,6 +217,7 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
         self.render_mode = render_mode
         self.reward_fn: EpisodeReward = make_reward(reward)
         self.mask_strategy = make_mask_strategy(mask_strategy)
+        self._init_split(split, tasks)
         self._open_resources()
 
         charset = text_charset()
@@ -240,13 +252,14 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
             self.spans = self.corpus.lazy_span_table(cfg["span_extractor"], spacy_model=cfg["spacy_model"])
         backend = cfg["retriever"]
         self.retriever: Retriever = self.corpus.retriever(backend) if isinstance(backend, str) else backend
+        self._open_split()  # split="train": self.retriever becomes a view without test passages
         # near copies of each task's source, found through the retriever and cached per passage
         self.near_duplicates = NearDuplicateFinder(self.retriever)
         # evidence per span, cached on disk per corpus and backend (in memory for a custom retriever)
         self.evidence = EvidenceIndex.for_corpus(
             self.corpus,
             self.retriever,
-            backend if isinstance(backend, str) else None,
+            self._evidence_cache_name(backend),
             near_duplicates=lambda p: self.near_duplicates.ids(p.id, p.text),
         )
         # strategies that cache per-corpus data (the perplexity one) learn where the corpus lives
@@ -286,7 +299,7 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
 
     def _eligible_rows(self, k: int) -> np.ndarray:
         if k not in self._eligible:
-            rows = self.spans.rows_with_at_least(k)
+            rows = self._on_side(self.spans.rows_with_at_least(k))
             if rows.size == 0:
                 raise RuntimeError(
                     f"no passage in corpus {self.corpus.manifest['source']} has {k} salient spans; lower num_masks"
@@ -338,7 +351,7 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
         k = self.num_masks if num_masks is None else int(num_masks)
         # a task pool draws any pool passage (its spans are only known once drawn); the eager
         # table knows up front which passages have k spans
-        draw = self.task_pool.draw if self.task_pool is not None else self._eligible_draw(k)
+        draw = self._side_draw(self.task_pool.draw if self.task_pool is not None else self._eligible_draw(k))
         for _ in range(_SAMPLING_ATTEMPTS):
             task = self._make_task(draw(self.np_random), k)
             if task is not None:
@@ -359,10 +372,13 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
         if "num_masks" in options:
             self.set_num_masks(options["num_masks"])
         self._reset_episode_state()
-        if "passage_id" in options:
+        if self.task_set is not None:
+            self.task = self._next_frozen_task(options)
+        elif "passage_id" in options:
             row = self.corpus.store.rowid_of(str(options["passage_id"]))
             if row is None:
                 raise ValueError(f"passage_id {options['passage_id']!r} is not in the corpus")
+            self._check_side(row, str(options["passage_id"]))
             task = self._make_task(row, self.num_masks)
             if task is None:
                 supported = " supported by evidence (require_evidence=True)" if self.require_evidence else ""
@@ -497,6 +513,7 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
             "format_errors": list(parsed.errors) if parsed else [],
             "retrieved_ids": retrieved,
             "searches_used": self.searches_used,
+            **self._task_set_info(),
         }
         if self.answers_in_info:
             info["answers"] = list(self.task.answers)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,9 +15,9 @@ import ramp_env
 from ramp_env.cache import atomic_write_text, check_output_dir
 from ramp_env.evaluation.agent_loading import make_agent
 from ramp_env.evaluation.difficulty import breakdown, format_breakdown, write_breakdown_jsonl
-from ramp_env.evaluation.leaderboard import format_table, plot_scores, summarize
-from ramp_env.evaluation.records import RESULTS_FILE, EpisodeRecord, ResultsFile, canonical_json
-from ramp_env.evaluation.runner import is_concurrent, run_episodes, run_episodes_concurrently
+from ramp_env.evaluation.leaderboard import format_provenance, format_table, plot_scores, summarize
+from ramp_env.evaluation.records import RESULTS_FILE, EpisodeRecord, ResultsFile, canonical_json, describe_task_set
+from ramp_env.evaluation.runner import is_concurrent, run_episodes, run_episodes_concurrently, task_set_provenance
 
 LEADERBOARD_FILE = "leaderboard.md"
 PLOT_FILE = "score_vs_masks.png"
@@ -66,6 +66,19 @@ class Evaluation:
     difficulty: str = ""  # mask score by span type and by span length (Markdown; "" without masks)
 
 
+def check_resumable(results: ResultsFile, previous: Iterable[EpisodeRecord], env: gym.Env) -> None:
+    """Refuse to add this run to a results file that holds results of another task set or version."""
+    current = task_set_provenance(env)
+    identity = (current["task_set"], current["task_set_sha256"])
+    for record in previous:
+        if record.task_set_identity != identity:
+            raise ValueError(
+                f"{results.path} holds results on {describe_task_set(record.task_set_identity)}; this run plays "
+                f"{describe_task_set(identity)}: results of different task-set versions cannot be resumed or "
+                "merged; write this run to another --out directory"
+            )
+
+
 def env_config_key(env_kwargs: Mapping[str, Any]) -> str:
     return canonical_json({k: v for k, v in env_kwargs.items() if k not in _NOT_CONFIG})
 
@@ -104,6 +117,12 @@ def evaluate(
         return (spec.name, args, env_id, env_config, k, seed, episode)
 
     env = gym.make(env_id, **env_kwargs)
+    if results is not None:
+        try:
+            check_resumable(results, previous.values(), env)
+        except ValueError:
+            env.close()
+            raise
     extra_envs: list[gym.Env] = []  # more envs for agents with episodes in flight
     records: list[EpisodeRecord] = []
     try:
@@ -145,7 +164,7 @@ def evaluate(
         for opened in [env, *extra_envs]:
             opened.close()
     rows = summarize(records)
-    table = format_table(rows)
+    table = format_provenance(records) + "\n\n" + format_table(rows) if records else format_table(rows)
     difficulty_rows = breakdown(records)
     difficulty = format_breakdown(difficulty_rows)
     if out_dir is not None:

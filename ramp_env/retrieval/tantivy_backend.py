@@ -22,7 +22,7 @@ import os
 import shutil
 import tempfile
 import weakref
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from pathlib import Path
 
 import tantivy
@@ -130,6 +130,15 @@ class TantivyRetriever:
             )
 
     def search(self, query: str, k: int, exclude_ids: Collection[str] = ()) -> list[Hit]:
+        return self._search(query, k, exclude_ids, ())
+
+    def _exclusions(self, exclude_ids: Collection[str], hidden: Sequence[tantivy.Query]) -> list:
+        clauses = [(tantivy.Occur.MustNot, tantivy.Query.term_query(self._schema, "pid", pid)) for pid in exclude_ids]
+        return clauses + [(tantivy.Occur.MustNot, q) for q in hidden]
+
+    def _search(
+        self, query: str, k: int, exclude_ids: Collection[str], hidden: Sequence[tantivy.Query]
+    ) -> list[Hit]:
         if k <= 0:
             return []
         terms = query_terms(query)
@@ -138,9 +147,7 @@ class TantivyRetriever:
         should = [(tantivy.Occur.Should, tantivy.Query.term_query(self._schema, "contents", t)) for t in terms]
         # a boolean query of analysed terms, never the query parser: user text
         # with quotes, colons or brackets must not be a syntax error
-        clauses = [(tantivy.Occur.Must, tantivy.Query.boolean_query(should))]
-        for pid in exclude_ids:
-            clauses.append((tantivy.Occur.MustNot, tantivy.Query.term_query(self._schema, "pid", pid)))
+        clauses = [(tantivy.Occur.Must, tantivy.Query.boolean_query(should)), *self._exclusions(exclude_ids, hidden)]
         result = self._searcher.search(tantivy.Query.boolean_query(clauses), limit=k, count=False)
         rows: list[int] = []
         scores: list[float] = []
@@ -157,21 +164,60 @@ class TantivyRetriever:
     ) -> list[Hit]:
         """The top ``k`` passages holding every analysed term of ``required``, ranked by BM25 of
         ``required`` and ``query`` together (evidence candidates: :mod:`ramp_env.masking.evidence`)."""
+        return self._search_with_required(query, required, k, exclude_ids, ())
+
+    def _search_with_required(
+        self, query: str, required: str, k: int, exclude_ids: Collection[str], hidden: Sequence[tantivy.Query]
+    ) -> list[Hit]:
         must = list(dict.fromkeys(query_terms(required)))
         if k <= 0 or not must:
             return []
         term = lambda t: tantivy.Query.term_query(self._schema, "contents", t)  # noqa: E731
         clauses = [(tantivy.Occur.Must, term(t)) for t in must]
         clauses += [(tantivy.Occur.Should, term(t)) for t in dict.fromkeys(query_terms(query)) if t not in must]
-        for pid in exclude_ids:
-            clauses.append((tantivy.Occur.MustNot, tantivy.Query.term_query(self._schema, "pid", pid)))
+        clauses += self._exclusions(exclude_ids, hidden)
         result = self._searcher.search(tantivy.Query.boolean_query(clauses), limit=k, count=False)
         rows = [self._searcher.doc(address)["row"][0] for _, address in result.hits]
         passages = self.store.get_many(rows)
         return [Hit(p.id, p.title, p.text, float(s), r) for r, (p, (s, _)) in enumerate(zip(passages, result.hits))]
+
+    def restricted(self, hidden_ids: Collection[str]) -> RestrictedTantivy:
+        """A view of this index that never returns ``hidden_ids`` (filtered in the engine)."""
+        return RestrictedTantivy(self, frozenset(hidden_ids))
 
     def __getstate__(self) -> dict[str, object]:
         return {"index_dir": self.index_dir, "store_path": self.store.path}
 
     def __setstate__(self, state: dict[str, object]) -> None:
         self.__init__(state["index_dir"], PassageStore(state["store_path"]))  # type: ignore[misc,arg-type]
+
+
+class RestrictedTantivy:
+    """:class:`TantivyRetriever` searches that never return the hidden passages (the other side
+    of a passage split). The hidden ids are one ``MustNot`` term-set clause built once and added
+    to every query, so tantivy skips them while collecting the top ``k``: measured in
+    ``benchmarks/split_filter.py`` against one ``MustNot`` term per id and post-filtering."""
+
+    def __init__(self, base: TantivyRetriever, hidden_ids: frozenset[str]) -> None:
+        self.base = base
+        self.hidden_ids = hidden_ids
+        self._hidden = [hidden_ids_query(base._schema, hidden_ids)] if hidden_ids else []
+
+    def search(self, query: str, k: int, exclude_ids: Collection[str] = ()) -> list[Hit]:
+        return self.base._search(query, k, exclude_ids, self._hidden)
+
+    def search_with_required(
+        self, query: str, required: str, k: int, exclude_ids: Collection[str] = ()
+    ) -> list[Hit]:
+        return self.base._search_with_required(query, required, k, exclude_ids, self._hidden)
+
+    def __getstate__(self) -> dict[str, object]:
+        return {"base": self.base, "hidden_ids": self.hidden_ids}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__init__(state["base"], state["hidden_ids"])  # type: ignore[misc,arg-type]
+
+
+def hidden_ids_query(schema: tantivy.Schema, ids: Collection[str]) -> tantivy.Query:
+    """One query matching every passage whose id is in ``ids`` (tantivy's TermSetQuery)."""
+    return tantivy.Query.term_set_query(schema, "pid", sorted(ids))
