@@ -11,12 +11,14 @@ itself; :class:`RAMPEnv <ramp_env.envs.ramp.RAMPEnv>` calls these hooks.
   source and its near copies (as with ``split=None``), because at test time the
   agent may use the whole corpus, as a reader uses all of Wikipedia.
 * ``tasks="test"``: the frozen test set (:mod:`ramp_env.tasksets`), played in order
-  whatever the seed (see :meth:`BenchmarkSplitMixin.episode_options`).
+  whatever the seed (see :meth:`BenchmarkSplitMixin.episode_options`); ``tasks=PATH``
+  plays a task file built the same way (``benchmarks/build_test_tasks.py --out-dir``).
 """
 
 from __future__ import annotations
 
 import numbers
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -37,11 +39,11 @@ def check_tasks(tasks: str | None, split: str | None) -> str | None:
     check_split(split)
     if tasks is None:
         return split
-    if tasks not in TASK_SETS:
-        raise ValueError(f"tasks must be None or one of {TASK_SETS}, got {tasks!r}")
-    if split not in (None, tasks):
-        raise ValueError(f"tasks={tasks!r} plays {tasks} passages; it cannot be combined with split={split!r}")
-    return tasks
+    if not isinstance(tasks, str | os.PathLike):
+        raise TypeError(f"tasks must be None, one of {TASK_SETS} or a frozen task file, got {tasks!r}")
+    if split not in (None, "test"):
+        raise ValueError(f"tasks={tasks!r} plays frozen test tasks; it cannot be combined with split={split!r}")
+    return "test"
 
 
 class BenchmarkSplitMixin:
@@ -52,8 +54,9 @@ class BenchmarkSplitMixin:
     num_masks: int
     _config: dict[str, Any]
 
-    def _init_split(self, split: str | None, tasks: str | None) -> None:
+    def _init_split(self, split: str | None, tasks: str | os.PathLike[str] | None) -> None:
         self.split = check_tasks(tasks, split)
+        # a task file path is kept as given: evaluation records show it in env_config
         self._config.update(split=split, tasks=tasks)
         self._frozen_next: dict[int, int] = {}
         self._frozen_cache: dict[tuple[int, int], MaskedTask] = {}
@@ -65,7 +68,7 @@ class BenchmarkSplitMixin:
     def _open_split(self) -> None:
         """Called by ``_open_resources`` right after the retriever exists."""
         cfg = self._config
-        self.task_set = load_task_set(cfg["tasks"]) if cfg.get("tasks") else None
+        self.task_set = load_task_set(cfg["tasks"]) if cfg.get("tasks") is not None else None
         self.passage_split = PassageSplit.for_corpus(self.corpus, cfg["progress"]) if self.split else None
         if self.split == "train":
             assert self.passage_split is not None
@@ -144,12 +147,16 @@ class BenchmarkSplitMixin:
             )
         return self._frozen_cache[key]
 
-    def _next_frozen_task(self, options: dict[str, Any]) -> MaskedTask:
+    def _next_frozen_task(self, options: dict[str, Any], seeded: bool) -> MaskedTask:
         """The next frozen task of the current mask count (or ``options["task_index"]``).
 
-        After the last task the env starts again from the first (index ``i`` plays task
-        ``i % len(set)``); ``info["task_index"]`` says which task an episode is."""
+        ``reset(seed=...)`` (any seed) starts the set again from its first task, as seeding
+        restarts an env's random stream (so equal seeds give equal episodes); ``reset()``
+        plays the next one. After the last task the env starts again from the first (index
+        ``i`` plays task ``i % len(set)``); ``info["task_index"]`` says which task an episode is."""
         assert self.task_set is not None
+        if seeded:
+            self._frozen_next = {}
         if "passage_id" in options:
             raise ValueError(f"tasks={self.task_set.name!r} plays the frozen tasks in order; "
                              "pick one with options={'task_index': i}, not passage_id")

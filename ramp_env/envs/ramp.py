@@ -140,9 +140,10 @@ class RAMPEnv(BenchmarkSplitMixin, gym.Env[dict[str, Any], str]):
       the passage split (:mod:`ramp_env.masking.split`). With ``"train"`` no search ever returns a
       test passage and evidence must be a train passage; with ``"test"`` search covers every passage
       but the source and its near copies. ``docs/benchmark.md`` says why.
-    * ``tasks``: ``None`` (draw tasks) or ``"test"``: play the frozen test set
-      (:mod:`ramp_env.tasksets`) of the current ``num_masks`` (1-4) in order, whatever the seed;
-      after its last task the env starts again from the first. ``reset(options={"task_index": i})``
+    * ``tasks``: ``None`` (draw tasks), ``"test"`` or a frozen task file: play the frozen test set
+      (:mod:`ramp_env.tasksets`) of the current ``num_masks`` (1-4) in order, whatever the seed:
+      ``reset(seed=s)`` (any ``s``) starts from the first task, ``reset()`` plays the next; after
+      the last task the env starts again from the first. ``reset(options={"task_index": i})``
       plays task ``i`` (mod the set's size); ``info["task_set"]`` and ``info["task_index"]`` name it.
 
     ## Version History
@@ -177,7 +178,7 @@ class RAMPEnv(BenchmarkSplitMixin, gym.Env[dict[str, Any], str]):
         progress: bool = True,
         render_mode: str | None = None,
         split: str | None = None,
-        tasks: str | None = None,
+        tasks: str | os.PathLike[str] | None = None,
     ) -> None:
         if not isinstance(num_masks, int | np.integer) or not 1 <= num_masks <= MAX_NUM_MASKS:
             raise ValueError(f"num_masks must be an int in 1..{MAX_NUM_MASKS}, got {num_masks!r}")
@@ -373,7 +374,7 @@ class RAMPEnv(BenchmarkSplitMixin, gym.Env[dict[str, Any], str]):
             self.set_num_masks(options["num_masks"])
         self._reset_episode_state()
         if self.task_set is not None:
-            self.task = self._next_frozen_task(options)
+            self.task = self._next_frozen_task(options, seeded=seed is not None)
         elif "passage_id" in options:
             row = self.corpus.store.rowid_of(str(options["passage_id"]))
             if row is None:

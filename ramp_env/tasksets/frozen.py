@@ -9,11 +9,11 @@ task counts and what the set was built from.
 
 from __future__ import annotations
 
-import functools
 import gzip
 import hashlib
 import io
 import json
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -139,38 +139,53 @@ class TaskSet:
         return {"task_set": self.label, "task_set_sha256": self.sha256}
 
 
-def _check_manifest(manifest: Any, where: Path, name: str, version: int) -> None:
-    if not isinstance(manifest, dict) or not isinstance(manifest.get("sha256"), str):
-        raise ValueError(f"{where}: not a task-set manifest (no sha256)")
-    if manifest.get("name") != name or manifest.get("version") != version:
-        raise ValueError(f"{where}: manifest is for {manifest.get('name')}-v{manifest.get('version')}, "
-                         f"expected {name}-v{version}")
+_LOADED: dict[tuple[str, int, int], TaskSet] = {}
 
 
-@functools.lru_cache(maxsize=8)
-def load_task_set(name: str = "test", version: int = TEST_TASKS_VERSION, data_dir: Path = DATA_DIR) -> TaskSet:
-    """The frozen set ``name`` at ``version``, its sha256 checked against its manifest."""
-    if name not in TASK_SETS:
-        raise ValueError(f"unknown task set {name!r}; expected one of {TASK_SETS}")
-    path = task_set_path(name, version, data_dir)
-    if not path.is_file():
-        raise FileNotFoundError(f"task set {name}-v{version} is missing from the installation ({path}); "
-                                "reinstall ramp-env or rebuild it with benchmarks/build_test_tasks.py")
+def load_task_set(spec: str | os.PathLike[str] = "test") -> TaskSet:
+    """A frozen set: ``"test"`` (the shipped set at :data:`TEST_TASKS_VERSION`) or the path of a
+    ``*.jsonl.gz`` task file with its manifest beside it; its sha256 is checked against the manifest."""
+    if isinstance(spec, str) and spec in TASK_SETS:
+        path = task_set_path(spec, TEST_TASKS_VERSION)
+        if not path.is_file():
+            raise FileNotFoundError(f"task set {spec}-v{TEST_TASKS_VERSION} is missing from the installation "
+                                    f"({path}); reinstall ramp-env or rebuild it with benchmarks/build_test_tasks.py")
+    else:
+        path = Path(spec).expanduser().resolve()
+        if not str(path).endswith(".jsonl.gz"):
+            raise ValueError(f"tasks must be one of {TASK_SETS} or a frozen task file (*.jsonl.gz), got {spec!r}")
+        if not path.is_file():
+            raise FileNotFoundError(f"frozen task file not found: {path}")
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if key not in _LOADED:
+        _LOADED[key] = _read_task_set(path)
+    return _LOADED[key]
+
+
+def _read_task_set(path: Path) -> TaskSet:
     mpath = manifest_path(path)
     try:
         manifest = json.loads(mpath.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise ValueError(f"{mpath}: unreadable task-set manifest ({exc})") from exc
-    _check_manifest(manifest, mpath, name, version)
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("sha256"), str):
+        raise ValueError(f"{mpath}: not a task-set manifest (no sha256)")
+    name, version = manifest.get("name"), manifest.get("version")
+    if not isinstance(name, str) or not isinstance(version, int) or path.name != f"{name}-v{version}.jsonl.gz":
+        raise ValueError(f"{mpath}: names {name}-v{version}, but the task file is {path.name}")
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     if digest != manifest["sha256"]:
-        raise ValueError(f"{path}: sha256 {digest[:12]}… differs from the manifest's {manifest['sha256'][:12]}…: "
-                         "the file was changed or damaged; reinstall ramp-env")
+        raise ValueError(f"{path}: sha256 {digest[:12]} differs from the manifest's {manifest['sha256'][:12]}: "
+                         "the file was changed or damaged; reinstall ramp-env (or rebuild it)")
     by_masks: dict[int, list[FrozenTask]] = {}
     for task in decode_tasks(data, str(path)):
         by_masks.setdefault(task.num_masks, []).append(task)
     tasks = {k: tuple(sorted(v, key=lambda t: t.index)) for k, v in sorted(by_masks.items())}
+    for k, group in tasks.items():
+        if [t.index for t in group] != list(range(len(group))):
+            raise ValueError(f"{path}: the tasks with {k} masks are not indexed 0..{len(group) - 1}")
     return TaskSet(name, version, digest, tasks, manifest)
 
 
