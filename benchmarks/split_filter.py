@@ -18,6 +18,7 @@ Writes ``benchmarks/results/split_filter.json`` (median and p95 ms per query).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import sys
@@ -77,10 +78,15 @@ def main() -> None:
         results["rank_bm25_no_filter"] = timed(lambda q: bm.search(q, k), queries)
         results["rank_bm25_exclude_ids"] = timed(lambda q: bm.search(q, k, exclude_ids=hidden), queries)
         results["rank_bm25_row_mask (used)"] = timed(lambda q: view.search(q, k), queries)
+    with np.load(PassageSplit.path_for(corpus), allow_pickle=False) as data:
+        split_meta = json.loads(str(data["meta"]))  # passages, test share, clusters, clustering seconds
+    sizes = np.bincount(np.unique(split.cluster, return_inverse=True)[1])
+    split_meta |= {"clusters_of_two_or_more": int((sizes > 1).sum()), "passages_in_them": int(sizes[sizes > 1].sum()),
+                   "largest_cluster": int(sizes.max())}
     report = {
         "what": "ms per top-3 search while hiding the test side of the passage split (benchmarks/split_filter.py)",
         "corpus": args.corpus, "passages": len(corpus.store), "hidden_test_passages": len(hidden),
-        "queries": args.queries, "seed": args.seed, "results": results,
+        "queries": args.queries, "seed": args.seed, "split": split_meta, "results": results,
         "machine": {"platform": platform.platform(), "python": sys.version.split()[0], "cpus": os.cpu_count(),
                     "load_average_1m": round(os.getloadavg()[0], 2),
                     "note": "2 cores shared with ~8 other jobs: absolute times are noisy, ratios less so"},

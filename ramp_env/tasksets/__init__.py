@@ -14,6 +14,8 @@ The tasks are Wikipedia text (CC BY-SA 4.0), like the default corpus: see
 ``ramp_env/tasksets/data/LICENSE.md``.
 """
 
+from typing import Any
+
 from ramp_env.tasksets.frozen import (
     TASK_SETS,
     TEST_TASKS_VERSION,
@@ -24,7 +26,17 @@ from ramp_env.tasksets.frozen import (
     task_set_path,
 )
 
+
+
+def held_out_env_kwargs(corpus: object = "default") -> dict[str, Any]:
+    """RAMP-v0 keyword arguments that score a model trained with ``split="train"``: the frozen
+    test tasks (``tasks="test"``) on the default corpus; on another corpus (a frozen set belongs
+    to the corpus it was built from) the test split's tasks drawn by seed (``split="test"``)."""
+    return {"tasks": "test"} if str(corpus) == "default" else {"split": "test"}
+
+
 __all__ = [
+    "held_out_env_kwargs",
     "TASK_SETS",
     "TEST_TASKS_VERSION",
     "FrozenTask",
