@@ -20,7 +20,6 @@ Prints its runtime and writes it to ``benchmarks/results/build_test_tasks.json``
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys

@@ -36,8 +36,8 @@ from agents.llm.rollout import held_out_specs, score_agent
 from agents.training.checkpoint import save_pretrained_atomic
 from agents.training.dapo import DAPOConfig, DAPOTrainer
 from ramp_env.envs.ramp import RAMPEnv
-from ramp_env.tasksets import held_out_env_kwargs
 from ramp_env.models import load_causal_lm, torch_threads
+from ramp_env.tasksets import held_out_env_kwargs
 from ramp_env.wrappers.curriculum import make_curriculum
 
 

@@ -28,9 +28,9 @@ from agents.llm.rollout import held_out_specs, score_agent
 from agents.training.checkpoint import save_pretrained_atomic
 from agents.training.sft import CURRICULA, SFTTrainConfig, train_sft
 from ramp_env.envs.ramp import RAMPEnv
-from ramp_env.tasksets import held_out_env_kwargs
 from ramp_env.evaluation.runner import episode_seed, run_episode
 from ramp_env.models import load_causal_lm, torch_threads
+from ramp_env.tasksets import held_out_env_kwargs
 from ramp_env.trajectories import RecordTrajectories, filter_trajectories, read_trajectories, write_trajectories
 
 

@@ -30,7 +30,6 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
 
-import ramp_env
 from ramp_env.cache import atomic_path, atomic_write_text
 from ramp_env.envs.ramp import RAMPEnv
 from ramp_env.evaluation.leaderboard import mean_ci95

@@ -187,9 +187,8 @@ class PassageSplit:
                 "passages": int(self.test.size), "test_passages": int(self.test.sum()),
                 "clusters": int(np.unique(self.cluster).size), "seconds": round(getattr(self, "seconds", 0.0), 1)}
         try:
-            with atomic_path(path) as tmp:
-                with open(tmp, "wb") as fh:
-                    np.savez_compressed(fh, test=self.test, cluster=self.cluster, meta=np.array(json.dumps(meta)))
+            with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+                np.savez_compressed(fh, test=self.test, cluster=self.cluster, meta=np.array(json.dumps(meta)))
         except OSError as exc:  # a read-only cache: keep the split in memory
             warnings.warn(f"the passage split will not be cached on disk ({path}: {exc})", stacklevel=3)
 

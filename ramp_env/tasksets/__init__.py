@@ -27,7 +27,6 @@ from ramp_env.tasksets.frozen import (
 )
 
 
-
 def held_out_env_kwargs(corpus: object = "default") -> dict[str, Any]:
     """RAMP-v0 keyword arguments that score a model trained with ``split="train"``: the frozen
     test tasks (``tasks="test"``) on the default corpus; on another corpus (a frozen set belongs
@@ -36,12 +35,12 @@ def held_out_env_kwargs(corpus: object = "default") -> dict[str, Any]:
 
 
 __all__ = [
-    "held_out_env_kwargs",
     "TASK_SETS",
     "TEST_TASKS_VERSION",
     "FrozenTask",
     "TaskSet",
     "encode_tasks",
+    "held_out_env_kwargs",
     "load_task_set",
     "task_set_path",
 ]

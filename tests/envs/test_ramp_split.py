@@ -8,7 +8,7 @@ from gymnasium.utils.env_checker import check_env
 from ramp_env.masking.split import PassageSplit
 
 
-def _sides(env) -> tuple[frozenset[str], frozenset[str]]:  # noqa: ANN001
+def _sides(env) -> tuple[frozenset[str], frozenset[str]]:
     split = PassageSplit.for_corpus(env.corpus)
     return split.ids("train", env.corpus), split.ids("test", env.corpus)
 

@@ -52,7 +52,7 @@ def test_no_query_returns_a_hidden_passage_and_the_rest_rank_as_before(corpus: P
 class _OnlySearch:
     """A user's retriever: ``search`` only, and it ignores nothing."""
 
-    def __init__(self, base) -> None:  # noqa: ANN001
+    def __init__(self, base) -> None:
         self.base = base
 
     def search(self, query: str, k: int, exclude_ids: Collection[str] = ()) -> list[Hit]:
