@@ -1,9 +1,12 @@
 """Build the frozen test task set (``ramp_env/tasksets/data/test-v<V>.jsonl.gz``) once per version.
 
-For each mask count 1-4, :data:`TASKS_PER_MASK_COUNT` tasks are drawn from the test
-side of the default corpus's passage split (``split="test"``, the env's defaults
-otherwise: spaCy spans, evidence required, tantivy), one task per distinct passage,
-with a generator seeded by :data:`BUILD_SEED` and the mask count. Everything comes
+For each mask count 1-4, up to :data:`TASKS_PER_MASK_COUNT` tasks from the test side of
+the default corpus's passage split (``split="test"``, the env's defaults otherwise: spaCy
+spans, evidence required, tantivy), one per distinct passage: the test passages are taken
+in the order of a hash of (:data:`BUILD_SEED`, mask count, passage id), a uniformly random
+order independent of row order, and each that has enough evidence-supported spans becomes
+a task whose spans are chosen with a generator seeded by the same hash. When the test side
+has fewer such passages, the set holds all of them (the manifest gives the counts). Everything comes
 from the installed package's code and the default corpus, nothing else, so running
 the script again reproduces the file byte for byte (deterministic gzip). When the
 code that draws tasks changes (spans, evidence, sampling), bump
@@ -20,6 +23,7 @@ Prints its runtime and writes it to ``benchmarks/results/build_test_tasks.json``
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import platform
 import sys
@@ -27,7 +31,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from ramp_env.cache import atomic_path, atomic_write_json, atomic_write_text
 from ramp_env.envs.ramp import RAMPEnv
@@ -51,7 +54,6 @@ MASK_COUNTS = (1, 2, 3, 4)
 # 4 masks the default corpus's test side still has this many distinct eligible passages
 TASKS_PER_MASK_COUNT = 150
 BUILD_SEED = 20261206
-MAX_DRAWS = 20_000  # draws per mask count before giving up on distinct passages
 RESULTS = Path(__file__).parent / "results" / "build_test_tasks.json"
 
 
@@ -63,20 +65,32 @@ def frozen(task: Any, num_masks: int, index: int) -> FrozenTask:
     )
 
 
+def passage_order(env: RAMPEnv, num_masks: int) -> list[tuple[str, int]]:
+    """Test passages with at least ``num_masks`` salient spans, ordered by a hash of (mask count,
+    id): a uniformly random order that depends on ids only, never on row order or a draw loop."""
+    rows = env.unwrapped._on_side(env.unwrapped.spans.rows_with_at_least(num_masks))
+    passages = env.unwrapped.corpus.store.get_many(rows.tolist())
+    keyed = [(hashlib.sha256(f"{BUILD_SEED}:{num_masks}:{p.id}".encode()).hexdigest(), p.id, int(r))
+             for p, r in zip(passages, rows.tolist(), strict=True)]
+    return [(pid, row) for _, pid, row in sorted(keyed)]
+
+
 def draw_tasks(env: RAMPEnv, num_masks: int, count: int) -> list[FrozenTask]:
-    """The first ``count`` tasks on distinct passages of the seeded draw stream for ``num_masks``."""
-    env.np_random = np.random.default_rng(np.random.SeedSequence([BUILD_SEED, num_masks]))
+    """The first ``count`` passages in :func:`passage_order` that make a task (``num_masks``
+    evidence-supported maskable spans), each masked with a generator seeded by its id."""
     tasks: list[FrozenTask] = []
-    seen: set[str] = set()
-    for _ in range(MAX_DRAWS):
-        task = env.sample_task(num_masks)
-        if task.passage_id in seen:
-            continue
-        seen.add(task.passage_id)
-        tasks.append(frozen(task, num_masks, len(tasks)))
+    for pid, _ in passage_order(env, num_masks):
+        seed = int.from_bytes(hashlib.sha256(f"{BUILD_SEED}:{num_masks}:{pid}:spans".encode()).digest()[:8], "big")
+        try:
+            env.reset(seed=seed, options={"passage_id": pid, "num_masks": num_masks})
+        except ValueError as exc:
+            if "fewer than" not in str(exc):
+                raise
+            continue  # too few supported spans (or too long): not a task at this mask count
+        tasks.append(frozen(env.unwrapped.task, num_masks, len(tasks)))
         if len(tasks) == count:
-            return tasks
-    raise SystemExit(f"only {len(tasks)} distinct test passages with {num_masks} masks in {MAX_DRAWS} draws")
+            break
+    return tasks
 
 
 def build(corpus: str, span_extractor: str, count: int, cache_dir: str | None) -> tuple[list[FrozenTask], dict]:

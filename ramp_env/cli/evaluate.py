@@ -143,10 +143,10 @@ def _frozen_task_args(args: argparse.Namespace, kwargs: dict) -> None:
     args.num_masks = args.num_masks or sorted(task_set.tasks)
     sizes = {k: len(task_set.for_masks(k)) for k in args.num_masks}  # an unknown mask count fails here
     if args.episodes is None:
-        args.episodes = min(sizes.values())
+        args.episodes = sizes  # every task of every mask count
     elif args.episodes > min(sizes.values()):
-        raise ValueError(f"--episodes {args.episodes}: task set {task_set.label} has {min(sizes.values())} "
-                         f"tasks for some mask count ({sizes}); more episodes would replay tasks")
+        raise ValueError(f"--episodes {args.episodes}: task set {task_set.label} has {sizes} tasks per mask count; "
+                         "more episodes would replay tasks")
 
 
 def _run_downstream(args: argparse.Namespace, specs: list[AgentSpec], kwargs: dict) -> int:

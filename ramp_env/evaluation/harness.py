@@ -85,7 +85,7 @@ def env_config_key(env_kwargs: Mapping[str, Any]) -> str:
 
 def evaluate(
     agents: Sequence[str | AgentSpec],
-    episodes: int,
+    episodes: int | Mapping[int, int],
     num_masks: Sequence[int | None] = (None,),
     seed: int = 0,
     env_id: str = "RAMP-v0",
@@ -95,14 +95,21 @@ def evaluate(
 ) -> Evaluation:
     """Run every agent on ``episodes`` seeded episodes per mask count and summarise.
 
+    ``episodes`` may map each mask count to its own number (a frozen task set's size per count).
+
     With ``out_dir``, each episode is appended to ``results.jsonl`` as it ends;
     episodes already there (same agent and arguments, env and arguments, mask
     count, seed and episode number) are not played again, so an interrupted run
     resumes where it stopped. ``leaderboard.md`` and ``score_vs_masks.png`` are
     then written (atomically) from this run's records.
     """
-    if episodes < 1:
+    per_count = dict(episodes) if isinstance(episodes, Mapping) else None  # a frozen set's size per mask count
+    if per_count is not None and set(per_count) != set(num_masks):
+        raise ValueError(f"episodes per mask count {sorted(per_count)} must name every mask count {list(num_masks)}")
+    counts = list(per_count.values()) if per_count is not None else [episodes]
+    if min(counts) < 1:  # type: ignore[type-var]
         raise ValueError(f"episodes must be >= 1, got {episodes}")
+    most = max(counts)  # type: ignore[type-var]
     specs = [a if isinstance(a, AgentSpec) else AgentSpec(a) for a in agents]
     if not specs:
         raise ValueError("no agent to evaluate")
@@ -126,7 +133,7 @@ def evaluate(
     extra_envs: list[gym.Env] = []  # more envs for agents with episodes in flight
     records: list[EpisodeRecord] = []
     try:
-        total = len(specs) * len(num_masks) * episodes
+        total = len(specs) * sum(per_count.values()) if per_count is not None else len(specs) * len(num_masks) * most
         with tqdm(total=total, desc="evaluate", unit=" episodes", disable=not progress) as bar:
             for spec in specs:
                 agent_args = recorded_agent_args(spec.kwargs)
@@ -135,14 +142,15 @@ def evaluate(
                     envs = [env]
                     if is_concurrent(agent):
                         # one env per episode in flight; made once, reused by later agents
-                        while len(extra_envs) < min(agent.concurrency, episodes) - 1:
+                        while len(extra_envs) < min(agent.concurrency, most) - 1:
                             extra_envs.append(gym.make(env_id, **env_kwargs))
-                        envs += extra_envs[: min(agent.concurrency, episodes) - 1]
+                        envs += extra_envs[: min(agent.concurrency, most) - 1]
                     for k in num_masks:
+                        n = per_count[k] if per_count is not None else most
                         # "the env's own mask count" is recorded as that count, so resolve it
                         # now for the resume keys (envs without masks keep None: no resume)
                         k = getattr(env.unwrapped, "num_masks", None) if k is None else k
-                        done = {e: previous[key(spec, agent_args, k, e)] for e in range(episodes)
+                        done = {e: previous[key(spec, agent_args, k, e)] for e in range(n)
                                 if key(spec, agent_args, k, e) in previous}
                         records.extend(done.values())
                         bar.update(len(done))
@@ -150,8 +158,8 @@ def evaluate(
                         labels = {"agent_name": spec.name, "agent_args": agent_args, "env_id": env_id,
                                   "env_config": env_config, "skip": done}
                         stream = (
-                            run_episodes_concurrently(envs, agent, episodes, seed, k, **labels)
-                            if len(envs) > 1 else run_episodes(env, agent, episodes, seed, k, **labels)
+                            run_episodes_concurrently(envs, agent, n, seed, k, **labels)
+                            if len(envs) > 1 else run_episodes(env, agent, n, seed, k, **labels)
                         )
                         for record in results.append(stream) if results else stream:
                             records.append(record)

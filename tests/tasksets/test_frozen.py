@@ -169,3 +169,20 @@ def test_the_shipped_test_set_rebuilds_byte_for_byte_from_the_default_corpus() -
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
     done = subprocess.run(command, capture_output=True, text=True, timeout=3600, env=env, check=False)
     assert done.returncode == 0 and "identical" in done.stdout, done.stdout + done.stderr[-3000:]
+
+
+def test_held_out_env_and_specs_of_the_training_examples(built: Path, make_env, tmp_path: Path) -> None:
+    from agents.llm.rollout import held_out_specs, seeded_specs
+    from ramp_env.tasksets import held_out_env_kwargs
+
+    assert held_out_env_kwargs("default") == {"tasks": "test"}
+    assert held_out_env_kwargs(tmp_path / "corpus.jsonl") == {"split": "test"}
+    test_env = make_env(split="test")
+    assert held_out_specs(test_env, 3, 1, 4) == seeded_specs(3, 1, 4)
+    frozen = make_env(tasks=str(built))
+    specs = held_out_specs(frozen, 3, 2, PER_MASK + 5)  # capped at the set's size, in its order
+    assert [dict(s.options) for s in specs] == [{"num_masks": 2, "task_index": i} for i in range(PER_MASK)]
+    played = [frozen.reset(seed=s.seed, options=dict(s.options)) and frozen.task.passage_id for s in specs]
+    assert played == [t.passage_id for t in load_task_set(built).for_masks(2)]
+    test_env.close()
+    frozen.close()
