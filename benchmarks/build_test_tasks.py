@@ -31,7 +31,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-
 from ramp_env.cache import atomic_path, atomic_write_json, atomic_write_text
 from ramp_env.envs.ramp import RAMPEnv
 from ramp_env.masking.evidence import EVIDENCE_VERSION

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import threading
 import time
 import warnings
@@ -57,6 +58,15 @@ TEST_FRACTION = 0.2
 _SALT = f"ramp-split-v{SPLIT_VERSION}:"
 _LOCK = threading.Lock()
 _CACHE: dict[tuple[str, str], PassageSplit] = {}
+
+
+def _reset_after_fork() -> None:
+    # a forked child (AsyncVectorEnv workers) must not inherit a lock another thread held at fork time
+    global _LOCK
+    _LOCK = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 def check_split(split: str | None) -> str | None:
