@@ -156,7 +156,10 @@ def test_the_shipped_test_set_loads_with_its_checksum() -> None:
     assert task_set.label.startswith("test-v")
     assert task_set.manifest["sha256"] == task_set.sha256
     assert sorted(task_set.tasks) == [1, 2, 3, 4]
-    assert len({len(v) for v in task_set.tasks.values()}) == 1  # the same count per mask count
+    counts = {str(k): len(v) for k, v in task_set.tasks.items()}
+    assert counts == task_set.manifest["tasks_per_mask_count"] and max(counts.values()) <= 150
+    for tasks in task_set.tasks.values():  # one task per distinct passage within a mask count
+        assert len({t.passage_id for t in tasks}) == len(tasks)
     assert "CC BY-SA 4.0" in task_set.manifest["licence"]
 
 
