@@ -20,9 +20,9 @@ How a passage gets its side
    :data:`TEST_FRACTION` is test. It depends on ids only, so reordering the
    corpus file, or preparing it in another cache, gives the same split.
 
-Clustering costs one to six searches per passage (about a minute per 10k
-passages on a laptop core, ``benchmarks/results/split.json``), so it runs once
-per corpus and is cached next to the prepared corpus as
+Clustering costs one to six searches per passage (486 s for the default corpus's
+14,862 passages on a shared 2-core machine at load ~10, ``benchmarks/results/split_filter.json``),
+so it runs once per corpus and is cached next to the prepared corpus as
 ``split-v<V>.npz``, keyed by the corpus fingerprint and :data:`SPLIT_VERSION`,
 written through a temporary file and a rename. A read-only cache keeps the
 split in memory instead.
