@@ -182,12 +182,13 @@ def supports_require_evidence() -> bool:
 HELD_OUT_SOURCE = "frozen test set or test split; training on split='train'"
 
 
-def make_env(args: Args, held_out: bool = False) -> RAMPEnv:
-    """A training env (``split="train"``), or with ``held_out`` the env of the held-out tasks."""
+def make_env(args: Args, held_out: bool = False, **overrides: Any) -> RAMPEnv:
+    """A training env (``split="train"``), or with ``held_out`` the env of the held-out tasks
+    (``overrides``, e.g. ``split="test"``, replace either)."""
     kwargs: dict[str, Any] = {
         "corpus": args.corpus, "num_masks": args.num_masks, "max_searches": args.max_searches, "top_k": args.top_k,
         "max_hit_chars": args.max_hit_chars, "cache_dir": args.cache_dir, "span_extractor": args.span_extractor,
-        "progress": False, **(held_out_env_kwargs(args.corpus) if held_out else {"split": "train"}),
+        "progress": False, **(held_out_env_kwargs(args.corpus) if held_out else {"split": "train"}), **overrides,
     }
     if supports_require_evidence():
         kwargs["require_evidence"] = True
@@ -281,14 +282,19 @@ def unseen_seeds(args: Args, seeds: Sequence[int], seen_passages: set[str]) -> l
 # -- evaluation ---------------------------------------------------------------------------------
 
 
-def evaluate_model(model: Any, tokenizer: Any, args: Args, envs: list[RAMPEnv], tasks: dict[str, Any]) -> dict[str, Any]:
-    """Greedy ``LLMAgent`` on the held-out tasks: per-task scores (in ``tasks["seeds"]`` order) and summaries."""
-    agent = LLMAgent(model=model, tokenizer=tokenizer, max_new_tokens=args.max_new_tokens, batch_size=args.eval_batch)
+def task_specs(args: Args, tasks: dict[str, Any]) -> list[EpisodeSpec]:
+    """The episodes of a held-out task list: seeds, plus frozen task indices when it has them."""
     indices = tasks.get("task_indices") or [None] * len(tasks["seeds"])
-    specs = [
+    return [
         EpisodeSpec(seed=s, options={"num_masks": args.num_masks, **({} if i is None else {"task_index": i})})
         for s, i in zip(tasks["seeds"], indices, strict=True)
     ]
+
+
+def evaluate_model(model: Any, tokenizer: Any, args: Args, envs: list[RAMPEnv], tasks: dict[str, Any]) -> dict[str, Any]:
+    """Greedy ``LLMAgent`` on the held-out tasks: per-task scores (in ``tasks["seeds"]`` order) and summaries."""
+    agent = LLMAgent(model=model, tokenizer=tokenizer, max_new_tokens=args.max_new_tokens, batch_size=args.eval_batch)
+    specs = task_specs(args, tasks)
     started = time.perf_counter()
     _, episodes = evaluate_agent(agent, envs, specs)
     seconds = time.perf_counter() - started
@@ -329,8 +335,8 @@ def reusable_stages(previous: Any, settings: dict[str, Any]) -> list[str]:
     # a setting added after the earlier run was made had its default value there
     defaults = {f.name: f.default for f in fields(Args)}
     before = {**defaults, **(previous.get("settings") or {})}
-    if before.get("held_out_source") != settings.get("held_out_source", HELD_OUT_SOURCE):
-        return []  # a run from before the passage split: its held-out tasks were excluded by hand
+    if before.get("held_out_source") != settings.get("held_out_source"):
+        return []  # a run from before the passage split (its held-out tasks were excluded by hand)
     return [
         name for name, inputs in STAGE_SETTINGS.items()
         if name in previous["stages"] and all(before.get(k) == settings.get(k) for k in inputs)
