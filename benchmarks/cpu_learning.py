@@ -133,6 +133,9 @@ class Args:
     temperature: float = 1.0
     bootstrap_resamples: int = 10000
     seed: int = 0
+    # not a knob: names how held-out tasks are kept apart, so runs from before the passage split
+    # (hand-made exclusions) are never resumed or reused
+    held_out_source: str = "frozen test set or test split; training on split='train'"
 
     def resolved(self) -> Args:
         """With ``quick``, the QUICK sizes replace the settings left at their defaults."""
@@ -176,10 +179,6 @@ def paired_difference(a: Sequence[float], b: Sequence[float], resamples: int, se
 
 def supports_require_evidence() -> bool:
     return "require_evidence" in inspect.signature(RAMPEnv.__init__).parameters
-
-
-# how held-out tasks are kept apart; stages of runs made before the split (hand exclusions) never match
-HELD_OUT_SOURCE = "frozen test set or test split; training on split='train'"
 
 
 def make_env(args: Args, held_out: bool = False, **overrides: Any) -> RAMPEnv:
@@ -335,7 +334,7 @@ def reusable_stages(previous: Any, settings: dict[str, Any]) -> list[str]:
     # a setting added after the earlier run was made had its default value there
     defaults = {f.name: f.default for f in fields(Args)}
     before = {**defaults, **(previous.get("settings") or {})}
-    if before.get("held_out_source") != settings.get("held_out_source"):
+    if (previous.get("settings") or {}).get("held_out_source") != settings.get("held_out_source"):
         return []  # a run from before the passage split (its held-out tasks were excluded by hand)
     return [
         name for name, inputs in STAGE_SETTINGS.items()
@@ -361,7 +360,6 @@ def main(args: Args) -> dict[str, Any]:
     check_output(out)
     work.mkdir(parents=True, exist_ok=True)
     settings = {f.name: getattr(args, f.name) for f in fields(args) if f.name not in ("out", "resume", "reuse_from")}
-    settings["held_out_source"] = HELD_OUT_SOURCE
     state: dict[str, Any] = {"complete": False, "settings": settings, "stages": {}, "stage_seconds": {}}
     sources = ([partial_path] if args.resume else []) + ([Path(args.reuse_from)] if args.reuse_from else [])
     for source in sources:

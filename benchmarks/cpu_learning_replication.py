@@ -49,7 +49,7 @@ class Args:
 
 def run_args(results: dict[str, Any], work_dir: str) -> run.Args:
     """The run's settings as ``cpu_learning.Args`` (settings added later keep their defaults)."""
-    if results["settings"].get("held_out_source") != run.HELD_OUT_SOURCE:
+    if results["settings"].get("held_out_source") != run.Args.held_out_source:
         raise SystemExit("the results file is from a run made before the passage split (held-out passages "
                          "excluded by hand): replay it with the scripts of that commit, or rerun cpu_learning.py")
     known = {f.name for f in fields(run.Args)}
@@ -124,7 +124,7 @@ def main(cli: Args) -> dict[str, Any]:
     evaluations = {}
     for name, path in (("sft", work_dir / "sft"), ("dapo", Path(cli.dapo_dir))):
         model, tokenizer = load_causal_lm(str(path))
-        evaluations[name] = run.evaluate_model(model, tokenizer, args, envs, tasks["seeds"])
+        evaluations[name] = run.evaluate_model(model, tokenizer, args, envs, tasks)
         print(f"{name}: {np.mean(evaluations[name]['scores']):.3f} on {cli.tasks} new tasks", flush=True)
     new = {"sft": evaluations["sft"]["scores"], "dapo": evaluations["dapo"]["scores"],
            "teacher": tasks["teacher_scores"]}
