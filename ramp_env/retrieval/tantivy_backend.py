@@ -188,8 +188,9 @@ class TantivyRetriever:
 
         Over-fetching and dropping hidden hits (:class:`~ramp_env.retrieval.restricted.FilteredRetriever`)
         rather than a ``MustNot`` clause: on the default corpus with its 2,940 test passages hidden,
-        a top-3 search took 0.56 ms median this way, 58 ms with one term-set ``MustNot`` clause and
-        505 ms with a ``MustNot`` term per id (0.54 ms unfiltered; ``benchmarks/split_filter.py``).
+        a top-3 search took 0.52 ms median this way, 64 ms with one term-set ``MustNot`` clause and
+        825 ms with a ``MustNot`` term per id (0.90 ms unfiltered, under load;
+        ``benchmarks/results/split_filter.json``).
         The ranking is the engine's, exactly: the kept hits are the unfiltered ranking minus the
         hidden ones, and the depth doubles until ``k`` are left."""
         from ramp_env.retrieval.restricted import FilteredRetriever
