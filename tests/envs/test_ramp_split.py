@@ -87,3 +87,14 @@ def test_check_env_passes_on_a_train_env(make_env) -> None:
     env = make_env(split="train")
     check_env(env, skip_render_check=True)
     env.close()
+
+
+def test_a_task_pool_draws_only_its_side(make_env) -> None:
+    env = make_env(split="test", task_pool=400, require_evidence=False)
+    _, test = _sides(env)
+    drawn = set()
+    for seed in range(30):
+        env.reset(seed=seed)
+        drawn.add(env.task.passage_id)
+    assert drawn <= test and len(drawn) > 5
+    env.close()
