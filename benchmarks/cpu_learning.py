@@ -2,15 +2,15 @@
 
 One script, four stages, every model scored on the same held-out tasks:
 
-1. **Tasks.** Held-out tasks are the first ``eval_tasks`` seeds
-   ``episode_seed(eval_seed, num_masks, i)`` whose task qualifies: with
-   ``require_evidence`` support in RAMP-v0, evidence-verified tasks; otherwise tasks
-   whose gold answers appear in the search results the BM25 heuristic (the teacher)
-   retrieves (``task_filter`` in the results says which). Each held-out passage
-   is unique and excluded from all training.
-2. **Teacher data.** The BM25 heuristic plays training seeds (held-out passages
-   excluded); episodes scoring at least ``min_score`` are the SFT data (rejection
-   sampling), and training seeds whose answers the teacher reached are DAPO's task pool.
+1. **Tasks.** On the default corpus the held-out tasks are the first ``eval_tasks``
+   tasks of the frozen test set (``tasks="test"``, ``ramp_env.tasksets``); on another
+   corpus, the first ``eval_tasks`` seeds ``episode_seed(eval_seed, num_masks, i)`` of
+   ``split="test"`` with distinct passages (evidence-verified with ``require_evidence``).
+   Every training env plays ``split="train"``, so no held-out passage, nor a near copy of
+   one, is trained on or comes back from a training search: no hand-made exclusions.
+2. **Teacher data.** The BM25 heuristic plays training seeds on ``split="train"``;
+   episodes scoring at least ``min_score`` are the SFT data (rejection sampling), and
+   training seeds whose answers the teacher reached are DAPO's task pool.
 3. **SFT** of SmolLM2-135M-Instruct on those trajectories (``agents.training.sft``).
 4. **DAPO** from the SFT model (``agents.training.dapo``), with its diagnostics
    per step: informative-group share, clip fractions, within-group reward std, KL to
@@ -61,6 +61,7 @@ from ramp_env.cache import atomic_write_json, check_output_file
 from ramp_env.envs.ramp import RAMPEnv
 from ramp_env.evaluation.runner import episode_seed, run_episode
 from ramp_env.models import load_causal_lm, torch_threads
+from ramp_env.tasksets import held_out_env_kwargs
 from ramp_env.trajectories import RecordTrajectories, Trajectory, read_trajectories, write_trajectories
 
 RESULTS_DIR = Path(__file__).parent / "results"
@@ -132,6 +133,9 @@ class Args:
     temperature: float = 1.0
     bootstrap_resamples: int = 10000
     seed: int = 0
+    # not a knob: names how held-out tasks are kept apart, so runs from before the passage split
+    # (hand-made exclusions) are never resumed or reused
+    held_out_source: str = "frozen test set or test split; training on split='train'"
 
     def resolved(self) -> Args:
         """With ``quick``, the QUICK sizes replace the settings left at their defaults."""
@@ -177,11 +181,13 @@ def supports_require_evidence() -> bool:
     return "require_evidence" in inspect.signature(RAMPEnv.__init__).parameters
 
 
-def make_env(args: Args) -> RAMPEnv:
+def make_env(args: Args, held_out: bool = False, **overrides: Any) -> RAMPEnv:
+    """A training env (``split="train"``), or with ``held_out`` the env of the held-out tasks
+    (``overrides``, e.g. ``split="test"``, replace either)."""
     kwargs: dict[str, Any] = {
         "corpus": args.corpus, "num_masks": args.num_masks, "max_searches": args.max_searches, "top_k": args.top_k,
         "max_hit_chars": args.max_hit_chars, "cache_dir": args.cache_dir, "span_extractor": args.span_extractor,
-        "progress": False,
+        "progress": False, **(held_out_env_kwargs(args.corpus) if held_out else {"split": "train"}), **overrides,
     }
     if supports_require_evidence():
         kwargs["require_evidence"] = True
@@ -189,10 +195,11 @@ def make_env(args: Args) -> RAMPEnv:
 
 
 def teacher_episode(
-    env: RecordTrajectories, teacher: BM25HeuristicAgent, seed: int, num_masks: int
+    env: RecordTrajectories, teacher: BM25HeuristicAgent, seed: int, num_masks: int, episode: int | None = None
 ) -> tuple[Trajectory, bool]:
-    """The BM25 heuristic's episode on one seed, and whether its search results contain every gold answer."""
-    run_episode(env, teacher, seed, num_masks)
+    """The BM25 heuristic's episode on one seed (frozen task ``episode`` on a frozen-set env), and whether
+    its search results contain every gold answer."""
+    run_episode(env, teacher, seed, num_masks, episode)
     (trajectory,) = env.pop_trajectories()
     results = " ".join(trajectory.tool_results).lower()
     reached = bool(trajectory.answers) and all(a.lower() in results for a in trajectory.answers)
@@ -200,45 +207,52 @@ def teacher_episode(
 
 
 def held_out_tasks(args: Args, env: RecordTrajectories, teacher: BM25HeuristicAgent) -> dict[str, Any]:
-    """The first ``eval_tasks`` qualifying eval seeds with distinct passages, and the teacher's scores on them."""
+    """The held-out tasks (the frozen set's first ``eval_tasks``, else the first qualifying test-split
+    seeds with distinct passages) and the teacher's scores on them."""
     evidence = supports_require_evidence()
+    task_set = env.unwrapped.task_set
     seeds: list[int] = []
     task_ids: list[str] = []
+    task_indices: list[int] = []
     teacher_scores: list[float] = []
     tried = 0
     for i in range(args.max_eval_candidates):
-        if len(seeds) >= args.eval_tasks:
+        if len(seeds) >= args.eval_tasks or (task_set is not None and i >= len(task_set.for_masks(args.num_masks))):
             break
         tried += 1
         seed = episode_seed(args.eval_seed, args.num_masks, i)
-        trajectory, reached = teacher_episode(env, teacher, seed, args.num_masks)
-        if trajectory.task_id in task_ids or not (evidence or reached):
+        trajectory, reached = teacher_episode(env, teacher, seed, args.num_masks, i if task_set else None)
+        if task_set is None and (trajectory.task_id in task_ids or not (evidence or reached)):
             continue
         seeds.append(seed)
         task_ids.append(trajectory.task_id)
+        task_indices.append(i)
         teacher_scores.append(trajectory.score)
     if len(seeds) < args.eval_tasks:
         raise SystemExit(f"only {len(seeds)} of {args.eval_tasks} held-out tasks qualified in {tried} seeds: "
                          "raise --max_eval_candidates")
+    if task_set is not None:
+        task_filter = f"the frozen test set {task_set.label} (sha256 {task_set.sha256[:12]}), first {len(seeds)} tasks"
+    elif evidence:
+        task_filter = "split='test', require_evidence=True (evidence-verified tasks)"
+    else:
+        task_filter = "split='test', gold answers in the BM25 heuristic's search results"
     return {
-        "task_filter": "require_evidence=True (evidence-verified tasks)" if evidence
-        else "gold answers appear in the BM25 heuristic's search results (require_evidence not available)",
-        "seeds": seeds, "task_ids": task_ids, "teacher_scores": teacher_scores, "seeds_tried": tried,
+        "task_filter": task_filter, "task_set": task_set.provenance() if task_set is not None else None,
+        "seeds": seeds, "task_ids": task_ids, "task_indices": task_indices if task_set is not None else None,
+        "teacher_scores": teacher_scores, "seeds_tried": tried,
     }
 
 
-def teacher_data(
-    args: Args, env: RecordTrajectories, teacher: BM25HeuristicAgent, held_out: set[str], path: Path
-) -> dict[str, Any]:
-    """BM25 episodes on training seeds: SFT trajectories (score >= min_score) and DAPO's reachable task seeds."""
+def teacher_data(args: Args, env: RecordTrajectories, teacher: BM25HeuristicAgent, path: Path) -> dict[str, Any]:
+    """BM25 episodes on training seeds (``split="train"``): SFT trajectories (score >= min_score) and
+    DAPO's reachable task seeds."""
     kept: list[Trajectory] = []
     reachable: list[int] = []
     scores: list[float] = []
     for i in range(args.train_episodes):
         seed = episode_seed(args.train_seed, args.num_masks, i)
         trajectory, reached = teacher_episode(env, teacher, seed, args.num_masks)
-        if trajectory.task_id in held_out:
-            continue
         scores.append(trajectory.score)
         if reached:
             reachable.append(seed)
@@ -267,10 +281,19 @@ def unseen_seeds(args: Args, seeds: Sequence[int], seen_passages: set[str]) -> l
 # -- evaluation ---------------------------------------------------------------------------------
 
 
-def evaluate_model(model: Any, tokenizer: Any, args: Args, envs: list[RAMPEnv], seeds: Sequence[int]) -> dict[str, Any]:
-    """Greedy ``LLMAgent`` on the held-out tasks: per-task scores (in ``seeds`` order) and summaries."""
+def task_specs(args: Args, tasks: dict[str, Any]) -> list[EpisodeSpec]:
+    """The episodes of a held-out task list: seeds, plus frozen task indices when it has them."""
+    indices = tasks.get("task_indices") or [None] * len(tasks["seeds"])
+    return [
+        EpisodeSpec(seed=s, options={"num_masks": args.num_masks, **({} if i is None else {"task_index": i})})
+        for s, i in zip(tasks["seeds"], indices, strict=True)
+    ]
+
+
+def evaluate_model(model: Any, tokenizer: Any, args: Args, envs: list[RAMPEnv], tasks: dict[str, Any]) -> dict[str, Any]:
+    """Greedy ``LLMAgent`` on the held-out tasks: per-task scores (in ``tasks["seeds"]`` order) and summaries."""
     agent = LLMAgent(model=model, tokenizer=tokenizer, max_new_tokens=args.max_new_tokens, batch_size=args.eval_batch)
-    specs = [EpisodeSpec(seed=s, options={"num_masks": args.num_masks}) for s in seeds]
+    specs = task_specs(args, tasks)
     started = time.perf_counter()
     _, episodes = evaluate_agent(agent, envs, specs)
     seconds = time.perf_counter() - started
@@ -311,6 +334,8 @@ def reusable_stages(previous: Any, settings: dict[str, Any]) -> list[str]:
     # a setting added after the earlier run was made had its default value there
     defaults = {f.name: f.default for f in fields(Args)}
     before = {**defaults, **(previous.get("settings") or {})}
+    if (previous.get("settings") or {}).get("held_out_source") != settings.get("held_out_source"):
+        return []  # a run from before the passage split (its held-out tasks were excluded by hand)
     return [
         name for name, inputs in STAGE_SETTINGS.items()
         if name in previous["stages"] and all(before.get(k) == settings.get(k) for k in inputs)
@@ -368,25 +393,25 @@ def main(args: Args) -> dict[str, Any]:
         print(f"[{time.strftime('%H:%M:%S')}] {name} done in {state['stage_seconds'][name]} s")
 
     torch.manual_seed(args.seed)
-    recorder = RecordTrajectories(make_env(args), agent="bm25")
+    recorder = RecordTrajectories(make_env(args), agent="bm25")  # split="train"
     # the env's span extractor, so the teacher's candidates are shaped like its masks
     teacher = BM25HeuristicAgent(span_extractor=args.span_extractor)
     if "tasks" not in stages:
         started = time.perf_counter()
-        finish_stage("tasks", held_out_tasks(args, recorder, teacher), started)
+        held_out_env = RecordTrajectories(make_env(args, held_out=True), agent="bm25")
+        finish_stage("tasks", held_out_tasks(args, held_out_env, teacher), started)
     tasks = stages["tasks"]
-    held_out = set(tasks["task_ids"])
     if "teacher_data" not in stages:
         started = time.perf_counter()
         trajectories_file = work / "sft_trajectories.jsonl"
-        finish_stage("teacher_data", teacher_data(args, recorder, teacher, held_out, trajectories_file), started)
+        finish_stage("teacher_data", teacher_data(args, recorder, teacher, trajectories_file), started)
     data = stages["teacher_data"]
-    envs = [make_env(args) for _ in range(min(args.eval_batch, args.eval_tasks))]
+    envs = [make_env(args, held_out=True) for _ in range(min(args.eval_batch, args.eval_tasks))]
 
     model, tokenizer = load_causal_lm(args.model)
     if "eval_base" not in stages:
         started = time.perf_counter()
-        finish_stage("eval_base", evaluate_model(model, tokenizer, args, envs, tasks["seeds"]), started)
+        finish_stage("eval_base", evaluate_model(model, tokenizer, args, envs, tasks), started)
 
     sft_dir = work / "sft"
     if "sft" not in stages or not (sft_dir / "config.json").is_file():
@@ -404,7 +429,7 @@ def main(args: Args) -> dict[str, Any]:
     if "eval_sft" not in stages:
         model, tokenizer = load_causal_lm(str(sft_dir))
         started = time.perf_counter()
-        finish_stage("eval_sft", evaluate_model(model, tokenizer, args, envs, tasks["seeds"]), started)
+        finish_stage("eval_sft", evaluate_model(model, tokenizer, args, envs, tasks), started)
 
     dapo_dir = work / f"dapo_{out.stem}"  # one per results file: a variant keeps the main run's model
     if "dapo" not in stages or not (dapo_dir / "config.json").is_file():
@@ -423,7 +448,6 @@ def main(args: Args) -> dict[str, Any]:
                 updates_per_step=args.updates_per_step, overlong_filtering=args.overlong_filtering,
                 temperature=args.temperature, max_new_tokens=args.max_new_tokens, seed=args.seed,
             ),
-            exclude_passages=held_out,
             task_seeds=pool or None,
             reference_model=reference,
         )
@@ -443,7 +467,7 @@ def main(args: Args) -> dict[str, Any]:
     if "eval_dapo" not in stages:
         model, tokenizer = load_causal_lm(str(dapo_dir))
         started = time.perf_counter()
-        finish_stage("eval_dapo", evaluate_model(model, tokenizer, args, envs, tasks["seeds"]), started)
+        finish_stage("eval_dapo", evaluate_model(model, tokenizer, args, envs, tasks), started)
 
     results = summarize(args, state)
     atomic_write_json(out, results)
@@ -500,7 +524,7 @@ def summarize(args: Args, state: dict[str, Any]) -> dict[str, Any]:
         "settings": state["settings"], "stage_seconds": state["stage_seconds"],
         "total_seconds": round(sum(state["stage_seconds"].values()), 1),
         "machine_at_start": state["machine_at_start"], "machine_at_end": machine(),
-        "held_out": {k: stages["tasks"][k] for k in ("seeds", "task_ids", "seeds_tried")},
+        "held_out": {k: stages["tasks"].get(k) for k in ("seeds", "task_ids", "seeds_tried", "task_indices", "task_set")},
         "per_task_scores": scores,
         "teacher_data": {k: v for k, v in stages["teacher_data"].items() if k != "dapo_task_seeds"}
         | {"dapo_task_pool": stages["dapo"].get("task_pool", len(stages["teacher_data"]["dapo_task_seeds"]))},

@@ -49,6 +49,9 @@ class Args:
 
 def run_args(results: dict[str, Any], work_dir: str) -> run.Args:
     """The run's settings as ``cpu_learning.Args`` (settings added later keep their defaults)."""
+    if results["settings"].get("held_out_source") != run.Args.held_out_source:
+        raise SystemExit("the results file is from a run made before the passage split (held-out passages "
+                         "excluded by hand): replay it with the scripts of that commit, or rerun cpu_learning.py")
     known = {f.name for f in fields(run.Args)}
     settings = {k: v for k, v in results["settings"].items() if k in known}
     return replace(run.Args(), **{**settings, "work_dir": work_dir})
@@ -67,7 +70,8 @@ def excluded_passages(args: run.Args, results: dict[str, Any], work_dir: Path) -
 
 def new_tasks(args: run.Args, count: int, eval_seed: int, max_candidates: int, excluded: set[str]) -> dict[str, Any]:
     """The first ``count`` qualifying tasks of the ``eval_seed`` stream on passages not in ``excluded``."""
-    recorder = RecordTrajectories(run.make_env(args), agent="bm25")
+    # new tasks: seeded draws of the test split (never trained on), minus the run's own held-out passages
+    recorder = RecordTrajectories(run.make_env(args, split="test"), agent="bm25")
     teacher = BM25HeuristicAgent(span_extractor=args.span_extractor)
     evidence = run.supports_require_evidence()
     seeds: list[int] = []
@@ -116,11 +120,11 @@ def main(cli: Args) -> dict[str, Any]:
     machine_at_start = run.machine()
     excluded = excluded_passages(args, results, work_dir)
     tasks = new_tasks(args, cli.tasks, cli.eval_seed, cli.max_candidates, excluded)
-    envs = [run.make_env(args) for _ in range(min(args.eval_batch, cli.tasks))]
+    envs = [run.make_env(args, split="test") for _ in range(min(args.eval_batch, cli.tasks))]
     evaluations = {}
     for name, path in (("sft", work_dir / "sft"), ("dapo", Path(cli.dapo_dir))):
         model, tokenizer = load_causal_lm(str(path))
-        evaluations[name] = run.evaluate_model(model, tokenizer, args, envs, tasks["seeds"])
+        evaluations[name] = run.evaluate_model(model, tokenizer, args, envs, tasks)
         print(f"{name}: {np.mean(evaluations[name]['scores']):.3f} on {cli.tasks} new tasks", flush=True)
     new = {"sft": evaluations["sft"]["scores"], "dapo": evaluations["dapo"]["scores"],
            "teacher": tasks["teacher_scores"]}

@@ -32,7 +32,7 @@ from cpu_learning_replication import run_args
 from transformers import HfArgumentParser
 
 from agents.llm import LLMAgent
-from agents.llm.rollout import EpisodeSpec, evaluate_agent
+from agents.llm.rollout import evaluate_agent
 from ramp_env.cache import atomic_write_json
 from ramp_env.corpus.integrity import file_record
 from ramp_env.models import load_causal_lm, torch_threads
@@ -73,17 +73,22 @@ def read_json(path: str, keys: tuple[str, ...]) -> dict[str, Any]:
 
 
 def sampled_scores(
-    model_dir: str, args: run.Args, seeds: list[int], samples: int, temperature: float, seed: int
+    model_dir: str, args: run.Args, task_lists: list[dict[str, Any]], samples: int, temperature: float, seed: int
 ) -> dict[str, Any]:
-    """Each task's mean score over ``samples`` rollouts at ``temperature`` (tasks in ``seeds`` order)."""
+    """Each task's mean score over ``samples`` rollouts at ``temperature`` (tasks in list order). A list
+    with ``task_indices`` is the run's frozen test tasks (its held-out env); others are seeded
+    test-split tasks."""
     model, tokenizer = load_causal_lm(model_dir)
     agent = LLMAgent(model=model, tokenizer=tokenizer, max_new_tokens=args.max_new_tokens,
                      batch_size=args.eval_batch, temperature=temperature, seed=seed)
-    envs = [run.make_env(args) for _ in range(args.eval_batch)]
-    specs = [EpisodeSpec(seed=s, options={"num_masks": args.num_masks}) for s in seeds for _ in range(samples)]
     started = time.perf_counter()
-    _, episodes = evaluate_agent(agent, envs, specs)
-    per_rollout = np.array([e.trajectory.score for e in episodes]).reshape(len(seeds), samples)
+    episodes = []
+    for tasks in task_lists:
+        held_out = {"held_out": True} if tasks.get("task_indices") else {"split": "test"}
+        envs = [run.make_env(args, **held_out) for _ in range(args.eval_batch)]
+        specs = [spec for spec in run.task_specs(args, tasks) for _ in range(samples)]
+        episodes += evaluate_agent(agent, envs, specs)[1]
+    per_rollout = np.array([e.trajectory.score for e in episodes]).reshape(-1, samples)
     return {"scores": [round(float(x), 4) for x in per_rollout.mean(axis=1)],
             "seconds": round(time.perf_counter() - started, 1)}
 
@@ -111,12 +116,12 @@ def main(cli: Args) -> dict[str, Any]:
     temperature = cli.temperature if cli.temperature is not None else results["dapo"]["config"]["temperature"]
     if temperature <= 0:
         raise SystemExit(f"--temperature must be > 0 (sampled rollouts), got {temperature}")
-    sets = {"run": results["held_out"]["seeds"]}
+    sets = {"run": results["held_out"]}
     greedy = {"run": {m: results["per_task_scores"][m] for m in ("sft", "dapo")}}
     if replication is not None:
-        sets["replication"] = replication["new_tasks"]["seeds"]
+        sets["replication"] = replication["new_tasks"]
         greedy["replication"] = {m: replication["per_task_scores"][m] for m in ("sft", "dapo")}
-    seeds = [s for task_seeds in sets.values() for s in task_seeds]
+    seeds = [s for tasks in sets.values() for s in tasks["seeds"]]
     started = time.perf_counter()
     scored = {}
     for name, path in (("sft", cli.sft_dir), ("dapo", cli.dapo_dir)):
@@ -134,7 +139,7 @@ def main(cli: Args) -> dict[str, Any]:
             print(f"{name}: reusing {partial}")
         else:
             machine_at_start = run.machine()
-            scored[name] = {"key": key, **sampled_scores(path, args, seeds, cli.samples, temperature, cli.seed),
+            scored[name] = {"key": key, **sampled_scores(path, args, list(sets.values()), cli.samples, temperature, cli.seed),
                             "machine_at_start": machine_at_start, "machine_at_end": run.machine()}
             atomic_write_json(partial, scored[name])
         print(f"{name}: {np.mean(scored[name]['scores']):.3f} avg@{cli.samples} on {len(seeds)} tasks", flush=True)
@@ -144,7 +149,8 @@ def main(cli: Args) -> dict[str, Any]:
     report: dict[str, Any] = {"args": asdict(cli), "temperature": temperature, "samples": cli.samples}
     offset = 0
     per_task: dict[str, dict[str, list[float]]] = {}
-    for name, task_seeds in sets.items():
+    for name, tasks in sets.items():
+        task_seeds = tasks["seeds"]
         part = {m: scored[m]["scores"][offset : offset + len(task_seeds)] for m in ("sft", "dapo")}
         offset += len(task_seeds)
         per_task[name] = part

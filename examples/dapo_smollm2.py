@@ -14,9 +14,11 @@ GPU recipe (Qwen2.5-1.5B-Instruct after its SFT run, see docs/llm-training.md):
 1. Load the SFT model (``--init_from``; the base model if that folder is missing,
    but a base model that never writes a valid action gives every rollout the same
    reward and dynamic sampling then drops every group).
-2. Score it (greedy ``LLMAgent``) on held-out tasks.
-3. Run ``--steps`` DAPO steps: group sampling, dynamic sampling, clip-higher
-   token-level policy gradient, overlong shaping; held-out passages are never trained on.
+2. Score it (greedy ``LLMAgent``) on held-out tasks: the frozen test set (``tasks="test"``)
+   on the default corpus, the test split's tasks on another corpus.
+3. Run ``--steps`` DAPO steps on ``split="train"`` envs: group sampling, dynamic sampling,
+   clip-higher token-level policy gradient, overlong shaping; no test passage (or near copy
+   of one) is ever drawn or returned by a search.
 4. Score again, print before/after, save the model.
 """
 
@@ -30,11 +32,12 @@ import torch
 from transformers import HfArgumentParser
 
 from agents.llm import LLMAgent
-from agents.llm.rollout import score_agent, seeded_specs
+from agents.llm.rollout import held_out_specs, score_agent
 from agents.training.checkpoint import save_pretrained_atomic
 from agents.training.dapo import DAPOConfig, DAPOTrainer
 from ramp_env.envs.ramp import RAMPEnv
 from ramp_env.models import load_causal_lm, torch_threads
+from ramp_env.tasksets import held_out_env_kwargs
 from ramp_env.wrappers.curriculum import make_curriculum
 
 
@@ -71,10 +74,12 @@ class Args:
     output_dir: str = "runs/dapo-smollm2"
 
 
-def make_env(args: Args) -> RAMPEnv:
+def make_env(args: Args, **kwargs: object) -> RAMPEnv:
+    """A training env (``split="train"``) unless ``kwargs`` say otherwise (the held-out envs)."""
+    kwargs = {"split": "train", **kwargs}
     return RAMPEnv(
         corpus=args.corpus, num_masks=args.num_masks, max_searches=args.max_searches, top_k=args.top_k,
-        max_hit_chars=args.max_hit_chars, progress=False,
+        max_hit_chars=args.max_hit_chars, progress=False, **kwargs,  # type: ignore[arg-type]
     )
 
 
@@ -85,9 +90,10 @@ def main(args: Args) -> dict[str, object]:
         print(f"{args.init_from} not found: starting from the base model (run examples/sft_smollm2.py first)")
     model, tokenizer = load_causal_lm(source, device=args.device, dtype=args.dtype)
 
-    envs = [make_env(args) for _ in range(min(args.eval_tasks, 8))]
-    specs = seeded_specs(args.eval_seed, args.num_masks, args.eval_tasks)  # held-out tasks
-    held_out = {envs[0].reset(seed=s.seed, options=dict(s.options))[1]["task_id"] for s in specs}
+    # held-out tasks: the frozen test set on the default corpus (the test split elsewhere); training
+    # envs play split="train", so no held-out passage (or near copy) is ever trained on or searched
+    envs = [make_env(args, **held_out_env_kwargs(args.corpus)) for _ in range(min(args.eval_tasks, 8))]
+    specs = held_out_specs(envs[0], args.eval_seed, args.num_masks, args.eval_tasks)
     agent = LLMAgent(model=model, tokenizer=tokenizer, max_new_tokens=args.max_new_tokens)
     before = score_agent(agent, envs, specs)
     print("before:", json.dumps(before))
@@ -106,7 +112,6 @@ def main(args: Args) -> dict[str, object]:
             max_new_tokens=args.max_new_tokens, seed=args.seed,
         ),
         curriculum=curriculum,
-        exclude_passages=held_out,
     )
     history = []
     for _ in range(args.steps):

@@ -15,7 +15,8 @@ GPU with vLLM (colocated engine, one process; see docs/llm-training.md for serve
    ``--model`` (a folder, a hub id in the local cache, or the offline SmolLM2). A base model
    that never closes an action tag gives every episode the same reward (-0.1 per turn), so
    every group has zero advantage and nothing is learned.
-2. Build the task dataset: one row per RAMP task (reset seed + mask count); the env owns the passages.
+2. Build the task dataset: one row per RAMP task (reset seed + mask count); the env owns the passages,
+   and plays ``split="train"``, so the frozen test tasks (``ramp-env evaluate --tasks test``) stay unseen.
 3. ``RAMPRollout`` plays ``num_generations`` episodes per task with the trainer's vLLM engine
    (``--use_vllm``) or ``model.generate`` and returns the turns with ``env_mask``.
 4. ``GRPOTrainer`` with the DAPO loss (``loss_type="dapo"``, clip-higher ``epsilon_high=0.28``,
@@ -77,6 +78,7 @@ def main(args: Args) -> None:
         env_kwargs=dict(
             corpus=args.corpus, max_searches=args.max_searches, top_k=args.top_k,
             max_hit_chars=args.max_hit_chars, progress=False,
+            split="train",  # train passages only: no test passage is drawn or comes back from a search
         ),
         max_new_tokens=args.max_new_tokens,
         max_context_tokens=args.max_context_tokens,
@@ -118,7 +120,8 @@ def main(args: Args) -> None:
         if "reward" in record:
             print({k: round(v, 4) for k, v in record.items() if isinstance(v, float)})
     save_pretrained_atomic(trainer.model, tokenizer, args.output_dir)
-    print(f"model saved to {args.output_dir}")
+    print(f"model saved to {args.output_dir}; score it on the frozen test tasks with: ramp-env evaluate "
+          f"--agent llm --agent-arg model={args.output_dir} --tasks test")
 
 
 if __name__ == "__main__":

@@ -171,9 +171,12 @@ into a numeric problem: the observation is a vector of features of the candidate
 answers mined from the search results (context overlap, neighbouring words, kind
 fit, rank, the heuristic's score); the action is *search for mask m with query
 template t* or *answer mask m with its j-th candidate*; `action_masks()` tells
-`MaskablePPO` which actions are valid. We measure two references on the same
-held-out tasks: a uniformly random valid policy and the wrapper's greedy
-heuristic (search with every template, then answer the top candidate)."""),
+`MaskablePPO` which actions are valid. PPO trains on `split="train"` and is
+scored on `split="test"`: the corpus's passages are split once (near copies on
+one side), so the held-out tasks' passages never appear in training, neither as
+tasks nor in search results. We measure two references on the same held-out
+tasks: a uniformly random valid policy and the wrapper's greedy heuristic
+(search with every template, then answer the top candidate)."""),
     ("code", """import torch
 from sb3_contrib import MaskablePPO
 from stable_baselines3.common.vec_env import DummyVecEnv
@@ -183,12 +186,13 @@ from ramp_env.wrappers.candidate_actions import CandidateActionWrapper
 torch.set_num_threads(1)  # a tiny MLP: one thread is faster than several busy ones
 
 
-def make_wrapped(reward="penalized_recall", wrapper=CandidateActionWrapper):
-    return wrapper(gym.make("RAMP-Lite-v0", reward=reward).unwrapped, max_masks=1)
+def make_wrapped(reward="penalized_recall", wrapper=CandidateActionWrapper, split="train"):
+    # split="train": training never sees a test passage, not as a task, not in a search result
+    return wrapper(gym.make("RAMP-Lite-v0", reward=reward, split=split).unwrapped, max_masks=1)
 
 
 def held_out(env, choose, tasks=EVAL_TASKS):
-    \"\"\"Rewards of choose(obs, action_mask) -> action on tasks the training never resets to.\"\"\"
+    \"\"\"Rewards of choose(obs, action_mask) -> action on the test split's tasks (env made with split="test").\"\"\"
     rewards = []
     for i in range(tasks):
         obs, _ = env.reset(seed=10_000_000 + i)
@@ -211,7 +215,7 @@ def policy(model):
     return lambda obs, mask: int(model.predict(obs, deterministic=True, action_masks=mask)[0])
 
 
-eval_env = make_wrapped()
+eval_env = make_wrapped(split="test")
 rng = np.random.default_rng(0)
 random_valid = held_out(eval_env, lambda obs, mask: int(rng.choice(np.flatnonzero(mask))))
 greedy_rewards = held_out(eval_env, greedy(eval_env))
@@ -337,7 +341,7 @@ for reward_name in ["recall", "penalized_recall"]:
     hacker = MaskablePPO("MlpPolicy", train, n_steps=128, batch_size=128, learning_rate=1e-3,
                          ent_coef=0.01, seed=0, device="cpu")
     hacker.learn(total_timesteps=3_000)
-    probe = make_wrapped(reward_name, ListAnswerWrapper)
+    probe = make_wrapped(reward_name, ListAnswerWrapper, split="test")
     rewards = held_out(probe, policy(hacker), tasks=60)
     list_rate[reward_name] = probe.lists / 60
     print(f"{reward_name:17} reward {rewards.mean():.3f}   episodes answered with a list: {list_rate[reward_name]:.0%}")

@@ -6,9 +6,10 @@
         --train_file runs/bm25-traj.jsonl --max_train_trajectories 2000 --epochs 2 --batch_size 16 \
         --learning_rate 1e-5 --eval_tasks 200 --max_searches 4 --top_k 3 --max_hit_chars 1200
 
-1. Score the model (greedy ``LLMAgent``) on held-out tasks.
-2. Play the BM25 heuristic agent on training tasks (other seeds, held-out passages
-   excluded) and keep the episodes scoring at least ``min_score``: rejection sampling.
+1. Score the model (greedy ``LLMAgent``) on held-out tasks: the frozen test set
+   (``tasks="test"``) on the default corpus, the test split's tasks on another corpus.
+2. Play the BM25 heuristic agent on training tasks (``split="train"``: no test passage is
+   drawn or searched) and keep the episodes scoring at least ``min_score``: rejection sampling.
 3. SFT on those trajectories, the loss on the agent's own turns only (TRL ``SFTTrainer``).
 4. Score again on the same held-out tasks, print before/after, save the model.
 """
@@ -23,12 +24,13 @@ from transformers import HfArgumentParser
 
 from agents.bm25_heuristic import BM25HeuristicAgent
 from agents.llm import LLMAgent
-from agents.llm.rollout import score_agent, seeded_specs
+from agents.llm.rollout import held_out_specs, score_agent
 from agents.training.checkpoint import save_pretrained_atomic
 from agents.training.sft import CURRICULA, SFTTrainConfig, train_sft
 from ramp_env.envs.ramp import RAMPEnv
 from ramp_env.evaluation.runner import episode_seed, run_episode
 from ramp_env.models import load_causal_lm, torch_threads
+from ramp_env.tasksets import held_out_env_kwargs
 from ramp_env.trajectories import RecordTrajectories, filter_trajectories, read_trajectories, write_trajectories
 
 
@@ -62,10 +64,12 @@ class Args:
     output_dir: str = "runs/sft-smollm2"  # the fine-tuned model (and trajectories.jsonl)
 
 
-def make_env(args: Args) -> RAMPEnv:
+def make_env(args: Args, **kwargs: object) -> RAMPEnv:
+    """A training env (``split="train"``) unless ``kwargs`` say otherwise (the held-out envs)."""
+    kwargs = {"split": "train", **kwargs}
     return RAMPEnv(
         corpus=args.corpus, num_masks=args.num_masks, max_searches=args.max_searches, top_k=args.top_k,
-        max_hit_chars=args.max_hit_chars, progress=False,
+        max_hit_chars=args.max_hit_chars, progress=False, **kwargs,  # type: ignore[arg-type]
     )
 
 
@@ -73,16 +77,17 @@ def main(args: Args) -> dict[str, object]:
     if args.curriculum not in CURRICULA:  # fail before the slow parts
         raise SystemExit(f"--curriculum must be one of {CURRICULA}, got {args.curriculum!r}")
     torch.manual_seed(args.seed)
-    envs = [make_env(args) for _ in range(min(args.eval_tasks, 8))]
-    specs = seeded_specs(args.eval_seed, args.num_masks, args.eval_tasks)  # held-out tasks
-    held_out = {envs[0].reset(seed=s.seed, options=dict(s.options))[1]["task_id"] for s in specs}
+    # held-out tasks: the frozen test set on the default corpus (the test split elsewhere); training
+    # envs play split="train", so no held-out passage (or near copy) is ever trained on or searched
+    envs = [make_env(args, **held_out_env_kwargs(args.corpus)) for _ in range(min(args.eval_tasks, 8))]
+    specs = held_out_specs(envs[0], args.eval_seed, args.num_masks, args.eval_tasks)
 
     model, tokenizer = load_causal_lm(args.model, device=args.device, dtype=args.dtype)
     agent = LLMAgent(model=model, tokenizer=tokenizer, max_new_tokens=args.max_new_tokens)
     before = score_agent(agent, envs, specs)
     print("before:", json.dumps(before))
 
-    # training data: the BM25 heuristic on other seeds, held-out passages excluded, good episodes only
+    # training data: the BM25 heuristic on train passages, good episodes only
     if args.train_file:
         played = read_trajectories(args.train_file)
     else:
@@ -93,10 +98,9 @@ def main(args: Args) -> dict[str, object]:
             k = mask_counts[i % len(mask_counts)]
             run_episode(recorder, bm25, episode_seed(args.train_seed, k, i), k)
         played = recorder.pop_trajectories()
-    fresh = [t for t in played if t.task_id not in held_out]
-    kept = filter_trajectories(fresh, args.min_score)[: args.max_train_trajectories]
+    kept = filter_trajectories(played, args.min_score)[: args.max_train_trajectories]
     print(f"training data: {len(played)} episodes, mean score {sum(t.score for t in played) / len(played):.3f}; "
-          f"kept {len(kept)} with score >= {args.min_score} (held-out passages excluded)")
+          f"kept {len(kept)} with score >= {args.min_score} (train passages only)")
     if not kept:
         raise SystemExit("no training trajectory passed the filter: lower --min_score or raise --train_episodes")
 

@@ -4,7 +4,10 @@
 
 The wrapper turns each episode into a numeric problem (features of mined
 candidates in, "search for mask m with template t" / "answer mask m with
-candidate j" out). The script evaluates, on the same held-out tasks, the
+candidate j" out). Training envs play ``split="train"``; the held-out tasks are the
+frozen test set (``tasks="test"``) on the default corpus, the test split's tasks
+elsewhere, so no held-out passage is trained on or searched. The script evaluates, on
+the same held-out tasks, the
 untrained policy, a uniformly random valid policy and the wrapper's greedy
 heuristic (every template, then each mask's top candidate), then the policy every
 ``eval_every`` steps, and writes ``curve.csv``, ``curve.png`` and the policy
@@ -27,10 +30,10 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.env_util import make_vec_env
 
-import ramp_env
 from ramp_env.cache import atomic_path, atomic_write_text
 from ramp_env.envs.ramp import RAMPEnv
 from ramp_env.evaluation.leaderboard import mean_ci95
+from ramp_env.tasksets import held_out_env_kwargs
 from ramp_env.wrappers.candidate_actions import CandidateActionWrapper
 
 
@@ -65,19 +68,25 @@ def parse_args() -> Args:
     return Args(**vars(parser.parse_args()))
 
 
-def make_env(args: Args) -> CandidateActionWrapper:
+def make_env(args: Args, **kwargs: object) -> CandidateActionWrapper:
+    """A training env (``split="train"``) unless ``kwargs`` say otherwise (the held-out env)."""
+    kwargs = {"split": "train", **kwargs}
     env = RAMPEnv(
         corpus=args.corpus, span_extractor=args.span_extractor, cache_dir=args.cache_dir,
-        num_masks=args.num_masks, progress=False,
+        num_masks=args.num_masks, progress=False, **kwargs,  # type: ignore[arg-type]
     )
     return CandidateActionWrapper(env, max_masks=max(args.num_masks, 1))
 
 
 def evaluate_policy(env: CandidateActionWrapper, choose, episodes: int, seed: int) -> list[float]:
-    """Rewards of ``choose(obs, action_mask) -> action`` on held-out tasks (seeds disjoint from training)."""
+    """Rewards of ``choose(obs, action_mask) -> action`` on the held-out env's tasks (a frozen set's
+    first ``episodes`` tasks in order, at most its size; else seeded test-split tasks)."""
+    task_set = env.unwrapped.task_set
+    if task_set is not None:
+        episodes = min(episodes, len(task_set.for_masks(env.unwrapped.num_masks)))
     rewards = []
     for episode in range(episodes):
-        obs, _ = env.reset(seed=seed + episode)
+        obs, _ = env.reset(seed=seed + episode, options=env.unwrapped.episode_options(episode))
         done = False
         while not done:
             obs, reward, terminated, truncated, _ = env.step(choose(obs, env.action_masks()))
@@ -134,7 +143,7 @@ if __name__ == "__main__":
     torch.set_num_threads(1)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    eval_env = make_env(args)
+    eval_env = make_env(args, **held_out_env_kwargs(args.corpus))
     eval_seed = 10_000_000 + args.seed
 
     # references on the same held-out tasks

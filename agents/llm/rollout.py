@@ -100,6 +100,18 @@ def seeded_specs(seed: int, num_masks: int, count: int) -> list[EpisodeSpec]:
     return [EpisodeSpec(seed=episode_seed(seed, num_masks, i), options={"num_masks": num_masks}) for i in range(count)]
 
 
+def held_out_specs(env: gym.Env, seed: int, num_masks: int, count: int) -> list[EpisodeSpec]:
+    """Episodes on ``env``'s held-out tasks: the first ``count`` frozen tasks of ``num_masks``
+    masks when it plays a frozen set (``tasks="test"``; at most the set's size), in the set's
+    order, else :func:`seeded_specs`."""
+    task_set = getattr(env.unwrapped, "task_set", None)
+    if task_set is None:
+        return seeded_specs(seed, num_masks, count)
+    count = min(count, len(task_set.for_masks(num_masks)))
+    return [EpisodeSpec(seed=episode_seed(seed, num_masks, i), options={"num_masks": num_masks, "task_index": i})
+            for i in range(count)]
+
+
 def score_agent(agent: LLMAgent, envs: Sequence[gym.Env], specs: Sequence[EpisodeSpec]) -> dict[str, Any]:
     """:func:`evaluate_agent` summarised: mean score, mean env reward (score minus format penalties),
     share of episodes answered, rollout tokens/s, the first episode's first action."""

@@ -1,6 +1,7 @@
 """``ramp-env evaluate``: score agents on seeded episodes and print a leaderboard.
 
     ramp-env evaluate --agent bm25 random --episodes 200 --num-masks 1 2 3 4 --seed 0 --out results/
+    ramp-env evaluate --agent bm25 --tasks test --out results/   # the frozen test set: a citable score
 
 Agents are names registered in the ``ramp_env.agents`` entry-point group (see
 ``--list-agents``) or ``module:Class`` strings.
@@ -19,6 +20,7 @@ from ramp_env.cli.common import (
 )
 from ramp_env.evaluation.agent_loading import accepts, registered_agents, resolve_agent
 from ramp_env.evaluation.harness import AgentSpec, evaluate
+from ramp_env.tasksets import TASK_SETS, load_task_set
 
 __all__ = ["DEFAULT_ENV", "add_parser", "agent_specs", "parse_assignment", "run"]
 
@@ -40,8 +42,19 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "that takes KEY, AGENT.KEY=VALUE to one agent",
     )
     add_env_args(parser)
-    parser.add_argument("--episodes", type=int, default=100, help="episodes per agent and mask count")
-    parser.add_argument("--num-masks", type=int, nargs="+", default=None, help="mask counts (default: the env's)")
+    parser.add_argument(
+        "--tasks", default=None, metavar="|".join(TASK_SETS) + "|FILE",
+        help="play a frozen task set (RAMP-v0's tasks=...): the same tasks in the same order whatever the seed; "
+        "records and the leaderboard name its version and sha256. Default: tasks drawn by seed",
+    )
+    parser.add_argument(
+        "--episodes", type=int, default=None,
+        help="episodes per agent and mask count (default 100; with --tasks, every task of the set)",
+    )
+    parser.add_argument(
+        "--num-masks", type=int, nargs="+", default=None,
+        help="mask counts (default: the env's; with --tasks, every mask count of the set)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=None, metavar="DIR", help="write results.jsonl, leaderboard.md, a PNG plot")
     parser.add_argument(
@@ -83,11 +96,15 @@ def run(args: argparse.Namespace) -> int:
         for name, target in sorted(registered_agents().items()):
             print(f"{name:16s} {target}")
         return 0
-    if args.episodes < 1:
+    if args.episodes is not None and args.episodes < 1:
         raise ValueError("--episodes must be >= 1")
     if args.out is not None:
         check_output_dir(args.out)  # before any episode: a bad --out must not cost a whole run
     kwargs = gym_env_kwargs(args)
+    if args.tasks is not None:
+        _frozen_task_args(args, kwargs)
+    elif args.episodes is None:
+        args.episodes = 100
     # candidates shaped like the env's masks: agents that extract spans use the env's extractor
     span_extractor = kwargs.get("span_extractor") if args.env == DEFAULT_ENV else None
     specs = agent_specs(args.agent, args.agent_arg, span_extractor)
@@ -112,6 +129,24 @@ def run(args: argparse.Namespace) -> int:
         print(f"\nwrote {result.out_dir}/results.jsonl, leaderboard.md, score_vs_masks.png, difficulty.md, "
               "difficulty.jsonl")
     return 0
+
+
+def _frozen_task_args(args: argparse.Namespace, kwargs: dict) -> None:
+    """``--tasks``: the env plays the set; episodes and mask counts default to all of it, and
+    more episodes than the set has are refused (they would replay tasks)."""
+    if args.env != DEFAULT_ENV:
+        raise ValueError(f"--tasks plays frozen RAMP tasks: use it with --env {DEFAULT_ENV} (got --env {args.env})")
+    if kwargs.get("tasks", args.tasks) != args.tasks:
+        raise ValueError("--tasks and --env-arg tasks=... disagree: use one")
+    kwargs["tasks"] = args.tasks
+    task_set = load_task_set(args.tasks)
+    args.num_masks = args.num_masks or sorted(task_set.tasks)
+    sizes = {k: len(task_set.for_masks(k)) for k in args.num_masks}  # an unknown mask count fails here
+    if args.episodes is None:
+        args.episodes = sizes  # every task of every mask count
+    elif args.episodes > min(sizes.values()):
+        raise ValueError(f"--episodes {args.episodes}: task set {task_set.label} has {sizes} tasks per mask count; "
+                         "more episodes would replay tasks")
 
 
 def _run_downstream(args: argparse.Namespace, specs: list[AgentSpec], kwargs: dict) -> int:

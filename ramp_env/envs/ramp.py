@@ -14,6 +14,7 @@ from gymnasium import spaces
 
 from ramp_env.actions import ParsedAction, parse_action
 from ramp_env.corpus.prepared import DEFAULT_CORPUS, PreparedCorpus
+from ramp_env.envs.benchmark_split import BenchmarkSplitMixin
 from ramp_env.masking import MaskedTask, make_mask_strategy, mask_passage, maskable_spans
 from ramp_env.masking.evidence import CRITERIA as EVIDENCE_CRITERIA
 from ramp_env.masking.evidence import EvidenceIndex
@@ -62,7 +63,7 @@ def _check_numeric_options(**options: Any) -> None:
         raise ValueError(f"format_penalty must be a finite number >= 0, got {penalty!r}")
 
 
-class RAMPEnv(gym.Env[dict[str, Any], str]):
+class RAMPEnv(BenchmarkSplitMixin, gym.Env[dict[str, Any], str]):
     """
     ## Description
 
@@ -187,6 +188,15 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
       a finite number >= 0 (one-line ``ValueError`` naming the option otherwise).
     * ``cache_dir``: where prepared corpora and indexes are cached.
     * ``render_mode``: ``"ansi"`` or ``"human"``.
+    * ``split``: ``None`` (every passage), ``"train"`` or ``"test"``: draw tasks from one side of
+      the passage split (:mod:`ramp_env.masking.split`). With ``"train"`` no search ever returns a
+      test passage and evidence must be a train passage; with ``"test"`` search covers every passage
+      but the source and its near copies. ``docs/benchmark.md`` says why.
+    * ``tasks``: ``None`` (draw tasks), ``"test"`` or a frozen task file: play the frozen test set
+      (:mod:`ramp_env.tasksets`) of the current ``num_masks`` (1-4) in order, whatever the seed:
+      ``reset(seed=s)`` (any ``s``) starts from the first task, ``reset()`` plays the next; after
+      the last task the env starts again from the first. ``reset(options={"task_index": i})``
+      plays task ``i`` (mod the set's size); ``info["task_set"]`` and ``info["task_index"]`` name it.
 
     ## Version History
 
@@ -225,6 +235,8 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
         progress: bool = True,
         render_mode: str | None = None,
         evidence_criterion: str = "context",
+        split: str | None = None,
+        tasks: str | os.PathLike[str] | None = None,
     ) -> None:
         _check_numeric_options(
             num_masks=num_masks, top_k=top_k, max_searches=max_searches, max_steps=max_steps,
@@ -265,6 +277,7 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
         self.reward_fn: EpisodeReward = make_reward(reward)
         self.mask_strategy = make_mask_strategy(mask_strategy)
         self.pool_monitor = PoolMonitor(type(self).__name__)  # warns when a mask count repeats passages
+        self._init_split(split, tasks)
         self._open_resources()
 
         charset = text_charset()
@@ -299,13 +312,14 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
             self.spans = self.corpus.lazy_span_table(cfg["span_extractor"], spacy_model=cfg["spacy_model"])
         backend = cfg["retriever"]
         self.retriever: Retriever = self.corpus.retriever(backend) if isinstance(backend, str) else backend
+        self._open_split()  # split="train": self.retriever becomes a view without test passages
         # near copies of each task's source, found through the retriever and cached per passage
         self.near_duplicates = NearDuplicateFinder(self.retriever)
         # evidence per span, cached on disk per corpus and backend (in memory for a custom retriever)
         self.evidence = EvidenceIndex.for_corpus(
             self.corpus,
             self.retriever,
-            backend if isinstance(backend, str) else None,
+            self._evidence_cache_name(backend),
             near_duplicates=lambda p: self.near_duplicates.ids(p.id, p.text),
             criterion=cfg.get("evidence_criterion", "context"),
         )
@@ -345,7 +359,7 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
 
     def _eligible_rows(self, k: int) -> np.ndarray:
         if k not in self._eligible:
-            rows = self.spans.rows_with_at_least(k)
+            rows = self._on_side(self.spans.rows_with_at_least(k))
             if rows.size == 0:
                 raise RuntimeError(
                     f"no passage in corpus {self.corpus.manifest['source']} has {k} salient spans; lower num_masks"
@@ -397,7 +411,7 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
         k = self.num_masks if num_masks is None else int(num_masks)
         # a task pool draws any pool passage (its spans are only known once drawn); the eager
         # table knows up front which passages have k spans
-        draw = self.task_pool.draw if self.task_pool is not None else self._eligible_draw(k)
+        draw = self._side_draw(self.task_pool.draw if self.task_pool is not None else self._eligible_draw(k))
         for attempt in range(_SAMPLING_ATTEMPTS):
             task = self._make_task(draw(self.np_random), k)
             if task is not None:
@@ -420,10 +434,13 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
         if "num_masks" in options:
             self.set_num_masks(options["num_masks"])
         self._reset_episode_state()
-        if "passage_id" in options:
+        if self.task_set is not None:
+            self.task = self._next_frozen_task(options, seeded=seed is not None)
+        elif "passage_id" in options:
             row = self.corpus.store.rowid_of(str(options["passage_id"]))
             if row is None:
                 raise ValueError(f"passage_id {options['passage_id']!r} is not in the corpus")
+            self._check_side(row, str(options["passage_id"]))
             task = self._make_task(row, self.num_masks)
             if task is None:
                 supported = " supported by evidence (require_evidence=True)" if self.require_evidence else ""
@@ -559,6 +576,7 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
             "format_errors": list(parsed.errors) if parsed else [],
             "retrieved_ids": retrieved,
             "searches_used": self.searches_used,
+            **self._task_set_info(),
         }
         if self.answers_in_info:
             info["answers"] = list(self.task.answers)

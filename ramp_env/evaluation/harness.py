@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,9 +15,9 @@ import ramp_env
 from ramp_env.cache import atomic_write_text, check_output_dir
 from ramp_env.evaluation.agent_loading import make_agent
 from ramp_env.evaluation.difficulty import breakdown, format_breakdown, write_breakdown_jsonl
-from ramp_env.evaluation.leaderboard import format_table, plot_scores, summarize
-from ramp_env.evaluation.records import RESULTS_FILE, EpisodeRecord, ResultsFile, canonical_json
-from ramp_env.evaluation.runner import is_concurrent, run_episodes, run_episodes_concurrently
+from ramp_env.evaluation.leaderboard import format_provenance, format_table, plot_scores, summarize
+from ramp_env.evaluation.records import RESULTS_FILE, EpisodeRecord, ResultsFile, canonical_json, describe_task_set
+from ramp_env.evaluation.runner import is_concurrent, run_episodes, run_episodes_concurrently, task_set_provenance
 
 LEADERBOARD_FILE = "leaderboard.md"
 PLOT_FILE = "score_vs_masks.png"
@@ -66,13 +66,26 @@ class Evaluation:
     difficulty: str = ""  # mask score by span type and by span length (Markdown; "" without masks)
 
 
+def check_resumable(results: ResultsFile, previous: Iterable[EpisodeRecord], env: gym.Env) -> None:
+    """Refuse to add this run to a results file that holds results of another task set or version."""
+    current = task_set_provenance(env)
+    identity = (current["task_set"], current["task_set_sha256"])
+    for record in previous:
+        if record.task_set_identity != identity:
+            raise ValueError(
+                f"{results.path} holds results on {describe_task_set(record.task_set_identity)}; this run plays "
+                f"{describe_task_set(identity)}: results of different task-set versions cannot be resumed or "
+                "merged; write this run to another --out directory"
+            )
+
+
 def env_config_key(env_kwargs: Mapping[str, Any]) -> str:
     return canonical_json({k: v for k, v in env_kwargs.items() if k not in _NOT_CONFIG})
 
 
 def evaluate(
     agents: Sequence[str | AgentSpec],
-    episodes: int,
+    episodes: int | Mapping[int, int],
     num_masks: Sequence[int | None] = (None,),
     seed: int = 0,
     env_id: str = "RAMP-v0",
@@ -82,14 +95,21 @@ def evaluate(
 ) -> Evaluation:
     """Run every agent on ``episodes`` seeded episodes per mask count and summarise.
 
+    ``episodes`` may map each mask count to its own number (a frozen task set's size per count).
+
     With ``out_dir``, each episode is appended to ``results.jsonl`` as it ends;
     episodes already there (same agent and arguments, env and arguments, mask
     count, seed and episode number) are not played again, so an interrupted run
     resumes where it stopped. ``leaderboard.md`` and ``score_vs_masks.png`` are
     then written (atomically) from this run's records.
     """
-    if episodes < 1:
+    per_count = dict(episodes) if isinstance(episodes, Mapping) else None  # a frozen set's size per mask count
+    if per_count is not None and set(per_count) != set(num_masks):
+        raise ValueError(f"episodes per mask count {sorted(per_count)} must name every mask count {list(num_masks)}")
+    counts = list(per_count.values()) if per_count is not None else [episodes]
+    if min(counts) < 1:  # type: ignore[type-var]
         raise ValueError(f"episodes must be >= 1, got {episodes}")
+    most = max(counts)  # type: ignore[type-var]
     specs = [a if isinstance(a, AgentSpec) else AgentSpec(a) for a in agents]
     if not specs:
         raise ValueError("no agent to evaluate")
@@ -104,10 +124,16 @@ def evaluate(
         return (spec.name, args, env_id, env_config, k, seed, episode)
 
     env = gym.make(env_id, **env_kwargs)
+    if results is not None:
+        try:
+            check_resumable(results, previous.values(), env)
+        except ValueError:
+            env.close()
+            raise
     extra_envs: list[gym.Env] = []  # more envs for agents with episodes in flight
     records: list[EpisodeRecord] = []
     try:
-        total = len(specs) * len(num_masks) * episodes
+        total = len(specs) * sum(per_count.values()) if per_count is not None else len(specs) * len(num_masks) * most
         with tqdm(total=total, desc="evaluate", unit=" episodes", disable=not progress) as bar:
             for spec in specs:
                 agent_args = recorded_agent_args(spec.kwargs)
@@ -116,14 +142,15 @@ def evaluate(
                     envs = [env]
                     if is_concurrent(agent):
                         # one env per episode in flight; made once, reused by later agents
-                        while len(extra_envs) < min(agent.concurrency, episodes) - 1:
+                        while len(extra_envs) < min(agent.concurrency, most) - 1:
                             extra_envs.append(gym.make(env_id, **env_kwargs))
-                        envs += extra_envs[: min(agent.concurrency, episodes) - 1]
+                        envs += extra_envs[: min(agent.concurrency, most) - 1]
                     for k in num_masks:
+                        n = per_count[k] if per_count is not None else most
                         # "the env's own mask count" is recorded as that count, so resolve it
                         # now for the resume keys (envs without masks keep None: no resume)
                         k = getattr(env.unwrapped, "num_masks", None) if k is None else k
-                        done = {e: previous[key(spec, agent_args, k, e)] for e in range(episodes)
+                        done = {e: previous[key(spec, agent_args, k, e)] for e in range(n)
                                 if key(spec, agent_args, k, e) in previous}
                         records.extend(done.values())
                         bar.update(len(done))
@@ -131,8 +158,8 @@ def evaluate(
                         labels = {"agent_name": spec.name, "agent_args": agent_args, "env_id": env_id,
                                   "env_config": env_config, "skip": done}
                         stream = (
-                            run_episodes_concurrently(envs, agent, episodes, seed, k, **labels)
-                            if len(envs) > 1 else run_episodes(env, agent, episodes, seed, k, **labels)
+                            run_episodes_concurrently(envs, agent, n, seed, k, **labels)
+                            if len(envs) > 1 else run_episodes(env, agent, n, seed, k, **labels)
                         )
                         for record in results.append(stream) if results else stream:
                             records.append(record)
@@ -145,7 +172,7 @@ def evaluate(
         for opened in [env, *extra_envs]:
             opened.close()
     rows = summarize(records)
-    table = format_table(rows)
+    table = format_provenance(records) + "\n\n" + format_table(rows) if records else format_table(rows)
     difficulty_rows = breakdown(records)
     difficulty = format_breakdown(difficulty_rows)
     if out_dir is not None:

@@ -12,7 +12,7 @@ import numpy as np
 from scipy import stats
 
 from ramp_env.cache import atomic_path
-from ramp_env.evaluation.records import EpisodeRecord
+from ramp_env.evaluation.records import EpisodeRecord, check_one_task_set, describe_task_set
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,11 @@ def mean_ci95(values: Sequence[float]) -> tuple[float, float]:
 
 
 def summarize(records: Iterable[EpisodeRecord]) -> list[LeaderboardRow]:
-    """One row per (agent, env, mask count), best mean reward first within a mask count."""
+    """One row per (agent, env, mask count), best mean reward first within a mask count.
+
+    Records of different task sets (or versions of one) are an error, never averaged together."""
+    records = list(records)
+    check_one_task_set(records, "leaderboard")
     groups: dict[tuple[str, str, int], list[EpisodeRecord]] = defaultdict(list)
     for r in records:
         groups[(r.agent, r.env_id, r.num_masks)].append(r)
@@ -67,6 +71,15 @@ def summarize(records: Iterable[EpisodeRecord]) -> list[LeaderboardRow]:
             )
         )
     return sorted(rows, key=lambda r: (r.env_id, r.num_masks, -r.mean_reward, r.agent))
+
+
+def format_provenance(records: Sequence[EpisodeRecord]) -> str:
+    """The leaderboard's header line: which tasks and which reward its scores are on, e.g.
+    ``Tasks: test-v1 (sha256 0123456789ab) | reward: recall``. A score is cited with these and
+    the mask count of its row."""
+    identity = check_one_task_set(records, "leaderboard") or ("", "")
+    rewards = sorted({r.reward_name for r in records if r.reward_name}) or ["unrecorded"]
+    return f"Tasks: {describe_task_set(identity)} | reward: {', '.join(rewards)}"
 
 
 def format_table(rows: Sequence[LeaderboardRow]) -> str:

@@ -44,11 +44,21 @@ class EpisodeRecord:
     answer_metrics: dict[str, float] = field(default_factory=dict)
     # the type of each masked span (PERSON, DATE, ...; the task's span_types); [] for QA tasks
     span_types: list[str] = field(default_factory=list)
+    # what a score cites: the frozen task set ("test-v1"; "" when tasks were drawn by seed), its
+    # file's sha256, and the name of the env's reward
+    task_set: str = ""
+    task_set_sha256: str = ""
+    reward_name: str = ""
 
     @property
     def key(self) -> tuple[str, str, str, str, int, int, int]:
         """What makes two records the same experiment (used to skip finished episodes on resume)."""
         return (self.agent, self.agent_args, self.env_id, self.env_config, self.num_masks, self.seed, self.episode)
+
+    @property
+    def task_set_identity(self) -> tuple[str, str]:
+        """``(task_set, task_set_sha256)``: records of two identities score different tasks."""
+        return (self.task_set, self.task_set_sha256)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
@@ -57,6 +67,28 @@ class EpisodeRecord:
     def from_dict(cls, obj: dict[str, Any]) -> EpisodeRecord:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in obj.items() if k in known})
+
+
+def describe_task_set(identity: tuple[str, str]) -> str:
+    """``test-v1 (sha256 0123456789ab)``, or ``tasks drawn by seed`` for ``("", "")``."""
+    name, sha = identity
+    return f"{name} (sha256 {sha[:12]})" if name else "tasks drawn by seed (no frozen task set)"
+
+
+def check_one_task_set(records: Iterable[EpisodeRecord], where: str = "results") -> tuple[str, str] | None:
+    """The one task-set identity of ``records`` (None if there are none); a clear error when
+    they mix task sets or versions, whose scores must never be resumed into or averaged together."""
+    seen: dict[tuple[str, str], EpisodeRecord] = {}
+    for record in records:
+        seen.setdefault(record.task_set_identity, record)
+        if len(seen) > 1:
+            a, b = list(seen)
+            raise ValueError(
+                f"{where}: results of different task sets cannot be resumed or merged: "
+                f"{describe_task_set(a)} and {describe_task_set(b)} (episode {record.episode} of agent "
+                f"{record.agent!r}); write this run to another output directory"
+            )
+    return next(iter(seen), None)
 
 
 def canonical_json(obj: Any) -> str:

@@ -106,7 +106,21 @@ class _Tally:
             "seconds": time.perf_counter() - self.started,
             "usage": dict(usage),
             "answer_metrics": {str(k): float(v) for k, v in (info.get("answer_metrics") or {}).items()},
+            **task_set_provenance(env),
         }
+
+
+def task_set_provenance(env: gym.Env) -> dict[str, str]:
+    """What a record cites about its tasks: the env's frozen task set (``tasks="test"``) and its
+    sha256 (empty when tasks are drawn by seed), and the name of its reward."""
+    unwrapped = env.unwrapped
+    task_set = getattr(unwrapped, "task_set", None)
+    reward = getattr(unwrapped, "reward_fn", None)
+    return {
+        "task_set": str(getattr(task_set, "label", "")) if task_set is not None else "",
+        "task_set_sha256": str(getattr(task_set, "sha256", "")) if task_set is not None else "",
+        "reward_name": str(getattr(reward, "name", "")) if reward is not None else "",
+    }
 
 
 def _reset(env: gym.Env, seed: int, num_masks: int | None, episode: int | None = None) -> Any:

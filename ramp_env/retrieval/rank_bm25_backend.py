@@ -41,18 +41,25 @@ class RankBM25Retriever:
         self._postings = _Postings(self._bm25)
         self._row_of = {pid: i for i, pid in enumerate(self._ids)}
 
-    def search(self, query: str, k: int, exclude_ids: Collection[str] = ()) -> list[Hit]:
+    def search(
+        self, query: str, k: int, exclude_ids: Collection[str] = (), hidden_rows: np.ndarray | None = None
+    ) -> list[Hit]:
+        """The top ``k`` passages; ``hidden_rows`` (a bool array over rows, True = never return)
+        is how :class:`RestrictedBM25` hides the other side of a passage split."""
         terms = query_terms(query)
         if k <= 0 or not terms:
             return []
         scores = self._postings.scores(terms)
-        return self._top_hits(scores, k, exclude_ids, matched_only=True)
+        return self._top_hits(scores, k, exclude_ids, matched_only=True, hidden_rows=hidden_rows)
 
     def _top_hits(
-        self, scores: np.ndarray, k: int, exclude_ids: Collection[str], matched_only: bool
+        self, scores: np.ndarray, k: int, exclude_ids: Collection[str], matched_only: bool,
+        hidden_rows: np.ndarray | None = None,
     ) -> list[Hit]:
-        """The ``k`` best rows of ``scores`` (excluded ids and ``-inf`` rows never; with
+        """The ``k`` best rows of ``scores`` (excluded ids, hidden rows and ``-inf`` rows never; with
         ``matched_only`` also no row scoring 0, i.e. matching no query term) as hits."""
+        if hidden_rows is not None:
+            scores[hidden_rows] = -np.inf
         for pid in exclude_ids:
             row = self._row_of.get(pid)
             if row is not None:
@@ -66,7 +73,8 @@ class RankBM25Retriever:
         return [Hit(p.id, p.title, p.text, float(scores[i]), r) for r, (i, p) in enumerate(zip(top, passages))]
 
     def search_with_required(
-        self, query: str, required: str, k: int, exclude_ids: Collection[str] = ()
+        self, query: str, required: str, k: int, exclude_ids: Collection[str] = (),
+        hidden_rows: np.ndarray | None = None,
     ) -> list[Hit]:
         """The top ``k`` passages holding every analysed term of ``required``, ranked by BM25 of
         ``required`` and ``query`` together (evidence candidates: :mod:`ramp_env.masking.evidence`)."""
@@ -76,7 +84,16 @@ class RankBM25Retriever:
         terms = must + [t for t in dict.fromkeys(query_terms(query)) if t not in must]
         scores = self._postings.scores(terms)
         scores[~self._postings.holding_all(must)] = -np.inf  # a passage lacking a required term drops out
-        return self._top_hits(scores, k, exclude_ids, matched_only=False)
+        return self._top_hits(scores, k, exclude_ids, matched_only=False, hidden_rows=hidden_rows)
+
+    def restricted(self, hidden_ids: Collection[str]) -> RestrictedBM25:
+        """A view that never returns ``hidden_ids``: their rows score ``-inf`` before the top ``k``."""
+        hidden = np.zeros(len(self._ids), dtype=bool)
+        for pid in hidden_ids:
+            row = self._row_of.get(pid)
+            if row is not None:
+                hidden[row] = True
+        return RestrictedBM25(self, frozenset(hidden_ids), hidden)
 
     def __getstate__(self) -> dict[str, object]:
         return {"store_path": self.store.path, "k1": self.k1, "b": self.b}
@@ -129,3 +146,19 @@ class _Postings:
                 return np.zeros(self._size, dtype=bool)
             hits[rows] += 1
         return hits == len(terms)
+class RestrictedBM25:
+    """:class:`RankBM25Retriever` searches that never return the hidden passages: one boolean
+    mask over rows, applied to the score vector of every query (one numpy assignment)."""
+
+    def __init__(self, base: RankBM25Retriever, hidden_ids: frozenset[str], hidden_rows: np.ndarray) -> None:
+        self.base = base
+        self.hidden_ids = hidden_ids
+        self.hidden_rows = hidden_rows
+
+    def search(self, query: str, k: int, exclude_ids: Collection[str] = ()) -> list[Hit]:
+        return self.base.search(query, k, exclude_ids, hidden_rows=self.hidden_rows)
+
+    def search_with_required(
+        self, query: str, required: str, k: int, exclude_ids: Collection[str] = ()
+    ) -> list[Hit]:
+        return self.base.search_with_required(query, required, k, exclude_ids, hidden_rows=self.hidden_rows)

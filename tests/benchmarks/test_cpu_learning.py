@@ -91,6 +91,10 @@ def test_a_stage_is_reused_only_when_its_inputs_are_unchanged() -> None:
     older = {"settings": {k: v for k, v in settings.items() if k != "train_dtype"}, "stages": previous["stages"]}
     assert reusable_stages(older, settings) == list(STAGE_SETTINGS)
     assert reusable_stages(older, {**settings, "train_dtype": "float32"}) == ["tasks", "teacher_data", "eval_base"]
+    # a run from before the passage split held passages out by hand: none of its stages is reused
+    split = {**settings, "held_out_source": "frozen test set or test split"}
+    assert reusable_stages(previous, split) == []
+    assert reusable_stages({**previous, "settings": split}, split) == list(STAGE_SETTINGS)
 
 
 def test_a_malformed_reused_stage_is_refused_with_the_file_named(tmp_path) -> None:
