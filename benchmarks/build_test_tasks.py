@@ -94,7 +94,12 @@ def draw_tasks(env: RAMPEnv, num_masks: int, count: int) -> list[FrozenTask]:
 
 
 def build(corpus: str, span_extractor: str, count: int, cache_dir: str | None) -> tuple[list[FrozenTask], dict]:
-    env = RAMPEnv(corpus=corpus, span_extractor=span_extractor, split="test", cache_dir=cache_dir, progress=False)
+    # every choice that shapes a task is pinned here, not taken from the env's defaults: a later change
+    # of default must not change what a task-set version holds
+    env = RAMPEnv(
+        corpus=corpus, span_extractor=span_extractor, split="test", cache_dir=cache_dir, progress=False,
+        mask_strategy="balanced", evidence_criterion="context", require_evidence=True,
+    )
     try:
         tasks = [t for k in MASK_COUNTS for t in draw_tasks(env, k, count)]
         built_from = {

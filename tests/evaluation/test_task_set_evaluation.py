@@ -13,6 +13,7 @@ import pytest
 
 from ramp_env.evaluation import evaluate, summarize
 from ramp_env.evaluation.records import ResultsFile
+from ramp_env.rewards.base import DEFAULT_REWARD
 from ramp_env.tasksets.frozen import load_task_set, manifest_path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,8 +46,8 @@ def test_two_seeds_score_the_same_tasks_and_records_carry_the_version(task_file:
     assert ids[0] == ids[1]
     assert [t for k, t in ids[0] if k == 1] == [t.passage_id for t in task_set.for_masks(1)]
     for record in runs[0].records + runs[1].records:
-        assert (record.task_set, record.task_set_sha256, record.reward_name) == ("test-v1", task_set.sha256, "recall")
-    assert runs[0].table.startswith(f"Tasks: test-v1 (sha256 {task_set.sha256[:12]}) | reward: recall")
+        assert (record.task_set, record.task_set_sha256, record.reward_name) == ("test-v1", task_set.sha256, DEFAULT_REWARD)
+    assert runs[0].table.startswith(f"Tasks: test-v1 (sha256 {task_set.sha256[:12]}) | reward: {DEFAULT_REWARD}")
 
 
 def test_resuming_results_of_another_task_set_version_is_a_clear_error(
