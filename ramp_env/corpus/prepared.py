@@ -12,6 +12,7 @@ Layout of a prepared corpus directory::
     passages.sqlite          PassageStore
     spans-<extractor>.sqlite SpanTable, one per span extractor
     lazy-spans-<extractor>.sqlite  spans computed on first draw (``task_pool``), shared by processes
+    gazetteer-v<N>.json      types of the titles read from their lead sentences (span cleaning), bound to the store
     index-tantivy-v1/        tantivy index (rank_bm25 is built in memory)
     integrity/<name>.json    checksum record of each span table and index
     evidence-<backend>-v<N>.sqlite  evidence per span, computed on first draw (``require_evidence``)
@@ -56,6 +57,7 @@ from ramp_env.corpus.lazy_spans import LazySpanTable
 from ramp_env.corpus.loaders import LoadStats, OnError, detect_format, iter_passages
 from ramp_env.corpus.store import PassageStore, SpanTable
 from ramp_env.retrieval.base import BACKENDS, Retriever
+from ramp_env.text.gazetteer import GAZETTEER_VERSION, Gazetteer, load_or_build
 from ramp_env.text.spans import SpanExtractor, make_span_extractor
 
 DEFAULT_CORPUS = "default"
@@ -65,6 +67,7 @@ logger = logging.getLogger(__name__)
 # part of every prepared corpus's fingerprint: bump when loading or cleaning changes
 PREPARE_VERSION = 1
 _LOCK = threading.Lock()
+_GAZETTEER_LOCK = threading.Lock()
 _OPEN: dict[tuple[Path, str], PreparedCorpus] = {}
 
 
@@ -73,8 +76,9 @@ def _reset_after_fork() -> None:
     # use its parent's SQLite connections (SQLite forbids carrying them across
     # fork) nor tantivy objects whose threads did not survive the fork, nor a
     # lock another thread held at fork time: it opens the corpus afresh.
-    global _LOCK
+    global _LOCK, _GAZETTEER_LOCK
     _LOCK = threading.Lock()
+    _GAZETTEER_LOCK = threading.Lock()
     _OPEN.clear()
 
 
@@ -105,6 +109,7 @@ class PreparedCorpus:
             )
         self.progress = progress
         self._span_tables: dict[str, SpanTable] = {}
+        self._gazetteer: Gazetteer | None = None
         self._retrievers: dict[str, Retriever] = {}
 
     # -- construction -------------------------------------------------------------------------
@@ -180,10 +185,24 @@ class PreparedCorpus:
 
     # -- spans --------------------------------------------------------------------------------
 
+    def gazetteer(self) -> Gazetteer:
+        """Types of this corpus's titles read from their lead sentences (:mod:`ramp_env.text.gazetteer`),
+        built on first use and cached as ``gazetteer-v<N>.json`` next to the store."""
+        with _GAZETTEER_LOCK:
+            if self._gazetteer is None:
+                path = self.directory / f"gazetteer-v{GAZETTEER_VERSION}.json"
+                self._gazetteer = load_or_build(path, lambda: iter(self.store), self._binding())
+            return self._gazetteer
+
+    def bind_extractor(self, extractor: SpanExtractor) -> SpanExtractor:
+        """``extractor`` bound to this corpus when it reads one (``for_corpus``, e.g. the gazetteer)."""
+        for_corpus = getattr(extractor, "for_corpus", None)
+        return for_corpus(self) if callable(for_corpus) else extractor
+
     def span_table(self, extractor: str | SpanExtractor = "auto", spacy_model: str | None = None) -> SpanTable:
         """Salient spans of every passage by ``extractor``, computed once and cached on disk."""
         kwargs = {"spacy_model": spacy_model} if spacy_model else {}
-        extractor = make_span_extractor(extractor, **kwargs)
+        extractor = self.bind_extractor(make_span_extractor(extractor, **kwargs))
         key = extractor.cache_key
         with _LOCK:
             if key in self._span_tables:
@@ -210,7 +229,7 @@ class PreparedCorpus:
         """Salient spans by ``extractor`` computed per passage on first use and cached on disk
         (:mod:`ramp_env.corpus.lazy_spans`); reads the eager table instead when it was built."""
         kwargs = {"spacy_model": spacy_model} if spacy_model else {}
-        extractor = make_span_extractor(extractor, **kwargs)
+        extractor = self.bind_extractor(make_span_extractor(extractor, **kwargs))
         key = extractor.cache_key
         with _LOCK:
             cached = self._span_tables.get(f"lazy:{key}")

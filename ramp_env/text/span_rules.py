@@ -1,0 +1,219 @@
+"""Rules that clean spaCy's entities into maskable fact slots: drop fragments and generic words, fix types.
+
+spaCy's small English model mislabels a quarter of the entities a RAMP task masks
+(issue 21: "Ming dynasty" DATE, Harare ORG, "kerosene" PERSON, "Homer" PLACE) and
+tags words that are no fact slot ("years", "night", "one" of "one-child", "East" of
+"Near East"). :func:`refine` applies, to each entity of a parsed ``Doc``:
+
+1. **Boundaries.** Trailing function words are trimmed ("Z. The" -> "Z", then too
+   short); a span that starts or ends inside a word or a hyphenated compound
+   ("one" of "one-child") or cuts a longer capitalised name ("East" of "Near East",
+   "Obama" of "Barack Obama") is dropped: its text is not the whole name.
+2. **Generic words.** Named types (PERSON, ORG, PLACE, NORP, EVENT, WORK) need a
+   capitalised word ("kerosene" is no name); a DATE needs a digit, a month, a
+   weekday or a numbered century/decade ("years", "night", "today" are not dates);
+   a NUMBER spelled out in small words only ("one", "two", "dozens") is dropped; an
+   era marker alone ("BC") is dropped.
+3. **Types.** The corpus's own definition of a span that is an article title wins
+   (:mod:`ramp_env.text.gazetteer`: Harare "is the capital ... city" -> PLACE; a
+   title defined as a common thing, such as "kerosene ... is a liquid", is dropped).
+   Otherwise: a PERSON must be a proper noun, not a common noun, a number or an
+   acronym; an ORG must carry an organisation word ("University", "Party",
+   "Company" ...) or be a title the corpus defines as one, because the small model's
+   other ORGs are mostly places and things; a name after "in"/"at"/"near" that the
+   model calls a PERSON or ORG is a place; "the X dynasty/empire/period" is typed by
+   its last word.
+
+Dropping a span is preferred to keeping a doubtful one: an unmasked entity costs a
+task nothing, a mislabelled or generic mask makes a bad one.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING
+
+from ramp_env.text.gazetteer import OTHER, Gazetteer
+
+if TYPE_CHECKING:
+    from spacy.tokens import Doc, Span
+
+# spaCy types, by our coarse names (strings: this module must not import spans.py)
+NAMED = {"PERSON", "ORG", "PLACE", "NORP", "EVENT", "WORK"}
+
+_MONTHS = {
+    "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+    "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+}
+_WEEKDAYS = {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
+_ORDINAL_WORDS = (
+    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth thirteenth fourteenth "
+    "fifteenth sixteenth seventeenth eighteenth nineteenth twentieth twenty-first"
+).split()
+_DECADE_WORDS = {"twenties", "thirties", "forties", "fifties", "sixties", "seventies", "eighties", "nineties"}
+_NUMBER_WORDS = set(
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen "
+    "seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety a an the half quarter "
+    "third thirds dozen dozens hundreds thousands millions billions several few many both single couple "
+    "and or some each".split()
+)
+_SCALE_WORDS = {"hundred", "thousand", "million", "billion", "trillion"}
+_ERA_ONLY = {"bc", "ad", "bce", "ce", "b.c.", "a.d.", "b.c", "a.d"}
+_TITLE_WORDS = set(
+    "president king queen emperor empress pope saint st st. sir lord lady dr dr. mr mr. mrs mrs. ms ms. prince "
+    "princess duke duchess general admiral captain colonel chancellor governor senator bishop archbishop cardinal "
+    "sultan tsar czar caliph pharaoh shah emir prophet apostle father brother sister mother uncle aunt professor "
+    "prof. minister premier chairman judge justice rabbi imam reverend rev. count countess baron earl marquis "
+    "marshal field lieutenant sergeant commander chief mayor secretary ambassador pharaoh khan sheikh".split()
+)
+# words that make a name an organisation (the small model's ORGs without one are mostly places and things)
+_ORG_WORDS = set(
+    "university college school academy institute institution society association federation union league "
+    "alliance council committee commission party company corporation corp corp. inc inc. ltd ltd. co. group "
+    "bank agency organisation organization ministry department office bureau court parliament congress senate "
+    "assembly army navy force forces corps church club team fc records studios studio pictures airlines airways "
+    "railway railways foundation trust fund museum library orchestra nations band brothers times news press post "
+    "journal gazette network broadcasting communications systems technologies motors industries laboratories "
+    "laboratory hospital order movement front government administration authority board service services "
+    "guard police cabinet dynasty house confederation conference guild co-operative cooperative".split()
+)
+# "the Ming dynasty", "the Roman Empire", "the Bronze Age": the last word says the type
+_KIND_WORDS = {
+    "dynasty": "ORG", "empire": "PLACE", "kingdom": "PLACE", "republic": "PLACE", "caliphate": "PLACE",
+    "sultanate": "PLACE", "age": "DATE", "era": "DATE", "period": "DATE", "war": "EVENT", "revolution": "EVENT",
+    "battle": "EVENT", "rebellion": "EVENT", "crisis": "EVENT", "treaty": "WORK", "river": "PLACE",
+    "mountains": "PLACE", "ocean": "PLACE", "sea": "PLACE", "lake": "PLACE", "island": "PLACE",
+    "islands": "PLACE", "desert": "PLACE", "province": "PLACE", "county": "PLACE", "city": "PLACE",
+}
+_PLACE_PREPOSITIONS = {"in", "at", "near", "outside", "inside", "across", "throughout"}
+_FUNCTION_POS = {"DET", "ADP", "CCONJ", "SCONJ", "PRON", "AUX", "PART", "PUNCT"}
+_SENTENCE_BREAK = re.compile(r"[a-z0-9)\]]{2}[.!?]\s+[A-Z]")
+_JOINERS = "-‐‑–"  # hyphens and the en dash join compounds and ranges
+
+
+def refine(doc: Doc, start: int, end: int, label: str, gazetteer: Gazetteer | None) -> tuple[int, int, str] | None:
+    """The cleaned ``(start, end, label)`` of entity ``doc.text[start:end]``, or None to drop it."""
+    span = doc.char_span(start, end, alignment_mode="expand")
+    if span is None or len(span) == 0:
+        return None
+    span = _trim(span)
+    if span is None:
+        return None
+    text = doc.text
+    start, end = span.start_char, span.end_char
+    surface = text[start:end]
+    if len(surface.strip()) < 2 or "\n" in surface or _SENTENCE_BREAK.search(surface):
+        return None
+    if surface.lower() in _ERA_ONLY:
+        return None
+    if cuts_a_word(text, start, end) or cuts_a_name(span):
+        return None
+    new = retype(span, label, gazetteer)
+    return None if new is None else (start, end, new)
+
+
+def _trim(span: Span) -> Span | None:
+    """Drop leading and trailing function words and punctuation ("Z. The" -> "Z.")."""
+    lo, hi = span.start, span.end
+    doc = span.doc
+    while hi > lo and (doc[hi - 1].pos_ in _FUNCTION_POS and doc[hi - 1].text not in (".",) or doc[hi - 1].is_space):
+        hi -= 1
+    while lo < hi and doc[lo].pos_ in {"DET", "ADP", "CCONJ", "PUNCT"} and not doc[lo].is_title:
+        lo += 1
+    return doc[lo:hi] if hi > lo else None
+
+
+def cuts_a_word(text: str, start: int, end: int) -> bool:
+    """True when ``text[start:end]`` starts or ends inside a word or a hyphenated compound."""
+    if start > 0 and (text[start - 1].isalnum() or text[start - 1] in _JOINERS and start > 1 and text[start - 2].isalnum()):
+        return True
+    if end < len(text) and (text[end].isalnum() or text[end] in _JOINERS and end + 1 < len(text) and text[end + 1].isalnum()):
+        return True
+    return False
+
+
+def _is_name_word(token) -> bool:  # noqa: ANN001 - a spaCy Token
+    return token.pos_ == "PROPN" and (token.is_title or token.is_upper) and token.text.lower() not in _TITLE_WORDS
+
+
+def cuts_a_name(span: Span) -> bool:
+    """True when a capitalised proper noun joins the span with only a space between: the span is
+    part of a longer name ("East" of "Near East"). A title before a name ("President") is fine."""
+    doc = span.doc
+    if span.start > 0:
+        before = doc[span.start - 1]
+        if before.whitespace_ and _is_name_word(before) and not before.is_sent_start:
+            return True
+    if span.end < len(doc):
+        after = doc[span.end]
+        if span[-1].whitespace_ and _is_name_word(after) and after.ent_iob_ != "B":
+            return True
+    return False
+
+
+def retype(span: Span, label: str, gazetteer: Gazetteer | None) -> str | None:
+    """The span's type after the rules (see the module docs), or None when it is no fact slot."""
+    surface = span.text
+    words = [t for t in span if not t.is_punct]
+    lowered = [t.text.lower() for t in words]
+    has_digit = any(ch.isdigit() for ch in surface)
+    if label == "NUMBER":
+        if not has_digit and not (set(lowered) & _SCALE_WORDS) and set(lowered) <= _NUMBER_WORDS:
+            return None  # "one", "two", "dozens": generic
+        return label
+    known = gazetteer.lookup(surface) if gazetteer is not None else None
+    if known is not None and not has_digit:
+        return None if known == OTHER else known
+    last = lowered[-1] if lowered else ""
+    if last in _KIND_WORDS and len(words) > 1 and words[0].is_title:
+        return _KIND_WORDS[last]
+    if label == "DATE":
+        return label if _is_date(lowered, has_digit) else None
+    if label in NAMED and not any(t.is_title or t.is_upper for t in words):
+        return None  # no capitalised word: a common noun ("kerosene")
+    if label in NAMED and len(words) == 1 and gazetteer is not None and gazetteer.is_common_word(surface):
+        return None  # a word the corpus writes in lower case, capitalised here as a sentence start
+    if label == "PERSON":
+        return _person(span, words)
+    if label == "ORG":
+        return _org(span, lowered)
+    return label
+
+
+def _is_date(lowered: list[str], has_digit: bool) -> bool:
+    if has_digit:
+        return True
+    words = set(lowered)
+    if words & (_MONTHS | _WEEKDAYS | _DECADE_WORDS):
+        return True
+    return bool(words & {"century", "centuries", "millennium"}) and bool(words & set(_ORDINAL_WORDS))
+
+
+def _person(span: Span, words: list) -> str | None:  # noqa: ANN001 - spaCy tokens
+    if any(ch.isdigit() for ch in span.text) or all(t.is_upper for t in words):
+        return None
+    if not any(t.pos_ == "PROPN" for t in words):
+        return None  # a common noun or adjective the model took for a name
+    if _after_place_preposition(span):
+        return "PLACE"
+    return "PERSON"
+
+
+def _org(span: Span, lowered: list[str]) -> str | None:
+    if set(lowered) & _ORG_WORDS:
+        return "ORG"
+    if _after_place_preposition(span):
+        return "PLACE"
+    return None
+
+
+def _after_place_preposition(span: Span) -> bool:
+    """True after "in", "at", "near" (not before "'s"): where places stand. Acronyms ("in HTML")
+    are left out: they name languages and formats as often as countries."""
+    doc = span.doc
+    if all(t.is_upper for t in span if not t.is_punct):
+        return False
+    i = span.start - 1
+    if i >= 0 and doc[i].lower_ == "the":
+        i -= 1
+    return i >= 0 and doc[i].lower_ in _PLACE_PREPOSITIONS and span.end < len(doc) and doc[span.end].text != "'s"
