@@ -55,19 +55,22 @@ def passage_spans(seed: int, n: int, compare_v1: bool) -> None:
     raw = list(extractor.raw_entities(p.text for p in passages)) if compare_v1 else [None] * n
     for passage, spans, before in zip(passages, found, raw, strict=True):
         print(f"== {passage.id}")
-        kept = {(s.start, s.end): s.label.value for s in maskable_spans(passage, spans)}
-        if before is not None:
+        typed = {(s.start, s.end): s.label.value for s in spans}
+        maskable = {(s.start, s.end) for s in maskable_spans(passage, spans)}
+        if before is not None:  # spaCy's entity -> the extractor's span ("-": dropped; "!": not maskable)
             for s in before:
-                now = kept.get((s.start, s.end), "-")
+                now = typed.get((s.start, s.end), "-")
                 mark = " " if now == s.label.value else "*"
-                print(f"  {mark} {s.label.value:7s}-> {now:7s} {passage.text[s.start:s.end]!r}")
+                flag = "!" if now != "-" and (s.start, s.end) not in maskable else " "
+                print(f"  {mark} {s.label.value:7s}-> {now:7s}{flag} {passage.text[s.start:s.end]!r}")
             old = {(s.start, s.end) for s in before}
-            for (a, b), label in kept.items():
+            for (a, b), label in typed.items():
                 if (a, b) not in old:
-                    print(f"  + {'':7s}-> {label:7s} {passage.text[a:b]!r}")
+                    print(f"  + {'':7s}-> {label:7s}  {passage.text[a:b]!r}")
         else:
-            for (a, b), label in kept.items():
-                print(f"    {label:7s} {passage.text[a:b]!r}\t{context(passage.text, a, b, 40)}")
+            for (a, b), label in typed.items():
+                if (a, b) in maskable:
+                    print(f"    {label:7s} {passage.text[a:b]!r}\t{context(passage.text, a, b, 40)}")
 
 
 def main() -> None:

@@ -118,6 +118,11 @@ def normalise_title(text: str) -> str:
     return re.sub(r"\s+", " ", text).lower()
 
 
+def noun_category(word: str) -> str | None:
+    """The type a category noun names ("poet" -> PERSON, "city" -> PLACE), or None."""
+    return _CATEGORY_WORDS.get(_singular(word.lower()))
+
+
 def _singular(word: str) -> str:
     if word in _CATEGORY_WORDS:
         return word

@@ -44,7 +44,8 @@ SPAN_RULES_VERSION = 2
 
 
 class SpanType(str, enum.Enum):
-    """Coarse type of a salient span (agents may use it to pick candidates)."""
+    """Coarse type of a salient span (agents may use it to pick candidates).
+    :attr:`description` says in plain words what each one holds."""
 
     PERSON = "PERSON"
     ORG = "ORG"
@@ -56,6 +57,31 @@ class SpanType(str, enum.Enum):
     WORK = "WORK"  # works of art, laws, products
     NAME = "NAME"  # a capitalised name of unknown kind (rule-based extractor)
     CONCEPT = "CONCEPT"  # an ontological/concept term ("photosynthesis"); LLM extractor only
+
+    @property
+    def description(self) -> str:
+        """What spans of this type are, in plain words (CLI tables show it)."""
+        return SPAN_TYPE_DESCRIPTIONS[self]
+
+
+SPAN_TYPE_DESCRIPTIONS: dict[SpanType, str] = {
+    SpanType.PERSON: "a named person, real or fictional (Cicero, King Sneferu, Theodosius II)",
+    SpanType.ORG: "a named organisation: institution, company, party, army, dynasty (University of Oxford, Ming dynasty)",
+    SpanType.PLACE: "a named place: country, city, region, natural feature or building (Harare, Yellow Sea)",
+    SpanType.DATE: "a date, year, century or span of years; always with a digit, month or numbered century (384 BC, 1990s)",
+    SpanType.NUMBER: "a count, amount or measure with digits or a scale word (3.5 million, 4,203 sq mi, 12%)",
+    SpanType.NORP: "a nationality, religious or political group, or language (Nigerian, Albanians, Arabic)",
+    SpanType.EVENT: "a named event: war, battle, revolution, games (Cold War, Panhellenic Games)",
+    SpanType.WORK: "a named work: book, film, artwork, law or product (Pelo Telefone, the Iliad)",
+    SpanType.NAME: "a capitalised name whose kind is unknown (rule-based extractor, no model)",
+    SpanType.CONCEPT: "a concept or term, not a name (photosynthesis); only the LLM extractor finds these",
+}
+
+
+def span_type_legend(types: Iterable[str] | None = None) -> list[str]:
+    """One line per span type, ``TYPE: what it means``, for the types named (all by default)."""
+    names = [t.value for t in SpanType] if types is None else list(types)
+    return [f"{t}: {SpanType(t).description}" for t in names if t in SpanType._value2member_map_]
 
 
 SPACY_LABELS: dict[str, SpanType] = {
@@ -180,7 +206,7 @@ class SpacySpanExtractor:
             self._nlp = spacy.load(self.model, exclude=["parser", "lemmatizer", "senter"])
         return self._nlp
 
-    def _entities(self, doc) -> list[SalientSpan]:  # noqa: ANN001 - a spaCy Doc
+    def _entities(self, doc) -> list[SalientSpan]:
         # explicit dates ("384 BC", "12 March 1990") first: the small model
         # often splits "384 BC" into a number and an organisation
         spans = [SalientSpan(m.start(), m.end(), SpanType.DATE) for m in _EXPLICIT_DATES.finditer(doc.text)]
