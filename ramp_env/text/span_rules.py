@@ -258,8 +258,9 @@ def _after_time_preposition(span: Span) -> bool:
     return i >= 0 and span.doc[i].lower_ in _TIME_PREPOSITIONS
 
 
-_MOTION_VERBS = set(
-    ["moved", "went", "returned", "travelled", "traveled", "fled", "emigrated", "migrated", "relocated", "came", "sailed", "marched", "exiled", "deported", "retreated", "withdrew", "flew", "driven", "sent"]
+_MOTION_VERBS = _words(
+    """moved went returned travelled traveled fled emigrated migrated relocated came sailed marched exiled
+    deported retreated withdrew flew driven sent"""
 )
 
 
