@@ -87,7 +87,7 @@ _add("EVENT", """event war battle revolution rebellion revolt uprising insurrect
 _add("WORK", """film movie novel novella book poem epic play opera ballet symphony concerto song album single painting
     sculpture fresco mural statue series sitcom show franchise comic manga anime magazine journal treatise manuscript
     scripture gospel sutra constitution law act treaty declaration charter musical oratorio requiem sonata anthem
-    hymn tale saga encyclopedia dictionary textbook video_game game trilogy miniseries documentary cantata
+    hymn tale saga compilation encyclopedia dictionary textbook video_game game trilogy miniseries documentary cantata
     libretto""")
 _add("NORP", """ethnic_group tribe religion faith language dialect nationality ethnicity ethnoreligious_group""")
 _add("DATE", """period era age epoch century decade millennium""")
@@ -104,6 +104,7 @@ _STOP = re.compile(
     r"founded|born|based|but|between|near|to|since|until|within|under|over|about|as|than|consisting|"
     r"situated|used|made|built|written|directed|composed|produced)\b"
 )
+_PEOPLES_LANGUAGE = re.compile(r"\bspoken\b|[A-Z][\w-]*\s+languages?\b")
 _CONJUNCTION = re.compile(r",|\band\b|\bor\b")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
 _CASED_WORD = re.compile(r"[A-Za-z][a-z]+")
@@ -164,8 +165,8 @@ def head_category(predicate: str) -> str | None:
             continue
         for words in conjuncts:
             kind = _category_of(words)
-            if kind == "NORP" and words[-1].startswith("language") and "spoken" not in predicate:
-                kind = None  # "a markup language": languages that are people's are spoken
+            if kind == "NORP" and words[-1].startswith("language") and not _PEOPLES_LANGUAGE.search(predicate):
+                kind = None  # "a markup language": a people's language is spoken or has a proper name
             if kind is not None:
                 return kind
         return None

@@ -84,7 +84,7 @@ _ORG_WORDS = _words(
     dynasty house confederation conference guild co-operative cooperative"""
 )
 # "the Ming dynasty", "the Roman Empire", "the Bronze Age": the last word says the type
-_KIND_WORDS: dict[str, str | None] = {
+_KIND_WORDS: dict[str, str] = {
     "dynasty": "ORG", "empire": "PLACE", "kingdom": "PLACE", "republic": "PLACE", "caliphate": "PLACE",
     "sultanate": "PLACE", "age": "DATE", "era": "DATE", "period": "DATE", "war": "EVENT", "revolution": "EVENT",
     "battle": "EVENT", "rebellion": "EVENT", "crisis": "EVENT", "treaty": "WORK", "river": "PLACE",
@@ -95,9 +95,8 @@ _KIND_WORDS: dict[str, str | None] = {
     "region": "PLACE", "basin": "PLACE", "coast": "PLACE", "plain": "PLACE", "upland": "PLACE",
     "lowland": "PLACE", "highlands": "PLACE", "hills": "PLACE", "range": "PLACE", "games": "EVENT", "olympics": "EVENT",
     "cup": "EVENT", "championship": "EVENT", "festival": "EVENT", "massacre": "EVENT", "uprising": "EVENT",
-    # awards are none of the types: not masked
-    "prize": None, "award": None, "medal": None,
 }
+_AWARDS = {"prize", "award", "awards", "medal", "trophy"}
 _ROMAN = re.compile(r"(?:I{1,3}|IV|VI{0,3}|IX|XI{0,3}|XIV|XV|XVI{0,3})")
 _YEAR = re.compile(r"1\d{3}|20\d{2}")
 _YEAR_RANGE = re.compile(r"(?:1\d{3}|20\d{2})\s?[-–]\s?(?:1\d{3}|20\d{2}|\d{2})")
@@ -105,6 +104,7 @@ _TIME_PREPOSITIONS = {"in", "since", "until", "till", "by", "from", "before", "a
 _PLACE_PREPOSITIONS = {"in", "at", "near", "outside", "inside", "across", "throughout"}
 _FUNCTION_POS = {"DET", "ADP", "CCONJ", "SCONJ", "PRON", "AUX", "PART", "PUNCT"}
 _SENTENCE_BREAK = re.compile(r"[a-z0-9)\]]{2}[.!?]\s+[A-Z]")
+_BRACKETS = re.compile(r"[()\[\]{}\"“”]")
 _JOINERS = "-‐‑–"  # hyphens and the en dash join compounds and ranges
 
 
@@ -121,8 +121,8 @@ def refine(doc: Doc, start: int, end: int, label: str, gazetteer: Gazetteer | No
     surface = text[start:end]
     if len(surface.strip()) < 2 or "\n" in surface or _SENTENCE_BREAK.search(surface):
         return None
-    if surface.lower() in _ERA_ONLY:
-        return None
+    if surface.lower() in _ERA_ONLY or _BRACKETS.search(surface):
+        return None  # "BC" alone; "1508).The": a span across brackets or quotes is broken
     if cuts_a_word(text, start, end) or cuts_a_name(span):
         return None
     new = retype(span, label, gazetteer)
@@ -189,6 +189,10 @@ def retype(span: Span, label: str, gazetteer: Gazetteer | None) -> str | None:
             # an event stays one, the rest are too ambiguous to mask with a type
             return label if label == "EVENT" else None
         return known
+    if set(lowered) & _AWARDS:
+        return None  # awards are none of the types
+    if label in NAMED and span.end < len(span.doc) and span.doc[span.end].lower_ in ("language", "languages", "dialect"):
+        return "NORP"  # "the Hindi language", "a West Germanic language": a language, as spaCy's LANGUAGE
     regnal = len(words) > 1 and _ROMAN.fullmatch(words[-1].text) is not None
     last = lowered[-2] if regnal else lowered[-1] if lowered else ""  # "World War II" -> "war"
     if last in _KIND_WORDS and len(words) > 1 and words[0].is_title:
