@@ -29,7 +29,7 @@ from ramp_env.text.spans import make_span_extractor
 RESULTS = Path(__file__).parent / "results" / "span_yield.json"
 
 
-def summarise(passages, found) -> dict[str, object]:  # noqa: ANN001 - passages and span lists
+def summarise(passages, found) -> dict[str, object]:
     spans, maskable = Counter(), Counter()
     at_least = Counter()
     for passage, extracted in zip(passages, found, strict=True):

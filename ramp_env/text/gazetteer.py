@@ -96,6 +96,7 @@ _PASS_THROUGH = {
     "one", "part", "member", "type", "kind", "form", "branch", "group", "any", "some", "largest", "smallest",
     "biggest", "second", "third", "first", "name", "collection", "set", "pair", "list", "variety", "class",
     "family", "most", "many", "number", "several", "each", "all", "portion", "section", "subset", "sort",
+    "series", "system",
 }
 _COPULA = re.compile(r"\b(?:is|was|are|were)\b")
 # the predicate noun phrase ends at a preposition, relative word, verb-like participle or punctuation
@@ -163,13 +164,19 @@ def head_category(predicate: str) -> str | None:
         if len(conjuncts) == 1 and first[-1] in _PASS_THROUGH and re.match(r"\s*of\b", after, re.IGNORECASE):
             rest = re.sub(r"^\s*of\s+(?:the\s+)?", "", after, flags=re.IGNORECASE)
             continue
+        kinds = []
         for words in conjuncts:
             kind = _category_of(words)
             if kind == "NORP" and words[-1].startswith("language") and not _PEOPLES_LANGUAGE.search(predicate):
                 kind = None  # "a markup language": a people's language is spoken or has a proper name
             if kind is not None:
-                return kind
-        return None
+                kinds.append(kind)
+        if not kinds:
+            return None
+        # the most frequent type among the conjuncts, the first on a tie: "a Swedish film and theatre
+        # director and screenwriter" -> PERSON, though "a Swedish film" alone names a work
+        counts = Counter(kinds)
+        return max(kinds, key=lambda k: (counts[k], -kinds.index(k)))
     return None
 
 
@@ -289,11 +296,17 @@ def build_gazetteer(passages: Iterable[Titled]) -> Gazetteer:
     return Gazetteer(types, case.common())
 
 
+def rules_fingerprint() -> str:
+    """A hash of the word lists the builder reads: a cached gazetteer made with other lists is rebuilt."""
+    data = json.dumps([sorted(_CATEGORY_WORDS.items()), sorted(_PASS_THROUGH), _STOP.pattern, _COPULA.pattern])
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()[:12]
+
+
 def load_or_build(path: Path, passages: Callable[[], Iterable[Titled]], binding: Mapping[str, object]) -> Gazetteer:
     """The gazetteer cached at ``path`` for a corpus described by ``binding``; built from
     ``passages()`` and written (temp file + rename) when missing, stale or unreadable. A
     directory that cannot be written keeps it in memory only."""
-    want = {"gazetteer_version": GAZETTEER_VERSION, **binding}
+    want = {"gazetteer_version": GAZETTEER_VERSION, "rules": rules_fingerprint(), **binding}
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if data.get("binding") == want:

@@ -205,6 +205,10 @@ def retype(span: Span, label: str, gazetteer: Gazetteer | None) -> str | None:
         return label if _is_date(lowered, has_digit) else None
     if label in NAMED and (apposed := _apposition(span)) is not None:
         return apposed
+    if label in NAMED and _modifies_a_noun(span, label):
+        return None  # "Wu culture", "Kunqu opera": a name used as a modifier is rarely the entity it seems
+    if label in NAMED and len(words) == 1 and len(surface) <= 2 and not surface.isupper():
+        return None  # "Je": a symbol, not a name
     if label in NAMED and not any(t.is_title or t.is_upper for t in words):
         return None  # no capitalised word: a common noun ("kerosene")
     if label in NAMED and len(words) == 1 and gazetteer is not None and gazetteer.is_common_word(surface):
@@ -213,6 +217,10 @@ def retype(span: Span, label: str, gazetteer: Gazetteer | None) -> str | None:
         return _person(span, words)
     if label == "ORG":
         return _org(span, lowered)
+    if label == "WORK" and span.start > 0 and span.doc[span.start - 1].lower_ == "by" and all(
+        t.pos_ == "PROPN" for t in words
+    ):
+        return "PERSON"  # "directed by Ingmar Bergman": the author, not the work
     return label
 
 
@@ -228,6 +236,8 @@ def _is_date(lowered: list[str], has_digit: bool) -> bool:
 def _person(span: Span, words: list) -> str | None:
     if any(ch.isdigit() for ch in span.text) or all(t.is_upper for t in words):
         return None
+    if len(words) == 1 and words[0].tag_ == "NNPS":
+        return "NORP"  # a plural name is a people: "the Gauls"
     if {t.lower_ for t in words} & _ORG_WORDS:
         return "ORG"  # "George C. Marshall Space Flight Center" is no person
     if not any(t.pos_ == "PROPN" for t in words):
@@ -282,3 +292,19 @@ def _apposition(span: Span) -> str | None:
     if i >= 2 and before.lower_ in ("to", "into") and doc[i - 2].lower_ in _MOTION_VERBS:
         return "PLACE"
     return None
+
+
+def _modifies_a_noun(span: Span, label: str) -> bool:
+    """True when a lower-case noun follows the name in a compound ("Wu culture") and does not
+    name the name's own kind: any such noun after a PERSON; after a PLACE, one naming another
+    type ("Kunqu opera", "Bektashi order"; "Andes mountains" is fine)."""
+    doc = span.doc
+    if span.end >= len(doc) or not span[-1].whitespace_:
+        return False
+    after = doc[span.end]
+    if not (after.is_lower and after.pos_ == "NOUN"):
+        return False
+    if label == "PERSON":
+        return True
+    kind = noun_category(after.text)
+    return label == "PLACE" and kind is not None and kind != "PLACE"

@@ -140,6 +140,12 @@ def test_a_common_word_capitalised_at_a_sentence_start_is_no_name(nlp, gazetteer
         ("He ruled (1963–1966) as president.", "1963–1966", "NUMBER", "1963–1966/DATE"),
         ("The bridge opened in 1932.", "1932", "NUMBER", "1932/DATE"),
         ("The army had 1932 soldiers.", "1932", "NUMBER", "1932/NUMBER"),
+        ("Rome fought the Gauls and the Britons.", "Britons", "PERSON", "Britons/NORP"),  # a plural name: a people
+        ("It was directed by Akira Kurosawa in Tokyo.", "Akira Kurosawa", "WORK", "Akira Kurosawa/PERSON"),
+        ("Han culture spread along the river.", "Han", "PERSON", None),  # a name modifying a noun
+        ("She sang in Peking opera for years.", "Peking", "PLACE", None),  # a place naming another kind
+        ("They climbed the Alps mountains.", "Alps", "PLACE", "Alps/PLACE"),
+        ("The ratio of Je to the flux is fixed.", "Je", "PERSON", None),  # a symbol
     ],
 )
 def test_spacy_type_confusions(nlp, text: str, surface: str, label: str, expected: str | None) -> None:
