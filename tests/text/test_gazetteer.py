@@ -25,14 +25,16 @@ from ramp_env.text.gazetteer import (
         ("an administrative centre and largest city of the oblast.", "PLACE"),
         ("a Hungarian composer, pianist and teacher.", "PERSON"),
         ("an Indian Vedic scholar-monk and teacher.", "PERSON"),
-        ("the ruling dynasty of Korea for five centuries.", "ORG"),
+        ("the ruling dynasty of Korea for five centuries.", OTHER),  # dynasties: none of the types
         ("a landlocked country primarily located in Africa.", "PLACE"),
         ("one of the largest of the Aegean islands.", "PLACE"),
         ("an armed conflict sparked by a revolt.", "EVENT"),
         ("a 1962 Japanese drama film directed by Ozu.", "WORK"),
         ("a West African ethnic group who live in Ghana.", "NORP"),
-        ("the standard markup language for web pages.", None),  # a language nobody speaks: no type
-        ("a space telescope launched in 1990.", None),
+        ("the standard markup language for web pages.", OTHER),  # languages: none of the types
+        ("a space telescope launched in 1990.", "WORK"),  # a product
+        ("the second planet from the Sun.", "PLACE"),
+        ("a chemical element with symbol Ta.", None),  # no category noun
     ],
 )
 def test_head_category(predicate: str, kind: str | None) -> None:

@@ -65,6 +65,23 @@ def test_a_title_before_a_name_does_not_make_it_a_fragment(nlp) -> None:
     assert typed(nlp, "The speech of President Lincoln was short.", "Lincoln", "PERSON") == "Lincoln/PERSON"
 
 
+def test_lists_take_their_majority_type_or_are_dropped_when_the_model_is_confused(nlp) -> None:
+    from ramp_env.text.span_rules import harmonise_lists
+
+    text = "It borders Kerala, Karnataka and Goa to the south."
+    spans = [(text.index(w), text.index(w) + len(w), t) for w, t in
+             (("Kerala", "PLACE"), ("Karnataka", "PLACE"), ("Goa", "PERSON"))]
+    assert harmonise_lists(text, spans, None) == ["PLACE", "PLACE", "PLACE"]
+    text = "Rulers included the Avars, Kidarites, Alchon Huns, Shahis and Tahirids."
+    spans = [(text.index(w), text.index(w) + len(w), t) for w, t in
+             (("Avars", "NORP"), ("Kidarites", "PLACE"), ("Shahis", "ORG"), ("Tahirids", "PERSON"))]
+    assert harmonise_lists(text, spans, None) == [None, None, None, None]  # four types: the model is lost
+    gaz = Gazetteer({"kidarites": "NORP"})
+    assert harmonise_lists(text, spans, gaz)[1] == "NORP"  # a member the corpus defines is kept
+    text = "Lyon and Mozart"
+    assert harmonise_lists(text, [(0, 4, "PLACE"), (9, 15, "PERSON")], None) == [None, None]  # a tie
+
+
 def test_cuts_a_word() -> None:
     assert cuts_a_word("a one-child policy", 2, 5)
     assert cuts_a_word("the Austria-Hungary union", 4, 11)
@@ -107,8 +124,9 @@ def test_real_dates_and_numbers_are_kept(nlp, text: str, surface: str, label: st
 def test_the_corpus_definition_of_a_title_fixes_its_type(nlp, gazetteer: Gazetteer) -> None:
     assert typed(nlp, "Copper is mined near Lusaka today.", "Lusaka", "ORG", gazetteer) == "Lusaka/PLACE"
     assert typed(nlp, "The poems of Hesiod survive.", "Hesiod", "PLACE", gazetteer) == "Hesiod/PERSON"
+    # a dynasty is none of the types (readers call it OTHER): the corpus's definition drops it
     text = "Printing spread under the Tang dynasty quickly."
-    assert typed(nlp, text, "Tang dynasty", "DATE", gazetteer) == "Tang dynasty/ORG"
+    assert typed(nlp, text, "Tang dynasty", "DATE", gazetteer) is None
 
 
 def test_a_title_the_corpus_defines_as_a_thing_is_dropped(nlp, gazetteer: Gazetteer) -> None:
@@ -131,9 +149,17 @@ def test_a_common_word_capitalised_at_a_sentence_start_is_no_name(nlp, gazetteer
         ("He studied the Neolithic farmers.", "Neolithic", "PERSON", None),  # not a proper noun
         ("They worked at the Goddard Space Flight Center.", "Goddard Space Flight Center", "PERSON",
          "Goddard Space Flight Center/ORG"),
-        ("Art flourished under the Song dynasty.", "Song dynasty", "DATE", "Song dynasty/ORG"),
+        ("Art flourished under the Song dynasty.", "Song dynasty", "DATE", None),  # dynasties: no type
+        ("Castles multiplied in the High Middle Ages.", "High Middle Ages", "PLACE", None),  # periods: no type
         ("The Ottoman Empire expanded.", "Ottoman Empire", "ORG", "Ottoman Empire/PLACE"),
-        ("Tools changed in the Bronze Age.", "Bronze Age", "PERSON", "Bronze Age/DATE"),
+        ("Tools changed in the Bronze Age.", "Bronze Age", "PERSON", None),
+        ("The plant grew in the family Rosaceae.", "Rosaceae", "ORG", None),  # a taxon
+        ("It was printed by Faber & Gwyer in London.", "Gwyer", "PERSON", None),  # part of "X & Y"
+        ("The text was written in Latin by monks.", "Latin", "NORP", None),  # a language
+        ("He studied Greek mythology for years.", "Greek", "NORP", "Greek/NORP"),  # a nationality adjective
+        ("Ptolemy, the geographer from Alexandria, drew maps.", "Ptolemy", "ORG", "Ptolemy/PERSON"),
+        ("The city was named after Atreus, a king in Greek myth.", "Atreus", "PLACE", "Atreus/PERSON"),
+        ("The country's capital city is Ouagadougou, in the centre.", "Ouagadougou", "ORG", "Ouagadougou/PLACE"),
         ("A statue of King Djoser stands there.", "King Djoser", "PLACE", "King Djoser/PERSON"),
         ("The edict of Valentinian II was read.", "Valentinian II", "EVENT", "Valentinian II/PERSON"),
         ("Many died in World War II.", "World War II", "EVENT", "World War II/EVENT"),
