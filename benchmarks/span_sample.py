@@ -28,12 +28,12 @@ def context(text: str, start: int, end: int, width: int = 70) -> str:
     return f"...{left}[[{text[start:end]}]]{right}..."
 
 
-def env_masks(seed: int, n: int, num_masks: int) -> None:
+def env_masks(seed: int, n: int, num_masks: int, task_pool: float | None) -> None:
     import gymnasium as gym
 
     import ramp_env  # noqa: F401 - registers RAMP-v0
 
-    env = gym.make("RAMP-v0", num_masks=num_masks, progress=False)
+    env = gym.make("RAMP-v0", num_masks=num_masks, progress=False, task_pool=task_pool)
     for i in range(n):
         env.reset(seed=seed + i)
         task = env.unwrapped.task
@@ -79,6 +79,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=30)
     parser.add_argument("--num-masks", type=int, default=1)
     parser.add_argument("--passages", action="store_true", help="all spans of random passages, no env")
+    parser.add_argument("--task-pool", type=float, default=None,
+                        help="the env's task_pool (1.0: spans extracted as passages are drawn, no full-corpus pass)")
     parser.add_argument("--compare-v1", action="store_true", help="with --passages: show spaCy's raw entities too")
     args = parser.parse_args()
     if args.seed < 5000:
@@ -86,7 +88,7 @@ def main() -> None:
     if args.passages:
         passage_spans(args.seed, args.n, args.compare_v1)
     else:
-        env_masks(args.seed, args.n, args.num_masks)
+        env_masks(args.seed, args.n, args.num_masks, args.task_pool)
 
 
 if __name__ == "__main__":

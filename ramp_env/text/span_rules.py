@@ -100,7 +100,8 @@ _KIND_WORDS: dict[str, str | None] = {
     "cup": "EVENT", "championship": "EVENT", "festival": "EVENT", "massacre": "EVENT", "uprising": "EVENT",
 }
 _TAXON = re.compile(r"(?:idae|inae|aceae|ales|iformes|oidea|mycota|phyta)$")
-_AWARDS = {"prize", "award", "awards", "medal", "trophy"}
+_AWARDS = {"prize", "prizes", "award", "awards", "medal", "medals", "trophy", "honors", "honours"}
+_QUOTES = "\"“”‘’'«»"
 _ROMAN = re.compile(r"(?:I{1,3}|IV|VI{0,3}|IX|XI{0,3}|XIV|XV|XVI{0,3})")
 _YEAR = re.compile(r"1\d{3}|20\d{2}")
 _YEAR_RANGE = re.compile(r"(?:1\d{3}|20\d{2})\s?[-–]\s?(?:1\d{3}|20\d{2}|\d{2})")
@@ -129,6 +130,8 @@ def refine(doc: Doc, start: int, end: int, label: str, gazetteer: Gazetteer | No
         return None  # "BC" alone; "1508).The", "Command/Service Module": broken or joined spans
     if cuts_a_word(text, start, end) or cuts_a_name(span, label):
         return None
+    if label != "WORK" and (start > 0 and text[start - 1] in _QUOTES or end < len(text) and text[end] in _QUOTES):
+        return None  # a name at a quote's edge is (part of) a quoted title: '"O Mother Dear, Jerusalem"' 
     new = retype(span, label, gazetteer)
     return None if new is None else (start, end, new)
 

@@ -101,6 +101,8 @@ def test_cuts_a_word() -> None:
         ("Only a few dozen survived.", "a few dozen", "NUMBER"),
         ("Miners dug coal and lamps burned paraffin for light.", "paraffin", "PERSON"),
         ("The city was founded around 3000 BC by farmers.", "BC", "ORG"),
+        ("She received the Kennedy Center Honors in 2001.", "Kennedy Center Honors", "ORG"),  # an award
+        ('He set the hymn "Lead Kindly Light, Amid" to music.', "Lead Kindly Light", "PLACE"),  # a quoted title
     ],
 )
 def test_generic_words_and_broken_spans_are_dropped(nlp, text: str, surface: str, label: str) -> None:
