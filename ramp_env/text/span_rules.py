@@ -100,9 +100,12 @@ _KIND_WORDS: dict[str, str | None] = {
     "cup": "EVENT", "championship": "EVENT", "festival": "EVENT", "massacre": "EVENT", "uprising": "EVENT",
 }
 _TAXON = re.compile(r"(?:idae|inae|aceae|ales|iformes|oidea|mycota|phyta)$")
+_DYNASTY = re.compile(r"[A-Z][a-z]+ids")  # dynastic names: Safavids, Abbasids, Timurids
+_COMPASS = _words("north south east west northeast northwest southeast southwest northern southern eastern western")
 _AWARDS = {"prize", "prizes", "award", "awards", "medal", "medals", "trophy", "honors", "honours"}
 _QUOTES = "\"“”‘’'«»"
 _ROMAN = re.compile(r"(?:I{1,3}|IV|VI{0,3}|IX|XI{0,3}|XIV|XV|XVI{0,3})")
+_ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)")
 _YEAR = re.compile(r"1\d{3}|20\d{2}")
 _YEAR_RANGE = re.compile(r"(?:1\d{3}|20\d{2})\s?[-–]\s?(?:1\d{3}|20\d{2}|\d{2})")
 _TIME_PREPOSITIONS = {"in", "since", "until", "till", "by", "from", "before", "after", "during"}
@@ -130,8 +133,8 @@ def refine(doc: Doc, start: int, end: int, label: str, gazetteer: Gazetteer | No
         return None  # "BC" alone; "1508).The", "Command/Service Module": broken or joined spans
     if cuts_a_word(text, start, end) or cuts_a_name(span, label):
         return None
-    if label != "WORK" and (start > 0 and text[start - 1] in _QUOTES or end < len(text) and text[end] in _QUOTES):
-        return None  # a name at a quote's edge is (part of) a quoted title: '"O Mother Dear, Jerusalem"' 
+    if start > 0 and text[start - 1] in _QUOTES or end < len(text) and text[end] in _QUOTES:
+        return None  # a name at a quote's edge is (part of) a quoted title or term: '"O Mother Dear, Jerusalem"' 
     new = retype(span, label, gazetteer)
     return None if new is None else (start, end, new)
 
@@ -192,8 +195,10 @@ def retype(span: Span, label: str, gazetteer: Gazetteer | None) -> str | None:
         if _YEAR_RANGE.fullmatch(surface) or _YEAR.fullmatch(surface) and _after_time_preposition(span):
             return "DATE"  # "(1963–1966)", "in 1850": years the model counted as numbers
         return label
-    if _TAXON.search(surface):
-        return None  # a taxon ("Mustelidae") is none of the types
+    if _TAXON.search(surface) or _DYNASTY.fullmatch(surface):
+        return None  # a taxon ("Mustelidae") or a dynasty ("Safavids") is none of the types
+    if lowered and (lowered[-1] in _TITLE_WORDS or all(w in _COMPASS for w in lowered)):
+        return None  # a title without its holder ("Grand Duke"), a bare direction ("the North")
     known = gazetteer.lookup(surface) if gazetteer is not None else None
     if known is not None and not has_digit:
         # OTHER: a common thing ("jazz is a music genre"), a period, a dynasty or a language
@@ -235,7 +240,7 @@ def retype(span: Span, label: str, gazetteer: Gazetteer | None) -> str | None:
 
 def _is_date(lowered: list[str], has_digit: bool) -> bool:
     if has_digit:
-        return True
+        return not (len(lowered) == 1 and _ORDINAL.fullmatch(lowered[0]))  # "the 21st most populous"
     words = set(lowered)
     if words & (_MONTHS | _WEEKDAYS | _DECADE_WORDS):
         return True
@@ -325,8 +330,8 @@ def _modifies_a_noun(span: Span, label: str) -> bool:
     after = doc[span.end]
     if not (after.is_lower and after.pos_ == "NOUN"):
         return False
-    if label == "PERSON":
-        return True
+    if label in ("PERSON", "EVENT", "WORK"):
+        return True  # "Wu culture", "an Olympic gold medal"
     kind = noun_category(after.text)
     return label == "PLACE" and kind is not None and kind != "PLACE"
 

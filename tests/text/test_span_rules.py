@@ -102,6 +102,12 @@ def test_cuts_a_word() -> None:
         ("Miners dug coal and lamps burned paraffin for light.", "paraffin", "PERSON"),
         ("The city was founded around 3000 BC by farmers.", "BC", "ORG"),
         ("She received the Kennedy Center Honors in 2001.", "Kennedy Center Honors", "ORG"),  # an award
+        ("It is the 21st most populous city.", "21st", "DATE"),  # an ordinal, not a date
+        ("Most Catholics lived in the North.", "North", "PLACE"),  # a bare direction
+        ("He was the Grand Duke of Tuscany.", "Grand Duke", "PLACE"),  # a title without its holder
+        ("The land fell to the Abbasids later.", "Abbasids", "NORP"),  # a dynasty
+        ("He won an Olympic gold medal.", "Olympic", "EVENT"),  # a name modifying a noun
+        ('It divides the "Old World" from the rest.', "Old World", "WORK"),  # a quoted term
         ('He set the hymn "Lead Kindly Light, Amid" to music.', "Lead Kindly Light", "PLACE"),  # a quoted title
     ],
 )
