@@ -100,6 +100,7 @@ _KIND_WORDS: dict[str, str | None] = {
     "cup": "EVENT", "championship": "EVENT", "festival": "EVENT", "massacre": "EVENT", "uprising": "EVENT",
 }
 _TAXON = re.compile(r"(?:idae|inae|aceae|ales|iformes|oidea|mycota|phyta)$")
+_RANKS = _words("genus family subfamily superfamily order suborder class subclass phylum division species tribe clade")
 _DYNASTY = re.compile(r"[A-Z][a-z]+ids")  # dynastic names: Safavids, Abbasids, Timurids
 _COMPASS = _words("north south east west northeast northwest southeast southwest northern southern eastern western")
 _AWARDS = {"prize", "prizes", "award", "awards", "medal", "medals", "trophy", "honors", "honours"}
@@ -176,6 +177,9 @@ def cuts_a_name(span: Span, label: str = "") -> bool:
             return True
     if span.end + 1 < len(doc) and doc[span.end].text == "&" and _is_name_word(doc[span.end + 1]):
         return True
+    if span.end < len(doc) and label == "DATE":
+        after = doc[span.end]  # "2013 F1 Powerboat World Championship": the year is part of the name
+        return bool(span[-1].whitespace_ and (after.is_title or after.is_upper) and any(c.isalpha() for c in after.text))
     if span.end < len(doc) and label != "NORP":
         after = doc[span.end]
         if span[-1].whitespace_ and _is_name_word(after) and after.ent_iob_ != "B":
@@ -192,11 +196,13 @@ def retype(span: Span, label: str, gazetteer: Gazetteer | None) -> str | None:
     if label == "NUMBER":
         if not has_digit and not set(lowered) & _SCALE_WORDS:
             return None  # "one", "two", "a few dozen": generic
+        if any(t.is_title for t in words):
+            return None  # "Francium-223": a name with a number, not a quantity
         if _YEAR_RANGE.fullmatch(surface) or _YEAR.fullmatch(surface) and _after_time_preposition(span):
             return "DATE"  # "(1963–1966)", "in 1850": years the model counted as numbers
         return label
-    if _TAXON.search(surface) or _DYNASTY.fullmatch(surface):
-        return None  # a taxon ("Mustelidae") or a dynasty ("Safavids") is none of the types
+    if _TAXON.search(surface) or _DYNASTY.fullmatch(surface) or _after_rank(span):
+        return None  # a taxon ("Mustelidae", "the order Tubulidentata") or a dynasty ("Safavids")
     if lowered and (lowered[-1] in _TITLE_WORDS or all(w in _COMPASS for w in lowered)):
         return None  # a title without its holder ("Grand Duke"), a bare direction ("the North")
     known = gazetteer.lookup(surface) if gazetteer is not None else None
@@ -252,6 +258,8 @@ def _person(span: Span, words: list) -> str | None:
         return None
     if len(words) == 1 and words[0].tag_ == "NNPS":
         return "NORP"  # a plural name is a people: "the Gauls"
+    if len(words) == 1 and span.start > 0 and span.doc[span.start - 1].lower_ == "the":
+        return None  # "the Moon", "the Levante": people's names take no article
     if {t.lower_ for t in words} & _ORG_WORDS:
         return "ORG"  # "George C. Marshall Space Flight Center" is no person
     if not any(t.pos_ == "PROPN" for t in words):
@@ -390,3 +398,8 @@ def harmonise_lists(text: str, spans: list[tuple[int, int, str]], gazetteer: Gaz
         group.append(i)
     settle()
     return labels
+
+
+def _after_rank(span: Span) -> bool:
+    """A name after a taxonomic rank ("the order Tubulidentata", "genus Martes") is a taxon."""
+    return span.start > 0 and span.doc[span.start - 1].lower_ in _RANKS

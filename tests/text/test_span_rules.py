@@ -103,6 +103,10 @@ def test_cuts_a_word() -> None:
         ("The city was founded around 3000 BC by farmers.", "BC", "ORG"),
         ("She received the Kennedy Center Honors in 2001.", "Kennedy Center Honors", "ORG"),  # an award
         ("It is the 21st most populous city.", "21st", "DATE"),  # an ordinal, not a date
+        ("It hosted the 2013 F1 Powerboat race.", "2013", "DATE"),  # a year inside an event's name
+        ("Radium-226 decays slowly.", "Radium-226", "NUMBER"),  # a name with a number
+        ("It belongs to the order Tubulidentata today.", "Tubulidentata", "PERSON"),  # a taxon
+        ("Ships sailed to parts of the Levante coast.", "Levante", "PERSON"),  # no article before a person
         ("Most Catholics lived in the North.", "North", "PLACE"),  # a bare direction
         ("He was the Grand Duke of Tuscany.", "Grand Duke", "PLACE"),  # a title without its holder
         ("The land fell to the Abbasids later.", "Abbasids", "NORP"),  # a dynasty
