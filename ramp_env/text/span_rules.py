@@ -89,7 +89,7 @@ _KIND_WORDS: dict[str, str | None] = {
     "dynasty": None, "age": None, "ages": None, "era": None, "period": None,
     "empire": "PLACE", "kingdom": "PLACE", "republic": "PLACE", "caliphate": "PLACE",
     "sultanate": "PLACE", "war": "EVENT", "revolution": "EVENT", "colonies": "PLACE", "colony": "PLACE",
-    "territories": "PLACE", "module": "WORK",
+    "territories": "PLACE", "module": "WORK", "siege": "EVENT", "isle": "PLACE",
     "battle": "EVENT", "rebellion": "EVENT", "crisis": "EVENT", "treaty": "WORK", "river": "PLACE",
     "mountains": "PLACE", "ocean": "PLACE", "sea": "PLACE", "lake": "PLACE", "island": "PLACE",
     "islands": "PLACE", "desert": "PLACE", "province": "PLACE", "county": "PLACE", "city": "PLACE",
@@ -103,7 +103,7 @@ _TAXON = re.compile(r"(?:idae|inae|aceae|ales|iformes|oidea|mycota|phyta)$")
 _RANKS = _words("genus family subfamily superfamily order suborder class subclass phylum division species tribe clade")
 _DYNASTY = re.compile(r"[A-Z][a-z]+ids")  # dynastic names: Safavids, Abbasids, Timurids
 _COMPASS = _words("north south east west northeast northwest southeast southwest northern southern eastern western")
-_AWARDS = {"prize", "prizes", "award", "awards", "medal", "medals", "trophy", "honors", "honours"}
+_AWARDS = {"prix", "prize", "prizes", "award", "awards", "medal", "medals", "trophy", "honors", "honours"}
 _QUOTES = "\"“”‘’'«»"
 _ROMAN = re.compile(r"(?:I{1,3}|IV|VI{0,3}|IX|XI{0,3}|XIV|XV|XVI{0,3})")
 _ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)")
@@ -217,6 +217,8 @@ def retype(span: Span, label: str, gazetteer: Gazetteer | None) -> str | None:
     last = lowered[-2] if regnal else lowered[-1] if lowered else ""  # "World War II" -> "war"
     if last in _KIND_WORDS and len(words) > 1 and words[0].is_title:
         return _KIND_WORDS[last]
+    if len(words) > 2 and lowered[1] == "of" and lowered[0] in _KIND_WORDS:
+        return _KIND_WORDS[lowered[0]]  # "Battle of Marathon", "Gulf of Aden", "Republic of the Congo"
     if len(words) > 1 and lowered[0] in _TITLE_WORDS and words[1].pos_ == "PROPN":
         return "PERSON"  # "King Sneferu", "President Lincoln"
     if regnal and words[0].is_title:

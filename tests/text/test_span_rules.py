@@ -102,6 +102,7 @@ def test_cuts_a_word() -> None:
         ("Miners dug coal and lamps burned paraffin for light.", "paraffin", "PERSON"),
         ("The city was founded around 3000 BC by farmers.", "BC", "ORG"),
         ("She received the Kennedy Center Honors in 2001.", "Kennedy Center Honors", "ORG"),  # an award
+        ("The film won the Grand Prix at the festival.", "Grand Prix", "PLACE"),  # an award
         ("It is the 21st most populous city.", "21st", "DATE"),  # an ordinal, not a date
         ("It hosted the 2013 F1 Powerboat race.", "2013", "DATE"),  # a year inside an event's name
         ("Radium-226 decays slowly.", "Radium-226", "NUMBER"),  # a name with a number
@@ -175,6 +176,7 @@ def test_a_common_word_capitalised_at_a_sentence_start_is_no_name(nlp, gazetteer
         ("A statue of King Djoser stands there.", "King Djoser", "PLACE", "King Djoser/PERSON"),
         ("The edict of Valentinian II was read.", "Valentinian II", "EVENT", "Valentinian II/PERSON"),
         ("Many died in World War II.", "World War II", "EVENT", "World War II/EVENT"),
+        ("He fought at the Battle of Plataea in 479 BC.", "Battle of Plataea", "PLACE", "Battle of Plataea/EVENT"),
         ("He ruled (1963–1966) as president.", "1963–1966", "NUMBER", "1963–1966/DATE"),
         ("The bridge opened in 1932.", "1932", "NUMBER", "1932/DATE"),
         ("The army had 1932 soldiers.", "1932", "NUMBER", "1932/NUMBER"),
