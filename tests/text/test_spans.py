@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from ramp_env.text import spans as spans_module
@@ -38,7 +40,7 @@ def test_spans_never_overlap_and_are_sorted() -> None:
     for extractor in (RuleSpanExtractor(),):
         found = extractor.extract(TEXT)
         assert found == sorted(found, key=lambda s: s.start)
-        assert all(a.end <= b.start for a, b in zip(found, found[1:]))
+        assert all(a.end <= b.start for a, b in itertools.pairwise(found))
 
 
 @pytest.mark.skipif(not spans_module.spacy_model_available(), reason="spaCy model not installed")
