@@ -31,6 +31,7 @@ them in memory instead when the directory is read-only.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -58,6 +59,7 @@ from ramp_env.corpus.loaders import LoadStats, OnError, detect_format, iter_pass
 from ramp_env.corpus.store import PassageStore, SpanTable
 from ramp_env.retrieval.base import BACKENDS, Retriever
 from ramp_env.text.gazetteer import GAZETTEER_VERSION, Gazetteer, load_or_build
+from ramp_env.text.gazetteer import MAX_PASSAGES as GAZETTEER_MAX_PASSAGES
 from ramp_env.text.spans import SpanExtractor, make_span_extractor
 
 DEFAULT_CORPUS = "default"
@@ -187,11 +189,13 @@ class PreparedCorpus:
 
     def gazetteer(self) -> Gazetteer:
         """Types of this corpus's titles read from their lead sentences (:mod:`ramp_env.text.gazetteer`),
-        built on first use and cached as ``gazetteer-v<N>.json`` next to the store."""
+        built on first use from the first ``MAX_PASSAGES`` passages and cached as
+        ``gazetteer-v<N>.json`` next to the store."""
         with _GAZETTEER_LOCK:
             if self._gazetteer is None:
                 path = self.directory / f"gazetteer-v{GAZETTEER_VERSION}.json"
-                self._gazetteer = load_or_build(path, lambda: iter(self.store), self._binding())
+                passages = lambda: itertools.islice(iter(self.store), GAZETTEER_MAX_PASSAGES)
+                self._gazetteer = load_or_build(path, passages, self._binding())
             return self._gazetteer
 
     def bind_extractor(self, extractor: SpanExtractor) -> SpanExtractor:
