@@ -113,6 +113,7 @@ _TIME_PREPOSITIONS = {"in", "since", "until", "till", "by", "from", "before", "a
 _PLACE_PREPOSITIONS = {"in", "at", "near", "outside", "inside", "across", "throughout"}
 _FUNCTION_POS = {"DET", "ADP", "CCONJ", "SCONJ", "PRON", "AUX", "PART", "PUNCT"}
 _SENTENCE_BREAK = re.compile(r"[a-z0-9)\]]{2}[.!?]\s+[A-Z]")
+_INITIAL = re.compile(r"[A-Z]\.?")
 _BRACKETS = re.compile(r"[()\[\]{}\"“”]")
 _JOINERS = "-‐‑–"  # hyphens and the en dash join compounds and ranges
 
@@ -128,8 +129,8 @@ def refine(doc: Doc, start: int, end: int, label: str, gazetteer: Gazetteer | No
     text = doc.text
     start, end = span.start_char, span.end_char
     surface = text[start:end]
-    if len(surface.strip()) < 2 or "\n" in surface or _SENTENCE_BREAK.search(surface):
-        return None
+    if len(surface.strip()) < 2 or "\n" in surface or _SENTENCE_BREAK.search(surface) or _INITIAL.fullmatch(surface):
+        return None  # too short, across lines or sentences, or an initial left by trimming ("Z. The" -> "Z.")
     if surface.lower() in _ERA_ONLY or _BRACKETS.search(surface) or "/" in surface:
         return None  # "BC" alone; "1508).The", "Command/Service Module": broken or joined spans
     if cuts_a_word(text, start, end) or cuts_a_name(span, label):
