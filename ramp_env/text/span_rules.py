@@ -1,31 +1,44 @@
 """Rules that clean spaCy's entities into maskable fact slots: drop fragments and generic words, fix types.
 
-spaCy's small English model mislabels a quarter of the entities a RAMP task masks
+spaCy's small English model mislabels many of the entities a RAMP task masks
 (issue 21: "Ming dynasty" DATE, Harare ORG, "kerosene" PERSON, "Homer" PLACE) and
 tags words that are no fact slot ("years", "night", "one" of "one-child", "East" of
-"Near East"). :func:`refine` applies, to each entity of a parsed ``Doc``:
+"Near East"). :func:`harmonise_lists` first gives the members of a coordinated list
+one type (or drops a list the model types every which way); :func:`refine` then
+applies, to each entity of a parsed ``Doc``:
 
-1. **Boundaries.** Trailing function words are trimmed ("Z. The" -> "Z", then too
-   short); a span that starts or ends inside a word or a hyphenated compound
-   ("one" of "one-child") or cuts a longer capitalised name ("East" of "Near East",
-   "Obama" of "Barack Obama") is dropped: its text is not the whole name.
+1. **Boundaries.** Trailing function words are trimmed ("Z. The" -> "Z.", an initial:
+   dropped); a span that starts or ends inside a word or a hyphenated compound
+   ("one" of "one-child"), cuts a longer capitalised name ("East" of "Near East",
+   "Obama" of "Barack Obama", "Warburg" of "Secker & Warburg", "2013" of "2013 F1
+   Powerboat World Championship"), crosses brackets or a slash, or stands at a
+   quote's edge (a quoted title) is dropped: its text is not the whole name.
 2. **Generic words.** Named types (PERSON, ORG, PLACE, NORP, EVENT, WORK) need a
-   capitalised word ("kerosene" is no name); a DATE needs a digit, a month, a
-   weekday or a numbered century/decade ("years", "night", "today" are not dates);
-   a NUMBER spelled out in small words only ("one", "two", "dozens") is dropped; an
-   era marker alone ("BC") is dropped.
-3. **Types.** The corpus's own definition of a span that is an article title wins
-   (:mod:`ramp_env.text.gazetteer`: Harare "is the capital ... city" -> PLACE; a
-   title defined as a common thing, such as "kerosene ... is a liquid", is dropped).
-   Otherwise: a PERSON must be a proper noun, not a common noun, a number or an
-   acronym; an ORG must carry an organisation word ("University", "Party",
-   "Company" ...) or be a title the corpus defines as one, because the small model's
-   other ORGs are mostly places and things; a name after "in"/"at"/"near" that the
-   model calls a PERSON or ORG is a place; "the X dynasty/empire/period" is typed by
-   its last word.
+   capitalised word ("kerosene" is no name) that the corpus does not mostly write in
+   lower case; a DATE needs a digit (not a bare ordinal), a month, a weekday or a
+   numbered century ("years", "night", "today" are not dates); a NUMBER needs a digit
+   or a scale word ("one", "two", "dozens" are dropped); "BC" alone, a bare direction
+   ("the North") and a title without its holder ("Grand Duke") are dropped.
+3. **Types nobody masks.** Named periods, dynasties, languages, awards and taxa
+   ("Middle Ages", "Safavids", "in Latin", "Golden Globe Awards", "Mustelidae") are
+   none of the types: independent readers label them OTHER.
+4. **Types.** The corpus's own definition of a span that is an article title wins
+   (:mod:`ramp_env.text.gazetteer`: Harare "is the capital ... city" -> PLACE).
+   Otherwise the words around the name decide where they can ("the poet Hesiod",
+   "Tantalus, a figure in Greek mythology", "the city of Mashhad", "moved to
+   Mashhad", "the capital city is Naypyidaw"), then its kind word ("Ottoman Empire",
+   "Battle of Marathon", "World War II"), a title ("King Sneferu") or a regnal
+   number ("Theodosius II"). A PERSON must be a single proper name, not a common
+   noun, an acronym, a plural (a people: NORP) or a word after "the"; an ORG must
+   carry an organisation word ("University", "Party", "Council" ...) or be defined
+   by the corpus, because the small model's other ORGs are mostly places and things;
+   a name after "in"/"at"/"near" that the model calls a PERSON or ORG is a place; a
+   name modifying a noun of another kind ("Wu culture", "Peking opera") is dropped.
 
 Dropping a span is preferred to keeping a doubtful one: an unmasked entity costs a
-task nothing, a mislabelled or generic mask makes a bad one.
+task nothing, a mislabelled or generic mask makes a bad one. Every word list here
+names general English categories (organisation words, titles, kind words), not
+words of any labelled sample.
 """
 
 from __future__ import annotations
