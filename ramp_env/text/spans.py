@@ -66,13 +66,13 @@ class SpanType(str, enum.Enum):
 
 SPAN_TYPE_DESCRIPTIONS: dict[SpanType, str] = {
     SpanType.PERSON: "a named person, real or fictional (Cicero, King Sneferu, Theodosius II)",
-    SpanType.ORG: "a named organisation: institution, company, party, army, dynasty (University of Oxford, Ming dynasty)",
-    SpanType.PLACE: "a named place: country, city, region, natural feature or building (Harare, Yellow Sea)",
+    SpanType.ORG: "a named organisation: institution, company, party, army, church (University of Oxford, Catholic Church)",
+    SpanType.PLACE: "a named place: country, city, region, natural feature, building or celestial body (Harare, Yellow Sea)",
     SpanType.DATE: "a date, year, century or span of years; always with a digit, month or numbered century (384 BC, 1990s)",
     SpanType.NUMBER: "a count, amount or measure with digits or a scale word (3.5 million, 4,203 sq mi, 12%)",
-    SpanType.NORP: "a nationality, religious or political group, or language (Nigerian, Albanians, Arabic)",
+    SpanType.NORP: "a nationality, people, religious or political group (Nigerian, Albanians, Buddhist)",
     SpanType.EVENT: "a named event: war, battle, revolution, games (Cold War, Panhellenic Games)",
-    SpanType.WORK: "a named work: book, film, artwork, law or product (Pelo Telefone, the Iliad)",
+    SpanType.WORK: "a named work: book, film, artwork, law or product (the Iliad, Stamp Act, Lunar Module)",
     SpanType.NAME: "a capitalised name whose kind is unknown (rule-based extractor, no model)",
     SpanType.CONCEPT: "a concept or term, not a name (photosynthesis); only the LLM extractor finds these",
 }
