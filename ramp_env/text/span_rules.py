@@ -191,6 +191,10 @@ def cuts_a_name(span: Span, label: str = "") -> bool:
             return True
     if span.end + 1 < len(doc) and doc[span.end].text == "&" and _is_name_word(doc[span.end + 1]):
         return True
+    if label in ("ORG", "WORK", "EVENT", "PERSON") and span.end + 1 < len(doc):
+        link, nxt = doc[span.end], doc[span.end + 1]
+        if link.lower_ in ("of", "for") and nxt.is_title and nxt.pos_ == "PROPN":
+            return True  # "World Wide Fund" of "World Wide Fund for Nature", "Alexander" of "Alexander of Jerusalem"
     if span.end < len(doc) and label == "DATE":
         after = doc[span.end]  # "2013 F1 Powerboat World Championship": the year is part of the name
         return bool(span[-1].whitespace_ and (after.is_title or after.is_upper) and any(c.isalpha() for c in after.text))
@@ -231,9 +235,13 @@ def retype(span: Span, label: str, gazetteer: Gazetteer | None) -> str | None:
     last = lowered[-2] if regnal else lowered[-1] if lowered else ""  # "World War II" -> "war"
     if last in _KIND_WORDS and len(words) > 1 and words[0].is_title:
         return _KIND_WORDS[last]
-    if len(words) > 2 and lowered[1] == "of" and lowered[0] in _KIND_WORDS:
-        return _KIND_WORDS[lowered[0]]  # "Battle of Marathon", "Gulf of Aden", "Republic of the Congo"
-    if len(words) > 1 and lowered[0] in _TITLE_WORDS and words[1].pos_ == "PROPN":
+    if "of" in lowered[1:-1] and lowered[lowered.index("of") - 1] in _KIND_WORDS:
+        # "Battle of Marathon", "Gulf of Aden", "Eighteenth Dynasty of Egypt"
+        return _KIND_WORDS[lowered[lowered.index("of") - 1]]
+    if label in NAMED and surface[:1].islower():
+        return None  # a name starts with a capital: "pre-Christian", "non-Mormon" are adjectives
+    org_word = bool(set(lowered) & _ORG_WORDS)
+    if len(words) > 1 and lowered[0] in _TITLE_WORDS and words[1].pos_ == "PROPN" and not org_word:
         return "PERSON"  # "King Sneferu", "President Lincoln"
     if regnal and words[0].is_title:
         return "PERSON"  # a regnal name: "Theodosius II"
@@ -389,6 +397,8 @@ def harmonise_lists(text: str, spans: list[tuple[int, int, str]], gazetteer: Gaz
         named = [i for i in group if labels[i] in NAMED]
         if len(named) < 2:
             return
+        if len(group) == 2 and not re.search(r"\b(?:and|or)\b", text[spans[group[0]][1] : spans[group[1]][0]]):
+            return  # two names and a comma: as often a clause break ("In Genesis, Ishmael") as a list
         votes: dict[str, int] = {}
         known: dict[int, str] = {}
         for i in named:

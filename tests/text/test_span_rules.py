@@ -80,6 +80,8 @@ def test_lists_take_their_majority_type_or_are_dropped_when_the_model_is_confuse
     assert harmonise_lists(text, spans, gaz)[1] == "NORP"  # a member the corpus defines is kept
     text = "Lyon and Mozart"
     assert harmonise_lists(text, [(0, 4, "PLACE"), (9, 15, "PERSON")], None) == [None, None]  # a tie
+    text = "In Exodus, Moses led them."  # a clause comma, not a list
+    assert harmonise_lists(text, [(3, 9, "WORK"), (11, 16, "PERSON")], None) == ["WORK", "PERSON"]
 
 
 def test_cuts_a_word() -> None:
@@ -175,6 +177,10 @@ def test_a_common_word_capitalised_at_a_sentence_start_is_no_name(nlp, gazetteer
         ("The city was named after Atreus, a king in Greek myth.", "Atreus", "PLACE", "Atreus/PERSON"),
         ("The country's capital city is Ouagadougou, in the centre.", "Ouagadougou", "ORG", "Ouagadougou/PLACE"),
         ("A statue of King Djoser stands there.", "King Djoser", "PLACE", "King Djoser/PERSON"),
+        ("It set up the General Government of Peru.", "General Government", "PERSON", None),  # no person
+        ("He founded the Twelfth Dynasty of Egypt.", "Twelfth Dynasty of Egypt", "ORG", None),  # a dynasty
+        ("They held pre-Christian beliefs.", "pre-Christian", "NORP", None),
+        ("He gave to the World Wide Fund for Nature.", "World Wide Fund", "ORG", None),  # a cut name
         ("The edict of Valentinian II was read.", "Valentinian II", "EVENT", "Valentinian II/PERSON"),
         ("Many died in World War II.", "World War II", "EVENT", "World War II/EVENT"),
         ("He fought at the Battle of Plataea in 479 BC.", "Battle of Plataea", "PLACE", "Battle of Plataea/EVENT"),
