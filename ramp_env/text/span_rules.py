@@ -90,7 +90,7 @@ _ORG_WORDS = _words(
     alliance council committee commission party company corporation corp corp. inc inc. ltd ltd. co.
     group bank agency organisation organization ministry department office bureau court parliament
     congress senate assembly army navy force forces corps church club team fc records studios studio
-    pictures airlines airways railway railways foundation trust fund museum library orchestra nations
+    pictures airlines airways railway railways foundation trust fund museum library orchestra philharmonic nations
     center centre band brothers times news press post journal gazette network broadcasting
     communications systems technologies motors industries laboratories laboratory hospital order
     movement front government administration authority board service services guard police cabinet
@@ -102,7 +102,8 @@ _KIND_WORDS: dict[str, str | None] = {
     "dynasty": None, "age": None, "ages": None, "era": None, "period": None,
     "empire": "PLACE", "kingdom": "PLACE", "republic": "PLACE", "caliphate": "PLACE",
     "sultanate": "PLACE", "war": "EVENT", "revolution": "EVENT", "colonies": "PLACE", "colony": "PLACE",
-    "territories": "PLACE", "module": "WORK", "siege": "EVENT", "isle": "PLACE",
+    "territories": "PLACE", "module": "WORK", "siege": "EVENT", "isle": "PLACE", "election": "EVENT",
+    "elections": "EVENT", "referendum": "EVENT",
     "battle": "EVENT", "rebellion": "EVENT", "crisis": "EVENT", "treaty": "WORK", "river": "PLACE",
     "mountains": "PLACE", "ocean": "PLACE", "sea": "PLACE", "lake": "PLACE", "island": "PLACE",
     "islands": "PLACE", "desert": "PLACE", "province": "PLACE", "county": "PLACE", "city": "PLACE",
@@ -261,6 +262,8 @@ def retype(span: Span, label: str, gazetteer: Gazetteer | None) -> str | None:
         return _person(span, words)
     if label == "ORG":
         return _org(span, lowered)
+    if label in ("EVENT", "WORK") and org_word:
+        return "ORG"  # "Vienna Philharmonic" is no event
     if label == "WORK" and span.start > 0 and span.doc[span.start - 1].lower_ == "by" and all(
         t.pos_ == "PROPN" for t in words
     ):

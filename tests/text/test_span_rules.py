@@ -178,6 +178,8 @@ def test_a_common_word_capitalised_at_a_sentence_start_is_no_name(nlp, gazetteer
         ("The country's capital city is Ouagadougou, in the centre.", "Ouagadougou", "ORG", "Ouagadougou/PLACE"),
         ("A statue of King Djoser stands there.", "King Djoser", "PLACE", "King Djoser/PERSON"),
         ("It set up the General Government of Peru.", "General Government", "PERSON", None),  # no person
+        ("He won the General Election easily.", "General Election", "PERSON", "General Election/EVENT"),
+        ("She played with the Berlin Philharmonic often.", "Berlin Philharmonic", "EVENT", "Berlin Philharmonic/ORG"),
         ("He founded the Twelfth Dynasty of Egypt.", "Twelfth Dynasty of Egypt", "ORG", None),  # a dynasty
         ("They held pre-Christian beliefs.", "pre-Christian", "NORP", None),
         ("He gave to the World Wide Fund for Nature.", "World Wide Fund", "ORG", None),  # a cut name
