@@ -31,6 +31,7 @@ from ramp_env.masking.near_duplicates import NearDuplicateFinder
 from ramp_env.masking.pool_monitor import MIN_DISTINCT_PASSAGES, expected_distinct
 from ramp_env.masking.strategies import DEFAULT_MASK_STRATEGY, make_mask_strategy
 from ramp_env.masking.task import maskable_spans
+from ramp_env.text.spans import span_type_legend
 
 MAX_PASSAGE_CHARS = 4000  # the env's default: longer passages are never drawn
 
@@ -225,6 +226,7 @@ def format_tables(stats: dict[str, Any]) -> str:
         sup = sum(c["supported"] for c in stats["spans_per_type"].values())
         total_row += [f"{sup:,}", f"{100 * sup / totals[1]:.0f}%" if totals[1] else "-"]
     lines += _table(header, rows + [total_row])
+    lines += ["", "span types:", *(f"  {line}" for line in span_type_legend(stats["spans_per_type"]))]
     lines.append("")
     header = ["masks", "eligible", "estimated"] + (["eligible w/ evidence", "estimated"] if evidence else [])
     rows = []

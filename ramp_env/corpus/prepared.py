@@ -12,6 +12,7 @@ Layout of a prepared corpus directory::
     passages.sqlite          PassageStore
     spans-<extractor>.sqlite SpanTable, one per span extractor
     lazy-spans-<extractor>.sqlite  spans computed on first draw (``task_pool``), shared by processes
+    gazetteer-v<N>.json      types of the titles read from their lead sentences (span cleaning), bound to the store
     index-tantivy-v1/        tantivy index (rank_bm25 is built in memory)
     integrity/<name>.json    checksum record of each span table and index
     evidence-<backend>-v<N>.sqlite  evidence per span, computed on first draw (``require_evidence``)
@@ -32,6 +33,7 @@ them in memory instead when the directory is read-only.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -67,6 +69,8 @@ from ramp_env.corpus.loaders import LoadStats, OnError, detect_format, iter_pass
 from ramp_env.corpus.span_build import ExtractionReport, extract_all
 from ramp_env.corpus.store import PassageStore, SpanTable
 from ramp_env.retrieval.base import BACKENDS, Retriever
+from ramp_env.text.gazetteer import GAZETTEER_VERSION, Gazetteer, load_or_build
+from ramp_env.text.gazetteer import MAX_PASSAGES as GAZETTEER_MAX_PASSAGES
 from ramp_env.text.spans import MAX_SPAN_TEXT_CHARS, SalientSpan, SpanExtractor, make_span_extractor
 
 DEFAULT_CORPUS = "default"
@@ -76,6 +80,7 @@ logger = logging.getLogger(__name__)
 # part of every prepared corpus's fingerprint: bump when loading or cleaning changes
 PREPARE_VERSION = 2  # 2: HTML character references decoded on load (ramp_env.text.canonical)
 _LOCK = threading.Lock()
+_GAZETTEER_LOCK = threading.Lock()
 _OPEN: dict[tuple[Path, str], PreparedCorpus] = {}
 
 
@@ -84,8 +89,9 @@ def _reset_after_fork() -> None:
     # use its parent's SQLite connections (SQLite forbids carrying them across
     # fork) nor tantivy objects whose threads did not survive the fork, nor a
     # lock another thread held at fork time: it opens the corpus afresh.
-    global _LOCK
+    global _LOCK, _GAZETTEER_LOCK
     _LOCK = threading.Lock()
+    _GAZETTEER_LOCK = threading.Lock()
     _OPEN.clear()
 
 
@@ -119,6 +125,7 @@ class PreparedCorpus:
         self.progress = progress
         self.spans_skipped = 0  # passages the last eager span build gave no spans (too long)
         self._span_tables: dict[str, SpanTable] = {}
+        self._gazetteer: Gazetteer | None = None
         self._retrievers: dict[str, Retriever] = {}
 
     # -- construction -------------------------------------------------------------------------
@@ -196,10 +203,26 @@ class PreparedCorpus:
 
     # -- spans --------------------------------------------------------------------------------
 
+    def gazetteer(self) -> Gazetteer:
+        """Types of this corpus's titles read from their lead sentences (:mod:`ramp_env.text.gazetteer`),
+        built on first use from the first ``MAX_PASSAGES`` passages and cached as
+        ``gazetteer-v<N>.json`` next to the store."""
+        with _GAZETTEER_LOCK:
+            if self._gazetteer is None:
+                path = self.directory / f"gazetteer-v{GAZETTEER_VERSION}.json"
+                passages = lambda: itertools.islice(iter(self.store), GAZETTEER_MAX_PASSAGES)
+                self._gazetteer = load_or_build(path, passages, self._binding())
+            return self._gazetteer
+
+    def bind_extractor(self, extractor: SpanExtractor) -> SpanExtractor:
+        """``extractor`` bound to this corpus when it reads one (``for_corpus``, e.g. the gazetteer)."""
+        for_corpus = getattr(extractor, "for_corpus", None)
+        return for_corpus(self) if callable(for_corpus) else extractor
+
     def span_table(self, extractor: str | SpanExtractor = "auto", spacy_model: str | None = None) -> SpanTable:
         """Salient spans of every passage by ``extractor``, computed once and cached on disk."""
         kwargs = {"spacy_model": spacy_model} if spacy_model else {}
-        extractor = make_span_extractor(extractor, **kwargs)
+        extractor = self.bind_extractor(make_span_extractor(extractor, **kwargs))
         key = extractor.cache_key
         with _LOCK:
             if key in self._span_tables:
@@ -242,7 +265,7 @@ class PreparedCorpus:
         """Salient spans by ``extractor`` computed per passage on first use and cached on disk
         (:mod:`ramp_env.corpus.lazy_spans`); reads the eager table instead when it was built."""
         kwargs = {"spacy_model": spacy_model} if spacy_model else {}
-        extractor = make_span_extractor(extractor, **kwargs)
+        extractor = self.bind_extractor(make_span_extractor(extractor, **kwargs))
         key = extractor.cache_key
         with _LOCK:
             cached = self._span_tables.get(f"lazy:{key}")

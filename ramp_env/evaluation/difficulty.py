@@ -25,6 +25,7 @@ from ramp_env.cache import atomic_write_text
 from ramp_env.evaluation.leaderboard import mean_ci95
 from ramp_env.evaluation.records import EpisodeRecord
 from ramp_env.rewards.normalize import answer_tokens
+from ramp_env.text.spans import span_type_legend
 
 BREAKDOWNS = ("span_type", "span_length")
 LENGTH_BUCKETS = ("1", "2", "3", "4+")
@@ -91,6 +92,8 @@ def format_breakdown(rows: Sequence[DifficultyRow]) -> str:
                 line.append("" if row is None else f"{row.mean_score:.3f} ± {row.ci95:.3f} ({row.masks})")
             lines.append(line)
         tables.append(_markdown(lines))
+        if by == "span_type":  # what each type means, under its table
+            tables[-1] += "\n\n" + "\n".join(f"- {line}" for line in span_type_legend(values))
     return "\n\n".join(tables)
 
 

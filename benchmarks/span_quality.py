@@ -1,0 +1,160 @@
+"""Score a span extractor against labelled masked spans: wrong types, non-salient spans, drops.
+
+The labels file is JSONL, one masked span per line, drawn from the env *before* the span
+cleaning (issue 21)::
+
+    {"id": ..., "passage_id": ..., "start": ..., "end": ..., "text": ..., "current_type": ...,
+     "label_type": "PERSON|ORG|PLACE|DATE|NUMBER|NORP|EVENT|WORK|OTHER|NONE", "salient": true}
+
+``label_type`` NONE means the span is no entity or fact slot at all. Each span is scored
+twice: ``before`` with ``current_type`` (the extractor that drew it), ``after`` with the
+extractor under test (default ``auto``, bound to the corpus as the env binds it) run on
+the labelled passage: a span it keeps with the same offsets is scored by its new type; a
+span it drops, or keeps with other offsets, counts as neither right nor wrong and is
+reported in ``dropped``. A kept span is *bad* when its type is wrong (NONE is wrong for
+every type; NAME and CONCEPT match OTHER; a row's ``correct_types`` list, when given, decides) or
+it is not salient. Rates carry Wilson 95%
+intervals (scipy).
+
+    python benchmarks/span_quality.py --labels LABELS.jsonl --out benchmarks/results/span_quality_tune.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from scipy.stats import binomtest
+
+from ramp_env.cache import atomic_write_json
+
+LABEL_TYPES = ("PERSON", "ORG", "PLACE", "DATE", "NUMBER", "NORP", "EVENT", "WORK", "OTHER", "NONE")
+FIELDS = {"passage_id": str, "start": int, "end": int, "text": str, "current_type": str, "label_type": str,
+          "salient": bool}
+RESULTS = Path(__file__).parent / "results" / "span_quality_tune.json"
+
+
+def load_labels(path: Path) -> list[dict[str, Any]]:
+    """The labelled rows, checked field by field (a bad row is an error naming file and line)."""
+    rows = []
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except ValueError as exc:
+                raise SystemExit(f"{path}:{lineno}: not JSON ({exc})") from None
+            for key, kind in FIELDS.items():
+                if not isinstance(row.get(key), kind):
+                    raise SystemExit(f"{path}:{lineno}: field {key!r} must be {kind.__name__}, got {row.get(key)!r}")
+            if row["label_type"] not in LABEL_TYPES:
+                raise SystemExit(f"{path}:{lineno}: label_type {row['label_type']!r} is not one of {LABEL_TYPES}")
+            rows.append(row)
+    return rows
+
+
+def type_matches(ours: str, row: dict[str, Any]) -> bool:
+    """Whether our type is right for the labelled span: one of its ``correct_types`` when the file
+    lists them, else the label itself (NAME and CONCEPT match OTHER; nothing matches NONE)."""
+    if isinstance(row.get("correct_types"), list):
+        return ours in row["correct_types"]
+    label = row["label_type"]
+    return ours == label or (ours in ("NAME", "CONCEPT") and label == "OTHER")
+
+
+def rate(k: int, n: int) -> dict[str, Any]:
+    if n == 0:
+        return {"k": 0, "n": 0, "rate": None, "ci95": None}
+    ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    return {"k": k, "n": n, "rate": round(k / n, 4), "ci95": [round(ci.low, 4), round(ci.high, 4)]}
+
+
+def score(rows: list[dict[str, Any]], types: list[str | None]) -> dict[str, Any]:
+    """Rates over the rows whose type is not None (None = dropped by the extractor)."""
+    kept = [(r, t) for r, t in zip(rows, types, strict=True) if t is not None]
+    wrong = [not type_matches(t, r) for r, t in kept]
+    non_salient = [not r["salient"] for r, _ in kept]
+    bad = [w or ns for w, ns in zip(wrong, non_salient, strict=True)]
+    confusion: dict[str, Counter[str]] = defaultdict(Counter)
+    right: Counter[str] = Counter()
+    for r, t in kept:
+        confusion[t][r["label_type"]] += 1
+        right[t] += type_matches(t, r)
+    per_type = {
+        t: {"kept": sum(c.values()), "right": right[t], "labels": dict(sorted(c.items()))}
+        for t, c in sorted(confusion.items())
+    }
+    return {
+        "spans": len(rows), "kept": len(kept), "dropped": rate(len(rows) - len(kept), len(rows)),
+        "wrong_type": rate(sum(wrong), len(kept)), "non_salient": rate(sum(non_salient), len(kept)),
+        "wrong_type_or_non_salient": rate(sum(bad), len(kept)), "per_type": per_type,
+    }
+
+
+def new_types(rows: list[dict[str, Any]], extractor_spec: str, corpus_name: str) -> tuple[list[str | None], str]:
+    from ramp_env.corpus.prepared import PreparedCorpus
+    from ramp_env.text.spans import make_span_extractor
+
+    corpus = PreparedCorpus.open(corpus_name, progress=False)
+    extractor = corpus.bind_extractor(make_span_extractor(extractor_spec))
+    ids = sorted({r["passage_id"] for r in rows})
+    passages = {}
+    for pid in ids:
+        row = corpus.store.rowid_of(pid)
+        if row is None:
+            raise SystemExit(f"passage {pid!r} of the labels is not in corpus {corpus_name!r}")
+        passages[pid] = corpus.store.get(row)
+    found = dict(zip(ids, extractor.extract_batch(passages[p].text for p in ids), strict=True))
+    out: list[str | None] = []
+    for r in rows:
+        text = passages[r["passage_id"]].text
+        if text[r["start"] : r["end"]] != r["text"]:
+            raise SystemExit(f"label {r.get('id')}: text {r['text']!r} is not at {r['start']}:{r['end']} of its passage")
+        same = [s for s in found[r["passage_id"]] if (s.start, s.end) == (r["start"], r["end"])]
+        out.append(same[0].label.value if same else None)
+    return out, extractor.cache_key
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--labels", type=Path, required=True)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--extractor", default="auto")
+    parser.add_argument("--corpus", default="default")
+    parser.add_argument("--show-errors", action="store_true", help="print the spans still bad after, and the drops")
+    args = parser.parse_args()
+    started = time.perf_counter()
+    load = os.getloadavg()
+    rows = load_labels(args.labels)
+    after, key = new_types(rows, args.extractor, args.corpus)
+    result = {
+        "labels": str(args.labels), "extractor": key,
+        "before": score(rows, [r["current_type"] for r in rows]), "after": score(rows, after),
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "load_average_at_start": load},
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    if args.show_errors:
+        for r, t in zip(rows, after, strict=True):
+            if t is None:
+                print(f"DROP  {r['current_type']:7s} label={r['label_type']:6s} salient={r['salient']!s:5s} {r['text']!r}")
+            elif not type_matches(t, r) or not r["salient"]:
+                print(f"BAD   {r['current_type']:7s}->{t:7s} label={r['label_type']:6s} salient={r['salient']!s:5s} "
+                      f"{r['text']!r}")
+    atomic_write_json(args.out, result)
+    for side in ("before", "after"):
+        s = result[side]
+        print(f"{side:6s}: kept {s['kept']}/{s['spans']}  wrong type {s['wrong_type']['rate']}  "
+              f"non-salient {s['non_salient']['rate']}  bad {s['wrong_type_or_non_salient']['rate']} "
+              f"{s['wrong_type_or_non_salient']['ci95']}")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
