@@ -128,14 +128,20 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--extractor", default="auto")
     parser.add_argument("--corpus", default="default")
+    parser.add_argument("--half", choices=["tune", "heldout"], default=None,
+                        help="score only the rows of this half (labels files with a 'half' field)")
     parser.add_argument("--show-errors", action="store_true", help="print the spans still bad after, and the drops")
     args = parser.parse_args()
     started = time.perf_counter()
     load = os.getloadavg()
     rows = load_labels(args.labels)
+    if args.half is not None:
+        rows = [r for r in rows if r.get("half") == args.half]
+        if not rows:
+            raise SystemExit(f"{args.labels}: no row has half={args.half!r}")
     after, key = new_types(rows, args.extractor, args.corpus)
     result = {
-        "labels": str(args.labels), "extractor": key,
+        "labels": str(args.labels), "half": args.half, "extractor": key,
         "before": score(rows, [r["current_type"] for r in rows]), "after": score(rows, after),
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "load_average_at_start": load},
         "seconds": round(time.perf_counter() - started, 1),
