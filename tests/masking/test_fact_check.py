@@ -132,16 +132,3 @@ def test_the_fact_criterion_is_more_precise_than_context_words_on_the_held_out_h
     assert precision >= precision_v1 + 0.15, (precision, precision_v1)
     assert tp / true >= 0.15
 
-
-def test_the_span_labels_are_two_readers_split_by_passage() -> None:
-    # tests/text/fixtures/span_labels.jsonl: masked spans typed by two independent readers
-    # (docs/labelling.md); benchmarks/span_quality.py scores the default extractor on it
-    path = Path(__file__).parents[1] / "text" / "fixtures" / "span_labels.jsonl"
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
-    assert len(rows) >= 200
-    for r in rows:
-        a, b = r["reader_a"], r["reader_b"]
-        agreed = (a[0], a[1]) == (b[0], b[1])
-        assert (r["settled_by"] == "agreement") == agreed
-        digest = int(hashlib.sha256(r["passage_id"].encode()).hexdigest(), 16)
-        assert r["half"] == ("tune" if digest % 2 == 0 else "heldout")
