@@ -107,6 +107,7 @@ def build(corpus: str, span_extractor: str, count: int, cache_dir: str | None) -
             "corpus_fingerprint": env.corpus.manifest["fingerprint"],
             "split_version": SPLIT_VERSION, "test_fraction": TEST_FRACTION,
             "evidence_version": EVIDENCE_VERSION, "span_table": Path(env.spans.path).name,
+            "mask_strategy": "balanced", "evidence_criterion": "context",
             "build_seed": BUILD_SEED, "script": "benchmarks/build_test_tasks.py",
         }
     finally:
