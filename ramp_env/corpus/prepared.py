@@ -38,7 +38,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
+from tqdm import tqdm  # plain text bar: tqdm.auto warns "IProgress not found" in notebooks without ipywidgets
 
 from ramp_env.cache import atomic_path, atomic_write_json, cache_root, file_fingerprint
 from ramp_env.corpus.default import default_corpus_path
@@ -89,7 +89,6 @@ class PreparedCorpus:
         manifest = self.directory / "manifest.json"
         if not manifest.is_file():
             raise FileNotFoundError(f"not a prepared corpus (no manifest.json): {self.directory}")
-        self.rebuild_command = rebuild_command(self.directory)
         self.manifest: dict[str, Any] = read_signed(manifest, self.rebuild_command)
         try:
             store_record = self.manifest["artefacts"]["passages.sqlite"]
@@ -106,6 +105,11 @@ class PreparedCorpus:
         self.progress = progress
         self._span_tables: dict[str, SpanTable] = {}
         self._retrievers: dict[str, Retriever] = {}
+
+    @property
+    def rebuild_command(self) -> str:
+        """The command that rebuilds this corpus, with the options that made what it holds now."""
+        return rebuild_command(self.directory)
 
     # -- construction -------------------------------------------------------------------------
 
@@ -169,6 +173,7 @@ class PreparedCorpus:
             signed({
                 "source": str(path),
                 "format": fmt,
+                "on_error": on_error,  # repeated by the rebuild command of integrity errors
                 "fingerprint": fingerprint,
                 "passages": count,
                 "skipped": stats.skipped,

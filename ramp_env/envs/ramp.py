@@ -19,7 +19,7 @@ from ramp_env.retrieval.base import Hit, Retriever
 from ramp_env.rewards import EpisodeReward, make_reward
 from ramp_env.text.charset import text_charset
 from ramp_env.text.spans import DEFAULT_SPACY_MODEL, SalientSpan, SpanExtractor, SpanType
-from ramp_env.spaces import text_space
+from ramp_env.spaces import TextDict, text_space
 
 MAX_NUM_MASKS = 64
 MAX_MESSAGE_CHARS = 1024
@@ -97,10 +97,12 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
 
     ``retrieved_ids`` (passage ids of the last search in rank order, else ``[]``),
     ``action`` (``search``/``answer``/``invalid``), ``format_errors``,
-    ``searches_used``, ``task_id``; after an answer ``per_mask_scores`` and
-    ``reward_components``; ``answers`` and ``evidence_ids`` only with
-    ``answers_in_info=True``. Gold answers and evidence are always available to
-    evaluation code as ``env.unwrapped.task``; observations never hold them.
+    ``searches_used``, ``task_id``. On the step that ends the episode (terminated
+    or truncated): ``answers`` (the gold text of each mask) and ``per_mask_scores``
+    (all 0 when truncated); after an answer also ``reward_components`` and
+    ``predictions``. Before the end ``answers`` and ``evidence_ids`` are in ``info``
+    only with ``answers_in_info=True``. Gold answers and evidence are always
+    available to evaluation code as ``env.unwrapped.task``; observations never hold them.
 
     ## Arguments
 
@@ -134,6 +136,8 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
     * ``max_action_chars`` (4096), ``max_hit_chars`` (1200), ``max_passage_chars`` (4000):
       longer actions are format errors, longer hits are cut, longer passages are never sampled.
     * ``cache_dir``: where prepared corpora and indexes are cached.
+    * ``progress``: show progress bars (on stderr) while a corpus is prepared, indexed or its
+      spans extracted (True); ``False`` for quiet logs and notebooks.
     * ``render_mode``: ``"ansi"`` or ``"human"``.
 
     ## Version History
@@ -210,7 +214,7 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
 
         charset = text_charset()
         results_chars = top_k * (max_hit_chars + 512)
-        self.observation_space = spaces.Dict(
+        self.observation_space = TextDict(
             {
                 "title": text_space(1024, charset),
                 "passage": text_space(max_passage_chars, charset),
@@ -498,8 +502,9 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
             "retrieved_ids": retrieved,
             "searches_used": self.searches_used,
         }
-        if self.answers_in_info:
+        if self.answers_in_info or self.done:  # the step that ends the episode reveals the gold answers
             info["answers"] = list(self.task.answers)
+        if self.answers_in_info:
             if isinstance(self.task, MaskedTask):  # QA tasks (MultiHopQA-v0) have no masked spans
                 info["evidence_ids"] = [list(ids) for ids in self.task_evidence()]
         return info

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 
 from ramp_env.cache import atomic_write_text
 from ramp_env.evaluation.leaderboard import mean_ci95
+from ramp_env.evaluation.legend import DIFFICULTY_COLUMNS, format_legend, span_type_legend
 from ramp_env.evaluation.records import EpisodeRecord
 from ramp_env.rewards.normalize import answer_tokens
 
@@ -71,9 +72,11 @@ def breakdown(records: Iterable[EpisodeRecord]) -> list[DifficultyRow]:
     return sorted(rows, key=lambda r: (r.env_id, r.agent, order[r.by], length_order.get(r.value, 0), r.value))
 
 
-def format_breakdown(rows: Sequence[DifficultyRow]) -> str:
-    """Two Markdown tables (by span type, by span length): rows = agents, cells = mean ± CI (masks)."""
+def format_breakdown(rows: Sequence[DifficultyRow], legend: bool = True) -> str:
+    """Two Markdown tables (by span type, by span length): rows = agents, cells = mean ± CI (masks),
+    followed by a legend of the tables and of the span-type labels they show unless ``legend=False``."""
     tables = []
+    shown: list[str] = []
     for by, title in (("span_type", "span type"), ("span_length", "span length (tokens)")):
         part = [r for r in rows if r.by == by]
         if not part:
@@ -83,6 +86,7 @@ def format_breakdown(rows: Sequence[DifficultyRow]) -> str:
         agents = sorted({(r.agent, r.env_id) for r in part})
         cells = {(r.agent, r.env_id, r.value): r for r in part}
         header = [f"mask score by {title}", *values]
+        shown.append(header[0])
         lines = [header]
         for agent, env_id in agents:
             line = [f"{agent} ({env_id})" if show_env else agent]
@@ -91,6 +95,11 @@ def format_breakdown(rows: Sequence[DifficultyRow]) -> str:
                 line.append("" if row is None else f"{row.mean_score:.3f} ± {row.ci95:.3f} ({row.masks})")
             lines.append(line)
         tables.append(_markdown(lines))
+    if legend and tables:
+        tables.append(format_legend(DIFFICULTY_COLUMNS, [*shown, "cells"]))
+        types = sorted({r.value for r in rows if r.by == "span_type"})
+        if types:
+            tables.append(span_type_legend(types))
     return "\n\n".join(tables)
 
 

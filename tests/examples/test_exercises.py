@@ -62,3 +62,10 @@ def test_unmodified_starters_fail_their_checkers_for_the_right_reasons(cache_dir
     result = run_checkers(EXERCISES, cache_dir)
     assert result.returncode == 1, result.stdout[-4000:] + result.stderr[-2000:]  # 1: tests failed (not an error)
     assert failed_tests(result.stdout) == set().union(*CHECKERS.values()), result.stdout[-4000:]
+    # each failure is one sentence saying what was expected and what was got: no assertion
+    # introspection, no numpy reprs, no traceback
+    failures = [line for line in result.stdout.splitlines() if line.startswith("FAILED ")]
+    for line in failures:
+        message = line.split(" - ", 1)[-1]
+        assert message.startswith("Expected ") and ", got " in message and message.endswith("."), line
+    assert "array(" not in result.stdout and "where " not in result.stdout and "Traceback" not in result.stdout
