@@ -69,26 +69,28 @@ class SharedMemoryText(spaces.Text):
 
 
 class TextDict(spaces.Dict):
-    """A :class:`gymnasium.spaces.Dict` whose repr lists its text fields by maximum length and
-    names the charset they share once (the observation space of every RAMP env).
+    """A :class:`gymnasium.spaces.Dict` whose repr groups its fields by kind: text fields by
+    maximum length under the charset they share (named once), ``Discrete`` fields by size
+    (the observation space of every RAMP env). ``repr`` stays under 200 characters.
 
     Everything but the repr is ``Dict``'s (vector envs, flattening, ``check_env`` see a ``Dict``).
     """
 
     def __repr__(self) -> str:
-        groups: dict[tuple[str, int], list[str]] = {}
+        groups: dict[str, list[str]] = {}
         others: list[str] = []
         for key, space in self.spaces.items():
             if isinstance(space, spaces.Text):
-                charset = describe_charset(space.character_set)
-                groups.setdefault((charset, space.min_length), []).append(f"{key} {space.max_length}")
+                low = f", min_length={space.min_length}" if space.min_length else ""
+                label = f"Text(max_length{low}) over {describe_charset(space.character_set)}"
+                groups.setdefault(label, []).append(f"{key} {space.max_length}")
+            elif isinstance(space, spaces.Discrete):
+                label = "Discrete(n)" if int(space.start) == 0 else f"Discrete(n, start={int(space.start)})"
+                groups.setdefault(label, []).append(f"{key} {int(space.n)}")
             else:
                 others.append(f"{key}: {space!r}")
-        texts = [
-            f"Text over {charset}{f', at least {low}' if low else ''}, up to: " + ", ".join(fields)
-            for (charset, low), fields in groups.items()
-        ]
-        return "Dict(" + "; ".join(texts + ([", ".join(others)] if others else [])) + ")"
+        parts = [f"{label}: " + ", ".join(fields) for label, fields in groups.items()]
+        return "Dict(" + "; ".join(parts + others) + ")"
 
 
 @functools.lru_cache(maxsize=8)
