@@ -98,4 +98,5 @@ def format_downstream(
     title = f"{name} (%, mean ± 95% CI (episodes))" + (" — the paper's metric" if metric == PAPER_METRIC else "")
     table = "\n".join([title, "", line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|",
                        *map(line, rows)])
-    return table + "\n\n" + format_legend(DOWNSTREAM_COLUMNS) if legend else table
+    shown = [key for key in DOWNSTREAM_COLUMNS if key != "reward=NAME" or metric == "reward"]
+    return table + "\n\n" + format_legend(DOWNSTREAM_COLUMNS, shown) if legend else table
