@@ -115,3 +115,27 @@ def test_malformed_turns_are_penalised_and_envs_are_reused(env: Any) -> None:
     pooled = list(env._idle)
     play(env, list(env.taskset)[2], ["<answer>[mask_1]: x</answer>"])
     assert env._idle == pooled and len(pooled) == 1  # one env per worker, reused across episodes
+
+
+def test_vf_eval_help_describes_every_taskset_knob() -> None:
+    """``vf-eval ramp --help`` (verifiers' real CLI, this checkout's package) says what each knob does."""
+    import os
+    import re
+    import shutil
+    import subprocess
+
+    vf_eval = shutil.which("vf-eval")
+    assert vf_eval is not None, "verifiers' vf-eval is not on PATH"
+    package = Path(__file__).resolve().parents[3] / "integrations" / "verifiers"
+    env = {**os.environ, "COLUMNS": "300", "PYTHONPATH": os.pathsep.join([str(package), str(package.parents[1])])}
+    done = subprocess.run([vf_eval, "ramp", "--help"], capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    own = [name for name in ramp.RAMPTasksetConfig.model_fields if name not in vf.TasksetConfig.model_fields]
+    assert {"num_tasks", "num_masks", "corpus", "reward", "max_searches"} <= set(own)
+    for name in own:
+        flag = "--env.taskset." + name.replace("_", "-")
+        line = next((x for x in done.stdout.splitlines() if re.search(rf"{re.escape(flag)}\s", x)), None)
+        assert line is not None, f"{flag} is not in vf-eval ramp --help"
+        # after the metavar: INT, STR|None, {True,False} or [INT [...]]
+        description = re.sub(r"^\s*(\[[^\]]*\[\.\.\.\]\]|\S+)\s+", "", line.split(flag, 1)[1]).strip(" │")
+        assert not description.startswith("default:"), f"{flag} has no description: {line.strip()}"
