@@ -48,7 +48,6 @@ from transformers import HfArgumentParser
 from trl import GRPOConfig, GRPOTrainer
 
 import ramp_env  # noqa: F401  (registers the env ids)
-
 from agents.training.checkpoint import save_pretrained_atomic
 from agents.training.trl_rollout import RAMPRollout, episode_reward, mask_score, ramp_task_dataset
 from ramp_env.cache import atomic_write_text
@@ -105,9 +104,9 @@ def main(args: Args) -> list[dict[str, Any]]:
 
     num_masks = [int(k) for k in args.num_masks.split(",")]
     dataset = ramp_task_dataset(args.num_tasks, num_masks=num_masks, seed=args.task_seed)
-    env_kwargs: dict[str, Any] = dict(
-        max_searches=args.max_searches, top_k=args.top_k, max_hit_chars=args.max_hit_chars, progress=False
-    )
+    env_kwargs: dict[str, Any] = {
+        "max_searches": args.max_searches, "top_k": args.top_k, "max_hit_chars": args.max_hit_chars, "progress": False,
+    }
     if args.corpus is not None:
         env_kwargs["corpus"] = args.corpus
     rollout = RAMPRollout(

@@ -8,7 +8,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "ramp_env"
 # tqdm.auto / tqdm.notebook / tqdm.autonotebook pick a Jupyter widget, which warns
 # "IProgress not found" where ipywidgets is missing
-WIDGET_TQDM = re.compile(r"^\s*(from\s+tqdm\.(auto|notebook|autonotebook)\s+import|import\s+tqdm\.(auto|notebook))", re.M)
+WIDGET_TQDM = re.compile(r"^\s*(from\s+tqdm\.(auto|notebook|autonotebook)\s+import|import\s+tqdm\.(auto|notebook))", re.MULTILINE)
 
 
 def test_no_module_uses_a_widget_progress_bar() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import gymnasium as gym
 
-import ramp_env  # noqa: F401  (registers the env ids gym.make looks up)
+import ramp_env  # registers the env ids gym.make looks up
 from ramp_env.cli.common import DEFAULT_ENV, add_env_args, gym_env_kwargs
 from ramp_env.prompts import INSTRUCTIONS
 

@@ -504,9 +504,8 @@ class RAMPEnv(gym.Env[dict[str, Any], str]):
         }
         if self.answers_in_info or self.done:  # the step that ends the episode reveals the gold answers
             info["answers"] = list(self.task.answers)
-        if self.answers_in_info:
-            if isinstance(self.task, MaskedTask):  # QA tasks (MultiHopQA-v0) have no masked spans
-                info["evidence_ids"] = [list(ids) for ids in self.task_evidence()]
+        if self.answers_in_info and isinstance(self.task, MaskedTask):  # QA tasks have no masked spans
+            info["evidence_ids"] = [list(ids) for ids in self.task_evidence()]
         return info
 
     def render(self) -> str | None:

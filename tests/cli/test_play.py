@@ -23,7 +23,7 @@ ENVS = {
 def play(*args: str, cache: Path, stdin: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "ramp_env", "play", *args], input=stdin, capture_output=True, text=True,
-        timeout=600, env={"RAMP_ENV_CACHE": str(cache), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"},
+        timeout=600, check=False, env={"RAMP_ENV_CACHE": str(cache), "PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"},
     )
 
 

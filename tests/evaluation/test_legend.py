@@ -28,7 +28,7 @@ def header_cells(table: str) -> list[str]:
 
 
 def explained(text: str) -> set[str]:
-    return set(re.findall(r"^- \*\*(.+?)\*\*: \S", text, flags=re.M))
+    return set(re.findall(r"^- \*\*(.+?)\*\*: \S", text, flags=re.MULTILINE))
 
 
 def test_every_span_type_has_a_plain_meaning() -> None:
