@@ -25,7 +25,7 @@ import importlib.util
 import json
 import os
 import platform
-import tempfile
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,7 @@ def load_example() -> Any:
     spec = importlib.util.spec_from_file_location("_grpo_trl", EXAMPLE)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses resolve the module's annotations through sys.modules
     spec.loader.exec_module(module)
     return module
 
@@ -114,9 +115,10 @@ def main() -> None:
     parser.add_argument("--grpo_steps", type=int, default=3)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--work_dir", default="runs/grpo-trl-cpu", help="the SFT checkpoint and GRPO output go here")
     args = parser.parse_args()
-    with torch_threads(args.threads), tempfile.TemporaryDirectory(prefix="grpo-cpu-") as tmp:
-        work = Path(tmp)
+    work = Path(args.work_dir)
+    with torch_threads(args.threads):
         at_start = machine()
         sft = sft_stage(args, work / "sft")
         grpo = grpo_stage(args, work / "sft", work)

@@ -162,6 +162,11 @@ def main(args: Args) -> list[dict[str, Any]]:
 
 
 if __name__ == "__main__":
+    import warnings
+
+    # TRL 1.16 reads transformers 5's deprecated `is_gradient_checkpointing` on every step (not our
+    # call, nothing we pass changes it): hide that one message, keep every other warning
+    warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
     (cli_args,) = HfArgumentParser(Args).parse_args_into_dataclasses()
     with torch_threads(cli_args.threads):
         main(cli_args)
