@@ -92,29 +92,9 @@ def checkpointing_args(enabled: bool) -> dict[str, Any]:
     return {"activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing": enabled}
 
 
-def main(args: Args) -> list[dict[str, Any]]:
-    """Train; return the trainer's log history (one record per logged step)."""
-    torch.manual_seed(args.seed)
-    source = args.init_from if Path(args.init_from).is_dir() else args.model
-    if source != args.init_from:
-        print(f"{args.init_from} not found: starting from --model (run examples/sft_smollm2.py first)")
-    model, tokenizer = load_causal_lm(source, device="cuda" if torch.cuda.is_available() else "cpu")
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
-
-    num_masks = [int(k) for k in args.num_masks.split(",")]
-    dataset = ramp_task_dataset(args.num_tasks, num_masks=num_masks, seed=args.task_seed)
-    env_kwargs: dict[str, Any] = {
-        "max_searches": args.max_searches, "top_k": args.top_k, "max_hit_chars": args.max_hit_chars, "progress": False,
-    }
-    if args.corpus is not None:
-        env_kwargs["corpus"] = args.corpus
-    rollout = RAMPRollout(
-        env_factory=functools.partial(gym.make, args.env, **env_kwargs),
-        max_new_tokens=args.max_new_tokens,
-        max_context_tokens=args.max_context_tokens,
-    )
-    config = GRPOConfig(
+def grpo_config(args: Args) -> GRPOConfig:
+    """The trainer's settings: DAPO's loss on GRPO (see the module docs)."""
+    return GRPOConfig(
         output_dir=args.output_dir,
         max_steps=args.max_steps,
         num_generations=args.num_generations,
@@ -140,6 +120,31 @@ def main(args: Args) -> list[dict[str, Any]]:
             torch.cuda.is_available() if args.activation_checkpointing is None else args.activation_checkpointing
         ),
     )
+
+
+def main(args: Args) -> list[dict[str, Any]]:
+    """Train; return the trainer's log history (one record per logged step)."""
+    torch.manual_seed(args.seed)
+    source = args.init_from if Path(args.init_from).is_dir() else args.model
+    if source != args.init_from:
+        print(f"{args.init_from} not found: starting from --model (run examples/sft_smollm2.py first)")
+    model, tokenizer = load_causal_lm(source, device="cuda" if torch.cuda.is_available() else "cpu")
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+
+    num_masks = [int(k) for k in args.num_masks.split(",")]
+    dataset = ramp_task_dataset(args.num_tasks, num_masks=num_masks, seed=args.task_seed)
+    env_kwargs: dict[str, Any] = {
+        "max_searches": args.max_searches, "top_k": args.top_k, "max_hit_chars": args.max_hit_chars, "progress": False,
+    }
+    if args.corpus is not None:
+        env_kwargs["corpus"] = args.corpus
+    rollout = RAMPRollout(
+        env_factory=functools.partial(gym.make, args.env, **env_kwargs),
+        max_new_tokens=args.max_new_tokens,
+        max_context_tokens=args.max_context_tokens,
+    )
+    config = grpo_config(args)
     trainer = GRPOTrainer(
         model=model,
         reward_funcs=[episode_reward, mask_score],
