@@ -4,7 +4,7 @@ What counts as "a number quoted with its file" (pragmatic, so the check can run 
 prose without false alarms):
 
 * the file: a name of a file in ``benchmarks/results/`` (with or without the folder);
-* prose: each sentence naming a results file; its numbers are checked against the
+* prose: each sentence (up to a full stop) naming a results file; its numbers are checked against the
   files that sentence names;
 * a table: its numbers are checked against the files named in the table, in the
   paragraphs before it back to the previous heading, and in the paragraph right after it
@@ -43,7 +43,7 @@ _NUMBER = re.compile(
 _RANGE_END = re.compile(rf"(?<=\d)[-–](\d+(?:\.\d+)?)(?={_UNIT})")
 _THRESHOLD = re.compile(r"(?:<=?|>=?|≤|≥|at least|at most|under|over)\s*$")
 _SCALES = (1.0, 100.0, 0.01, 1000.0, 0.001, 1e-6)  # as is, percent, ms <-> s, bytes -> MB
-_SENTENCE_END = re.compile(r"(?<=[.;])\s+(?=[A-Z(`*])")
+_SENTENCE_END = re.compile(r"(?<=[.])\s+(?=[A-Z(`*])")
 
 
 def numbers_in(obj: object) -> Iterator[float]:
