@@ -5,6 +5,17 @@ CPU smoke run (SmolLM2-135M-Instruct from the offline package; minutes per step 
     python examples/sft_smollm2.py            # first: SFT teaches the action format (runs/sft-smollm2)
     python examples/grpo_trl.py --max_steps 1
 
+CPU run that shows learning signal (groups with reward variance, a nonzero loss) on the
+teaching env: ``benchmarks/grpo_trl_cpu.py`` first SFTs the model for a few minutes on
+RAMP-Lite-v0 (the base model never closes an action tag, so all its rewards are equal),
+then runs this script's ``main`` with
+
+    python examples/grpo_trl.py --init_from runs/sft-lite --env RAMP-Lite-v0 --max_searches 1 \
+        --top_k 1 --max_hit_chars 200 --num_generations 8 --per_device_train_batch_size 8 \
+        --temperature 1.2 --max_new_tokens 32 --max_steps 3 --log_file runs/grpo-lite/log.json
+
+and records each step's reward spread and loss in ``benchmarks/results/grpo_trl_cpu.json``.
+
 GPU with vLLM (colocated engine, one process; see docs/llm-training.md for server mode):
 
     python examples/grpo_trl.py --init_from runs/sft-qwen1.5b --use_vllm --vllm_mode colocate \
@@ -25,15 +36,22 @@ GPU with vLLM (colocated engine, one process; see docs/llm-training.md for serve
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import gymnasium as gym
 import torch
 from transformers import HfArgumentParser
 from trl import GRPOConfig, GRPOTrainer
 
+import ramp_env  # noqa: F401  (registers the env ids)
 from agents.training.checkpoint import save_pretrained_atomic
 from agents.training.trl_rollout import RAMPRollout, episode_reward, mask_score, ramp_task_dataset
+from ramp_env.cache import atomic_write_text
 from ramp_env.models import load_causal_lm, torch_threads
 
 
@@ -41,7 +59,8 @@ from ramp_env.models import load_causal_lm, torch_threads
 class Args:
     init_from: str = "runs/sft-smollm2"  # the SFT example's output; falls back to --model if missing
     model: str | None = None  # None: the offline SmolLM2-135M-Instruct
-    corpus: str = "default"
+    env: str = "RAMP-v0"  # any registered env id, e.g. RAMP-Lite-v0 (the teaching env: short one-sentence tasks)
+    corpus: str | None = None  # None: the env's own corpus (RAMP-v0: the default corpus; RAMP-Lite-v0: Lite)
     num_masks: str = "1"  # comma-separated mask counts, cycled over the tasks, e.g. "1,2,3,4"
     num_tasks: int = 2000
     task_seed: int = 7  # not the evaluation seed (ramp-env evaluate --seed), so tasks stay apart
@@ -59,31 +78,24 @@ class Args:
     vllm_mode: str = "colocate"  # or "server" (start `trl vllm-serve --model ...` first)
     bf16: bool = False
     threads: int | None = None  # torch threads on CPU (1 is fastest on a busy 2-core machine)
+    # None: on for GPUs (memory), off on CPU (a 135M model fits; recomputing activations only costs time)
+    activation_checkpointing: bool | None = None
+    log_file: str | None = None  # write the trainer's per-step log (reward, reward_std, loss, ...) here as JSON
     seed: int = 0
     output_dir: str = "runs/grpo-trl"
 
 
-def main(args: Args) -> None:
-    torch.manual_seed(args.seed)
-    source = args.init_from if Path(args.init_from).is_dir() else args.model
-    if source != args.init_from:
-        print(f"{args.init_from} not found: starting from --model (run examples/sft_smollm2.py first)")
-    model, tokenizer = load_causal_lm(source, device="cuda" if torch.cuda.is_available() else "cpu")
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = tokenizer.eos_token
+def checkpointing_args(enabled: bool) -> dict[str, Any]:
+    """The activation-checkpointing switch under the name this transformers reads: TRL's
+    ``GRPOConfig`` sets the old ``gradient_checkpointing`` by default, which transformers 5
+    warns about (FutureWarning) unless the new ``activation_checkpointing`` is given."""
+    names = {f.name for f in dataclasses.fields(GRPOConfig)}
+    return {"activation_checkpointing" if "activation_checkpointing" in names else "gradient_checkpointing": enabled}
 
-    num_masks = [int(k) for k in args.num_masks.split(",")]
-    dataset = ramp_task_dataset(args.num_tasks, num_masks=num_masks, seed=args.task_seed)
-    rollout = RAMPRollout(
-        env_kwargs=dict(
-            corpus=args.corpus, max_searches=args.max_searches, top_k=args.top_k,
-            max_hit_chars=args.max_hit_chars, progress=False,
-            split="train",  # train passages only: no test passage is drawn or comes back from a search
-        ),
-        max_new_tokens=args.max_new_tokens,
-        max_context_tokens=args.max_context_tokens,
-    )
-    config = GRPOConfig(
+
+def grpo_config(args: Args) -> GRPOConfig:
+    """The trainer's settings: DAPO's loss on GRPO (see the module docs)."""
+    return GRPOConfig(
         output_dir=args.output_dir,
         max_steps=args.max_steps,
         num_generations=args.num_generations,
@@ -105,7 +117,37 @@ def main(args: Args) -> None:
         save_strategy="no",
         report_to="none",
         seed=args.seed,
+        **checkpointing_args(
+            torch.cuda.is_available() if args.activation_checkpointing is None else args.activation_checkpointing
+        ),
     )
+
+
+def main(args: Args) -> list[dict[str, Any]]:
+    """Train; return the trainer's log history (one record per logged step)."""
+    torch.manual_seed(args.seed)
+    source = args.init_from if Path(args.init_from).is_dir() else args.model
+    if source != args.init_from:
+        print(f"{args.init_from} not found: starting from --model (run examples/sft_smollm2.py first)")
+    model, tokenizer = load_causal_lm(source, device="cuda" if torch.cuda.is_available() else "cpu")
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+
+    num_masks = [int(k) for k in args.num_masks.split(",")]
+    dataset = ramp_task_dataset(args.num_tasks, num_masks=num_masks, seed=args.task_seed)
+    env_kwargs: dict[str, Any] = {
+        "max_searches": args.max_searches, "top_k": args.top_k, "max_hit_chars": args.max_hit_chars, "progress": False,
+    }
+    if args.corpus is not None:
+        env_kwargs["corpus"] = args.corpus
+    if args.env.startswith("RAMP"):
+        env_kwargs["split"] = "train"  # train passages only: no test passage is drawn or comes back from a search
+    rollout = RAMPRollout(
+        env_factory=functools.partial(gym.make, args.env, **env_kwargs),
+        max_new_tokens=args.max_new_tokens,
+        max_context_tokens=args.max_context_tokens,
+    )
+    config = grpo_config(args)
     trainer = GRPOTrainer(
         model=model,
         reward_funcs=[episode_reward, mask_score],
@@ -119,12 +161,21 @@ def main(args: Args) -> None:
     for record in trainer.state.log_history:
         if "reward" in record:
             print({k: round(v, 4) for k, v in record.items() if isinstance(v, float)})
+    if args.log_file:
+        Path(args.log_file).parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(args.log_file, json.dumps(trainer.state.log_history, indent=1) + "\n")
     save_pretrained_atomic(trainer.model, tokenizer, args.output_dir)
     print(f"model saved to {args.output_dir}; score it on the frozen test tasks with: ramp-env evaluate "
           f"--agent llm --agent-arg model={args.output_dir} --tasks test")
+    return list(trainer.state.log_history)
 
 
 if __name__ == "__main__":
+    import warnings
+
+    # TRL 1.16 reads transformers 5's deprecated `is_gradient_checkpointing` on every step (not our
+    # call, nothing we pass changes it): hide that one message, keep every other warning
+    warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
     (cli_args,) = HfArgumentParser(Args).parse_args_into_dataclasses()
     with torch_threads(cli_args.threads):
         main(cli_args)

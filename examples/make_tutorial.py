@@ -75,11 +75,11 @@ assert source not in info["retrieved_ids"], "the masked passage never comes back
 graded. The paper's reward is **token recall** (share of the gold answer's tokens
 in your answer); the env's default, `penalized_recall`, is recall minus a penalty
 for long answers and lists of candidates (see why below; `reward="recall"` selects
-the paper's). `info["per_mask_scores"]` and
-`info["reward_components"]` break the reward down. For teaching we peek at the
-gold answer (`env.unwrapped.task.answers`; an agent never sees it) and replay the
-same task with three different answers under `recall`: right, wrong, and a list
-of guesses."""),
+the paper's). `info["per_mask_scores"]` and `info["reward_components"]` break the
+reward down, and the step that ends an episode reveals the gold in `info["answers"]`.
+For teaching we peek at the gold answer before the end (`env.unwrapped.task.answers`;
+an agent never sees it) and replay the same task with three different answers under
+`recall`: right, wrong, and a list of guesses."""),
     ("code", """gold = env.unwrapped.task.answers[0]
 print("gold answer:", repr(gold))
 
@@ -89,7 +89,7 @@ def answer_once(text, seed=3, **env_kwargs):
     replay = gym.make("RAMP-Lite-v0", **env_kwargs)
     replay.reset(seed=seed)
     _, reward, terminated, _, info = replay.step(f"<answer>[mask_1]: {text}</answer>")
-    assert terminated
+    assert terminated and info["answers"] == [gold]  # the ending step's info holds the gold
     return reward, info
 
 
@@ -156,10 +156,13 @@ for name, agent in agents.items():
     scores[name] = mean_ci95(rewards)
     print(f"{name:15} {scores[name][0]:.3f} ± {scores[name][1]:.3f}")
 
+# horizontal bars: agent names are read along the axis, however long they are
 fig, ax = plt.subplots(figsize=(6, 3))
-ax.bar(list(scores), [m for m, _ in scores.values()], yerr=[ci for _, ci in scores.values()], capsize=4)
-ax.set_ylabel(f"mean reward, {EVAL_TASKS} tasks (95% CI)")
+ax.barh(list(scores), [m for m, _ in scores.values()], xerr=[ci for _, ci in scores.values()], capsize=4)
+ax.invert_yaxis()  # first agent on top
+ax.set_xlabel(f"mean reward over {EVAL_TASKS} tasks (bars: 95% CI)")
 ax.set_title("RAMP-Lite-v0, 1 mask")
+fig.tight_layout()
 plt.show()
 
 assert scores["oracle"][0] == 1.0
@@ -242,6 +245,7 @@ ax.axhline(greedy_rewards.mean(), color="green", linestyle=":", label="greedy he
 ax.set_xlabel("environment steps")
 ax.set_ylabel(f"reward, {EVAL_TASKS} held-out tasks")
 ax.legend()
+fig.tight_layout()
 plt.show()
 
 final = curve[-1][1]

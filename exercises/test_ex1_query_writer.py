@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import stats
 
-from exercises._harness import QueryThenPickAgent, lite_rewards
+from exercises._harness import QueryThenPickAgent, expect, lite_rewards
 from ramp_env.wrappers.candidates import build_query, mask_contexts
 
 TASKS = 150
@@ -21,7 +21,8 @@ def heuristic_query(title: str, masked_passage: str, mask_number: int) -> str:
 
 def test_write_query_returns_text(exercise) -> None:
     query = exercise("ex1_query_writer").write_query("Aristotle", "Aristotle was born in [mask_1] in 384 BC.", 1)
-    assert isinstance(query, str) and query.strip(), f"write_query must return a non-empty string, got {query!r}"
+    expect(isinstance(query, str) and bool(query.strip()),
+           f"Expected write_query to return a non-empty string, got {query!r}.")
 
 
 def test_matches_the_bm25_heuristic_query(exercise, lite_cache) -> None:
@@ -35,9 +36,14 @@ def test_matches_the_bm25_heuristic_query(exercise, lite_cache) -> None:
         f"your query {yours.mean():.3f}   BM25 heuristic's {heuristic.mean():.3f}   title only {title_only.mean():.3f}"
         f"  ({TASKS} tasks){'   you BEAT the heuristic' if yours.mean() > heuristic.mean() else ''}"
     )
-    assert yours.mean() >= heuristic.mean() - NOISE_MARGIN, (
-        f"mean reward {yours.mean():.3f} is below the heuristic query's {heuristic.mean():.3f} "
-        f"by more than {NOISE_MARGIN} on the same {TASKS} tasks"
+    expect(
+        yours.mean() >= heuristic.mean() - NOISE_MARGIN,
+        f"Expected a mean reward of at least {heuristic.mean() - NOISE_MARGIN:.3f} (the heuristic query's "
+        f"{heuristic.mean():.3f} minus {NOISE_MARGIN} for noise) on the {TASKS} tasks, got {yours.mean():.3f}.",
     )
     better = stats.ttest_rel(yours, title_only, alternative="greater").pvalue if np.any(yours != title_only) else 1.0
-    assert better < 0.01, f"not clearly better than searching the title alone ({title_only.mean():.3f}, p={better:.3g})"
+    expect(
+        better < 0.01,
+        f"Expected your query to beat searching the title alone ({title_only.mean():.3f}) clearly "
+        f"(paired t-test p < 0.01), got {yours.mean():.3f} with p = {better:.3g}.",
+    )

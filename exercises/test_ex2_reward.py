@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from exercises._harness import QueryThenPickAgent, lite_rewards
+from exercises._harness import QueryThenPickAgent, expect, lite_rewards
 from ramp_env.wrappers.candidates import build_query, mask_contexts
 
 TASKS = 60
@@ -26,17 +26,23 @@ def mask_reward(exercise):
     [("Paris", "Paris"), ("the Eiffel Tower", "Eiffel tower."), ("1,000", "1000"), ("BARACK OBAMA", "Barack Obama")],
 )
 def test_correct_answers_score_one(mask_reward, prediction: str, gold: str) -> None:
-    assert mask_reward(prediction, gold) == pytest.approx(1.0)
+    score = mask_reward(prediction, gold)
+    expect(score == pytest.approx(1.0),
+           f"Expected mask_reward({prediction!r}, {gold!r}) to be 1.0 (a correct answer), got {score!r}.")
 
 
 def test_partial_answers_get_partial_credit(mask_reward) -> None:
-    assert mask_reward("Obama", "Barack Obama") >= 0.4
-    assert mask_reward("Obama", "Barack Obama") < 1.0
+    score = mask_reward("Obama", "Barack Obama")
+    expect(0.4 <= score < 1.0,
+           f"Expected mask_reward('Obama', 'Barack Obama') to be partial credit, at least 0.4 and below 1.0, "
+           f"got {score!r}.")
 
 
 @pytest.mark.parametrize("prediction,gold", [("London", "Paris"), ("", "Paris"), ("1890", "1889")])
 def test_wrong_answers_score_zero(mask_reward, prediction: str, gold: str) -> None:
-    assert mask_reward(prediction, gold) == pytest.approx(0.0)
+    score = mask_reward(prediction, gold)
+    expect(score == pytest.approx(0.0),
+           f"Expected mask_reward({prediction!r}, {gold!r}) to be 0.0 (a wrong answer), got {score!r}.")
 
 
 def test_scores_stay_in_the_unit_interval(mask_reward) -> None:
@@ -46,19 +52,27 @@ def test_scores_stay_in_the_unit_interval(mask_reward) -> None:
         prediction = " ".join(rng.choice(words, size=rng.integers(0, 12)))
         gold = " ".join(rng.choice(words, size=rng.integers(1, 4)))
         score = mask_reward(prediction, gold)
-        assert 0.0 <= score <= 1.0, (prediction, gold, score)
+        expect(0.0 <= score <= 1.0,
+               f"Expected every score in [0, 1], got mask_reward({prediction!r}, {gold!r}) = {score!r}.")
 
 
 @pytest.mark.parametrize(
     "candidates", [["London", "Rome", "Paris", "Berlin", "Madrid"], ["Lyon", "Paris", "Nice", "Lille", "Metz", "Caen", "Brest", "Tours"]]
 )
 def test_listing_candidates_earns_little(mask_reward, candidates: list[str]) -> None:
-    assert mask_reward(", ".join(candidates), "Paris") <= 0.35
+    listing = ", ".join(candidates)
+    score = mask_reward(listing, "Paris")
+    expect(score <= 0.35,
+           f"Expected at most 0.35 for a list of {len(candidates)} candidates that includes the gold, "
+           f"got mask_reward({listing!r}, 'Paris') = {score!r}.")
 
 
 def test_a_long_text_containing_the_answer_earns_nothing_much(mask_reward) -> None:
-    assert len(LONG_TEXT.split()) >= 30
-    assert mask_reward(LONG_TEXT, "1889") <= 0.1
+    assert len(LONG_TEXT.split()) >= 30  # the checker's own premise, not the student's
+    score = mask_reward(LONG_TEXT, "1889")
+    expect(score <= 0.1,
+           f"Expected at most 0.1 for a {len(LONG_TEXT.split())}-word text that contains the gold '1889', "
+           f"got {score!r}.")
 
 
 def test_enumerating_agent_scores_below_an_honest_one(mask_reward, lite_cache) -> None:
@@ -68,4 +82,6 @@ def test_enumerating_agent_scores_below_an_honest_one(mask_reward, lite_cache) -
     honest = lite_rewards(QueryThenPickAgent(query), TASKS, lite_cache, reward=mask_reward)
     enumerating = lite_rewards(QueryThenPickAgent(query, enumerate_top=5), TASKS, lite_cache, reward=mask_reward)
     print(f"honest {honest.mean():.3f}   enumerating top-5 {enumerating.mean():.3f}  ({TASKS} tasks)")
-    assert enumerating.mean() < honest.mean()
+    expect(enumerating.mean() < honest.mean(),
+           f"Expected the enumerating agent (top-5 candidates per mask) to score below the honest one on "
+           f"{TASKS} tasks, got {enumerating.mean():.3f} for it and {honest.mean():.3f} for the honest agent.")

@@ -15,6 +15,11 @@ The env's text fields therefore use :class:`SharedMemoryText`, a ``Text`` space
 whose shared-memory batch is a live view decoded on access, so the default
 ``AsyncVectorEnv`` is correct, and ``vector_kwargs={"shared_memory": False}``
 (observations pickled through pipes) works too.
+
+Gymnasium's ``Text.__repr__`` prints the whole charset (55k characters here), so
+``print(env.observation_space)`` filled a screen. :class:`SharedMemoryText` names
+its charset instead, and :class:`TextDict` (the observation ``Dict``) names the
+charset its text fields share once, so both reprs stay a line long.
 """
 
 from __future__ import annotations
@@ -30,7 +35,21 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.vector.utils import create_shared_memory, read_from_shared_memory, write_to_shared_memory
 
-__all__ = ["SharedMemoryText", "SharedTextBatch", "text_space"]
+__all__ = ["SharedMemoryText", "SharedTextBatch", "TextDict", "describe_charset", "text_space"]
+
+_LISTED_CHARS = 24  # charsets up to this size are printed in full, larger ones summarised
+
+
+def describe_charset(charset: frozenset[str]) -> str:
+    """A short description of a Text space's charset: the characters if few, else a summary."""
+    from ramp_env.text.charset import text_charset  # lazy: keeps this module light to import
+
+    if charset is text_charset() or charset == text_charset():
+        return f"{len(charset):,} printable BMP chars"  # text_charset(): also \\n and \\t
+    chars = sorted(charset)
+    if len(chars) <= _LISTED_CHARS:
+        return repr("".join(chars))
+    return f"{len(chars):,} chars U+{ord(chars[0]):04X}..U+{ord(chars[-1]):04X}"
 
 
 class SharedMemoryText(spaces.Text):
@@ -40,7 +59,38 @@ class SharedMemoryText(spaces.Text):
     flattening, equality). In shared memory each string is stored as its length
     followed by its code points (int32), so writing and reading are single numpy
     copies rather than the per-character index lookups of ``Text``.
+
+    Its repr names the charset (:func:`describe_charset`) instead of listing it.
     """
+
+    def __repr__(self) -> str:
+        charset = describe_charset(self.character_set)
+        return f"Text(min_length={self.min_length}, max_length={self.max_length}, charset=<{charset}>)"
+
+
+class TextDict(spaces.Dict):
+    """A :class:`gymnasium.spaces.Dict` whose repr groups its fields by kind: text fields by
+    maximum length under the charset they share (named once), ``Discrete`` fields by size
+    (the observation space of every RAMP env). ``repr`` stays under 200 characters.
+
+    Everything but the repr is ``Dict``'s (vector envs, flattening, ``check_env`` see a ``Dict``).
+    """
+
+    def __repr__(self) -> str:
+        groups: dict[str, list[str]] = {}
+        others: list[str] = []
+        for key, space in self.spaces.items():
+            if isinstance(space, spaces.Text):
+                low = f", min_length={space.min_length}" if space.min_length else ""
+                label = f"Text(max_length{low}) over {describe_charset(space.character_set)}"
+                groups.setdefault(label, []).append(f"{key} {space.max_length}")
+            elif isinstance(space, spaces.Discrete):
+                label = "Discrete(n)" if int(space.start) == 0 else f"Discrete(n, start={int(space.start)})"
+                groups.setdefault(label, []).append(f"{key} {int(space.n)}")
+            else:
+                others.append(f"{key}: {space!r}")
+        parts = [f"{label}: " + ", ".join(fields) for label, fields in groups.items()]
+        return "Dict(" + "; ".join(parts + others) + ")"
 
 
 @functools.lru_cache(maxsize=8)

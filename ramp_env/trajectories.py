@@ -291,7 +291,7 @@ class TrajectoryRecorder:
         )
 
 
-class RecordTrajectories(gym.Wrapper):
+class RecordTrajectories(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Records every episode played through the env as a :class:`Trajectory`.
 
     Finished episodes accumulate in :attr:`trajectories` (take them with
@@ -303,7 +303,11 @@ class RecordTrajectories(gym.Wrapper):
     def __init__(
         self, env: gym.Env, agent: str = "", record_answers: bool = True, system_prompt: str = INSTRUCTIONS
     ) -> None:
-        super().__init__(env)
+        # recorded so env.spec can rebuild the wrapper (gym.make's additional_wrappers, check_env)
+        gym.utils.RecordConstructorArgs.__init__(
+            self, agent=agent, record_answers=record_answers, system_prompt=system_prompt
+        )
+        gym.Wrapper.__init__(self, env)
         self.recorder = TrajectoryRecorder(agent=agent, system_prompt=system_prompt)
         self.record_answers = record_answers
         self.trajectories: list[Trajectory] = []

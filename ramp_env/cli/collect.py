@@ -18,7 +18,7 @@ import json
 from typing import Any
 
 import gymnasium as gym
-from tqdm.auto import tqdm
+from tqdm import tqdm  # plain text bar: tqdm.auto warns "IProgress not found" in notebooks without ipywidgets
 
 import ramp_env
 from ramp_env.cli.common import DEFAULT_ENV, add_env_args, check_output_file, gym_env_kwargs

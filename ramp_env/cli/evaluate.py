@@ -19,7 +19,7 @@ from ramp_env.cli.common import (
     parse_assignment,
 )
 from ramp_env.evaluation.agent_loading import accepts, registered_agents, resolve_agent
-from ramp_env.evaluation.harness import AgentSpec, evaluate
+from ramp_env.evaluation.harness import OUTPUT_FILES, AgentSpec, evaluate
 from ramp_env.tasksets import TASK_SETS, load_task_set
 
 __all__ = ["DEFAULT_ENV", "add_parser", "agent_specs", "parse_assignment", "run"]
@@ -31,9 +31,10 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser = sub.add_parser(
         "evaluate",
         help="score agents on seeded episodes and print a leaderboard",
-        description="Run agents on seeded episodes per mask count; print mean reward (95%% CI), per-mask "
-        "accuracy, searches per episode and steps per second. With --out, write results.jsonl (one record "
-        "per episode, resumable), leaderboard.md and score_vs_masks.png.",
+        description="Run agents on seeded episodes per mask count; print mean reward (95% CI), per-mask "
+        "accuracy, searches per episode and steps per second, then the mean mask score by span type and "
+        "length; each table ends with a legend of its columns. With --out DIR, write " + ", ".join(OUTPUT_FILES)
+        + " (results.jsonl: one record per episode, resumable; docs/agents-and-evaluation.md describes each file).",
     )
     parser.add_argument("--agent", nargs="+", default=["bm25"], help="agent names or module:Class (several allowed)")
     parser.add_argument(
@@ -56,7 +57,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="mask counts (default: the env's; with --tasks, every mask count of the set)",
     )
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default=None, metavar="DIR", help="write results.jsonl, leaderboard.md, a PNG plot")
+    parser.add_argument("--out", default=None, metavar="DIR", help="write " + ", ".join(OUTPUT_FILES) + " there")
     parser.add_argument(
         "--datasets", nargs="+", default=None, metavar="DATASET",
         help="with --env MultiHopQA-v0: evaluate on each QA dataset (fanoutqa-dev or a file) and print the "
@@ -126,8 +127,7 @@ def run(args: argparse.Namespace) -> int:
     if result.difficulty:
         print("\n" + result.difficulty)
     if result.out_dir is not None:
-        print(f"\nwrote {result.out_dir}/results.jsonl, leaderboard.md, score_vs_masks.png, difficulty.md, "
-              "difficulty.jsonl")
+        print(f"\nwrote {', '.join(OUTPUT_FILES)} in {result.out_dir}/")
     return 0
 
 
@@ -176,8 +176,10 @@ def _run_downstream(args: argparse.Namespace, specs: list[AgentSpec], kwargs: di
     reward = kwargs.get("reward")
     if reward is not None and str(reward) not in metrics:  # a judge (or other reward) is one more column
         metrics.append("reward")
-    tables = "\n\n".join(
-        format_downstream(records, metric, reward_name=None if reward is None else str(reward)) for metric in metrics
+    tables = "\n\n".join(  # one legend, after the last table
+        format_downstream(records, metric, reward_name=None if reward is None else str(reward),
+                          legend=metric == metrics[-1])
+        for metric in metrics
     )
     print(tables)
     if args.out is not None:

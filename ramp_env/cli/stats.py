@@ -23,10 +23,11 @@ from collections import Counter
 from typing import Any
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm  # plain text bar: tqdm.auto warns "IProgress not found" in notebooks without ipywidgets
 
 from ramp_env.cli.common import add_corpus_args
 from ramp_env.corpus.prepared import PreparedCorpus
+from ramp_env.evaluation.legend import STATS_COLUMNS, format_legend, span_type_legend
 from ramp_env.masking.near_duplicates import NearDuplicateFinder
 from ramp_env.masking.pool_monitor import MIN_DISTINCT_PASSAGES, expected_distinct
 from ramp_env.masking.strategies import DEFAULT_MASK_STRATEGY, make_mask_strategy
@@ -252,6 +253,9 @@ def format_tables(stats: dict[str, Any]) -> str:
         lines.append(f"({stats['passages_over_max_chars']} analysed passages exceed {MAX_PASSAGE_CHARS} chars: never drawn)")
     if not evidence:
         lines.append("(supported spans not computed: --no-evidence)")
+    shown = ["span type", "spans", "maskable", "masks", "eligible", "estimated"]
+    shown += ["supported", "supported %", "eligible w/ evidence"] if evidence else []
+    lines += ["", format_legend(STATS_COLUMNS, shown), "", span_type_legend(stats["spans_per_type"])]
     return "\n".join(lines)
 
 

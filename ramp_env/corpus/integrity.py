@@ -206,16 +206,47 @@ def check_sealed(artefact: str | os.PathLike[str], binding: dict[str, Any], full
 
 
 def rebuild_command(directory: str | os.PathLike[str]) -> str:
-    """The shell command that rebuilds the prepared corpus in ``directory`` (for error messages)."""
+    """The shell command that rebuilds the prepared corpus in ``directory`` (for error messages),
+    with the ``build-index`` options that made what the directory holds (:func:`build_options`)."""
     directory = Path(directory)
-    source = "CORPUS_FILE"
+    manifest: dict[str, Any] = {}
     # the manifest may be the damaged file: a best-effort read, never an error here
     with contextlib.suppress(Exception):
-        source = str(json.loads((directory / "manifest.json").read_text(encoding="utf-8"))["source"])
+        manifest = dict(json.loads((directory / "manifest.json").read_text(encoding="utf-8")))
+    source = str(manifest.get("source", "CORPUS_FILE"))
     if Path(source).name.startswith("default-corpus-"):
         source = "default"
     root = directory.parent.parent
+    options = "".join(f" {option}" for option in build_options(directory, manifest, source))
     return (
         f"rm -r {shlex.quote(str(directory))} && "
-        f"ramp-env build-index --corpus {shlex.quote(source)} --cache-dir {shlex.quote(str(root))}"
+        f"ramp-env build-index --corpus {shlex.quote(source)} --cache-dir {shlex.quote(str(root))}{options}"
     )
+
+
+def build_options(directory: Path, manifest: dict[str, Any], source: str) -> list[str]:
+    """``build-index`` options that rebuild what ``directory`` holds: the format and bad-line
+    handling the passage store was read with, the span extractor of its span table (or
+    ``--no-spans`` when it has none) and ``--retriever rank_bm25`` when it has no tantivy index."""
+    from ramp_env.corpus.loaders import detect_format  # lazy: loaders is heavier than this module
+
+    options: list[str] = []
+    fmt = manifest.get("format")
+    if fmt and source != "default":
+        with contextlib.suppress(ValueError):
+            if detect_format(source) == fmt:
+                fmt = None
+        if fmt:
+            options += ["--format", shlex.quote(str(fmt))]
+    # newer manifests record on_error; in older ones only a store that skipped records shows it
+    if manifest.get("on_error", "skip" if manifest.get("skipped") else "raise") == "skip":
+        options.append("--skip-bad-lines")
+    with contextlib.suppress(OSError):
+        tables = sorted(p.name[len("spans-") : -len(".sqlite")] for p in directory.glob("spans-*.sqlite"))
+        if not tables and not any(directory.glob("lazy-spans-*.sqlite")):
+            options.append("--no-spans")
+        elif len(tables) == 1 and tables[0].split("-")[0] in ("rules", "spacy"):
+            options += ["--span-extractor", tables[0].split("-")[0]]
+        if not any(directory.glob("index-tantivy-v*")):
+            options += ["--retriever", "rank_bm25"]
+    return options

@@ -43,7 +43,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from tqdm.auto import tqdm
+from tqdm import tqdm  # plain text bar: tqdm.auto warns "IProgress not found" in notebooks without ipywidgets
 
 from ramp_env.cache import (
     atomic_path,
@@ -128,6 +128,11 @@ class PreparedCorpus:
         self._gazetteer: Gazetteer | None = None
         self._retrievers: dict[str, Retriever] = {}
 
+    @property
+    def rebuild_command(self) -> str:
+        """The command that rebuilds this corpus, with the options that made what it holds now."""
+        return rebuild_command(self.directory)
+
     # -- construction -------------------------------------------------------------------------
 
     @classmethod
@@ -192,6 +197,7 @@ class PreparedCorpus:
             with_digest({
                 "source": str(path),
                 "format": fmt,
+                "on_error": on_error,  # repeated by the rebuild command of integrity errors
                 "fingerprint": fingerprint,
                 "passages": count,
                 "skipped": stats.skipped,

@@ -160,6 +160,11 @@ class MultiHopQAEnv(RAMPEnv):
 
     Terminated after an ``<answer>``; truncated after ``max_steps`` steps.
 
+    ## Info
+
+    As in ``RAMP-v0``; on the step that ends the episode ``answers`` holds every accepted
+    alias, ``per_mask_scores`` the one score and ``answer_metrics`` the metrics.
+
     ## Arguments
 
     * ``dataset``: ``"fanoutqa-dev"`` (default; 310 questions from the ``fanoutqa``
@@ -168,7 +173,7 @@ class MultiHopQAEnv(RAMPEnv):
       with some or all supporting titles in the corpus (``coverage()`` reports the counts).
     * ``limit``: use only the first ``limit`` questions. ``order``: see Starting State.
     * ``corpus``, ``retriever``, ``top_k``, ``max_searches``, ``max_steps``, ``format_penalty``,
-      ``answers_in_info``, ``max_action_chars``, ``max_hit_chars``, ``cache_dir``, ``render_mode``:
+      ``answers_in_info``, ``max_action_chars``, ``max_hit_chars``, ``cache_dir``, ``progress``, ``render_mode``:
       as in ``RAMP-v0``.
     * ``reward``: see Rewards.
     * ``span_extractor``: extractor of the corpus spans ``env.unwrapped.spans`` opens (built on
@@ -344,7 +349,7 @@ class MultiHopQAEnv(RAMPEnv):
 
     def _info(self, parsed: ParsedAction | None, retrieved: list[str]) -> dict[str, Any]:
         info = super()._info(parsed, retrieved)
-        if self.answers_in_info:
+        if self.answers_in_info or self.done:  # RAMP-v0's rule: the ending step reveals the gold answers
             info["answers"] = list(self.example.answers)  # every alias
         return info
 

@@ -23,7 +23,7 @@ from ramp_env.masking.pool import TaskPool, pool_size
 from ramp_env.masking.pool_monitor import PoolMonitor
 from ramp_env.retrieval.base import Hit, Retriever
 from ramp_env.rewards import EpisodeReward, make_reward
-from ramp_env.spaces import text_space
+from ramp_env.spaces import TextDict, text_space
 from ramp_env.text.charset import text_charset
 from ramp_env.text.spans import DEFAULT_SPACY_MODEL, SalientSpan, SpanExtractor, SpanType
 
@@ -138,10 +138,12 @@ class RAMPEnv(BenchmarkSplitMixin, gym.Env[dict[str, Any], str]):
     ``action`` (``search``/``answer``/``invalid``), ``format_errors``,
     ``searches_used``, ``task_id`` (the passage id; with ``show_title=False`` an opaque
     ``task-<hash>`` instead, stable within one env, since passage ids often hold the title:
-    evaluation code reads ``env.unwrapped.task.passage_id``); after an answer ``per_mask_scores`` and
-    ``reward_components``; ``answers`` and ``evidence_ids`` only with
-    ``answers_in_info=True``. Gold answers and evidence are always available to
-    evaluation code as ``env.unwrapped.task``; observations never hold them.
+    evaluation code reads ``env.unwrapped.task.passage_id``). On the step that ends the episode
+    (terminated or truncated): ``answers`` (the gold text of each mask) and ``per_mask_scores``
+    (all 0 when truncated); after an answer also ``reward_components`` and ``predictions``.
+    Before the end ``answers`` and ``evidence_ids`` are in ``info`` only with
+    ``answers_in_info=True``. Gold answers and evidence are always available to evaluation
+    code as ``env.unwrapped.task``; observations never hold them.
 
     ## Arguments
 
@@ -187,6 +189,8 @@ class RAMPEnv(BenchmarkSplitMixin, gym.Env[dict[str, Any], str]):
       ``max_searches``/``max_steps`` up to 10^6, the ``max_*_chars`` 1..10^8), ``format_penalty``
       a finite number >= 0 (one-line ``ValueError`` naming the option otherwise).
     * ``cache_dir``: where prepared corpora and indexes are cached.
+    * ``progress``: show progress bars (on stderr) while a corpus is prepared, indexed or its
+      spans extracted (True); ``False`` for quiet logs and notebooks.
     * ``render_mode``: ``"ansi"`` or ``"human"``.
     * ``split``: ``None`` (every passage), ``"train"`` or ``"test"``: draw tasks from one side of
       the passage split (:mod:`ramp_env.masking.split`). With ``"train"`` no search ever returns a
@@ -282,7 +286,7 @@ class RAMPEnv(BenchmarkSplitMixin, gym.Env[dict[str, Any], str]):
 
         charset = text_charset()
         results_chars = top_k * (max_hit_chars + 512)
-        self.observation_space = spaces.Dict(
+        self.observation_space = TextDict(
             {
                 "title": text_space(1024, charset),
                 "passage": text_space(max_passage_chars, charset),
@@ -578,10 +582,10 @@ class RAMPEnv(BenchmarkSplitMixin, gym.Env[dict[str, Any], str]):
             "searches_used": self.searches_used,
             **self._task_set_info(),
         }
-        if self.answers_in_info:
+        if self.answers_in_info or self.done:  # the step that ends the episode reveals the gold answers
             info["answers"] = list(self.task.answers)
-            if isinstance(self.task, MaskedTask):  # QA tasks (MultiHopQA-v0) have no masked spans
-                info["evidence_ids"] = [list(ids) for ids in self.task_evidence()]
+        if self.answers_in_info and isinstance(self.task, MaskedTask):  # QA tasks have no masked spans
+            info["evidence_ids"] = [list(ids) for ids in self.task_evidence()]
         return info
 
     def _hides_title(self) -> bool:

@@ -23,9 +23,9 @@ from dataclasses import asdict, dataclass
 
 from ramp_env.cache import atomic_write_text
 from ramp_env.evaluation.leaderboard import mean_ci95
+from ramp_env.evaluation.legend import DIFFICULTY_COLUMNS, format_legend, span_type_legend
 from ramp_env.evaluation.records import EpisodeRecord
 from ramp_env.rewards.normalize import answer_tokens
-from ramp_env.text.spans import span_type_legend
 
 BREAKDOWNS = ("span_type", "span_length")
 LENGTH_BUCKETS = ("1", "2", "3", "4+")
@@ -72,9 +72,11 @@ def breakdown(records: Iterable[EpisodeRecord]) -> list[DifficultyRow]:
     return sorted(rows, key=lambda r: (r.env_id, r.agent, order[r.by], length_order.get(r.value, 0), r.value))
 
 
-def format_breakdown(rows: Sequence[DifficultyRow]) -> str:
-    """Two Markdown tables (by span type, by span length): rows = agents, cells = mean ± CI (masks)."""
+def format_breakdown(rows: Sequence[DifficultyRow], legend: bool = True) -> str:
+    """Two Markdown tables (by span type, by span length): rows = agents, cells = mean ± CI (masks),
+    followed by a legend of the tables and of the span-type labels they show unless ``legend=False``."""
     tables = []
+    shown: list[str] = []
     for by, title in (("span_type", "span type"), ("span_length", "span length (tokens)")):
         part = [r for r in rows if r.by == by]
         if not part:
@@ -84,6 +86,7 @@ def format_breakdown(rows: Sequence[DifficultyRow]) -> str:
         agents = sorted({(r.agent, r.env_id) for r in part})
         cells = {(r.agent, r.env_id, r.value): r for r in part}
         header = [f"mask score by {title}", *values]
+        shown.append(header[0])
         lines = [header]
         for agent, env_id in agents:
             line = [f"{agent} ({env_id})" if show_env else agent]
@@ -92,8 +95,11 @@ def format_breakdown(rows: Sequence[DifficultyRow]) -> str:
                 line.append("" if row is None else f"{row.mean_score:.3f} ± {row.ci95:.3f} ({row.masks})")
             lines.append(line)
         tables.append(_markdown(lines))
-        if by == "span_type":  # what each type means, under its table
-            tables[-1] += "\n\n" + "\n".join(f"- {line}" for line in span_type_legend(values))
+    if legend and tables:
+        tables.append(format_legend(DIFFICULTY_COLUMNS, [*shown, "cells"]))
+        types = sorted({r.value for r in rows if r.by == "span_type"})
+        if types:
+            tables.append(span_type_legend(types))
     return "\n\n".join(tables)
 
 

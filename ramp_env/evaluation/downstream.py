@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ramp_env.evaluation.leaderboard import mean_ci95
+from ramp_env.evaluation.legend import DOWNSTREAM_COLUMNS, format_legend
 from ramp_env.evaluation.records import EpisodeRecord
 
 PAPER_METRIC = "recall"
@@ -65,13 +66,14 @@ def downstream_cells(
 
 def format_downstream(
     records_by_dataset: Mapping[str, Sequence[EpisodeRecord]], metric: str = PAPER_METRIC,
-    reward_name: str | None = None,
+    reward_name: str | None = None, legend: bool = True,
 ) -> str:
     """A Markdown table: rows agents, columns datasets + ``avg`` (mean of the dataset means), in %.
 
     Each cell is ``mean ± 95% CI half-width (n)``; ``avg`` is left empty for an agent that
     misses a dataset, as the paper's average is over all datasets. ``reward_name`` names the
-    env's reward in the title of the ``reward`` table (``"judge"``: the judge column).
+    env's reward in the title of the ``reward`` table (``"judge"``: the judge column). A legend of
+    the columns follows unless ``legend=False`` (one legend serves several tables in a row).
     """
     cells = downstream_cells(records_by_dataset, metric)
     datasets = list(records_by_dataset)
@@ -94,5 +96,7 @@ def format_downstream(
 
     name = f"reward={reward_name}" if metric == "reward" and reward_name else metric
     title = f"{name} (%, mean ± 95% CI (episodes))" + (" — the paper's metric" if metric == PAPER_METRIC else "")
-    return "\n".join([title, "", line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|",
-                      *map(line, rows)])
+    table = "\n".join([title, "", line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|",
+                       *map(line, rows)])
+    shown = [key for key in DOWNSTREAM_COLUMNS if key != "reward=NAME" or metric == "reward"]
+    return table + "\n\n" + format_legend(DOWNSTREAM_COLUMNS, shown) if legend else table

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-from tqdm.auto import tqdm
+from tqdm import tqdm  # plain text bar: tqdm.auto warns "IProgress not found" in notebooks without ipywidgets
 
 import ramp_env
 from ramp_env.cache import atomic_write_text, check_output_dir
@@ -23,6 +23,8 @@ LEADERBOARD_FILE = "leaderboard.md"
 PLOT_FILE = "score_vs_masks.png"
 DIFFICULTY_FILE = "difficulty.md"  # mask score by span type and span length (ramp_env.evaluation.difficulty)
 DIFFICULTY_JSONL = "difficulty.jsonl"
+# every file evaluate(out_dir=...) writes (docs/agents-and-evaluation.md describes each one)
+OUTPUT_FILES = (RESULTS_FILE, LEADERBOARD_FILE, PLOT_FILE, DIFFICULTY_FILE, DIFFICULTY_JSONL)
 # env arguments that change how a run looks, not what it measures: left out of a
 # record's env_config so a resumed run with another cache dir still matches
 _NOT_CONFIG = ("cache_dir", "progress", "render_mode")
@@ -100,8 +102,9 @@ def evaluate(
     With ``out_dir``, each episode is appended to ``results.jsonl`` as it ends;
     episodes already there (same agent and arguments, env and arguments, mask
     count, seed and episode number) are not played again, so an interrupted run
-    resumes where it stopped. ``leaderboard.md`` and ``score_vs_masks.png`` are
-    then written (atomically) from this run's records.
+    resumes where it stopped. ``leaderboard.md``, ``score_vs_masks.png``,
+    ``difficulty.md`` and ``difficulty.jsonl`` (:data:`OUTPUT_FILES`) are then
+    written (atomically) from this run's records.
     """
     per_count = dict(episodes) if isinstance(episodes, Mapping) else None  # a frozen set's size per mask count
     if per_count is not None and set(per_count) != set(num_masks):

@@ -12,6 +12,7 @@ import numpy as np
 from scipy import stats
 
 from ramp_env.cache import atomic_path
+from ramp_env.evaluation.legend import LEADERBOARD_COLUMNS, format_legend
 from ramp_env.evaluation.records import EpisodeRecord, check_one_task_set, describe_task_set
 
 
@@ -82,8 +83,10 @@ def format_provenance(records: Sequence[EpisodeRecord]) -> str:
     return f"Tasks: {describe_task_set(identity)} | reward: {', '.join(rewards)}"
 
 
-def format_table(rows: Sequence[LeaderboardRow]) -> str:
-    """The leaderboard as a Markdown table (readable in a terminal, pasteable in an issue)."""
+
+def format_table(rows: Sequence[LeaderboardRow], legend: bool = True) -> str:
+    """The leaderboard as a Markdown table (readable in a terminal, pasteable in an issue),
+    followed by a legend of its columns unless ``legend=False``."""
     show_env = len({r.env_id for r in rows}) > 1
     header = ["agent", *(["env"] if show_env else []), "masks", "episodes", "reward (95% CI)",
               "mask score", "mask acc", "searches/ep", "steps/s"]
@@ -98,7 +101,8 @@ def format_table(rows: Sequence[LeaderboardRow]) -> str:
     def fmt(cells: list[str]) -> str:
         return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
     rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
-    return "\n".join([fmt(lines[0]), rule, *(fmt(line) for line in lines[1:])])
+    table = "\n".join([fmt(lines[0]), rule, *(fmt(line) for line in lines[1:])])
+    return table + "\n\n" + format_legend(LEADERBOARD_COLUMNS, header) if legend else table
 
 
 def plot_scores(rows: Sequence[LeaderboardRow], path: str | os.PathLike[str]) -> None:

@@ -24,7 +24,7 @@ GLOBAL_FEATURES = 4
 MASK_FEATURES = 3 + len(KINDS)  # present, filled, candidates found, P(kind) per kind (+ one per template)
 
 
-class CandidateActionWrapper(gym.Wrapper[np.ndarray, np.int64, dict[str, Any], str]):
+class CandidateActionWrapper(gym.Wrapper[np.ndarray, np.int64, dict[str, Any], str], gym.utils.RecordConstructorArgs):
     """
     ## Description
 
@@ -86,7 +86,12 @@ class CandidateActionWrapper(gym.Wrapper[np.ndarray, np.int64, dict[str, Any], s
         invalid_penalty: float = 0.05,
         max_steps: int | None = None,
     ) -> None:
-        super().__init__(env)
+        # recorded so env.spec can rebuild the wrapper (gym.make's additional_wrappers, check_env)
+        gym.utils.RecordConstructorArgs.__init__(
+            self, max_masks=max_masks, candidates_per_mask=candidates_per_mask, templates=tuple(templates),
+            invalid_penalty=invalid_penalty, max_steps=max_steps,
+        )
+        gym.Wrapper.__init__(self, env)
         base = env.unwrapped
         for attribute in ("corpus", "spans", "last_results", "max_searches", "num_masks"):
             if not hasattr(base, attribute):

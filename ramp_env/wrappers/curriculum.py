@@ -186,7 +186,7 @@ def episode_score(info: Mapping[str, Any]) -> float:
     return float(np.mean(scores)) if len(scores) else 0.0
 
 
-class CurriculumWrapper(gym.Wrapper):
+class CurriculumWrapper(gym.Wrapper, gym.utils.RecordConstructorArgs):
     """Sets ``num_masks`` on every ``reset`` from a curriculum and feeds it episode scores.
 
     ```python
@@ -202,7 +202,9 @@ class CurriculumWrapper(gym.Wrapper):
     """
 
     def __init__(self, env: gym.Env, curriculum: MaskCurriculum) -> None:
-        super().__init__(env)
+        # recorded so env.spec can rebuild the wrapper (gym.make's additional_wrappers, check_env)
+        gym.utils.RecordConstructorArgs.__init__(self, curriculum=curriculum)
+        gym.Wrapper.__init__(self, env)
         if not isinstance(curriculum, MaskCurriculum):
             raise TypeError(f"curriculum needs next_num_masks() and record(score), got {curriculum!r}")
         self.curriculum = curriculum

@@ -333,3 +333,19 @@ def test_passage_without_enough_supported_spans_is_named(make_env) -> None:
     off = make_env(num_masks=1, require_evidence=False)
     off.reset(seed=0, options={"passage_id": passage.id})
     assert off.task.passage_id == passage.id
+
+
+@pytest.mark.parametrize("ending", ["answer", "truncation"])
+def test_the_ending_step_reveals_gold_answers_and_scores(make_env, ending: str) -> None:
+    env = make_env(num_masks=2, max_searches=1, max_steps=2)
+    _, info = env.reset(seed=5)
+    assert "answers" not in info
+    gold = list(env.task.answers)
+    _, _, terminated, truncated, info = env.step("<search>anything</search>")
+    assert not (terminated or truncated) and "answers" not in info and "per_mask_scores" not in info
+    action = f"<answer>[mask_1]: {gold[0]}</answer>" if ending == "answer" else "not an action"
+    _, _, terminated, truncated, info = env.step(action)
+    assert (terminated, truncated) == ((True, False) if ending == "answer" else (False, True))
+    assert info["answers"] == gold
+    assert info["per_mask_scores"] == ([1.0, 0.0] if ending == "answer" else [0.0, 0.0])
+    assert "evidence_ids" not in info  # evidence stays with answers_in_info=True

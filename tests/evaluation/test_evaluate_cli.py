@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from ramp_env.cli.evaluate import agent_specs, parse_assignment
-from ramp_env.evaluation.harness import AgentSpec, evaluate
+from ramp_env.evaluation.harness import OUTPUT_FILES, AgentSpec, evaluate
 from ramp_env.evaluation.records import ResultsFile
 
 
@@ -51,6 +51,7 @@ def test_cli_prints_the_table_and_writes_jsonl_and_png(tmp_path: Path, cache_dir
     assert json.loads(records[0]["agent_args"]) == {"span_extractor": "rules"}  # the env's extractor
     assert (out / "score_vs_masks.png").read_bytes()[:4] == b"\x89PNG"
     assert (out / "leaderboard.md").read_text().startswith("| agent")
+    assert {p.name for p in out.iterdir()} == set(OUTPUT_FILES)  # each one documented (test below)
 
     # interrupted mid-write: the partial line is dropped and only missing episodes are replayed
     (out / "results.jsonl").write_text("\n".join(lines[:-4]) + "\n" + lines[-4][:30])
@@ -108,3 +109,27 @@ def test_python_api_checks_out_dir_before_any_episode(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="out_dir .* is a file"):
         # the env id is bogus on purpose: the path check must come first
         evaluate(["random"], episodes=1, env_id="NoSuchEnv-v0", out_dir=blocker)
+
+
+def test_help_texts_print_no_doubled_percent() -> None:
+    """argparse %-formats help strings but not descriptions: a ``%%`` there is printed as is."""
+    from ramp_env.cli import build_parser
+
+    parser = build_parser()
+    (commands,) = [a for a in parser._actions if hasattr(a, "choices") and isinstance(a.choices, dict)]
+    for name, sub in commands.choices.items():
+        assert "%%" not in sub.format_help(), f"ramp-env {name} --help prints '%%'"
+    assert "95% CI" in commands.choices["evaluate"].format_help()
+
+
+def test_every_file_evaluate_writes_is_documented() -> None:
+    from ramp_env.cli import build_parser
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "agents-and-evaluation.md").read_text(encoding="utf-8")
+    parser = build_parser()
+    (commands,) = [a for a in parser._actions if hasattr(a, "choices") and isinstance(a.choices, dict)]
+    help_text = " ".join(commands.choices["evaluate"].format_help().split())
+    for name in OUTPUT_FILES:
+        assert f"| `{name}` |" in docs, f"{name} has no row in the docs' table of output files"
+        assert name in help_text, f"{name} is not named in `ramp-env evaluate --help`"
+    assert "downstream.md" in docs  # what --datasets adds

@@ -42,7 +42,7 @@ def test_summarize_groups_by_agent_and_mask_count() -> None:
 
 def test_table_and_plot(tmp_path: Path) -> None:
     rows = summarize([rec("bm25", k, r, [r] * k) for k in (1, 2) for r in (0.2, 0.4)])
-    table = format_table(rows)
+    table = format_table(rows, legend=False)
     lines = table.splitlines()
     assert lines[0].startswith("| agent") and "reward (95% CI)" in lines[0] and "steps/s" in lines[0]
     assert len(lines) == 4 and "0.300 ±" in lines[2]

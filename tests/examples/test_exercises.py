@@ -7,6 +7,7 @@ Each checker runs in its own pytest process, pointed at a folder by
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -44,6 +45,24 @@ def failed_tests(output: str) -> set[str]:
     return names
 
 
+def failure_messages(output: str) -> list[tuple[str, str]]:
+    """``(test, message)`` of each failure section pytest printed: the text under its
+    ``____ test ____`` header (the checkers fail with ``pytrace=False``: the message alone)."""
+    lines = output.splitlines()
+    found = []
+    for i, line in enumerate(lines):
+        header = re.fullmatch(r"_{3,} (\S+) _{3,}", line.strip())
+        if header:
+            body = [x for x in lines[i + 1 :] if x.strip()]
+            found.append((header.group(1), body[0] if body else ""))
+    return found
+
+
+def test_failure_messages_are_read_from_pytest_output() -> None:
+    output = "____ test_a[x] ____\nExpected 1, got 2.\n____ test_b ____\n\nExpected a, got b.\n== short =="
+    assert failure_messages(output) == [("test_a[x]", "Expected 1, got 2."), ("test_b", "Expected a, got b.")]
+
+
 def test_every_exercise_has_a_starter_a_solution_and_a_checker() -> None:
     for checker in CHECKERS:
         name = checker.removeprefix("test_")
@@ -62,3 +81,10 @@ def test_unmodified_starters_fail_their_checkers_for_the_right_reasons(cache_dir
     result = run_checkers(EXERCISES, cache_dir)
     assert result.returncode == 1, result.stdout[-4000:] + result.stderr[-2000:]  # 1: tests failed (not an error)
     assert failed_tests(result.stdout) == set().union(*CHECKERS.values()), result.stdout[-4000:]
+    # each failure is one sentence saying what was expected and what was got: no assertion
+    # introspection, no numpy reprs, no traceback
+    messages = failure_messages(result.stdout)
+    assert len(messages) == result.stdout.count("\nFAILED "), result.stdout[-4000:]
+    for name, message in messages:
+        assert message.startswith("Expected ") and ", got " in message and message.endswith("."), (name, message)
+    assert "array(" not in result.stdout and "where " not in result.stdout and "Traceback" not in result.stdout

@@ -60,3 +60,4 @@ def test_tutorial_executes_end_to_end(cache_dir: Path, monkeypatch: pytest.Monke
     assert f"python: {sys.executable}" in outputs
     assert "skipped (RUN_SMOLLM2 = False)" in outputs
     assert "tutorial ran in" in outputs
+    assert "IProgress" not in outputs and "TqdmWarning" not in outputs  # no widget warnings

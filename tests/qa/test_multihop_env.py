@@ -216,3 +216,17 @@ def test_bm25_heuristic_queries_with_the_question_words(make_qa_env) -> None:
     obs, _ = env.reset(options={"question_id": "5a8c7595554299585d9e36b6"})
     query = BM25HeuristicAgent(span_extractor="rules").act(obs)
     assert query.startswith("<search>") and "govern" in query.lower()  # the question's words, stemmed
+
+
+def test_the_ending_step_reveals_every_alias(make_qa_env) -> None:
+    musique = FIXTURES / "musique_ans_v1.0_dev_sample.jsonl"
+    env = make_qa_env(dataset=str(musique), max_searches=0, max_steps=1)
+    assert len(repr(env.observation_space)) < 200 and "question" in repr(env.observation_space)
+    _, info = env.reset(options={"question_id": "2hop__460946_294723"})
+    assert "answers" not in info
+    _, _, terminated, truncated, info = env.step("no tag")
+    assert truncated and not terminated
+    assert info["answers"] == ["Miquette Giraudy", "Miquette Giraudy-Hillage"] and info["per_mask_scores"] == [0.0]
+    env.reset(options={"question_id": "2hop__460946_294723"})
+    _, _, terminated, _, info = env.step("<answer>Miquette Giraudy</answer>")
+    assert terminated and info["answers"] == ["Miquette Giraudy", "Miquette Giraudy-Hillage"]

@@ -207,3 +207,46 @@ def test_an_edit_past_the_first_mib_prepares_the_corpus_again(tmp_path: Path, ca
     assert second.directory != first.directory
     assert "Edit9000" in second.store.get(9001).text and "Edit9000" not in first.store.get(9001).text
     assert any("changed since it was prepared" in r.getMessage() for r in caplog.records)
+
+
+@pytest.mark.parametrize(
+    ("options", "expected", "absent"),
+    [
+        (["--skip-bad-lines", "--no-spans"], ["--skip-bad-lines", "--no-spans"], ["--span-extractor"]),
+        (["--span-extractor", "rules"], ["--span-extractor rules"], ["--skip-bad-lines", "--no-spans"]),
+    ],
+)
+def test_rebuild_command_repeats_the_build_options_and_rebuilds(
+    tmp_path: Path, options: list[str], expected: list[str], absent: list[str]
+) -> None:
+    import shlex
+    import subprocess
+    import sys
+
+    def run(command: str) -> subprocess.CompletedProcess[str]:  # a new process: nothing opened is reused
+        return subprocess.run(command.replace("ramp-env ", f"{shlex.quote(sys.executable)} -m ramp_env "),
+                              shell=True, capture_output=True, text=True, timeout=600, check=False,
+                              env={"PATH": "/usr/bin:/bin", "HF_HUB_OFFLINE": "1"})
+
+    corpus_file = tmp_path / "corpus.jsonl"
+    write_corpus(corpus_file, 50)
+    if "--skip-bad-lines" in options:
+        with open(corpus_file, "a", encoding="utf-8") as fh:
+            fh.write("{not json\n")
+    cache = tmp_path / "cache"
+    build = shlex.join(["ramp-env", "build-index", "--corpus", str(corpus_file), "--cache-dir", str(cache), *options])
+    assert run(build).returncode == 0
+    (directory,) = (cache / "corpora").iterdir()
+    flip(directory / "passages.sqlite", 100)
+    damaged = run(build)
+    assert damaged.returncode == 1, damaged.stderr
+    command = damaged.stderr.split("Rebuild it with: ", 1)[1].strip()
+    for option in expected:
+        assert option in command, command
+    for option in absent:
+        assert option not in command, command
+    # the printed command, run as printed, rebuilds the same prepared corpus
+    rebuilt = run(command)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert [p.name for p in (cache / "corpora").iterdir()] == [directory.name]
+    assert run(build).returncode == 0

@@ -90,3 +90,18 @@ def test_needs_a_ramp_env() -> None:
 
     with pytest.raises(TypeError, match="needs a RAMP env"):
         CandidateActionWrapper(gym.make("CartPole-v1"))
+
+
+def test_passes_gymnasium_check_env_on_a_gym_make_env(cache_dir, wiki_sample) -> None:
+    import gymnasium as gym
+
+    import ramp_env  # noqa: F401  (registers RAMP-v0)
+
+    env = gym.make("RAMP-v0", corpus=str(wiki_sample), cache_dir=str(cache_dir), span_extractor="rules",
+                   progress=False, num_masks=2)
+    wrapped = CandidateActionWrapper(env, max_masks=3, candidates_per_mask=4)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*different from the unwrapped.*")
+        gym_check_env(wrapped, skip_render_check=True)  # rebuilds the wrapper from env.spec
+    rebuilt = wrapped.spec.make()
+    assert isinstance(rebuilt, CandidateActionWrapper) and rebuilt.candidates_per_mask == 4

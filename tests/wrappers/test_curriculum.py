@@ -109,3 +109,17 @@ def test_mixed_wrapper_repeats_with_the_same_seed(make_env) -> None:
 
     first = run()
     assert first == run() and len(set(first)) > 1
+
+
+def test_wrapper_passes_gymnasium_check_env_on_a_gym_make_env(cache_dir, wiki_sample) -> None:
+    import gymnasium as gym
+    from gymnasium.utils.env_checker import check_env
+
+    import ramp_env  # noqa: F401  (registers RAMP-v0)
+
+    env = gym.make("RAMP-v0", corpus=str(wiki_sample), cache_dir=str(cache_dir), span_extractor="rules",
+                   progress=False)
+    wrapped = CurriculumWrapper(env, MixedCurriculum(masks=(1, 2), seed=0))
+    with pytest.warns(UserWarning, match="different from the unwrapped"):
+        check_env(wrapped, skip_render_check=True)  # rebuilds the wrapper from env.spec
+    assert isinstance(wrapped.spec.make(), CurriculumWrapper)

@@ -51,20 +51,31 @@ class RAMPTasksetConfig(vf.TasksetConfig):
     """Which tasks, and the RAMP-v0 arguments every episode's env is made with."""
 
     num_tasks: int = Field(100, ge=1, le=1_000_000)
+    """How many tasks the taskset yields (one RAMP episode each)."""
     num_masks: list[int] = Field(default_factory=lambda: [1])
     """Mask counts, cycled over the tasks (``--env.taskset.num-masks 1 2 3 4``)."""
     seed: int = Field(0, ge=0)
     """Seeds the tasks' reset seeds (use a different one from your training tasks)."""
     corpus: str = "default"
+    """``default`` (the embedded Wikipedia passages) or a .jsonl/.tsv/.parquet corpus file."""
     cache_dir: str | None = None
+    """Where prepared corpora and indexes are cached (None: $RAMP_ENV_CACHE or the user cache dir)."""
     retriever: str = "tantivy"
+    """Search backend: ``tantivy`` (BM25 on disk) or ``rank_bm25`` (in memory)."""
     span_extractor: str = "auto"
+    """Which spans may be masked: ``auto`` (spaCy if installed, else rules), ``spacy``, ``rules``, ``llm``."""
     max_searches: int = Field(4, ge=0)
+    """Search budget per episode; the step limit is this plus 2."""
     top_k: int = Field(3, ge=1)
+    """Passages returned per search."""
     max_hit_chars: int = Field(1200, ge=1)
+    """Longer passages in search results are cut to this many characters."""
     reward: str = "penalized_recall"
+    """Per-mask score: ``penalized_recall`` (default: recall minus the anti-enumeration penalty), ``recall`` (the paper's), ``em``, ``f1``, ``judge``, ``judge_llm``."""
     format_penalty: float = Field(0.1, ge=0.0)
+    """Cost of a malformed action (and of an answer with format errors)."""
     show_title: bool = True
+    """Show the passage's article title in the task text."""
 
     @field_validator("num_masks")
     @classmethod

