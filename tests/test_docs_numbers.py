@@ -33,7 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs"
 RESULTS = ROOT / "benchmarks" / "results"
 
-_FILE = re.compile(r"(?<![\w/.-])(?:benchmarks/results/)?([\w.-]+\.json)\b")
+# a results file, also one moved to benchmarks/results/superseded/ (benchmarks/results/INDEX.md)
+_FILE = re.compile(r"(?<![\w/.-])(?:benchmarks/results/)?((?:superseded/)?[\w.-]+\.json)\b")
 _UNIT = r"(?:%|\s?(?:ms|s|seconds|minutes|min|MB|GB|KB|MiB|GiB|x|×)(?![\w]))"
 _NUMBER = re.compile(
     r"(?<![\w.\-/^+±])"  # not inside an identifier, a version, a path or a signed difference
@@ -143,7 +144,7 @@ def claims(markdown: str, known: set[str]) -> Iterator[tuple[str, set[str]]]:
 
 def misquoted(markdown: str, results_dir: Path) -> list[str]:
     """One line per quoted number that none of its cited results files holds."""
-    known = {p.name for p in results_dir.glob("*.json")}
+    known = {p.relative_to(results_dir).as_posix() for p in results_dir.rglob("*.json")}
     cache: dict[str, list[float]] = {}
     problems = []
     for passage, cited in claims(markdown, known):
