@@ -108,7 +108,6 @@ class PreparedCorpus:
             raise FileNotFoundError(f"not a prepared corpus (no manifest.json): {self.directory}")
         # checksums catch damage, not edits: only a cache no other user can write is used
         check_tree_trusted(self.directory)
-        self.rebuild_command = rebuild_command(self.directory)
         self.manifest: dict[str, Any] = read_checksummed(manifest, self.rebuild_command)
         try:
             store_record = self.manifest["artefacts"]["passages.sqlite"]
