@@ -47,9 +47,11 @@ class Args:
     threads: int = 1
 
 
-def run_args(results: dict[str, Any], work_dir: str) -> run.Args:
-    """The run's settings as ``cpu_learning.Args`` (settings added later keep their defaults)."""
-    if results["settings"].get("held_out_source") != run.Args.held_out_source:
+def run_args(results: dict[str, Any], work_dir: str, allow_pre_split: bool = False) -> run.Args:
+    """The run's settings as ``cpu_learning.Args`` (settings added later keep their defaults).
+    ``allow_pre_split``: accept a run from before the passage split, for a caller that checks
+    each replayed task against the stored one itself (``format_control.py``)."""
+    if not allow_pre_split and results["settings"].get("held_out_source") != run.Args.held_out_source:
         raise SystemExit("the results file is from a run made before the passage split (held-out passages "
                          "excluded by hand): replay it with the scripts of that commit, or rerun cpu_learning.py")
     known = {f.name for f in fields(run.Args)}

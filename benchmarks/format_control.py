@@ -57,6 +57,7 @@ def control_env(args: run.Args) -> RecordTrajectories:
         corpus=args.corpus, num_masks=args.num_masks, max_searches=args.max_searches, top_k=args.top_k,
         max_hit_chars=args.max_hit_chars, cache_dir=args.cache_dir, span_extractor=args.span_extractor,
         progress=False, require_evidence=True, reward="recall", evidence_criterion="context",
+        mask_strategy="random",
     )
     return RecordTrajectories(env, agent="format_control")
 
@@ -116,7 +117,7 @@ def main(cli: Args) -> dict[str, Any]:
     run.check_output(out)  # before any work
     results = json.loads(Path(cli.results).read_text(encoding="utf-8"))
     replication = json.loads(Path(cli.replication).read_text(encoding="utf-8")) if cli.replication else None
-    args = run_args(results, "")  # no checkpoint is read
+    args = run_args(results, "", allow_pre_split=True)  # no checkpoint is read
     parts = stored_parts(results, replication)
     started, machine_at_start = time.perf_counter(), run.machine()
     env = control_env(args)

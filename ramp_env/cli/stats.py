@@ -32,7 +32,6 @@ from ramp_env.masking.near_duplicates import NearDuplicateFinder
 from ramp_env.masking.pool_monitor import MIN_DISTINCT_PASSAGES, expected_distinct
 from ramp_env.masking.strategies import DEFAULT_MASK_STRATEGY, make_mask_strategy
 from ramp_env.masking.task import maskable_spans
-from ramp_env.text.spans import span_type_legend
 
 MAX_PASSAGE_CHARS = 4000  # the env's default: longer passages are never drawn
 
@@ -227,7 +226,6 @@ def format_tables(stats: dict[str, Any]) -> str:
         sup = sum(c["supported"] for c in stats["spans_per_type"].values())
         total_row += [f"{sup:,}", f"{100 * sup / totals[1]:.0f}%" if totals[1] else "-"]
     lines += _table(header, rows + [total_row])
-    lines += ["", "span types:", *(f"  {line}" for line in span_type_legend(stats["spans_per_type"]))]
     lines.append("")
     header = ["masks", "eligible", "estimated"] + (["eligible w/ evidence", "estimated"] if evidence else [])
     rows = []
@@ -253,7 +251,8 @@ def format_tables(stats: dict[str, Any]) -> str:
         lines.append(f"({stats['passages_over_max_chars']} analysed passages exceed {MAX_PASSAGE_CHARS} chars: never drawn)")
     if not evidence:
         lines.append("(supported spans not computed: --no-evidence)")
-    shown = ["span type", "spans", "maskable", "masks", "eligible", "estimated"]
+    shown = ["span type", "spans", "maskable", "masks", "eligible", "estimated", "distinct passages",
+             "distinct in 100 draws", "mask type mix"]
     shown += ["supported", "supported %", "eligible w/ evidence"] if evidence else []
     lines += ["", format_legend(STATS_COLUMNS, shown), "", span_type_legend(stats["spans_per_type"])]
     return "\n".join(lines)

@@ -55,6 +55,10 @@ STATS_COLUMNS: Mapping[str, str] = {
     "eligible": "passages with at least k maskable spans",
     "estimated": "the same scaled to the whole corpus (when a sample was analysed)",
     "eligible w/ evidence": "passages with at least k supported spans",
+    "distinct passages": "passages that can be a k-mask task (with evidence, when computed), estimated for the "
+    "corpus; '(repeats passages)' when under 300, where episodes start to repeat passages",
+    "distinct in 100 draws": "expected distinct passages in 100 episodes at k masks",
+    "mask type mix": "span types of the masks the env's mask strategy picks in those passages",
 }
 
 

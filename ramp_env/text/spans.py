@@ -78,12 +78,6 @@ SPAN_TYPE_DESCRIPTIONS: dict[SpanType, str] = {
 }
 
 
-def span_type_legend(types: Iterable[str] | None = None) -> list[str]:
-    """One line per span type, ``TYPE: what it means``, for the types named (all by default)."""
-    names = [t.value for t in SpanType] if types is None else list(types)
-    return [f"{t}: {SpanType(t).description}" for t in names if t in SpanType._value2member_map_]
-
-
 SPACY_LABELS: dict[str, SpanType] = {
     "PERSON": SpanType.PERSON,
     "ORG": SpanType.ORG,

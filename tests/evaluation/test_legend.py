@@ -63,12 +63,16 @@ def test_downstream_and_stats_tables_have_legends() -> None:
                             "largest_clusters": []},
         "spans_per_type": {"NORP": {"spans": 3, "maskable": 2, "supported": 1}},
         "eligible_passages_per_mask_count": {"1": {"passages": 2, "estimated_passages": 2, "supported_passages": 1,
-                                                   "estimated_supported_passages": 1}},
+                                                   "estimated_supported_passages": 1, "distinct_passages": 1,
+                                                   "expected_distinct_in_100_draws": 1.0, "repeats_passages": True,
+                                                   "mask_type_mix": {"NORP": 1.0}}},
+        "mask_strategy": "balanced",
     }
     text = format_tables(stats)
     headers = {line.split("  ")[0] for line in text.splitlines()}
     assert {"span type", "spans", "maskable", "supported", "supported %", "masks", "eligible",
-            "eligible w/ evidence", "NORP"} <= explained(text), text
+            "eligible w/ evidence", "distinct passages", "distinct in 100 draws", "mask type mix",
+            "NORP"} <= explained(text), text
     assert headers
 
 

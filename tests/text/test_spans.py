@@ -120,5 +120,7 @@ def test_span_cache_key_names_the_cleaning_rules_and_the_gazetteer() -> None:
 def test_every_span_type_says_what_it_means() -> None:
     for kind in SpanType:
         assert len(kind.description) > 20
-    legend = spans_module.span_type_legend(["ORG", "DATE", "bogus"])
-    assert [line.split(":")[0] for line in legend] == ["ORG", "DATE"]
+    from ramp_env.evaluation.legend import span_type_legend
+
+    legend = span_type_legend(["ORG", "DATE"])
+    assert SpanType.ORG.description in legend and SpanType.DATE.description in legend
