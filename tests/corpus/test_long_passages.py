@@ -39,7 +39,8 @@ def test_a_passage_too_long_for_spacy_is_skipped_counted_and_named(huge: Path, t
     assert corpus.spans_skipped == 1 and HUGE_ID in caplog.text
     row = corpus.store.rowid_of(HUGE_ID)
     assert table.get(row) == []  # never masked
-    assert table.get(row + 1)  # the passages after it have their spans
+    # the passages after it still get their spans (some hold no salient span at all)
+    assert any(table.get(r) for r in range(row + 1, len(corpus.store) + 1))
 
 
 def test_a_passage_too_long_gets_no_lazy_spans_either(huge: Path, tmp_path: Path) -> None:

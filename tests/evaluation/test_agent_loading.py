@@ -138,7 +138,8 @@ def test_the_readme_agent_example_runs_as_written(tmp_path: Path, cache_dir: Pat
     )
     assert done.returncode == 0, done.stderr[-3000:]
     agent = command.group(1).split("--agent ", 1)[1].split()[0]
-    leaderboard = done.stdout.split("\n\n", 1)[0]  # the difficulty tables (by span type, length) follow
+    # the provenance line ("Tasks: ... | reward: ...") comes first, the difficulty tables follow
+    leaderboard = next(block for block in done.stdout.split("\n\n") if block.startswith("| agent"))
     rows = [line for line in leaderboard.splitlines() if line.startswith(f"| {agent} ")]
     masks = args[args.index("--num-masks") + 1 :]
     masks = masks[: next((i for i, a in enumerate(masks) if a.startswith("--")), len(masks))]
