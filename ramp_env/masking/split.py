@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-from tqdm.auto import tqdm
+from tqdm import tqdm  # plain text bar: tqdm.auto warns "IProgress not found" in notebooks without ipywidgets
 
 from ramp_env.cache import atomic_path
 from ramp_env.masking.near_duplicates import near_duplicate_ids
