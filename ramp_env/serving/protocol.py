@@ -35,6 +35,9 @@ class ProtocolError(Exception):
         self.status = status
         self.detail = detail
 
+    def __reduce__(self) -> tuple[type, tuple[int, str]]:  # pickles across processes, like every package error
+        return type(self), (self.status, self.detail)
+
 
 @dataclass(frozen=True)
 class Query:

@@ -19,8 +19,10 @@ from agents.llm.endpoint import EndpointError, ResponseTooLarge
 from ramp_env.cache import UntrustedCacheError
 from ramp_env.corpus.integrity import CacheIntegrityError
 from ramp_env.corpus.loaders import CorpusFormatError, _QuotingError
+from ramp_env.masking.pool_monitor import SmallPoolWarning
 from ramp_env.qa.loaders import QAFormatError
 from ramp_env.rewards.judges.http import JudgeServerError, _BadReply, _HTTPStatusError
+from ramp_env.serving.protocol import ProtocolError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,6 +37,8 @@ EXAMPLES: dict[type[BaseException], BaseException] = {
     _BadReply: _BadReply("not JSON"),
     EndpointError: EndpointError("gave up after 3 tries"),
     ResponseTooLarge: ResponseTooLarge("reply over 1 MB"),
+    ProtocolError: ProtocolError(422, "queries: expected a list"),
+    SmallPoolWarning: SmallPoolWarning("RAMP-v0 at 4 masks: about 170 distinct passages"),
 }
 
 
