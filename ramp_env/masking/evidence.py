@@ -68,7 +68,6 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 import sqlite3
 import warnings
 from collections.abc import Callable, Collection, Sequence
@@ -78,11 +77,11 @@ from typing import TYPE_CHECKING, Any
 from ramp_env.corpus.passage import Passage
 from ramp_env.corpus.span_cache import SpanValueCache
 from ramp_env.masking.fact_check import FACT_CHECK_VERSION, FactVerdict, SourceFact
+from ramp_env.masking.fact_context import PARENTHESES, context_terms, sentences
 from ramp_env.masking.near_duplicates import CopyCheck, near_duplicate_ids
 from ramp_env.retrieval.base import Hit, Retriever, analyze
 from ramp_env.rewards.normalize import normalize_answer
 from ramp_env.text.spans import SalientSpan
-from ramp_env.text.tokenize import sentence_spans
 
 if TYPE_CHECKING:  # pragma: no cover
     from ramp_env.corpus.prepared import PreparedCorpus
@@ -97,18 +96,8 @@ PARAPHRASE_TERMS = 4  # without the subject: a near paraphrase of the sentence
 PARAPHRASE_SHARE = 0.5
 CANDIDATES = 20  # passages verified per span
 MAX_EVIDENCE = 5  # evidence ids kept per span, best ranked first
-_PARENTHESES = re.compile(r"\s*\([^)]*\)")
 CRITERIA = ("context", "fact")  # see the module docs; "context" is version 1 of this module
 DEFAULT_CRITERION = "context"
-
-
-@functools.lru_cache(maxsize=1)
-def _stop_terms() -> frozenset[str]:
-    # the candidate miner's stop list (spaCy's English stop words, analysed); imported
-    # here so `ramp_env.masking` does not import the wrappers at module load
-    from ramp_env.wrappers.candidates import stop_terms
-
-    return stop_terms()
 
 
 def _contains_tokens(haystack: Sequence[str], needle: Sequence[str]) -> bool:
@@ -122,37 +111,13 @@ def _contains_tokens(haystack: Sequence[str], needle: Sequence[str]) -> bool:
 
 def subject_of(title: str) -> list[str]:
     """Normalised tokens of a title without its disambiguation: "Mercury (planet)" -> ["mercury"]."""
-    return normalize_answer(_PARENTHESES.sub("", title)).split()
+    return normalize_answer(PARENTHESES.sub("", title)).split()
 
 
-# A passage's analyses, kept for the passages seen lately: the candidates of one span are
-# often the candidates of the next (same passage, similar queries), and Punkt sentence
-# splitting and normalisation dominate the cost of a verification.
-@functools.lru_cache(maxsize=4096)
-def _sentences(text: str) -> tuple[tuple[int, int], ...]:
-    return tuple(sentence_spans(text))
-
-
+# normalised tokens and index terms of the passages seen lately (see fact_context.sentences)
 @functools.lru_cache(maxsize=4096)
 def _tokens_and_terms(text: str) -> tuple[tuple[str, ...], frozenset[str]]:
     return tuple(normalize_answer(text).split()), frozenset(analyze(text))
-
-
-def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
-    """``(a, b)``: the sentence of ``text`` holding ``text[start:end]`` (the whole text if none does)."""
-    for a, b in _sentences(text):
-        if a <= start < b:
-            return a, max(b, end)
-    return 0, len(text)
-
-
-def context_terms(source: Passage, span: SalientSpan) -> frozenset[str]:
-    """Content terms of the span's sentence that may show a passage states the same fact:
-    stemmed, without stop words, the answer's own terms or the title's terms."""
-    a, b = sentence_bounds(source.text, span.start, span.end)
-    around = source.text[a : span.start] + " " + source.text[span.end : b]
-    drop = _stop_terms() | set(analyze(source.text[span.start : span.end])) | set(analyze(source.title))
-    return frozenset(t for t in analyze(around) if t not in drop and not t.isdigit())
 
 
 class Fact:
@@ -185,7 +150,7 @@ class Fact:
         needed = min(self.paraphrase, self.with_subject) if names_subject else self.paraphrase
         if len(self.context.intersection(text_terms)) < needed:
             return False  # not even the whole passage shares enough: skip sentence splitting
-        for a, b in _sentences(evidence.text):
+        for a, b in sentences(evidence.text):
             sentence = evidence.text[a:b]
             if not _contains_tokens(normalize_answer(sentence).split(), self.answer):
                 continue
@@ -219,10 +184,13 @@ class CheckedFact:
         return self.verdict(evidence).supported
 
 
-def make_fact(source: Passage, span: SalientSpan, criterion: str = DEFAULT_CRITERION) -> Fact | CheckedFact:
-    """The checker of ``criterion`` (one of :data:`CRITERIA`) for one span."""
+def make_fact(
+    source: Passage, span: SalientSpan, criterion: str = DEFAULT_CRITERION, min_shared_terms: int = MIN_SHARED_TERMS
+) -> Fact | CheckedFact:
+    """The checker of ``criterion`` (one of :data:`CRITERIA`) for one span (``min_shared_terms``:
+    the ``"context"`` criterion's, see :func:`states_fact`)."""
     if criterion == "context":
-        return Fact(source, span)
+        return Fact(source, span, min_shared_terms)
     if criterion == "fact":
         return CheckedFact(source, span)
     raise ValueError(f"evidence criterion must be one of {CRITERIA}, got {criterion!r}")
@@ -242,7 +210,7 @@ def candidate_query(source: Passage, span: SalientSpan) -> tuple[str, str]:
     """``(required, ranking)`` query texts for the span's evidence candidates."""
     answer = source.text[span.start : span.end]
     context = " ".join(sorted(context_terms(source, span)))
-    return answer, f"{_PARENTHESES.sub('', source.title)} {context}".strip()
+    return answer, f"{PARENTHESES.sub('', source.title)} {context}".strip()
 
 
 def search_candidates(
@@ -354,7 +322,7 @@ class EvidenceIndex:
         if not normalize_answer(required):
             return ()
         hits = search_candidates(self.retriever, required, ranking, self.candidates, exclude)
-        fact = Fact(passage, span, self.min_shared_terms) if self.criterion == "context" else CheckedFact(passage, span)
+        fact = make_fact(passage, span, self.criterion, self.min_shared_terms)
         found: list[str] = []
         for hit in hits:
             if hit.passage_id in exclude or not fact.stated_in(Passage(hit.passage_id, hit.title, hit.text)):

@@ -51,10 +51,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ramp_env.corpus.passage import Passage
+from ramp_env.masking.fact_context import PARENTHESES, context_terms, sentence_bounds, sentences
 from ramp_env.retrieval.base import analyze
 from ramp_env.rewards.normalize import normalize_answer
 from ramp_env.text.spans import DEFAULT_SPACY_MODEL, SPACY_LABELS, SalientSpan, SpanType
-from ramp_env.text.tokenize import sentence_spans
 
 FACT_CHECK_VERSION = 1  # bump when a rule or constant changes: caches of the "fact" criterion are keyed by it
 # -- constants (set on the tuning half; see the module docs) ---------------------------------
@@ -64,7 +64,6 @@ MIN_SCORE = 4  # points an evidence sentence needs (see fact_score); the publish
 ATTACHED_DISTANCE = 2  # tree edges from the answer to a named entity it describes (see SourceFact)
 LIST_ITEMS = 3  # an enumeration of this many conjuncts or more holds no relation for one item
 
-_PARENTHESES = re.compile(r"\s*\([^)]*\)")
 _YEAR = re.compile(r"(?<![\d.,])(1[0-9]{3}|20[0-9]{2})(?![\d.,]\d)")
 _SUBJECT_DEPS = frozenset({"nsubj", "nsubjpass", "csubj"})
 _ENTITY_POS = frozenset({"PROPN"})
@@ -104,11 +103,6 @@ def _parse(sentence: str) -> Any:
     return _nlp()(sentence)
 
 
-@functools.lru_cache(maxsize=4096)
-def _sentences(text: str) -> tuple[tuple[int, int], ...]:
-    return tuple(sentence_spans(text))
-
-
 def _tokens(text: str) -> tuple[str, ...]:
     return tuple(normalize_answer(text).split())
 
@@ -125,7 +119,7 @@ def subject_names(title: str) -> list[tuple[str, ...]]:
     """Normalised names of an article's subject: the title without its disambiguation and,
     for a multi-word title, its last word when that is a capitalised name (a person's
     surname: "Presley" for "Elvis Presley")."""
-    bare = _PARENTHESES.sub("", title).strip()
+    bare = PARENTHESES.sub("", title).strip()
     names = [_tokens(bare)]
     words = bare.split()
     if len(words) >= 2 and words[-1][:1].isupper() and len(words[-1]) > 3 and "," not in bare:
@@ -224,15 +218,13 @@ class SourceFact:
         self.source = source
         self.span = span
         self.answer = _tokens(source.text[span.start : span.end])
-        a, b = _sentence_of(source.text, span.start, span.end)
+        a, b = sentence_bounds(source.text, span.start, span.end)
         self.sentence = source.text[a:b]
         doc = _parse(self.sentence)
         answer_tokens = _char_span_tokens(doc, span.start - a, span.end - a)
         governor = _governor(answer_tokens)
         self.governor = _stem(governor.text) if governor is not None else None
-        drop = set(analyze(source.text[span.start : span.end])) | set(analyze(source.title)) | _stop_terms()
-        around = source.text[a : span.start] + " " + source.text[span.end : b]
-        self.context = frozenset(t for t in analyze(around) if t not in drop and not t.isdigit())
+        self.context = context_terms(source, span)
         self.names = subject_names(source.title)
         subject = _grammatical_subject(doc)
         if subject is not None and subject.pos_ in _ENTITY_POS and not (
@@ -251,14 +243,14 @@ class SourceFact:
         """Whether ``evidence`` states this fact, and why (see the module docs)."""
         if not self.answer or _find(_tokens(evidence.text), self.answer) < 0:
             return FactVerdict(False, "no-answer")
-        own_article = _names_any(_tokens(_PARENTHESES.sub("", evidence.title)), self.names[:1])
+        own_article = _names_any(_tokens(PARENTHESES.sub("", evidence.title)), self.names[:1])
         best: FactVerdict | None = None
-        sentences = _sentences(evidence.text)
-        for i, (a, b) in enumerate(sentences):
+        spans = sentences(evidence.text)
+        for i, (a, b) in enumerate(spans):
             sentence = evidence.text[a:b]
             if _find(_tokens(sentence), self.answer) < 0:
                 continue
-            previous = evidence.text[sentences[i - 1][0] : sentences[i - 1][1]] if i else ""
+            previous = evidence.text[spans[i - 1][0] : spans[i - 1][1]] if i else ""
             verdict = self._check_sentence(sentence, previous, own_article)
             if verdict.supported:
                 return verdict
@@ -364,20 +356,6 @@ def _answer_chars(sentence: str, answer: Sequence[str]) -> tuple[int, int] | Non
         if _tokens(m.group(0)) == tuple(answer):
             return m.start(), m.end()
     return None
-
-
-def _sentence_of(text: str, start: int, end: int) -> tuple[int, int]:
-    for a, b in _sentences(text):
-        if a <= start < b:
-            return a, max(b, end)
-    return 0, len(text)
-
-
-@functools.lru_cache(maxsize=1)
-def _stop_terms() -> frozenset[str]:
-    from ramp_env.wrappers.candidates import stop_terms
-
-    return stop_terms()
 
 
 def check_fact(source: Passage, span: SalientSpan, evidence: Passage, min_score: int | None = None) -> FactVerdict:

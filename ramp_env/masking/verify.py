@@ -25,7 +25,7 @@ from ramp_env.masking.evidence import (
 )
 from ramp_env.masking.fact_check import FactVerdict
 from ramp_env.masking.near_duplicates import CopyCheck, NearDuplicateFinder
-from ramp_env.text.spans import SalientSpan, SpanType
+from ramp_env.text.spans import SalientSpan, SpanType, make_span_extractor
 
 if TYPE_CHECKING:  # pragma: no cover
     from ramp_env.corpus.prepared import PreparedCorpus
@@ -65,7 +65,7 @@ def _passage(corpus: PreparedCorpus, passage_id: str, what: str) -> Passage:
 
 def resolve_span(corpus: PreparedCorpus, source: Passage, span: tuple[int, int]) -> SalientSpan:
     """``span`` as a :class:`SalientSpan` of ``source``: checked against its text, typed as the
-    corpus's span table types it (``NAME``, no type checks, when the table does not hold it)."""
+    env's default extractor types it (``NAME``, no type checks, when it is not one of its spans)."""
     try:
         start, end = (int(span[0]), int(span[1]))
     except (TypeError, ValueError, IndexError):
@@ -76,12 +76,11 @@ def resolve_span(corpus: PreparedCorpus, source: Passage, span: tuple[int, int])
         )
     if not source.text[start:end].strip():
         raise ValueError(f"span {start}:{end} of passage {source.id!r} holds no text")
-    row = corpus.store.rowid_of(source.id)
-    label = SpanType.NAME
-    for known in corpus.span_table("auto").get(row):
-        if (known.start, known.end) == (start, end):
-            label = known.label
-            break
+    # the passage's own spans by the env's default extractor, extracted for this one passage:
+    # the corpus-wide span table could cost hours on a large corpus just to type one span
+    extractor = corpus.bind_extractor(make_span_extractor("auto"))
+    label = next((k.label for k in next(iter(extractor.extract_batch([source.text]))) if (k.start, k.end) == (start, end)),
+                 SpanType.NAME)
     return SalientSpan(start, end, label)
 
 

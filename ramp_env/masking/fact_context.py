@@ -1,0 +1,51 @@
+"""What both evidence criteria read of a masked span: its sentence and its context words.
+
+Shared by :mod:`ramp_env.masking.evidence` (the ``"context"`` criterion) and
+:mod:`ramp_env.masking.fact_check` (the ``"fact"`` criterion), so both split sentences,
+drop disambiguations and pick context words the same way.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+from ramp_env.corpus.passage import Passage
+from ramp_env.retrieval.base import analyze
+from ramp_env.text.spans import SalientSpan
+from ramp_env.text.tokenize import sentence_spans
+
+PARENTHESES = re.compile(r"\s*\([^)]*\)")  # a title's disambiguation: "Mercury (planet)"
+
+
+@functools.lru_cache(maxsize=1)
+def stop_terms() -> frozenset[str]:
+    # the candidate miner's stop list (spaCy's English stop words, analysed); imported
+    # here so `ramp_env.masking` does not import the wrappers at module load
+    from ramp_env.wrappers.candidates import stop_terms as candidate_stop_terms
+
+    return candidate_stop_terms()
+
+
+# A passage's sentences, kept for the passages seen lately: the candidates of one span are
+# often the candidates of the next, and Punkt sentence splitting dominates a verification.
+@functools.lru_cache(maxsize=4096)
+def sentences(text: str) -> tuple[tuple[int, int], ...]:
+    return tuple(sentence_spans(text))
+
+
+def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """``(a, b)``: the sentence of ``text`` holding ``text[start:end]`` (the whole text if none does)."""
+    for a, b in sentences(text):
+        if a <= start < b:
+            return a, max(b, end)
+    return 0, len(text)
+
+
+def context_terms(source: Passage, span: SalientSpan) -> frozenset[str]:
+    """Content terms of the span's sentence that may show a passage states the same fact:
+    stemmed, without stop words, numbers, the answer's own terms or the title's terms."""
+    a, b = sentence_bounds(source.text, span.start, span.end)
+    around = source.text[a : span.start] + " " + source.text[span.end : b]
+    drop = stop_terms() | set(analyze(source.text[span.start : span.end])) | set(analyze(source.title))
+    return frozenset(t for t in analyze(around) if t not in drop and not t.isdigit())
