@@ -1,0 +1,25 @@
+"""The package's error classes share one base, :class:`RampEnvError`.
+
+A caller catches ``RampEnvError`` to handle every problem ramp-env reports on
+purpose (bad options, malformed files, untrusted caches, server faults), while a
+genuine bug (``TypeError``, ``KeyError`` from our own code) still propagates.
+The CLI maps ``RampEnvError`` to a one-line message and shows a traceback for
+anything else.
+
+Subclasses also derive from the built-in class their callers caught before the
+base existed (``ValueError``, ``RuntimeError``, ``PermissionError``), so
+``except ValueError`` in user code keeps working.
+"""
+
+from __future__ import annotations
+
+
+class RampEnvError(Exception):
+    """Base class of every exception ramp-env raises on purpose."""
+
+
+class InvalidOptionError(RampEnvError, ValueError):
+    """An option, argument or configuration value is out of its documented range."""
+
+
+__all__ = ["InvalidOptionError", "RampEnvError"]
