@@ -67,6 +67,7 @@ from ramp_env.corpus.integrity import (
 from ramp_env.corpus.lazy_spans import LazySpanTable
 from ramp_env.corpus.loaders import LoadStats, OnError, detect_format, iter_passages
 from ramp_env.corpus.span_build import ExtractionReport, extract_all
+from ramp_env.corpus.span_seed import read_seed, seed_path
 from ramp_env.corpus.store import PassageStore, SpanTable
 from ramp_env.retrieval.base import BACKENDS, Retriever
 from ramp_env.text.gazetteer import GAZETTEER_VERSION, Gazetteer, load_or_build
@@ -234,7 +235,9 @@ class PreparedCorpus:
                 return self._span_tables[key]
             path = self.directory / f"spans-{key}.sqlite"
             if not path.is_file():
-                spans = tqdm(
+                # the default corpus ships its spans (ramp_env.corpus.span_seed): minutes saved on first use
+                seeded = read_seed(seed_path(key), self.store, key)
+                spans = seeded if seeded is not None else tqdm(
                     self._extract_all(extractor),
                     total=len(self.store),
                     desc=f"salient spans ({key})",
