@@ -41,10 +41,16 @@ from ramp_env.evaluation.leaderboard import mean_ci95
 from ramp_env.evaluation.runner import episode_seed
 from ramp_env.masking import maskable_spans
 from ramp_env.masking.near_duplicates import is_near_duplicate
+from ramp_env.rewards.base import DEFAULT_REWARD
 from ramp_env.rewards.normalize import normalize_answer
 
 AGENTS = ("random", "closed_book", "bm25", "evidence_oracle", "oracle")
-SETTINGS = {"evidence_on": True, "evidence_off": False}
+# env keywords per setting: the default criterion, the stricter opt-in one (issue 21), no evidence
+SETTINGS: dict[str, dict[str, object]] = {
+    "evidence_on": {"require_evidence": True},
+    "evidence_fact": {"require_evidence": True, "evidence_criterion": "fact"},
+    "evidence_off": {"require_evidence": False},
+}
 
 
 def wilson(k: int, n: int) -> list[float]:
@@ -127,19 +133,24 @@ def eligibility(env: gym.Env, sample: int, seed: int) -> dict:
     }
 
 
+def _cells(row: dict | None) -> str:
+    return f"{row['mean_reward']:.3f} ± {row['ci95']:.3f} | {row['mask_accuracy']:.3f}" if row else "- | -"
+
+
 def render_markdown(summary: dict) -> str:
     """The docs' tables, from a results file (``--render``)."""
     settings = summary["settings"]
-    on, off = settings.get("evidence_on"), settings.get("evidence_off")
-    lines = ["| agent | masks | evidence on: reward (95% CI) | mask acc | searches | "
-             "evidence off: reward (95% CI) | mask acc |", "|---|---|---|---|---|---|---|"]
+    on, off, fact = settings.get("evidence_on"), settings.get("evidence_off"), settings.get("evidence_fact")
+    lines = [f"reward: `{summary.get('reward', 'recall')}`", "",
+             "| agent | masks | evidence on: reward (95% CI) | mask acc | searches | "
+             "evidence \"fact\": reward (95% CI) | mask acc | "
+             "evidence off: reward (95% CI) | mask acc |", "|---|---|---|---|---|---|---|---|---|"]
     off_rows = {(r["agent"], r["num_masks"]): r for r in (off or {}).get("leaderboard", [])}
+    fact_rows = {(r["agent"], r["num_masks"]): r for r in (fact or {}).get("leaderboard", [])}
     order = {a: i for i, a in enumerate(("oracle", "evidence_oracle", "bm25", "closed_book", "random"))}
     for r in sorted(on["leaderboard"], key=lambda r: (r["num_masks"], order.get(r["agent"], 9))):
-        o = off_rows.get((r["agent"], r["num_masks"]))
-        off_cells = f"{o['mean_reward']:.3f} ± {o['ci95']:.3f} | {o['mask_accuracy']:.3f}" if o else "- | -"
-        lines.append(f"| {r['agent']} | {r['num_masks']} | {r['mean_reward']:.3f} ± {r['ci95']:.3f} | "
-                     f"{r['mask_accuracy']:.3f} | {r['searches']:.2f} | {off_cells} |")
+        cells = [_cells(rows.get((r["agent"], r["num_masks"]))) for rows in (fact_rows, off_rows)]
+        lines.append(f"| {r['agent']} | {r['num_masks']} | {_cells(r)} | {r['searches']:.2f} | {' | '.join(cells)} |")
     lines += ["", "| masks | passages eligible, evidence off (share) | evidence on (share, 95% CI) | "
               "est. passages, off | est. passages, on |", "|---|---|---|---|---|"]
     elig = on["eligibility"]
@@ -189,11 +200,12 @@ def main() -> None:
         ),
         "corpus": "default",
         "evaluation_seed": args.seed,
+        "reward": DEFAULT_REWARD,
         "episodes": args.episodes,
         "settings": {},
     }
-    for setting, require in SETTINGS.items():
-        env_kwargs = {"require_evidence": require, "progress": False}
+    for setting, options in SETTINGS.items():
+        env_kwargs = {**options, "progress": False}
         evaluation = evaluate(
             args.agents, args.episodes, num_masks=args.masks, seed=args.seed, env_kwargs=env_kwargs,
             out_dir=work / setting, progress=True,
@@ -217,7 +229,7 @@ def main() -> None:
         finally:
             env.close()
         summary["settings"][setting] = {
-            "require_evidence": require, "leaderboard": rows, "gold_elsewhere": checks, "eligibility": elig,
+            "env_kwargs": options, "leaderboard": rows, "gold_elsewhere": checks, "eligibility": elig,
         }
         atomic_write_json(out, summary)  # partial results survive an interrupted second setting
     summary["wall_seconds"] = round(time.time() - started, 1)
