@@ -30,8 +30,11 @@ from ramp_env.tasksets.frozen import (
 def held_out_env_kwargs(corpus: object = "default") -> dict[str, Any]:
     """RAMP-v0 keyword arguments that score a model trained with ``split="train"``: the frozen
     test tasks (``tasks="test"``) on the default corpus; on another corpus (a frozen set belongs
-    to the corpus it was built from) the test split's tasks drawn by seed (``split="test"``)."""
-    return {"tasks": "test"} if str(corpus) == "default" else {"split": "test"}
+    to the corpus it was built from) the test split's tasks drawn by seed (``split="test"``).
+
+    ``split`` is always set, so the result can be merged over a training env's keywords
+    (``{"split": "train", **held_out_env_kwargs(corpus)}``) and still name one side."""
+    return {"tasks": "test", "split": "test"} if str(corpus) == "default" else {"split": "test"}
 
 
 __all__ = [

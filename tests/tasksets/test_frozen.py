@@ -178,8 +178,13 @@ def test_held_out_env_and_specs_of_the_training_examples(built: Path, make_env, 
     from agents.llm.rollout import held_out_specs, seeded_specs
     from ramp_env.tasksets import held_out_env_kwargs
 
-    assert held_out_env_kwargs("default") == {"tasks": "test"}
+    from ramp_env.envs.benchmark_split import check_tasks
+
+    assert held_out_env_kwargs("default") == {"tasks": "test", "split": "test"}
     assert held_out_env_kwargs(tmp_path / "corpus.jsonl") == {"split": "test"}
+    for corpus in ("default", tmp_path / "corpus.jsonl"):  # merged over a training env's keywords, as examples do
+        merged = {"split": "train", **held_out_env_kwargs(corpus)}
+        assert check_tasks(merged.get("tasks"), merged["split"]) == "test"
     test_env = make_env(split="test")
     assert held_out_specs(test_env, 3, 1, 4) == seeded_specs(3, 1, 4)
     frozen = make_env(tasks=str(built))
