@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agents.reading import answer, new_pool, read
+from ramp_env.actions import format_search
 from ramp_env.text.spans import SpanExtractor, make_span_extractor
 from ramp_env.wrappers.candidates import QUERY_TEMPLATES, CandidatePool, CandidateScore, build_query, parse_results
 
@@ -90,7 +91,7 @@ class BM25HeuristicAgent:
             if query is not None:
                 self._searches += 1
                 self._pending = True
-                return f"<search>{query}</search>"
+                return format_search(query)
         return answer(self._pool, len(numbers))
 
 

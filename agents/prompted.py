@@ -20,6 +20,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from ramp_env.actions import format_answer, format_search
 from ramp_env.prompts import INSTRUCTIONS, task_text
 
 RAG_PE_PROMPT = (
@@ -79,7 +80,7 @@ def answer_action(reply: str, num_masks: int) -> str:
             answers[i] = unlabeled.pop(0)
     cleaned = {i: " ".join(_MASK_TOKEN.sub(" ", a).replace("<", " ").replace(">", " ").split())[:200]
                for i, a in answers.items()}
-    return "<answer>\n" + "\n".join(f"[mask_{i}]: {cleaned.get(i, '')}" for i in range(1, num_masks + 1)) + "\n</answer>"
+    return format_answer({i: cleaned.get(i, "") for i in range(1, num_masks + 1)})
 
 
 class RAGPEAgent:
@@ -144,7 +145,7 @@ class RAGPEAgent:
         assert self._task is not None
         if not self._searched and int(observation.get("searches_left", 0)) > 0:
             self._searched = True
-            return f"<search>{retrieval_query(observation, self.query_chars)}</search>"
+            return format_search(retrieval_query(observation, self.query_chars))
         results = str(observation.get("results") or "") if self._searched else ""
         reply = self.backend.complete([self.prompt(self._task, results)], max_new_tokens=self.max_new_tokens)[0]
         return answer_action(reply, int(self._task["num_masks"]))
