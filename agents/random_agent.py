@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from ramp_env.actions import format_answer, format_search
+from ramp_env.reading import MASK_PATTERN, parse_results
 from ramp_env.text.spans import SpanExtractor, make_span_extractor
-from ramp_env.wrappers.candidates import MASK_PATTERN, parse_results
 
 _WORD = re.compile(r"\w{3,}")
 

@@ -41,7 +41,7 @@ from ramp_env.evaluation.leaderboard import mean_ci95
 from ramp_env.evaluation.runner import episode_seed
 from ramp_env.masking import maskable_spans
 from ramp_env.masking.near_duplicates import is_near_duplicate
-from ramp_env.rewards.normalize import normalize_answer
+from ramp_env.text.normalize import normalize_answer
 
 AGENTS = ("random", "closed_book", "bm25", "evidence_oracle", "oracle")
 SETTINGS = {"evidence_on": True, "evidence_off": False}

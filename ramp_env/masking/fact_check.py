@@ -53,7 +53,7 @@ from typing import Any
 from ramp_env.corpus.passage import Passage
 from ramp_env.masking.fact_context import PARENTHESES, context_terms, sentence_bounds, sentences
 from ramp_env.retrieval.base import analyze
-from ramp_env.rewards.normalize import normalize_answer
+from ramp_env.text.normalize import normalize_answer
 from ramp_env.text.spans import DEFAULT_SPACY_MODEL, SPACY_LABELS, SalientSpan, SpanType
 
 FACT_CHECK_VERSION = 1  # bump when a rule or constant changes: caches of the "fact" criterion are keyed by it

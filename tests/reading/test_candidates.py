@@ -1,17 +1,15 @@
-"""Candidate mining shared by the heuristic agent and the SB3 wrapper."""
+"""The reading library: candidate mining shared by the agents and the SB3 wrapper."""
 
 from __future__ import annotations
 
-from ramp_env.actions import parse_action
-from ramp_env.text.spans import RuleSpanExtractor, SalientSpan, SpanType
-from ramp_env.wrappers.candidates import (
+from ramp_env.reading import (
     CandidatePool,
     build_query,
-    format_answer,
     guess_mask_kind,
     mask_contexts,
     parse_results,
 )
+from ramp_env.text.spans import RuleSpanExtractor, SalientSpan, SpanType
 
 PASSAGE = (
     "Aristotle was a Greek philosopher. He was born in [mask_1] in the city of Stagira. "
@@ -79,9 +77,3 @@ def test_pool_uses_given_spans_and_gives_no_text_to_two_masks() -> None:
     chosen = pool.assign([1, 2])
     assert {chosen[1].text, chosen[2].text} == {"Bob", "Carol"}  # type: ignore[union-attr]
     assert all(c.kind == "name" for c in pool.scores(1))
-
-
-def test_format_answer_parses_back() -> None:
-    action = format_answer({2: "Plato", 1: "384 BC"})
-    parsed = parse_action(action, num_masks=2)
-    assert parsed.kind == "answer" and parsed.answers == {1: "384 BC", 2: "Plato"} and not parsed.errors
