@@ -38,6 +38,8 @@ SCORER_WEIGHTS: dict[str, float] = {
     "is_number": 0.31,
 }
 SCORER_BIAS = -5.75
+# the evidence that is a field of CandidateScore as it is
+_FIELD_EVIDENCE = ("overlap", "overlap_sum", "left_match", "right_match", "left2_match", "right2_match")
 
 
 @dataclass
@@ -58,19 +60,16 @@ class CandidateScore:
     score: float = 0.0  # P(correct) under the fitted scorer
 
     def evidence(self) -> dict[str, float]:
-        return {
-            "overlap": self.overlap,
-            "overlap_sum": self.overlap_sum,
-            "left_match": float(self.left_match),
-            "right_match": float(self.right_match),
-            "left2_match": float(self.left2_match),
-            "right2_match": float(self.right2_match),
-            "rank": 1.0 / (1.0 + self.best_rank),
-            "hits": float(self.hits),
-            "log_kind_prior": math.log(self.kind_prior + 1e-3),
-            "is_date": float(self.kind == "date"),
-            "is_number": float(self.kind == "number"),
-        }
+        """The scorer's inputs, named as in :data:`SCORER_WEIGHTS` (and in its order)."""
+        evidence = {name: float(getattr(self, name)) for name in _FIELD_EVIDENCE}
+        evidence.update(
+            rank=1.0 / (1.0 + self.best_rank),
+            hits=float(self.hits),
+            log_kind_prior=math.log(self.kind_prior + 1e-3),
+            is_date=float(self.kind == "date"),
+            is_number=float(self.kind == "number"),
+        )
+        return evidence
 
     def features(self) -> list[float]:
         """The evidence scaled into [0, 1], and the score: the observation of one candidate slot."""

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from ramp_env.reading import (
+    SCORER_WEIGHTS,
     CandidatePool,
+    CandidateScore,
     build_query,
     guess_mask_kind,
     mask_contexts,
@@ -77,3 +79,11 @@ def test_pool_uses_given_spans_and_gives_no_text_to_two_masks() -> None:
     chosen = pool.assign([1, 2])
     assert {chosen[1].text, chosen[2].text} == {"Bob", "Carol"}  # type: ignore[union-attr]
     assert all(c.kind == "name" for c in pool.scores(1))
+
+
+def test_the_evidence_is_what_the_scorer_weighs_in_its_order() -> None:
+    # the scorer sums weight * evidence in this order: a reordering would change scores in the last bits
+    candidate = CandidateScore("x", "date", overlap=0.3, left_match=True, best_rank=1, hits=2, kind_prior=0.5)
+    evidence = candidate.evidence()
+    assert list(evidence) == list(SCORER_WEIGHTS)
+    assert evidence["left_match"] == 1.0 and evidence["rank"] == 0.5 and evidence["is_date"] == 1.0
