@@ -43,7 +43,9 @@ def private_imports(root: Path, base: Path = ROOT) -> list[str]:
 
 
 def test_no_package_imports_a_private_name() -> None:
-    assert private_imports(ROOT / "ramp_env") + private_imports(ROOT / "agents") == []
+    # tests may reach into a module's private parts; the packages, examples and benchmarks may not
+    assert [hit for folder in ("ramp_env", "agents", "examples", "benchmarks", "integrations")
+            for hit in private_imports(ROOT / folder)] == []
 
 
 def test_the_private_import_check_sees_one(tmp_path: Path) -> None:

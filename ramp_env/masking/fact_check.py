@@ -131,6 +131,11 @@ def _names_any(tokens: Sequence[str], names: Sequence[tuple[str, ...]]) -> bool:
     return any(_find(tokens, n) >= 0 for n in names)
 
 
+def names_subject(text: str, title: str) -> bool:
+    """Whether ``text`` names the subject of the article ``title`` (one of :func:`subject_names`)."""
+    return _names_any(_tokens(text), subject_names(title))
+
+
 def _char_span_tokens(doc: Any, start: int, end: int) -> list[Any]:
     return [t for t in doc if t.idx < end and t.idx + len(t.text) > start]
 
@@ -364,4 +369,5 @@ def check_fact(source: Passage, span: SalientSpan, evidence: Passage, min_score:
     return SourceFact(source, span, min_score).check(evidence)
 
 
-__all__ = ["FACT_CHECK_VERSION", "MIN_SCORE", "FactVerdict", "SourceFact", "check_fact", "decide", "fact_score", "subject_names"]
+__all__ = ["FACT_CHECK_VERSION", "MIN_SCORE", "FactVerdict", "SourceFact", "check_fact", "decide", "fact_score", "names_subject",
+           "subject_names"]

@@ -128,6 +128,12 @@ def _build_table() -> dict[str, frozenset[str]]:
 _TABLE = _build_table()
 
 
+def alias_keys(text: str) -> frozenset[str]:
+    """The :func:`alias_key` of every form the alias table makes equal to ``text`` (its own
+    included), or an empty set when the table does not list it."""
+    return _TABLE.get(alias_key(text), frozenset())
+
+
 def _person_words(text: str) -> list[str] | None:
     """The name's words ("J.F. Kennedy" -> ["J", "F", "Kennedy"]) if it reads like a person's name."""
     words = re.findall(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", strip_accents(text))
