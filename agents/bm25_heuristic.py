@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from agents.reading import answer, new_pool, read
+from ramp_env.actions import format_search
+from ramp_env.reading import QUERY_TEMPLATES, CandidatePool, CandidateScore, build_query, parse_results
 from ramp_env.text.spans import SpanExtractor, make_span_extractor
-from ramp_env.wrappers.candidates import QUERY_TEMPLATES, CandidatePool, CandidateScore, build_query, parse_results
 
 
 class BM25HeuristicAgent:
@@ -22,7 +23,7 @@ class BM25HeuristicAgent:
     slot and rare among the hits weigh more), whether the one or two words right
     before or after it match the mask's, how well its kind (date, number, name)
     fits the mask's context, its best hit rank and the number of hits containing it
-    (see :data:`ramp_env.wrappers.candidates.SCORER_WEIGHTS`). Searches left after
+    (see :data:`ramp_env.reading.SCORER_WEIGHTS`). Searches left after
     one per mask go to further templates for the masks whose best candidate is
     weakest; a query already sent is never repeated. Each mask then gets its best
     candidate, never one text for two masks. With fewer searches than masks it
@@ -32,7 +33,7 @@ class BM25HeuristicAgent:
         span_extractor: ``"auto"`` (spaCy if installed, else rules), ``"spacy"``,
             ``"rules"`` or an extractor; use the env's for candidates shaped like its masks.
         templates: query templates tried in turn per mask
-            (see :data:`ramp_env.wrappers.candidates.QUERY_TEMPLATES`).
+            (see :data:`ramp_env.reading.QUERY_TEMPLATES`).
         max_searches: cap on searches per episode (``None``: the env's budget).
     """
 
@@ -90,7 +91,7 @@ class BM25HeuristicAgent:
             if query is not None:
                 self._searches += 1
                 self._pending = True
-                return f"<search>{query}</search>"
+                return format_search(query)
         return answer(self._pool, len(numbers))
 
 

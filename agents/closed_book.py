@@ -10,9 +10,10 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from ramp_env.retrieval.base import analyze
+from ramp_env.actions import format_answer
+from ramp_env.reading import KINDS, MaskContext, guess_mask_kind, kind_of, mask_contexts
 from ramp_env.rewards import normalize_answer
-from ramp_env.wrappers.candidates import KINDS, MaskContext, format_answer, guess_mask_kind, kind_of, mask_contexts
+from ramp_env.text.analysis import analyze
 
 PRIOR_SAMPLE_PASSAGES = 20_000  # passages read to build the prior (evenly spaced over the corpus)
 PRIOR_CANDIDATES = 50  # most frequent spans kept per (kind, preceding word)

@@ -8,8 +8,8 @@ from typing import Any
 import gymnasium as gym
 
 from agents.reading import answer, new_pool, read
+from ramp_env.reading import CandidatePool
 from ramp_env.text.spans import SpanExtractor, make_span_extractor
-from ramp_env.wrappers.candidates import CandidatePool
 
 
 class EvidenceOracleAgent:

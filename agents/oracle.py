@@ -7,7 +7,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from ramp_env.wrappers.candidates import format_answer
+from ramp_env.actions import format_answer
 
 
 class OracleAgent:

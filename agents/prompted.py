@@ -20,7 +20,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from ramp_env.actions import format_answer, format_search
 from ramp_env.prompts import INSTRUCTIONS, task_text
+from ramp_env.reading import MASK_PATTERN
 
 RAG_PE_PROMPT = (
     "Fill in every [mask_i] in the passage, using the retrieved passages below as evidence. "
@@ -40,14 +42,13 @@ AGENT_PE_PROMPT = INSTRUCTIONS + (
     "You: <answer>\n[mask_1]: Aristotle\n</answer>"
 )
 
-_MASK_TOKEN = re.compile(r"\[mask_\d+\]")
 _ANSWER_BLOCK = re.compile(r"<answer>(.*?)(?:</answer>|$)", re.DOTALL | re.IGNORECASE)
 _LABELED = re.compile(r"^\s*\[?mask_(\d+)\]?\s*[:\-]\s*(.*)$", re.IGNORECASE)
 
 
 def retrieval_query(observation: Mapping[str, Any], max_chars: int = 300) -> str:
     """RAG-PE's one query: the question when there is one, else the passage without its mask tokens."""
-    text = str(observation.get("question") or "") or _MASK_TOKEN.sub(" ", str(observation["passage"]))
+    text = str(observation.get("question") or "") or MASK_PATTERN.sub(" ", str(observation["passage"]))
     title = str(observation.get("title") or "")
     if title and not observation.get("question"):
         text = f"{title} {text}"
@@ -77,9 +78,9 @@ def answer_action(reply: str, num_masks: int) -> str:
     for i in range(1, num_masks + 1):
         if i not in answers and unlabeled:
             answers[i] = unlabeled.pop(0)
-    cleaned = {i: " ".join(_MASK_TOKEN.sub(" ", a).replace("<", " ").replace(">", " ").split())[:200]
+    cleaned = {i: " ".join(MASK_PATTERN.sub(" ", a).replace("<", " ").replace(">", " ").split())[:200]
                for i, a in answers.items()}
-    return "<answer>\n" + "\n".join(f"[mask_{i}]: {cleaned.get(i, '')}" for i in range(1, num_masks + 1)) + "\n</answer>"
+    return format_answer({i: cleaned.get(i, "") for i in range(1, num_masks + 1)})
 
 
 class RAGPEAgent:
@@ -144,7 +145,7 @@ class RAGPEAgent:
         assert self._task is not None
         if not self._searched and int(observation.get("searches_left", 0)) > 0:
             self._searched = True
-            return f"<search>{retrieval_query(observation, self.query_chars)}</search>"
+            return format_search(retrieval_query(observation, self.query_chars))
         results = str(observation.get("results") or "") if self._searched else ""
         reply = self.backend.complete([self.prompt(self._task, results)], max_new_tokens=self.max_new_tokens)[0]
         return answer_action(reply, int(self._task["num_masks"]))

@@ -8,8 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from ramp_env.actions import format_answer, format_search
+from ramp_env.reading import MASK_PATTERN, parse_results
 from ramp_env.text.spans import SpanExtractor, make_span_extractor
-from ramp_env.wrappers.candidates import MASK_PATTERN, format_answer, parse_results
 
 _WORD = re.compile(r"\w{3,}")
 
@@ -63,7 +64,7 @@ class RandomAgent:
             self._searches_planned -= 1
             self._pending = True
             picked = self.rng.choice(len(words), size=min(self.query_words, len(words)), replace=False)
-            return "<search>" + " ".join(words[int(i)] for i in picked) + "</search>"
+            return format_search(" ".join(words[int(i)] for i in picked))
         pool = self._spans or words or ["unknown"]
         answers = {n: pool[int(self.rng.integers(len(pool)))] for n in range(1, int(observation["num_masks"]) + 1)}
         return format_answer(answers)

@@ -1,7 +1,7 @@
 """Reading answers out of passages: the extraction the BM25 heuristic and the evidence oracle share.
 
 Both agents put the passages they read into a
-:class:`~ramp_env.wrappers.candidates.CandidatePool` (typed salient spans of the
+:class:`~ramp_env.reading.CandidatePool` (typed salient spans of the
 passages, scored against each mask's context by the fitted scorer) and answer
 each mask with its best candidate, never one text for two masks. They differ
 only in *which* passages they read: the heuristic's own search results, or the
@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ramp_env.actions import format_answer
+from ramp_env.reading import CandidatePool
 from ramp_env.text.spans import SpanExtractor
-from ramp_env.wrappers.candidates import CandidatePool, format_answer
 
 
 def new_pool(observation: Mapping[str, Any], extractor: SpanExtractor) -> CandidatePool:

@@ -28,7 +28,7 @@ from ramp_env.corpus.prepared import PreparedCorpus
 from ramp_env.masking import maskable_spans
 from ramp_env.masking.evidence import candidate_query, search_candidates, states_fact
 from ramp_env.masking.near_duplicates import NearDuplicateFinder, is_near_duplicate
-from ramp_env.rewards.normalize import normalize_answer
+from ramp_env.text.normalize import normalize_answer
 
 
 def _holds_answer(answer: str, text: str) -> bool:

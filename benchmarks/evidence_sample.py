@@ -30,7 +30,7 @@ from ramp_env.corpus.prepared import PreparedCorpus
 from ramp_env.masking import maskable_spans
 from ramp_env.masking.evidence import EvidenceIndex, candidate_query, search_candidates, states_fact, subject_of
 from ramp_env.masking.near_duplicates import is_near_duplicate, near_duplicate_ids
-from ramp_env.rewards.normalize import normalize_answer
+from ramp_env.text.normalize import normalize_answer
 
 
 def main() -> None:

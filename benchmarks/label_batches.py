@@ -58,10 +58,10 @@ def select_pairs(pool: list[dict], v1_top: list[dict], others: int, seed: int) -
     criterion's top evidence of other spans (what the env served), shuffled with ``seed``."""
     import random
 
-    from ramp_env.masking.fact_check import _names_any, _tokens, subject_names
+    from ramp_env.masking.fact_check import names_subject as text_names_subject
 
     def names_subject(r: dict) -> bool:
-        return _names_any(_tokens(r["evidence_title"] + " " + r["evidence_text"]), subject_names(r["source_title"]))
+        return text_names_subject(r["evidence_title"] + " " + r["evidence_text"], r["source_title"])
 
     rng = random.Random(seed)
     keep = [r for r in pool if names_subject(r) or r["accepted_v1"]]

@@ -42,7 +42,7 @@ from ramp_env.evaluation.runner import episode_seed
 from ramp_env.masking import maskable_spans
 from ramp_env.masking.near_duplicates import is_near_duplicate
 from ramp_env.rewards.base import DEFAULT_REWARD
-from ramp_env.rewards.normalize import normalize_answer
+from ramp_env.text.normalize import normalize_answer
 
 AGENTS = ("random", "closed_book", "bm25", "evidence_oracle", "oracle")
 # env keywords per setting: the default criterion, the stricter opt-in one (issue 21), no evidence

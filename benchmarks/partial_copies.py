@@ -26,7 +26,6 @@ A criterion is only usable if no real neighbour reaches it. Writes
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import platform
 import time
@@ -45,21 +44,10 @@ from ramp_env.masking.near_duplicates import (
     shingles,
 )
 from ramp_env.text.canonical import canonical_words
+from ramp_env.text.stop_terms import stop_words
 from ramp_env.text.tokenize import sentence_spans
 
 RESULTS = Path(__file__).parent / "results" / "partial_copies.json"
-
-
-def _stop_words() -> frozenset[str]:
-    # spaCy's English list, loaded by path (no `import spacy`), as ramp_env.wrappers.candidates does
-    spec = importlib.util.find_spec("spacy")
-    assert spec is not None and spec.submodule_search_locations
-    path = Path(next(iter(spec.submodule_search_locations))) / "lang" / "en" / "stop_words.py"
-    module_spec = importlib.util.spec_from_file_location("_stop_words", path)
-    assert module_spec is not None and module_spec.loader is not None
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    return frozenset(module.STOP_WORDS)
 
 
 def lcs_length(a: list[str], b: list[str]) -> int:
@@ -155,7 +143,7 @@ def main() -> None:
     args = parser.parse_args()
     corpus = PreparedCorpus.open(args.corpus, progress=False)
     retriever = corpus.retriever("tantivy")
-    stop = _stop_words()
+    stop = stop_words()
     rng = np.random.default_rng(args.seed)
     size = min(args.passages, len(corpus.store))
     rows = rng.choice(len(corpus.store), size=size, replace=False) + 1

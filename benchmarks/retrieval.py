@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ramp_env.actions import format_search
 from ramp_env.cache import atomic_write_json
 from ramp_env.corpus.prepared import PreparedCorpus
 from ramp_env.text.tokenize import sentence_spans
@@ -111,9 +112,10 @@ def env_step_seconds(backend: str, queries: list[str], steps: int) -> float:
 
     env = RAMPEnv(num_masks=1, retriever=backend, max_searches=steps, max_steps=steps + 1, progress=False)
     env.reset(seed=0)
+    actions = [format_search(q) for q in queries[:steps]]
     started = time.perf_counter()
-    for q in queries[:steps]:
-        env.step(f"<search>{q}</search>")
+    for action in actions:
+        env.step(action)
     return (time.perf_counter() - started) / steps
 
 

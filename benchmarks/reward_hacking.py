@@ -55,7 +55,7 @@ from ramp_env.cache import atomic_write_json
 from ramp_env.envs.ramp import RAMPEnv
 from ramp_env.masking import MaskedTask
 from ramp_env.rewards import DEFAULT_REWARD, REWARDS, EpisodeReward, make_reward
-from ramp_env.rewards.aliases import _TABLE, ALIAS_GROUPS, ONE_WAY_ALIASES, accepts, alias_key, resolve_alias
+from ramp_env.rewards.aliases import ALIAS_GROUPS, ONE_WAY_ALIASES, accepts, alias_key, alias_keys, resolve_alias
 from ramp_env.rewards.base import JudgeReward
 
 ANSWER_KINDS = ("gold", "wrong", "enumeration", "dump", "injection")
@@ -239,11 +239,11 @@ def grade(label: str, reward: EpisodeReward, answers: dict[str, list[str]], gold
 
 def other_form(gold: str) -> str | None:
     """A form of ``gold`` from the alias table other than the gold itself, or None."""
-    key = alias_key(gold)
-    if key not in _TABLE:
+    key, keys = alias_key(gold), alias_keys(gold)
+    if not keys:
         return None
     forms = [f for g in ALIAS_GROUPS for f in g] + [f for fs in ONE_WAY_ALIASES.values() for f in fs]
-    return next((f for f in forms if alias_key(f) in _TABLE[key] and alias_key(f) != key), None)
+    return next((f for f in forms if alias_key(f) in keys and alias_key(f) != key), None)
 
 
 def grade_aliases(rewards: dict[str, EpisodeReward], golds: list[str]) -> dict[str, Any]:

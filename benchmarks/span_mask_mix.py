@@ -25,7 +25,7 @@ import gymnasium as gym
 
 import ramp_env  # noqa: F401 - registers RAMP-v0
 from ramp_env.cache import atomic_write_json
-from ramp_env.text.spans import SalientSpan, SpacySpanExtractor, _spacy_model_version
+from ramp_env.text.spans import SalientSpan, SpacySpanExtractor, spacy_model_version
 
 RESULTS = Path(__file__).parent / "results" / "span_mask_mix.json"
 
@@ -35,7 +35,7 @@ class RawSpacy:
 
     def __init__(self) -> None:
         self.extractor = SpacySpanExtractor()
-        self.cache_key = f"spacy-{self.extractor.model}-{_spacy_model_version(self.extractor.model)}-v1"
+        self.cache_key = f"spacy-{self.extractor.model}-{spacy_model_version(self.extractor.model)}-v1"
 
     def extract_batch(self, texts: Iterable[str]) -> Iterator[list[SalientSpan]]:
         return self.extractor.raw_entities(texts)

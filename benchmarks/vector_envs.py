@@ -33,7 +33,7 @@ from typing import Any
 
 import gymnasium as gym
 
-import ramp_env
+from ramp_env.actions import format_answer, format_search  # (importing ramp_env registers the env ids)
 
 RESULTS_DIR = Path(__file__).parent / "results"
 
@@ -85,12 +85,11 @@ class ScriptedAgent:
         self.step += 1
         if self.step == 1:
             words = [w for w in str(obs["passage"]).split() if "mask" not in w][:8]
-            return f"<search>{' '.join(words)}</search>"
+            return format_search(" ".join(words))
         if self.step == 2 and obs["title"]:
-            return f"<search>{obs['title']}</search>"
+            return format_search(obs["title"])
         guesses = [w for w in str(obs["results"]).split() if w[:1].isupper()] or ["unknown"]
-        lines = [f"[mask_{i}]: {guesses[(i - 1) % len(guesses)]}" for i in range(1, int(obs["num_masks"]) + 1)]
-        return "<answer>" + "\n".join(lines) + "</answer>"
+        return format_answer({i: guesses[(i - 1) % len(guesses)] for i in range(1, int(obs["num_masks"]) + 1)})
 
 
 def env_kwargs(args: Args) -> dict[str, Any]:

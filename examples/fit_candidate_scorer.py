@@ -7,7 +7,7 @@ The agent plays ``--train-tasks`` one-mask tasks; every candidate it mined is a
 row of evidence features (:meth:`CandidateScore.evidence`) labelled "token F1
 with the gold span >= 0.5". A logistic regression on those rows gives the
 weights; the script prints them with the top-1 token recall, on held-out tasks,
-of the fitted scorer and of the scorer currently in ``ramp_env/wrappers/candidates.py``.
+of the fitted scorer and of the scorer currently in ``ramp_env/reading/candidates.py``.
 Training and validation tasks use reset seeds (50000+ and 90000+) that the
 evaluation harness never uses.
 """
@@ -22,8 +22,8 @@ import numpy as np
 
 from agents.bm25_heuristic import BM25HeuristicAgent
 from ramp_env.envs.ramp import RAMPEnv
+from ramp_env.reading import CandidateScore
 from ramp_env.rewards.metrics import token_f1, token_recall
-from ramp_env.wrappers.candidates import CandidateScore
 
 
 @dataclass

@@ -113,18 +113,23 @@ assert reward == -0.1 and not terminated and info["format_errors"]"""),
 
 An agent is anything with `act(observation) -> str` (and optionally `reset()`).
 This one searches the title plus the masked sentence, then answers with the
-first capitalised word of the results that is not already in the passage."""),
-    ("code", """class FirstNameAgent:
+first capitalised word of the results that is not already in the passage.
+`format_search` and `format_answer` (from `ramp_env.actions`) write the two actions,
+so a title or an answer can never break the tags."""),
+    ("code", """from ramp_env.actions import format_answer, format_search
+
+
+class FirstNameAgent:
     def reset(self):
         self.searched = False
 
     def act(self, obs):
         if not self.searched:
             self.searched = True
-            return "<search>" + obs["title"] + " " + obs["passage"].replace("[mask_1]", " ") + "</search>"
+            return format_search(obs["title"] + " " + obs["passage"].replace("[mask_1]", " "))
         words = [w.strip(".,;:()\\"'") for w in obs["results"].split()]
         names = [w for w in words if w[:1].isupper() and w not in obs["passage"] and w not in obs["title"]]
-        return f"<answer>[mask_1]: {names[0] if names else '?'}</answer>"
+        return format_answer({1: names[0] if names else "?"})
 
 
 lite = gym.make("RAMP-Lite-v0")
@@ -265,8 +270,9 @@ credit if any of them is right. First by hand: the same search agent answers
 honestly (its best candidate) or lists its top 5 candidates, under `recall` and
 under `penalized_recall` (recall minus a penalty for answers much longer than
 the gold, and for lists of alternatives: `docs/rewards.md`)."""),
-    ("code", """from ramp_env.text.spans import RuleSpanExtractor
-from ramp_env.wrappers.candidates import CandidatePool, build_query, format_answer, mask_contexts, parse_results
+    ("code", """from ramp_env.actions import format_answer, format_search
+from ramp_env.reading import CandidatePool, build_query, mask_contexts, parse_results
+from ramp_env.text.spans import RuleSpanExtractor
 
 
 class SearchThenAnswer:
@@ -282,7 +288,7 @@ class SearchThenAnswer:
         if self.pool is None:
             self.pool = CandidatePool(obs["passage"], obs["title"], self.extractor)
             context = mask_contexts(obs["passage"])[1]
-            return f"<search>{build_query(context, obs['title'], 'title+near')}</search>"
+            return format_search(build_query(context, obs["title"], "title+near"))
         self.pool.add_hits(parse_results(obs["results"]))
         ranked = self.pool.scores(1)
         text = ", ".join(c.text for c in ranked[: self.list_top]) if self.list_top else (ranked[0].text if ranked else "")
@@ -305,7 +311,7 @@ is cheating; it only sees the reward. Train the same MaskablePPO under each
 reward and count how often the trained policy lists."""),
     ("code", """from gymnasium import spaces
 
-from ramp_env.wrappers.candidates import CandidateScore
+from ramp_env.reading import CandidateScore
 
 
 class ListAnswerWrapper(CandidateActionWrapper):

@@ -8,10 +8,11 @@ from typing import Any
 import numpy as np
 import pytest
 
+from ramp_env.actions import format_answer
 from ramp_env.envs.ramp_lite import RAMPLiteEnv
 from ramp_env.evaluation import run_episodes
+from ramp_env.reading import CandidatePool, parse_results
 from ramp_env.text.spans import RuleSpanExtractor
-from ramp_env.wrappers.candidates import CandidatePool, format_answer, parse_results
 
 GRADING_SEED = 2024  # the checkers' tasks: episode i of a run is reset with a seed derived from it
 

@@ -16,7 +16,7 @@ Stretch goal: beat it (the checker says so when you do).
 Hints: print a few tasks (``gym.make("RAMP-Lite-v0")``, ``env.reset(seed=...)``) and
 the queries you write. What in the masked sentence names the fact? What words
 are noise to BM25 (the ``[mask_1]`` label itself, stop words)? Does the title
-help or drown the rest? ``ramp_env.wrappers.candidates.mask_contexts`` gives the
+help or drown the rest? ``ramp_env.reading.mask_contexts`` gives the
 words around each mask if you want them.
 """
 

@@ -6,7 +6,7 @@ import numpy as np
 from scipy import stats
 
 from exercises._harness import QueryThenPickAgent, expect, lite_rewards
-from ramp_env.wrappers.candidates import build_query, mask_contexts
+from ramp_env.reading import build_query, mask_contexts
 
 TASKS = 150
 # "as good as", allowing for noise: the solution and the heuristic query differ on 21 of the 150 tasks

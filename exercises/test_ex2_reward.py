@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from exercises._harness import QueryThenPickAgent, expect, lite_rewards
-from ramp_env.wrappers.candidates import build_query, mask_contexts
+from ramp_env.reading import build_query, mask_contexts
 
 TASKS = 60
 LONG_TEXT = (

@@ -1,4 +1,4 @@
-"""Parsing the agent's text actions.
+"""The agent's text actions: parsing them and writing them (this module owns the format).
 
 An action is text containing one tag:
 
@@ -29,11 +29,17 @@ code                   when                                                     
 =====================  ==========================================================  ===========================
 
 Masks left unanswered score 0 but are not a format error.
+
+Writers (agents, the CLI, wrappers, benchmarks) build actions with :func:`format_search` and
+:func:`format_answer`, whose output :func:`parse_action` reads back as the same query and
+answers (whitespace collapsed, the action tags inside removed). Text generation stops at
+:data:`STOP_STRINGS`, the closing tags.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -44,6 +50,10 @@ from typing import Literal
 # 4 s a step). Every function below is linear.
 _OPEN = re.compile(r"<(search|answer)>", re.IGNORECASE)
 _CLOSE = {tag: re.compile(f"</{tag}>", re.IGNORECASE) for tag in ("search", "answer")}
+# the tags of the format, as an agent writes them; a model's generation stops at a closing tag
+CLOSING_TAGS: dict[str, str] = {"<search>": "</search>", "<answer>": "</answer>"}
+STOP_STRINGS: tuple[str, ...] = tuple(CLOSING_TAGS.values())
+_ANY_TAG = re.compile(r"</?(?:search|answer)>", re.IGNORECASE)
 _LABEL = re.compile(r"^\s*[\[(<]?\s*mask[\s_-]*(\d{1,6})\s*[\])>]?\s*[:=\-–]\s*(.*?)\s*$", re.IGNORECASE)
 
 FORMAT_ERRORS = (
@@ -196,3 +206,25 @@ def parse_action(action: object, num_masks: int, max_chars: int = 4096) -> Parse
     if _count_answer_blocks(text) > 1:
         errors.insert(0, "multiple_answers")
     return ParsedAction("answer", answers=answers, errors=errors)
+
+
+def clean_field(text: str) -> str:
+    """``text`` as one field of an action: the action tags inside removed, whitespace (line
+    breaks included) collapsed to single spaces, so it can neither end the tag nor add a line."""
+    # each tag becomes a space, never "", so removing one cannot join the text around it into a new tag
+    return " ".join(_ANY_TAG.sub(" ", text).split())
+
+
+def format_search(query: str) -> str:
+    """The ``<search>`` action for ``query`` (see :func:`clean_field`)."""
+    return f"<search>{clean_field(query)}</search>"
+
+
+def format_answer(answers: Mapping[int, str]) -> str:
+    """The ``<answer>`` action with one ``[mask_i]: text`` line per mask, in mask order.
+
+    ``answers`` maps a mask number (1-based) to its text (see :func:`clean_field`); a mask
+    it leaves out is unanswered.
+    """
+    lines = "\n".join(f"[mask_{n}]: {clean_field(answers[n])}" for n in sorted(answers))
+    return f"<answer>\n{lines}\n</answer>"

@@ -266,7 +266,7 @@ def _settle_modes(tmp: Path, is_dir: bool, mode: int) -> None:
 
 
 @functools.lru_cache(maxsize=1)
-def _host_tag() -> str:
+def host_tag() -> str:
     """Host name plus PID namespace: pids are only comparable between processes that share both
     (containers with the host's network share its host name, not its pids)."""
     host = "".join(ch if ch.isalnum() else "_" for ch in socket.gethostname())[:40] or "host"
@@ -278,10 +278,11 @@ def _host_tag() -> str:
 
 def _tmp_prefix(name: str) -> str:
     """``.<name>.tmp-<host>-<pid>-``: names the builder, so its leftovers can be recognised."""
-    return f".{name}.tmp-{_host_tag() or 'nohost'}-{os.getpid()}-"
+    return f".{name}.tmp-{host_tag() or 'nohost'}-{os.getpid()}-"
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` of this PID namespace (see :func:`host_tag`) is alive."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -296,11 +297,11 @@ def _clean_stale_tmp(parent: Path, name: str) -> None:
     (a killed 1M-passage build leaves GBs), and any older than STALE_TMP_SECONDS (other
     hosts sharing the cache, whose processes we cannot see)."""
     now = time.time()
-    ours = f".{name}.tmp-{_host_tag()}-"
+    ours = f".{name}.tmp-{host_tag()}-"
     for tmp in parent.glob(f".{name}.tmp-*"):
         with contextlib.suppress(OSError):
-            pid = tmp.name[len(ours) :].split("-", 1)[0] if _host_tag() and tmp.name.startswith(ours) else ""
-            dead = pid.isdigit() and int(pid) != os.getpid() and not _pid_alive(int(pid))
+            pid = tmp.name[len(ours) :].split("-", 1)[0] if host_tag() and tmp.name.startswith(ours) else ""
+            dead = pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid))
             if dead or now - tmp.lstat().st_mtime > STALE_TMP_SECONDS:
                 # a link is removed as a link (rmtree refuses links; its target is never touched)
                 shutil.rmtree(tmp) if tmp.is_dir() and not tmp.is_symlink() else tmp.unlink()

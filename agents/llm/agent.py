@@ -10,8 +10,9 @@ from typing import Any
 
 from agents.llm.cached_generation import PrefixKVCache, generate_cached
 from agents.llm.chat import encode, render, resolve_tool_role, template_messages, tokenize_conversation
-from agents.llm.generation import STOP_STRINGS, Generation, generate_batch, sampling_settings
+from agents.llm.generation import Generation, generate_batch, sampling_settings
 from agents.rng import seeded_torch
+from ramp_env.actions import STOP_STRINGS
 from ramp_env.prompts import INSTRUCTIONS
 from ramp_env.trajectories import initial_messages, tool_message
 

@@ -43,12 +43,12 @@ from transformers import DynamicCache, TopPLogitsWarper
 from transformers.cache_utils import DynamicLayer
 
 from agents.llm.generation import (
-    STOP_STRINGS,
     Generation,
-    _stop_criteria,
     eos_token_ids,
+    stop_criteria,
     trim_generation,
 )
+from ramp_env.actions import STOP_STRINGS
 
 KV = list[tuple[torch.Tensor, torch.Tensor]]  # per layer ([1, heads, length, dim] keys, values)
 
@@ -363,7 +363,7 @@ def _generate_chunk(
     plain = _cache_is_plain(past)
     compactable = all(isinstance(layer, _PreallocatedLayer) for layer in past.layers)
     warper = TopPLogitsWarper(top_p) if temperature > 0 and top_p < 1.0 else None
-    stop = _stop_criteria(tokenizer, stop_strings)
+    stop = stop_criteria(tokenizer, stop_strings)
     eos = torch.tensor(sorted(eos_ids), dtype=torch.long, device=device)
     generated = torch.zeros((rows, 0), dtype=torch.long, device=device)
     chosen_logprobs: list[torch.Tensor] = []

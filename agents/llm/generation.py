@@ -30,7 +30,7 @@ from typing import Any
 import torch
 from transformers import GenerationConfig, StoppingCriteriaList, StopStringCriteria
 
-STOP_STRINGS = ("</search>", "</answer>")
+from ramp_env.actions import STOP_STRINGS
 
 
 @dataclass
@@ -132,7 +132,8 @@ _STOP_CRITERIA: weakref.WeakKeyDictionary[Any, dict[tuple[str, ...], StopStringC
 )
 
 
-def _stop_criteria(tokenizer: Any, stop_strings: Sequence[str]) -> StoppingCriteriaList | None:
+def stop_criteria(tokenizer: Any, stop_strings: Sequence[str]) -> StoppingCriteriaList | None:
+    """``generate``'s stopping criteria for ``stop_strings`` (built once per tokenizer; None for none)."""
     if not stop_strings:
         return None
     per_tokenizer = _STOP_CRITERIA.setdefault(tokenizer, {})
@@ -231,7 +232,7 @@ def generate_batch(
                     input_ids=input_ids.to(device),
                     attention_mask=attention.to(device),
                     generation_config=config,
-                    stopping_criteria=_stop_criteria(tokenizer, stop_strings),
+                    stopping_criteria=stop_criteria(tokenizer, stop_strings),
                 )
                 sequences = output.sequences
                 step_logprobs = (

@@ -37,13 +37,12 @@ from agents.llm.endpoint import (
     make_async_client,
     resolve_api_key,
 )
+from ramp_env.actions import CLOSING_TAGS, STOP_STRINGS
 from ramp_env.prompts import INSTRUCTIONS
 from ramp_env.trajectories import initial_messages, tool_message
 
 logger = logging.getLogger(__name__)
 
-STOP_STRINGS = ("</search>", "</answer>")  # the tags LLMAgent stops at (agents.llm.generation)
-_CLOSING_TAGS = {"<search>": "</search>", "<answer>": "</answer>"}
 ELIDED_RESULTS = "(earlier search results omitted)"
 
 
@@ -115,10 +114,10 @@ def close_open_tag(text: str, finish_reason: str | None, stop_reason: Any = None
         return text + stop_reason
     if finish_reason != "stop":
         return text
-    opened = max(_CLOSING_TAGS, key=lambda tag: text.rfind(tag))
+    opened = max(CLOSING_TAGS, key=lambda tag: text.rfind(tag))
     start = text.rfind(opened)
-    if start >= 0 and _CLOSING_TAGS[opened] not in text[start:]:
-        return text + _CLOSING_TAGS[opened]
+    if start >= 0 and CLOSING_TAGS[opened] not in text[start:]:
+        return text + CLOSING_TAGS[opened]
     return text
 
 

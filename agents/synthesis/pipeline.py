@@ -32,6 +32,7 @@ import gymnasium as gym
 
 from agents.synthesis.backends import LLMBackend, Messages
 from agents.synthesis.roles import Observer, Planner, Rewriter, plain
+from ramp_env.actions import format_answer, format_search
 from ramp_env.evaluation.runner import episode_seed
 from ramp_env.masking import mask_token
 from ramp_env.trajectories import Trajectory, TrajectoryRecorder
@@ -143,7 +144,7 @@ class MultiAgentTeacher:
                 tried.append(query)
                 provenance["queries"].append(query)
                 thought += f" To find {mask_token(i)} I search for: {query}"
-                obs = yield EnvStep(f"<think>{plain(thought, 1200)}</think>\n<search>{query}</search>")
+                obs = yield EnvStep(f"<think>{plain(thought, 1200)}</think>\n{format_search(query)}")
                 reply = yield RoleCall("observer", self.observer.messages(obs, i, questions[i]),
                                        self.observer.max_new_tokens)
                 proposal = self.observer.parse(reply)
@@ -157,12 +158,11 @@ class MultiAgentTeacher:
                         thought += f" So {mask_token(i)} = {fills[i]}."
                     break
                 thought = proposal.text or f"The results do not give {mask_token(i)}."
-        lines = "\n".join(f"{mask_token(i)}: {fills.get(i, '')}" for i in range(1, k + 1))
         summary = " ".join(
             f"{mask_token(i)} = {fills[i]}." if i in fills else f"{mask_token(i)} was not found."
             for i in range(1, k + 1)
         )
-        yield EnvStep(f"<think>{summary}</think>\n<answer>\n{lines}\n</answer>")
+        yield EnvStep(f"<think>{summary}</think>\n{format_answer({i: fills.get(i, '') for i in range(1, k + 1)})}")
 
     # -- the driver ---------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ title-only starter.
 
 from __future__ import annotations
 
-from ramp_env.wrappers.candidates import mask_contexts
+from ramp_env.reading import mask_contexts
 
 
 def write_query(title: str, masked_passage: str, mask_number: int) -> str:

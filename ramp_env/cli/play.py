@@ -8,6 +8,7 @@ from typing import Any
 import gymnasium as gym
 
 import ramp_env  # registers the env ids gym.make looks up
+from ramp_env.actions import format_answer, format_search
 from ramp_env.cli.common import DEFAULT_ENV, add_env_args, gym_env_kwargs
 from ramp_env.prompts import INSTRUCTIONS
 
@@ -40,10 +41,10 @@ def to_action(line: str) -> str:
     """Turn a typed line into an env action."""
     line = line.strip()
     if line.startswith("s "):
-        return f"<search>{line[2:]}</search>"
+        return format_search(line[2:])
     if line.startswith("a "):
         answers = [part.strip() for part in line[2:].split(";")]
-        return "<answer>" + "\n".join(f"[mask_{i}]: {a}" for i, a in enumerate(answers, 1)) + "</answer>"
+        return format_answer(dict(enumerate(answers, 1)))
     return line
 
 

@@ -82,7 +82,7 @@ def derive_lite_passages(passages: Iterable[Passage], task_sentences: int = TASK
     from ramp_env.masking.near_duplicates import is_near_duplicate
     from ramp_env.masking.task import maskable_spans
     from ramp_env.retrieval.base import analyze
-    from ramp_env.rewards.normalize import normalize_answer
+    from ramp_env.text.normalize import normalize_answer
     from ramp_env.text.spans import RuleSpanExtractor
 
     sentences = list(_sentences(passages))

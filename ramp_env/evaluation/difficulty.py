@@ -25,7 +25,7 @@ from ramp_env.cache import atomic_write_text
 from ramp_env.evaluation.leaderboard import mean_ci95
 from ramp_env.evaluation.legend import DIFFICULTY_COLUMNS, format_legend, span_type_legend
 from ramp_env.evaluation.records import EpisodeRecord
-from ramp_env.rewards.normalize import answer_tokens
+from ramp_env.text.normalize import answer_tokens
 
 BREAKDOWNS = ("span_type", "span_length")
 LENGTH_BUCKETS = ("1", "2", "3", "4+")

@@ -53,7 +53,7 @@ from typing import Any
 from ramp_env.corpus.passage import Passage
 from ramp_env.masking.fact_context import PARENTHESES, context_terms, sentence_bounds, sentences
 from ramp_env.retrieval.base import analyze
-from ramp_env.rewards.normalize import normalize_answer
+from ramp_env.text.normalize import normalize_answer
 from ramp_env.text.spans import DEFAULT_SPACY_MODEL, SPACY_LABELS, SalientSpan, SpanType
 
 FACT_CHECK_VERSION = 1  # bump when a rule or constant changes: caches of the "fact" criterion are keyed by it
@@ -129,6 +129,11 @@ def subject_names(title: str) -> list[tuple[str, ...]]:
 
 def _names_any(tokens: Sequence[str], names: Sequence[tuple[str, ...]]) -> bool:
     return any(_find(tokens, n) >= 0 for n in names)
+
+
+def names_subject(text: str, title: str) -> bool:
+    """Whether ``text`` names the subject of the article ``title`` (one of :func:`subject_names`)."""
+    return _names_any(_tokens(text), subject_names(title))
 
 
 def _char_span_tokens(doc: Any, start: int, end: int) -> list[Any]:
@@ -364,4 +369,5 @@ def check_fact(source: Passage, span: SalientSpan, evidence: Passage, min_score:
     return SourceFact(source, span, min_score).check(evidence)
 
 
-__all__ = ["FACT_CHECK_VERSION", "MIN_SCORE", "FactVerdict", "SourceFact", "check_fact", "decide", "fact_score", "subject_names"]
+__all__ = ["FACT_CHECK_VERSION", "MIN_SCORE", "FactVerdict", "SourceFact", "check_fact", "decide", "fact_score", "names_subject",
+           "subject_names"]

@@ -11,20 +11,12 @@ import functools
 import re
 
 from ramp_env.corpus.passage import Passage
-from ramp_env.retrieval.base import analyze
+from ramp_env.text.analysis import analyze
 from ramp_env.text.spans import SalientSpan
+from ramp_env.text.stop_terms import stop_terms
 from ramp_env.text.tokenize import sentence_spans
 
 PARENTHESES = re.compile(r"\s*\([^)]*\)")  # a title's disambiguation: "Mercury (planet)"
-
-
-@functools.lru_cache(maxsize=1)
-def stop_terms() -> frozenset[str]:
-    # the candidate miner's stop list (spaCy's English stop words, analysed); imported
-    # here so `ramp_env.masking` does not import the wrappers at module load
-    from ramp_env.wrappers.candidates import stop_terms as candidate_stop_terms
-
-    return candidate_stop_terms()
 
 
 # A passage's sentences, kept for the passages seen lately: the candidates of one span are

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import tantivy
 
-from ramp_env.cache import _host_tag
+from ramp_env.cache import host_tag, pid_alive
 from ramp_env.corpus.integrity import CacheIntegrityError, rebuild_command
 from ramp_env.corpus.passage import Passage
 from ramp_env.corpus.store import PassageStore
@@ -74,23 +74,18 @@ def _remove_links(path: str, owner_pid: int) -> None:
 
 def _links_prefix() -> str:
     # host and pid namespace in the name: only pids of this namespace are judged dead or alive
-    return f"{_LINKS_PREFIX}{_host_tag() or 'nohost'}-"
+    return f"{_LINKS_PREFIX}{host_tag() or 'nohost'}-"
 
 
 def _clean_dead_links() -> None:
     """Remove link directories of readers that died without cleaning up (killed processes)."""
-    if not _host_tag():
+    if not host_tag():
         return  # no way to tell whose pids these are
     prefix = _links_prefix()
     for old in Path(tempfile.gettempdir()).glob(f"{prefix}*"):
         pid = old.name[len(prefix) :].split("-", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid():
-            try:
-                os.kill(int(pid), 0)
-            except ProcessLookupError:
-                shutil.rmtree(old, ignore_errors=True)
-            except OSError:
-                pass
+        if pid.isdigit() and int(pid) != os.getpid() and not pid_alive(int(pid)):
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def open_read_only(index_dir: Path) -> tuple[tantivy.Index, str]:

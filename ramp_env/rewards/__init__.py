@@ -20,13 +20,13 @@ from ramp_env.rewards.base import (
     make_reward,
 )
 from ramp_env.rewards.metrics import exact_match, token_f1, token_recall
-from ramp_env.rewards.normalize import answer_tokens, normalize_answer
 from ramp_env.rewards.penalty import (
     DEFAULT_PENALTY,
     HackPenalty,
     penalized_recall,
     split_alternatives,
 )
+from ramp_env.text.normalize import answer_tokens, normalize_answer
 
 __all__ = [
     "DEFAULT_PENALTY",

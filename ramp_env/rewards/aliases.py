@@ -40,7 +40,7 @@ import re
 import unicodedata
 
 from ramp_env.rewards.equivalence import NICKNAMES, acronym_letters, is_acronym_of
-from ramp_env.rewards.normalize import normalize_answer, strip_accents
+from ramp_env.text.normalize import normalize_answer, strip_accents
 
 # Hand-written for this project (no maintained library lists short forms of countries,
 # organisations and cities together: pycountry's alpha codes include "IN", "IT", "TO", which
@@ -106,7 +106,7 @@ _ALTERNATIVES = re.compile(
 
 def alias_key(text: str) -> str:
     """The form two spellings of one name share: dotted initialisms collapsed ("U.S." -> "US"),
-    accents dropped, then :func:`~ramp_env.rewards.normalize.normalize_answer`."""
+    accents dropped, then :func:`~ramp_env.text.normalize.normalize_answer`."""
     text = unicodedata.normalize("NFKC", text)
     text = _DOTTED.sub(lambda m: m.group(0).replace(".", ""), text)
     return normalize_answer(strip_accents(text))
@@ -126,6 +126,12 @@ def _build_table() -> dict[str, frozenset[str]]:
 
 
 _TABLE = _build_table()
+
+
+def alias_keys(text: str) -> frozenset[str]:
+    """The :func:`alias_key` of every form the alias table makes equal to ``text`` (its own
+    included), or an empty set when the table does not list it."""
+    return _TABLE.get(alias_key(text), frozenset())
 
 
 def _person_words(text: str) -> list[str] | None:

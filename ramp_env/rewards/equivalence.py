@@ -3,7 +3,7 @@
 Sentence embeddings miss exactly the cases where form and meaning part ways: an acronym is
 far from its expansion ("IWW" vs "Industrial Workers of the World"), "24 thousand" is far
 from "24,000", while "Thomas Lincoln" is close to "Abraham Lincoln" and "14 May 1879" to
-"14 March 1879". :func:`rule_verdict` settles those, on :func:`~ramp_env.rewards.normalize.canonical_tokens`:
+"14 March 1879". :func:`rule_verdict` settles those, on :func:`~ramp_env.text.normalize.canonical_tokens`:
 
 * **same answer** (1.0): the same content words after canonicalisation, in any order
   (``4 July 1776`` = ``July 4, 1776``, ``Second World War`` = ``World War Two``,
@@ -34,7 +34,7 @@ import re
 from collections import Counter
 from typing import Any
 
-from ramp_env.rewards.normalize import MONTHS, UNIT_WORDS, canonical_tokens, strip_accents
+from ramp_env.text.normalize import MONTHS, UNIT_WORDS, canonical_tokens, strip_accents
 
 RULES_VERSION = 6  # part of the judge's cache fingerprint: bump when a rule changes a score
 
@@ -156,7 +156,7 @@ def stems(tokens: list[str]) -> list[str]:
 def number_agreement(prediction: str, gold: str) -> float:
     """How far the numbers agree, in [0, 1]: 1 when the gold has none or the same ones, else F1 squared.
 
-    Numbers are read from :func:`~ramp_env.rewards.normalize.canonical_tokens`, so "XVI",
+    Numbers are read from :func:`~ramp_env.text.normalize.canonical_tokens`, so "XVI",
     "sixteenth" and "16th" are 16 and "2.7M" is 2700000. One wrong number in a date of three
     ("April 14, 1865" for "April 15, 1865") leaves (2/3)^2 of the score: a date is right or wrong.
     """

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ramp_env.rewards.normalize import answer_tokens, normalize_answer
+from ramp_env.text.normalize import answer_tokens, normalize_answer
 
 
 def token_recall(prediction: str, gold: str) -> float:

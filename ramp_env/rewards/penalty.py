@@ -6,7 +6,7 @@ longer and list candidates ("Malia, Sasha, and possibly others"). The penalty
 here removes both incentives and leaves ordinary answers alone.
 
 **Length.** With ``g`` gold tokens and ``p`` predicted tokens (after
-:func:`~ramp_env.rewards.normalize.normalize_answer`), the prediction may use
+:func:`~ramp_env.text.normalize.normalize_answer`), the prediction may use
 ``allowed = g + max(slack_tokens, g)`` tokens for free, i.e. at least 3 extra
 tokens and at least twice the gold length. A title, a first name, a unit or a
 qualifier ("President", "km", "about") fits in that slack; a pasted sentence
@@ -57,7 +57,7 @@ from dataclasses import dataclass
 
 from ramp_env.rewards.equivalence import acronym_letters, is_acronym_of
 from ramp_env.rewards.metrics import token_recall
-from ramp_env.rewards.normalize import answer_tokens
+from ramp_env.text.normalize import answer_tokens
 
 _SEPARATORS = re.compile(
     r"[,;]\s|[/|]|\b(?:and/or|and|or|either|possibly|perhaps|maybe|probably|versus|vs|etc)\b",

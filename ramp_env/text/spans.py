@@ -200,7 +200,7 @@ class SpacySpanExtractor:
         self._nlp = None  # loaded on first use: a cached span table needs no model
         bound = f"-gaz{gazetteer.fingerprint}" if gazetteer is not None else ""
         # the version suffix names the cleaning rules: bump it when they change (old caches then go unused)
-        self.cache_key = f"spacy-{Path(model).name}-{_spacy_model_version(model)}-v{SPAN_RULES_VERSION}{bound}"
+        self.cache_key = f"spacy-{Path(model).name}-{spacy_model_version(model)}-v{SPAN_RULES_VERSION}{bound}"
 
     def for_corpus(self, corpus: object) -> SpacySpanExtractor:
         """This extractor with the gazetteer of a prepared corpus (built once, cached with it)."""
@@ -343,7 +343,8 @@ def _is_capitalised(token: str) -> bool:
     )
 
 
-def _spacy_model_version(model: str) -> str:
+def spacy_model_version(model: str) -> str:
+    """The version of the spaCy pipeline ``model`` (a folder or a package name); part of cache keys."""
     meta = Path(model) / "meta.json"
     if meta.is_file():
         return str(json.loads(meta.read_text(encoding="utf-8")).get("version", "0"))

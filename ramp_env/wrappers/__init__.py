@@ -1,8 +1,9 @@
-"""Wrappers of the RAMP env, and the candidate mining the SB3 wrapper shares with the heuristic agent.
+"""Wrappers of the RAMP env.
 
 * :class:`~ramp_env.wrappers.candidate_actions.CandidateActionWrapper`: Box observation,
-  Discrete actions and action masks for stable-baselines3 / sb3-contrib ``MaskablePPO``.
-* :mod:`ramp_env.wrappers.candidates`: mask contexts, query templates, candidate scoring.
+  Discrete actions and action masks for stable-baselines3 / sb3-contrib ``MaskablePPO``
+  (its candidates come from the reading library, :mod:`ramp_env.reading`).
+* :mod:`ramp_env.wrappers.curriculum`: curriculum wrappers.
 """
 
 from __future__ import annotations

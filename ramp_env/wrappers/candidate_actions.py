@@ -8,17 +8,17 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from ramp_env.rewards.normalize import normalize_answer
-from ramp_env.text.spans import SalientSpan
-from ramp_env.wrappers.candidates import (
+from ramp_env.actions import format_answer, format_search
+from ramp_env.reading import (
     KINDS,
     N_CANDIDATE_FEATURES,
     QUERY_TEMPLATES,
     CandidatePool,
     CandidateScore,
     build_query,
-    format_answer,
 )
+from ramp_env.text.normalize import normalize_answer
+from ramp_env.text.spans import SalientSpan
 
 GLOBAL_FEATURES = 4
 MASK_FEATURES = 3 + len(KINDS)  # present, filled, candidates found, P(kind) per kind (+ one per template)
@@ -30,7 +30,7 @@ class CandidateActionWrapper(gym.Wrapper[np.ndarray, np.int64, dict[str, Any], s
 
     Turns a ``RAMP-v0`` episode into a problem stable-baselines3 can learn: a
     vector observation and a ``Discrete`` action. The text work is done by fixed
-    rules shared with the BM25 heuristic agent (:mod:`ramp_env.wrappers.candidates`):
+    rules shared with the BM25 heuristic agent (:mod:`ramp_env.reading`):
     queries come from a small set of templates, and the salient spans of the
     returned passages become scored candidates for each mask. The policy learns
     which mask to search for with which template, and which candidate to answer.
@@ -73,7 +73,7 @@ class CandidateActionWrapper(gym.Wrapper[np.ndarray, np.int64, dict[str, Any], s
 
     * ``env``: a ``RAMP-v0`` env (any wrapper of it) with at most ``max_masks`` masks.
     * ``max_masks`` (4), ``candidates_per_mask`` (5), ``templates`` (all of
-      :data:`~ramp_env.wrappers.candidates.QUERY_TEMPLATES`), ``invalid_penalty`` (0.05),
+      :data:`~ramp_env.reading.QUERY_TEMPLATES`), ``invalid_penalty`` (0.05),
       ``max_steps`` (default ``2 * (max_searches + max_masks)``).
     """
 
@@ -174,7 +174,7 @@ class CandidateActionWrapper(gym.Wrapper[np.ndarray, np.int64, dict[str, Any], s
             t, m = divmod(action, self.max_masks)
             self._used[m, t] = True
             query = build_query(self._pool.context(m + 1), str(self._text_obs["title"]), self.templates[t])
-            reward, terminated, info = self._env_step(f"<search>{query}</search>")
+            reward, terminated, info = self._env_step(format_search(query))
             self._add_results()
         else:
             m, j = divmod(action - self.n_search_actions, self.candidates_per_mask)

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from ramp_env.masking.pool import parse_task_pool, pool_size
-from ramp_env.rewards.normalize import normalize_answer
+from ramp_env.text.normalize import normalize_answer
 
 BAD_OPTIONS = [
     {"max_hit_chars": -5},

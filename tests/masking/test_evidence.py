@@ -18,7 +18,7 @@ from ramp_env.masking.evidence import (
     states_fact,
     subject_of,
 )
-from ramp_env.rewards.normalize import normalize_answer
+from ramp_env.text.normalize import normalize_answer
 from ramp_env.text.spans import SalientSpan, SpanType
 
 LABELS = Path(__file__).parent / "fixtures" / "evidence_labels.jsonl"

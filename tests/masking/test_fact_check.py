@@ -10,7 +10,7 @@ import pytest
 
 from ramp_env.corpus.passage import Passage
 from ramp_env.masking.evidence import CheckedFact, make_fact
-from ramp_env.masking.fact_check import check_fact, subject_names
+from ramp_env.masking.fact_check import check_fact, names_subject, subject_names
 from ramp_env.text.spans import SalientSpan, SpanType
 
 LABELS = Path(__file__).parent / "fixtures" / "evidence_labels_v2.jsonl"
@@ -132,3 +132,9 @@ def test_the_fact_criterion_is_more_precise_than_context_words_on_the_held_out_h
     assert precision >= precision_v1 + 0.15, (precision, precision_v1)
     assert tp / true >= 0.15
 
+
+
+def test_names_subject_finds_the_title_or_its_surname_in_a_text() -> None:
+    assert names_subject("In 1859 Darwin published a book.", "Charles Darwin")
+    assert names_subject("Mercury is the closest planet.", "Mercury (planet)")
+    assert not names_subject("In 1859 a book was published.", "Charles Darwin")

@@ -5,7 +5,15 @@ from __future__ import annotations
 import pytest
 
 from ramp_env.rewards import make_reward
-from ramp_env.rewards.aliases import ALIAS_GROUPS, ONE_WAY_ALIASES, _build_table, accepts, alias_key, resolve_alias
+from ramp_env.rewards.aliases import (
+    ALIAS_GROUPS,
+    ONE_WAY_ALIASES,
+    _build_table,
+    accepts,
+    alias_key,
+    alias_keys,
+    resolve_alias,
+)
 
 TOKEN_REWARDS = ["recall", "penalized_recall", "em", "f1"]
 
@@ -124,3 +132,10 @@ def test_default_reward_is_penalized_recall() -> None:
 
     assert DEFAULT_REWARD == "penalized_recall"
     assert make_reward().name == "penalized_recall"
+
+
+def test_alias_keys_are_the_keys_of_the_forms_in_its_group() -> None:
+    for group in ALIAS_GROUPS[:20]:
+        keys = {alias_key(form) for form in group}
+        assert all(alias_keys(form) >= keys for form in group)
+    assert alias_keys("a phrase in no alias group at all") == frozenset()

@@ -11,7 +11,7 @@ from ramp_env.rewards.equivalence import (
     number_agreement,
     rule_verdict,
 )
-from ramp_env.rewards.normalize import canonical_tokens
+from ramp_env.text.normalize import canonical_tokens
 
 
 @pytest.mark.parametrize(

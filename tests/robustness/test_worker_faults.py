@@ -20,7 +20,7 @@ import gymnasium as gym
 import pytest
 
 import ramp_env  # noqa: F401 - registers RAMP-v0
-from ramp_env.cache import _host_tag, atomic_write_text
+from ramp_env.cache import atomic_write_text, host_tag
 from ramp_env.distributed.vector import close_vector_env
 
 
@@ -74,8 +74,8 @@ def test_planted_symlinks_among_leftovers_never_reach_their_targets(tmp_path: Pa
     out = tmp_path / "out"
     out.mkdir()
     dead_pid = 2**22 + 12345  # above any pid_max: certainly not running
-    planted = [out / f".result.json.tmp-{_host_tag() or 'nohost'}-{dead_pid}-dir",
-               out / f".result.json.tmp-{_host_tag() or 'nohost'}-{dead_pid}-file"]
+    planted = [out / f".result.json.tmp-{host_tag() or 'nohost'}-{dead_pid}-dir",
+               out / f".result.json.tmp-{host_tag() or 'nohost'}-{dead_pid}-file"]
     planted[0].symlink_to(outside_dir, target_is_directory=True)
     planted[1].symlink_to(outside_file)
     for link in planted:  # and old enough to be anyone's stale leftover

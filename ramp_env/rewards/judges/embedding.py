@@ -36,7 +36,7 @@ import numpy as np
 
 from ramp_env.rewards import equivalence
 from ramp_env.rewards.judges.base import CachedJudge, Pair
-from ramp_env.rewards.normalize import answer_tokens
+from ramp_env.text.normalize import answer_tokens
 
 # cosine similarity below LOW scores 0 and above HIGH scores 1 (see docs/rewards.md, "Calibration")
 DEFAULT_LOW = 0.60

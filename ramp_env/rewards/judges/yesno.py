@@ -25,7 +25,7 @@ from collections import OrderedDict
 
 from ramp_env.rewards.judges.base import CachedJudge, Pair
 from ramp_env.rewards.judges.prompt import DEFAULT_PROMPT, JudgePrompt
-from ramp_env.rewards.normalize import answer_tokens
+from ramp_env.text.normalize import answer_tokens
 
 # references no RAMP answer should match; the first sharing no token with the pair is used
 DECOYS: tuple[str, ...] = (

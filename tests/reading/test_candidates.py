@@ -1,17 +1,17 @@
-"""Candidate mining shared by the heuristic agent and the SB3 wrapper."""
+"""The reading library: candidate mining shared by the agents and the SB3 wrapper."""
 
 from __future__ import annotations
 
-from ramp_env.actions import parse_action
-from ramp_env.text.spans import RuleSpanExtractor, SalientSpan, SpanType
-from ramp_env.wrappers.candidates import (
+from ramp_env.reading import (
+    SCORER_WEIGHTS,
     CandidatePool,
+    CandidateScore,
     build_query,
-    format_answer,
     guess_mask_kind,
     mask_contexts,
     parse_results,
 )
+from ramp_env.text.spans import RuleSpanExtractor, SalientSpan, SpanType
 
 PASSAGE = (
     "Aristotle was a Greek philosopher. He was born in [mask_1] in the city of Stagira. "
@@ -81,7 +81,9 @@ def test_pool_uses_given_spans_and_gives_no_text_to_two_masks() -> None:
     assert all(c.kind == "name" for c in pool.scores(1))
 
 
-def test_format_answer_parses_back() -> None:
-    action = format_answer({2: "Plato", 1: "384 BC"})
-    parsed = parse_action(action, num_masks=2)
-    assert parsed.kind == "answer" and parsed.answers == {1: "384 BC", 2: "Plato"} and not parsed.errors
+def test_the_evidence_is_what_the_scorer_weighs_in_its_order() -> None:
+    # the scorer sums weight * evidence in this order: a reordering would change scores in the last bits
+    candidate = CandidateScore("x", "date", overlap=0.3, left_match=True, best_rank=1, hits=2, kind_prior=0.5)
+    evidence = candidate.evidence()
+    assert list(evidence) == list(SCORER_WEIGHTS)
+    assert evidence["left_match"] == 1.0 and evidence["rank"] == 0.5 and evidence["is_date"] == 1.0
