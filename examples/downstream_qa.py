@@ -1,4 +1,4 @@
-"""Downstream QA after RAMP (MaskSearch section 4): a RAMP-trained model -> SFT and/or DAPO on HotpotQA -> Table 2.
+r"""Downstream QA after RAMP (MaskSearch section 4): a RAMP-trained model -> SFT and/or DAPO on HotpotQA -> Table 2.
 
     python examples/downstream_qa.py --quick                    # CPU smoke run on the bundled HotpotQA sample
     python examples/downstream_qa.py --init_from runs/dapo-qwen1.5b --train_file hotpot_train_v1.1.json \
@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import os
@@ -57,42 +58,89 @@ QUICK = {
 
 @dataclass
 class Args:
-    init_from: str | None = None  # the RAMP-trained model folder; None: the offline SmolLM2-135M-Instruct
-    train_file: str | None = None  # a HotpotQA train file (any format ramp_env.qa.loaders reads); --quick: the bundled sample
-    train_format: str | None = None  # force the train file's format (hotpot, 2wiki, musique, ...)
-    stages: str = "sft,rl"  # comma-separated, in this order: sft, rl
-    eval_datasets: list[str] = field(default_factory=lambda: ["fanoutqa-dev"])  # QA files or fanoutqa-dev
-    eval_questions: int = 100  # per dataset, each question once in file order (fewer if the file is smaller)
-    compare_init: bool = True  # also evaluate the --init_from model (a row "init" next to "downstream")
-    quick: bool = False  # tiny CPU settings (see QUICK); the bundled HotpotQA sample as train and eval file
-    device: str = "cpu"
-    dtype: str | None = None  # weights as loaded: float32 (CPU default) | bfloat16 (GPU default) | float16
-    bf16: bool = False  # bfloat16 mixed precision for SFT (GPUs)
-    threads: int | None = None  # torch threads (1 is fastest on a busy 2-core CPU)
-    corpus: str = "default"  # the search corpus: 'default' or a corpus file (a Wikipedia dump for the paper)
-    max_searches: int = 4
-    top_k: int = 3
-    max_hit_chars: int = 1200
-    sft_file: str | None = None  # SFT trajectories made elsewhere (e.g. agents.synthesis) instead of playing --teacher
-    teacher: str = "bm25"  # a registered agent name or module:Class playing the train questions
-    teacher_args: str = "{}"  # its constructor arguments as JSON, e.g. '{"base_url": "http://127.0.0.1:8000/v1"}'
-    teacher_reward: str = "judge"  # the grader the filter uses: judge | f1 | recall | em | ...
-    teacher_episodes: int = 1000
-    min_score: float = 0.5  # keep teacher episodes the grader scores at least this
-    max_train_trajectories: int = 1000
-    sft_epochs: float = 2.0
-    sft_batch_size: int = 4
-    sft_learning_rate: float = 1e-5
-    rl_reward: str = "f1"  # DAPO's reward: token F1 (recall would reward listing many candidates)
-    rl_steps: int = 100
-    group_size: int = 4
-    tasks_per_step: int = 4
-    max_sampling_rounds: int = 3
-    rl_learning_rate: float = 1e-6
-    overlong_filtering: bool = True
-    max_new_tokens: int = 128
-    seed: int = 0
-    output_dir: str = "runs/downstream-qa"  # model/, teacher_trajectories.jsonl, eval/<dataset>/, downstream.md
+    init_from: str | None = field(
+        default=None, metadata={"help": "the RAMP-trained model folder; None: the offline SmolLM2-135M-Instruct"}
+    )
+    train_file: str | None = field(default=None, metadata={"help": (
+        "a HotpotQA train file (any format ramp_env.qa.loaders reads); --quick: the bundled sample"
+    )})
+    train_format: str | None = field(
+        default=None, metadata={"help": "force the train file's format (hotpot, 2wiki, musique, ...)"}
+    )
+    stages: str = field(default="sft,rl", metadata={"help": "training stages, comma-separated, in this order: sft, rl"})
+    eval_datasets: list[str] = field(
+        default_factory=lambda: ["fanoutqa-dev"], metadata={"help": "QA files to evaluate on, or fanoutqa-dev"}
+    )
+    eval_questions: int = field(
+        default=100, metadata={"help": "questions per dataset, each once in file order (fewer if the file is smaller)"}
+    )
+    compare_init: bool = field(
+        default=True, metadata={"help": "also evaluate the --init_from model (a row \"init\" next to \"downstream\")"}
+    )
+    quick: bool = field(default=False, metadata={"help": (
+        "tiny CPU settings (see QUICK); the bundled HotpotQA sample as train and eval file"
+    )})
+    device: str = field(default="cpu", metadata={"help": "torch device of the model: cpu, cuda or cuda:N"})
+    dtype: str | None = field(
+        default=None, metadata={"help": "weights as loaded: float32 (CPU default) | bfloat16 (GPU default) | float16"}
+    )
+    bf16: bool = field(default=False, metadata={"help": "bfloat16 mixed precision for SFT (GPUs)"})
+    threads: int | None = field(default=None, metadata={"help": "torch threads (1 is fastest on a busy 2-core CPU)"})
+    corpus: str = field(default="default", metadata={"help": (
+        "the search corpus: 'default' or a corpus file (a Wikipedia dump for the paper)"
+    )})
+    max_searches: int = field(default=4, metadata={"help": "searches the agent may make per episode"})
+    top_k: int = field(default=3, metadata={"help": "passages each search returns"})
+    max_hit_chars: int = field(default=1200, metadata={"help": "characters of each returned passage the agent sees"})
+    sft_file: str | None = field(default=None, metadata={"help": (
+        "SFT trajectories made elsewhere (e.g. agents.synthesis) instead of playing --teacher"
+    )})
+    teacher: str = field(
+        default="bm25", metadata={"help": "a registered agent name or module:Class playing the train questions"}
+    )
+    teacher_args: str = field(default="{}", metadata={"help": (
+        "the teacher's constructor arguments as JSON, e.g. '{\"base_url\": \"http://127.0.0.1:8000/v1\"}'"
+    )})
+    teacher_reward: str = field(
+        default="judge", metadata={"help": "the grader the filter uses: judge | f1 | recall | em | ..."}
+    )
+    teacher_episodes: int = field(default=1000, metadata={"help": "train questions the teacher plays for SFT data"})
+    min_score: float = field(default=0.5, metadata={"help": "keep teacher episodes the grader scores at least this"})
+    max_train_trajectories: int = field(default=1000, metadata={"help": "most kept teacher episodes SFT trains on"})
+    sft_epochs: float = field(default=2.0, metadata={"help": "SFT passes over the kept trajectories"})
+    sft_batch_size: int = field(default=4, metadata={"help": "trajectories per SFT step"})
+    sft_learning_rate: float = field(default=1e-5, metadata={"help": "AdamW learning rate of SFT"})
+    rl_reward: str = field(
+        default="f1", metadata={"help": "DAPO's reward: token F1 (recall would reward listing many candidates)"}
+    )
+    rl_steps: int = field(default=100, metadata={"help": "DAPO steps on the train questions"})
+    group_size: int = field(
+        default=4, metadata={"help": "episodes sampled per task (G); advantages compare a task's episodes"}
+    )
+    tasks_per_step: int = field(
+        default=4, metadata={"help": "groups with reward variance per step (the batch dynamic sampling fills)"}
+    )
+    max_sampling_rounds: int = field(
+        default=3, metadata={"help": "dynamic sampling: rounds of new tasks a step may draw to fill its batch"}
+    )
+    rl_learning_rate: float = field(default=1e-6, metadata={"help": "AdamW learning rate of DAPO"})
+    overlong_filtering: bool = field(
+        default=True, metadata={"help": "mask episodes cut by a length limit out of the DAPO loss"}
+    )
+    max_new_tokens: int = field(default=128, metadata={"help": "tokens the model may generate per turn"})
+    seed: int = field(default=0, metadata={"help": "seeds torch, task sampling and data order"})
+    output_dir: str = field(default="runs/downstream-qa", metadata={"help": (
+        "where model/, teacher_trajectories.jsonl, eval/<dataset>/ and downstream.md go"
+    )})
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """``--help``: the usage above as written, then every option with its help and default."""
+
+
+def parse_args() -> Args:
+    (args,) = HfArgumentParser(Args, description=__doc__, formatter_class=HelpFormatter).parse_args_into_dataclasses()
+    return args
 
 
 def make_env(args: Args, reward: str) -> MultiHopQAEnv:
@@ -215,6 +263,6 @@ def main(args: Args) -> dict[str, object]:
 
 
 if __name__ == "__main__":
-    (cli_args,) = HfArgumentParser(Args).parse_args_into_dataclasses()
+    cli_args = parse_args()
     with torch_threads(cli_args.threads):
         main(cli_args)
