@@ -152,17 +152,22 @@ def make_env(args: Args, reward: str) -> MultiHopQAEnv:
     )
 
 
-def main(args: Args) -> dict[str, object]:
-    if args.quick:
-        defaults = {f.name: f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
-                    for f in dataclasses.fields(Args)}
-        args = dataclasses.replace(args, **{k: v for k, v in QUICK.items() if getattr(args, k) == defaults[k]})
-        if args.train_file is None:
-            args = dataclasses.replace(args, train_file=str(BUNDLED_HOTPOT))
-        if args.eval_datasets == defaults["eval_datasets"]:
-            args = dataclasses.replace(args, eval_datasets=[str(BUNDLED_HOTPOT)])
+def quick_settings(args: Args) -> Args:
+    """``--quick``: the settings left at their defaults become :data:`QUICK`'s; the bundled sample as data."""
+    defaults = {f.name: f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
+                for f in dataclasses.fields(Args)}
+    args = dataclasses.replace(args, **{k: v for k, v in QUICK.items() if getattr(args, k) == defaults[k]})
+    if args.train_file is None:
+        args = dataclasses.replace(args, train_file=str(BUNDLED_HOTPOT))
+    if args.eval_datasets == defaults["eval_datasets"]:
+        args = dataclasses.replace(args, eval_datasets=[str(BUNDLED_HOTPOT)])
+    return args
+
+
+def check_inputs(args: Args) -> tuple[list[str], dict[str, object], Path]:
+    """Everything a long run needs, checked before it starts: the stages, the teacher's arguments and
+    the output folder (created)."""
     stages = [s.strip() for s in args.stages.split(",") if s.strip()]
-    # check everything a long run needs before it starts
     if not set(stages) <= set(STAGES) or not stages:
         raise SystemExit(f"--stages must name some of {STAGES}, comma-separated; got {args.stages!r}")
     if args.train_file is None or not Path(args.train_file).is_file():
@@ -186,58 +191,56 @@ def main(args: Args) -> dict[str, object]:
     out.mkdir(parents=True, exist_ok=True)
     if not os.access(out, os.W_OK):
         raise SystemExit(f"--output_dir {out} is not writable")
-    torch.manual_seed(args.seed)
+    return stages, teacher_kwargs, out
 
-    model, tokenizer = load_causal_lm(args.init_from, device=args.device, dtype=args.dtype)
-    summary: dict[str, object] = {"init_from": args.init_from, "train_file": args.train_file, "stages": stages}
 
-    if "sft" in stages:
-        # teacher data: the teacher answers the train questions; a judge keeps the good episodes
-        if args.sft_file is not None:
-            played = read_trajectories(args.sft_file)
-        else:
-            recorder = RecordTrajectories(make_env(args, args.teacher_reward), agent=args.teacher)
-            teacher = make_agent(args.teacher, env=recorder, kwargs=teacher_kwargs)
-            for i in range(args.teacher_episodes):
-                run_episode(recorder, teacher, seed=args.seed + i)
-            played = recorder.pop_trajectories()
-            recorder.close()
-        kept = filter_trajectories(played, args.min_score)[: args.max_train_trajectories]
-        write_trajectories(out / "teacher_trajectories.jsonl", kept)
-        print(f"teacher {args.teacher}: {len(played)} episodes, mean {args.teacher_reward} "
-              f"{sum(t.score for t in played) / max(len(played), 1):.3f}; kept {len(kept)} scoring >= {args.min_score}")
-        if not kept:
-            raise SystemExit("no teacher episode passed the filter: lower --min_score or raise --teacher_episodes")
-        metrics = train_sft(model, tokenizer, kept, SFTTrainConfig(
-            num_epochs=args.sft_epochs, batch_size=args.sft_batch_size, learning_rate=args.sft_learning_rate,
-            seed=args.seed, bf16=args.bf16, logging_steps=1,
-        ))
-        print(f"sft: {metrics['steps']} steps on {metrics['examples']} trajectories, loss {metrics['train_loss']:.3f}")
-        summary["sft"] = {k: v for k, v in metrics.items() if k != "log_history"} | {"teacher_episodes": len(played)}
+def sft_stage(args: Args, model, tokenizer, teacher_kwargs: dict[str, object], out: Path) -> dict[str, object]:
+    """Teacher data (the teacher answers the train questions; a judge keeps the good episodes), then SFT."""
+    if args.sft_file is not None:
+        played = read_trajectories(args.sft_file)
+    else:
+        recorder = RecordTrajectories(make_env(args, args.teacher_reward), agent=args.teacher)
+        teacher = make_agent(args.teacher, env=recorder, kwargs=teacher_kwargs)
+        for i in range(args.teacher_episodes):
+            run_episode(recorder, teacher, seed=args.seed + i)
+        played = recorder.pop_trajectories()
+        recorder.close()
+    kept = filter_trajectories(played, args.min_score)[: args.max_train_trajectories]
+    write_trajectories(out / "teacher_trajectories.jsonl", kept)
+    print(f"teacher {args.teacher}: {len(played)} episodes, mean {args.teacher_reward} "
+          f"{sum(t.score for t in played) / max(len(played), 1):.3f}; kept {len(kept)} scoring >= {args.min_score}")
+    if not kept:
+        raise SystemExit("no teacher episode passed the filter: lower --min_score or raise --teacher_episodes")
+    metrics = train_sft(model, tokenizer, kept, SFTTrainConfig(
+        num_epochs=args.sft_epochs, batch_size=args.sft_batch_size, learning_rate=args.sft_learning_rate,
+        seed=args.seed, bf16=args.bf16, logging_steps=1,
+    ))
+    print(f"sft: {metrics['steps']} steps on {metrics['examples']} trajectories, loss {metrics['train_loss']:.3f}")
+    return {k: v for k, v in metrics.items() if k != "log_history"} | {"teacher_episodes": len(played)}
 
-    if "rl" in stages:
-        trainer = DAPOTrainer(
-            model, tokenizer, lambda: make_env(args, args.rl_reward),
-            DAPOConfig(
-                group_size=args.group_size, tasks_per_step=args.tasks_per_step,
-                max_sampling_rounds=args.max_sampling_rounds, learning_rate=args.rl_learning_rate,
-                overlong_filtering=args.overlong_filtering, max_new_tokens=args.max_new_tokens, seed=args.seed,
-            ),
-        )
-        history = []
-        for _ in range(args.rl_steps):
-            history.append(trainer.step())
-            print("dapo step", json.dumps({k: round(v, 4) for k, v in history[-1].items()}))
-        for env in trainer.envs:
-            env.close()
-        summary["rl"] = {"steps": len(history), "history": history, "config": trainer.config_dict()}
 
-    model_dir = out / "model"
-    save_pretrained_atomic(model, tokenizer, model_dir)
-    del model
-    print(f"model saved to {model_dir}")
+def rl_stage(args: Args, model, tokenizer) -> dict[str, object]:
+    """DAPO on the train questions, graded with ``--rl_reward``."""
+    trainer = DAPOTrainer(
+        model, tokenizer, lambda: make_env(args, args.rl_reward),
+        DAPOConfig(
+            group_size=args.group_size, tasks_per_step=args.tasks_per_step,
+            max_sampling_rounds=args.max_sampling_rounds, learning_rate=args.rl_learning_rate,
+            overlong_filtering=args.overlong_filtering, max_new_tokens=args.max_new_tokens, seed=args.seed,
+        ),
+    )
+    history = []
+    for _ in range(args.rl_steps):
+        history.append(trainer.step())
+        print("dapo step", json.dumps({k: round(v, 4) for k, v in history[-1].items()}))
+    for env in trainer.envs:
+        env.close()
+    return {"steps": len(history), "history": history, "config": trainer.config_dict()}
 
-    # evaluation: the Table-2 harness, every question once in file order, greedy decoding
+
+def evaluate_models(args: Args, model_dir: Path, out: Path) -> str:
+    """The Table-2 harness on every eval dataset (each question once in file order, greedy decoding):
+    the trained model, and the initial one with ``--compare_init``; the recall, F1 and EM tables."""
     models = {"downstream": str(model_dir)}
     if args.compare_init:
         models["init"] = args.init_from  # None: the offline base model
@@ -254,7 +257,27 @@ def main(args: Args) -> dict[str, object]:
                               progress=False)
             # both rows are the registered agent "llm": name them by model for the table
             records[dataset] += [dataclasses.replace(r, agent=row) for r in result.records]
-    tables = "\n\n".join(format_downstream(records, metric) for metric in ("recall", "f1", "em"))
+    return "\n\n".join(format_downstream(records, metric) for metric in ("recall", "f1", "em"))
+
+
+def main(args: Args) -> dict[str, object]:
+    if args.quick:
+        args = quick_settings(args)
+    stages, teacher_kwargs, out = check_inputs(args)
+    torch.manual_seed(args.seed)
+
+    model, tokenizer = load_causal_lm(args.init_from, device=args.device, dtype=args.dtype)
+    summary: dict[str, object] = {"init_from": args.init_from, "train_file": args.train_file, "stages": stages}
+    if "sft" in stages:
+        summary["sft"] = sft_stage(args, model, tokenizer, teacher_kwargs, out)
+    if "rl" in stages:
+        summary["rl"] = rl_stage(args, model, tokenizer)
+    model_dir = out / "model"
+    save_pretrained_atomic(model, tokenizer, model_dir)
+    del model
+    print(f"model saved to {model_dir}")
+
+    tables = evaluate_models(args, model_dir, out)
     print(tables)
     atomic_write_text(out / "downstream.md", tables + "\n")
     atomic_write_json(out / "summary.json", summary)
