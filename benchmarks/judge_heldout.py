@@ -65,9 +65,11 @@ FIELDS = {"gold": str, "prediction": str, "label": int, "category": str, "span_t
 
 @dataclasses.dataclass
 class Args:
-    split: str = "test"
-    pairs: Path = PAIRS_PATH
-    out: Path | None = RESULTS_PATH
+    split: str = dataclasses.field(default="test", metadata={"help": "which labelled pairs to score: test, tune or all"})
+    pairs: Path = dataclasses.field(default=PAIRS_PATH, metadata={"help": "the labelled (answer, gold, verdict) pairs file"})
+    out: Path | None = dataclasses.field(default=RESULTS_PATH, metadata={"help": (
+        "results file (default: benchmarks/results/judge_heldout.json for the test split, none otherwise)"
+    )})
 
 
 def load_pairs(path: Path, split: str | None = None) -> list[dict[str, Any]]:
@@ -225,10 +227,13 @@ def main(args: Args) -> dict[str, Any]:
 
 
 def parse_args(argv: list[str] | None = None) -> Args:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--split", choices=["test", "tune", "all"], default="test")
-    parser.add_argument("--pairs", type=Path, default=PAIRS_PATH)
-    parser.add_argument("--out", type=Path, default=None, help=f"results file (default {RESULTS_PATH} for the test split)")
+    help_of = {f.name: f.metadata["help"] for f in dataclasses.fields(Args)}
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    parser.add_argument("--split", choices=["test", "tune", "all"], default="test", help=help_of["split"])
+    parser.add_argument("--pairs", type=Path, default=PAIRS_PATH, help=help_of["pairs"])
+    parser.add_argument("--out", type=Path, default=None, help=help_of["out"])
     ns = parser.parse_args(argv)
     out = ns.out if ns.out is not None else (RESULTS_PATH if ns.split == "test" else None)
     return Args(split=ns.split, pairs=ns.pairs, out=out)

@@ -24,20 +24,17 @@ SCRIPTS = sorted(
 )
 
 
-def load(path: Path) -> ModuleType:
+def load(path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     name = f"_args_help_{path.parent.name}_{path.stem}"
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    sys.path.insert(0, str(path.parent))  # benchmarks import their folder's helpers
+    monkeypatch.setitem(sys.modules, name, module)  # dataclasses resolve string annotations through it
+    monkeypatch.syspath_prepend(str(path.parent))  # benchmarks import their folder's helpers by name
     try:
         spec.loader.exec_module(module)
     except ImportError as error:  # an optional extra (sb3, trl, sklearn, ...) not installed
         pytest.skip(f"{path.name}: {error}")
-    finally:
-        sys.path.remove(str(path.parent))
-        sys.modules.pop(name, None)
     return module
 
 
@@ -54,7 +51,7 @@ def test_the_scripts_are_found() -> None:
 
 @pytest.mark.parametrize("path", SCRIPTS, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_every_args_field_and_its_help_show_in_help(path: Path, monkeypatch, capsys) -> None:
-    module = load(path)
+    module = load(path, monkeypatch)
     fields = dataclasses.fields(module.Args)
     undocumented = [f.name for f in fields if not f.metadata.get("help")]
     assert not undocumented, f"{path.name}: Args fields without metadata={{'help': ...}}: {undocumented}"
@@ -64,6 +61,9 @@ def test_every_args_field_and_its_help_show_in_help(path: Path, monkeypatch, cap
     assert stopped.value.code == 0
     shown = capsys.readouterr().out
     for f in fields:
-        flags = {f"--{f.name}", f"--{f.name.replace('_', '-')}"}
-        assert any(re.search(rf"{re.escape(flag)}\b", shown) for flag in flags), f"{path.name}: --help has no {flags}"
+        names = {f.name, f.name.replace("_", "-")}
+        flags = {f"--{n}" for n in names} | {f"--no-{n}" for n in names if f.default is True}  # a negated switch
+        assert any(re.search(rf"(?<![\w-]){re.escape(flag)}(?![\w-])", shown) for flag in flags), (
+            f"{path.name}: --help has no {sorted(flags)}"
+        )
         assert squeezed(f.metadata["help"]) in squeezed(shown), f"{path.name}: --help lacks the help of {f.name}"

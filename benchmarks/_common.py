@@ -1,0 +1,54 @@
+"""What the benchmark scripts share: their command line and the machine record of a results file.
+
+The scripts import it by name (``from _common import ...``): a script's own folder is first
+on ``sys.path`` when it runs, and the tests put this folder there too
+(``tests/benchmarks/conftest.py``). It imports no other benchmark, so no import cycle
+can run through it; torch and transformers are imported only by the functions that need them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ramp_env.cache import check_output_file
+
+T = TypeVar("T")
+
+SHARED_MACHINE = "shared machine: up to 8 engineers' jobs ran on the same 2 cores"
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """``--help``: the module docs as written, then every option with its help text and default."""
+
+
+def parse_hf_args(args_class: type[T], doc: str | None, argv: list[str] | None = None) -> T:
+    """``args_class`` (a dataclass whose fields carry ``metadata={"help": ...}``) from the command line,
+    parsed by transformers' ``HfArgumentParser`` (the scripts that use it train models with transformers)."""
+    from transformers import HfArgumentParser
+
+    parser = HfArgumentParser(args_class, description=doc, formatter_class=HelpFormatter)
+    (args,) = parser.parse_args_into_dataclasses(args=argv)
+    return args
+
+
+def check_output(path: Path | str) -> None:
+    """Fail before the slow parts if the results cannot be written (the library's check, as a script error)."""
+    try:
+        check_output_file(Path(path), "--out")
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from exc
+
+
+def machine(note: str = SHARED_MACHINE) -> dict[str, Any]:
+    """The machine and its load, for a results file (torch's thread count: the scripts that time models)."""
+    import torch
+
+    return {
+        "platform": platform.platform(), "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+        "note": note,
+    }
