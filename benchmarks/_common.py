@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,6 +34,14 @@ def parse_hf_args(args_class: type[T], doc: str | None, argv: list[str] | None =
     parser = HfArgumentParser(args_class, description=doc, formatter_class=HelpFormatter)
     (args,) = parser.parse_args_into_dataclasses(args=argv)
     return args
+
+
+def run_with_threads(main: Callable[[T], object], args: T) -> None:
+    """``main(args)`` with torch's thread count set to ``args.threads`` for the run (and restored after)."""
+    from ramp_env.models import torch_threads
+
+    with torch_threads(args.threads):  # type: ignore[attr-defined]
+        main(args)
 
 
 def check_output(path: Path | str) -> None:

@@ -46,7 +46,7 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-from _common import check_output, machine, parse_hf_args  # this folder's shared helpers (on sys.path)
+from _common import check_output, machine, parse_hf_args, run_with_threads  # this folder's shared helpers (on sys.path)
 from scipy import stats
 
 from agents.bm25_heuristic import BM25HeuristicAgent
@@ -58,7 +58,7 @@ from agents.training.sft import SFTTrainConfig, train_sft
 from ramp_env.cache import atomic_write_json
 from ramp_env.envs.ramp import RAMPEnv
 from ramp_env.evaluation.runner import episode_seed, run_episode
-from ramp_env.models import load_causal_lm, torch_threads
+from ramp_env.models import load_causal_lm
 from ramp_env.tasksets import held_out_env_kwargs
 from ramp_env.trajectories import RecordTrajectories, Trajectory, read_trajectories, write_trajectories
 
@@ -556,6 +556,4 @@ def parse_args(argv: list[str] | None = None) -> Args:
 
 
 if __name__ == "__main__":
-    cli_args = parse_args()
-    with torch_threads(cli_args.threads):
-        main(cli_args)
+    run_with_threads(main, parse_args())

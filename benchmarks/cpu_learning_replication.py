@@ -26,12 +26,12 @@ from typing import Any
 
 import cpu_learning as run  # the sibling script (this directory is on sys.path when run as a script)
 import numpy as np
-from _common import parse_hf_args  # this folder's shared helpers (on sys.path)
+from _common import parse_hf_args, run_with_threads  # this folder's shared helpers (on sys.path)
 
 from agents.bm25_heuristic import BM25HeuristicAgent
 from ramp_env.cache import atomic_write_json
 from ramp_env.evaluation.runner import episode_seed
-from ramp_env.models import load_causal_lm, torch_threads
+from ramp_env.models import load_causal_lm
 from ramp_env.trajectories import RecordTrajectories, read_trajectories
 
 
@@ -161,6 +161,4 @@ def parse_args(argv: list[str] | None = None) -> Args:
 
 
 if __name__ == "__main__":
-    cli_args = parse_args()
-    with torch_threads(cli_args.threads):
-        main(cli_args)
+    run_with_threads(main, parse_args())

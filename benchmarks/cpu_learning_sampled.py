@@ -28,14 +28,14 @@ from typing import Any, Literal
 
 import cpu_learning as run  # the sibling scripts (this directory is on sys.path when run as a script)
 import numpy as np
-from _common import parse_hf_args  # this folder's shared helpers (on sys.path)
+from _common import parse_hf_args, run_with_threads  # this folder's shared helpers (on sys.path)
 from cpu_learning_replication import run_args
 
 from agents.llm import LLMAgent
 from agents.llm.rollout import evaluate_agent
 from ramp_env.cache import atomic_write_json
 from ramp_env.corpus.integrity import file_record
-from ramp_env.models import load_causal_lm, torch_threads
+from ramp_env.models import load_causal_lm
 
 
 @dataclass
@@ -189,6 +189,4 @@ def parse_args(argv: list[str] | None = None) -> Args:
 
 
 if __name__ == "__main__":
-    cli_args = parse_args()
-    with torch_threads(cli_args.threads):
-        main(cli_args)
+    run_with_threads(main, parse_args())

@@ -36,14 +36,14 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
-from _common import check_output, machine, parse_hf_args  # this folder's shared helpers (on sys.path)
+from _common import check_output, machine, parse_hf_args, run_with_threads  # this folder's shared helpers (on sys.path)
 from scipy import stats
 
 from agents.llm import LLMAgent
 from agents.llm.rollout import EpisodeSpec, play_episodes
 from ramp_env.cache import atomic_write_json
 from ramp_env.envs.multihop_qa import MultiHopQAEnv
-from ramp_env.models import load_causal_lm, torch_threads
+from ramp_env.models import load_causal_lm
 from ramp_env.qa.loaders import load_qa
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -305,6 +305,4 @@ def parse_args(argv: list[str] | None = None) -> Args:
 
 
 if __name__ == "__main__":
-    cli_args = parse_args()
-    with torch_threads(cli_args.threads):
-        main(cli_args)
+    run_with_threads(main, parse_args())

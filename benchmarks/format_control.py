@@ -175,5 +175,4 @@ def parse_args(argv: list[str] | None = None) -> Args:
 
 
 if __name__ == "__main__":
-    cli_args = parse_args()
-    main(cli_args)
+    main(parse_args())

@@ -45,13 +45,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-from _common import parse_hf_args  # this folder's shared helpers (on sys.path)
+from _common import parse_hf_args, run_with_threads  # this folder's shared helpers (on sys.path)
 
 from agents.llm.agent import LLMAgent
 from agents.llm.rollout import EpisodeSpec, play_episodes
 from ramp_env.cache import atomic_write_json, check_output_file
 from ramp_env.envs.ramp import RAMPEnv
-from ramp_env.models import load_causal_lm, torch_threads
+from ramp_env.models import load_causal_lm
 
 RESULTS_DIR = Path(__file__).parent / "results"
 PATHS = {"generate": False, "kv_cache": True}  # name -> cache_across_turns
@@ -204,6 +204,4 @@ def parse_args(argv: list[str] | None = None) -> Args:
 
 
 if __name__ == "__main__":
-    cli_args = parse_args()
-    with torch_threads(cli_args.threads):
-        main(cli_args)
+    run_with_threads(main, parse_args())
