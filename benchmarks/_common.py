@@ -9,9 +9,10 @@ can run through it; torch and transformers are imported only by the functions th
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -42,6 +43,24 @@ def run_with_threads(main: Callable[[T], object], args: T) -> None:
 
     with torch_threads(args.threads):  # type: ignore[attr-defined]
         main(args)
+
+
+def labelled_rows(path: Path | str, fields: Mapping[str, type]) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``(line number, row)`` of each non-blank line of a JSONL file of labels, each row checked to hold
+    ``fields`` with their types; a bad line raises ``ValueError`` naming the file and the line."""
+    with open(path, encoding="utf-8") as fh:
+        for lineno, line in enumerate(fh, start=1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise ValueError(f"{path}:{lineno}: not JSON ({err})") from None
+            for name, kind in fields.items():
+                if not isinstance(row.get(name), kind):
+                    got = row.get(name)
+                    raise ValueError(f"{path}:{lineno}: field {name!r} must be {kind.__name__}, got {got!r}")  # noqa: TRY004
+            yield lineno, row
 
 
 def check_output(path: Path | str) -> None:

@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import math
 import os
 import platform
@@ -53,6 +52,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
+
+from _common import labelled_rows  # this folder's shared helpers (on sys.path)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -75,21 +76,11 @@ class Args:
 def load_pairs(path: Path, split: str | None = None) -> list[dict[str, Any]]:
     """The labelled pairs of ``split`` ("tune", "test" or None for all), checked field by field."""
     rows = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{lineno}: not JSON ({err})") from None
-            for name, kind in FIELDS.items():
-                if not isinstance(row.get(name), kind):
-                    raise ValueError(f"{path}:{lineno}: field {name!r} missing or not {kind.__name__}")  # noqa: TRY004
-            if row["label"] not in (0, 1) or row["split"] not in SPLITS:
-                raise ValueError(f"{path}:{lineno}: label must be 0/1 and split one of {SPLITS}")
-            if split is None or row["split"] == split:
-                rows.append(row)
+    for lineno, row in labelled_rows(path, FIELDS):
+        if row["label"] not in (0, 1) or row["split"] not in SPLITS:
+            raise ValueError(f"{path}:{lineno}: label must be 0/1 and split one of {SPLITS}")
+        if split is None or row["split"] == split:
+            rows.append(row)
     return rows
 
 
