@@ -37,6 +37,17 @@ def parse_hf_args(args_class: type[T], doc: str | None, argv: list[str] | None =
     return args
 
 
+def neighbour_sample_args(doc: str | None, results: Path, argv: list[str] | None = None) -> argparse.Namespace:
+    """The command line of the scripts that compare sampled passages with their best BM25 neighbours."""
+    parser = argparse.ArgumentParser(description=(doc or "").split("\n\n")[0], formatter_class=HelpFormatter)
+    parser.add_argument("--corpus", default="default", help="the corpus: 'default' or a corpus file")
+    parser.add_argument("--passages", type=int, default=300, help="random source passages (seeded)")
+    parser.add_argument("--top", type=int, default=10, help="BM25 neighbours compared with each source")
+    parser.add_argument("--seed", type=int, default=0, help="seeds the passage sample")
+    parser.add_argument("--out", type=Path, default=results, help="the results file")
+    return parser.parse_args(argv)
+
+
 def run_with_threads(main: Callable[[T], object], args: T) -> None:
     """``main(args)`` with torch's thread count set to ``args.threads`` for the run (and restored after)."""
     from ramp_env.models import torch_threads
