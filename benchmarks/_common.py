@@ -48,6 +48,15 @@ def neighbour_sample_args(doc: str | None, results: Path, argv: list[str] | None
     return parser.parse_args(argv)
 
 
+def default_corpus_search() -> tuple[Any, Any, Any]:
+    """The default corpus (prepared), its spans (the ``auto`` extractor) and its tantivy retriever:
+    what the evidence benchmarks draw tasks from and search."""
+    from ramp_env.corpus.prepared import PreparedCorpus
+
+    corpus = PreparedCorpus.open("default", progress=False)
+    return corpus, corpus.span_table("auto"), corpus.retriever("tantivy")
+
+
 def run_with_threads(main: Callable[[T], object], args: T) -> None:
     """``main(args)`` with torch's thread count set to ``args.threads`` for the run (and restored after)."""
     from ramp_env.models import torch_threads
