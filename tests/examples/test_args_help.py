@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 import importlib.util
+import os
 import re
 import sys
 from pathlib import Path
 from types import ModuleType
+from unittest import mock
 
 import pytest
 
@@ -32,7 +34,8 @@ def load(path: Path, monkeypatch: pytest.MonkeyPatch) -> ModuleType:
     monkeypatch.setitem(sys.modules, name, module)  # dataclasses resolve string annotations through it
     monkeypatch.syspath_prepend(str(path.parent))  # benchmarks import their folder's helpers by name
     try:
-        spec.loader.exec_module(module)
+        with mock.patch.dict(os.environ):  # scripts may set variables (HF_HUB_OFFLINE) for their own run
+            spec.loader.exec_module(module)
     except ImportError as error:  # an optional extra (sb3, trl, sklearn, ...) not installed
         pytest.skip(f"{path.name}: {error}")
     return module
