@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agents.synthesis.backends import LLMBackend, make_backend
-from ramp_env.text.spans import SalientSpan, SpanType
+from ramp_env.text.spans import SPACY_LABELS, SalientSpan, SpanType
 
 PROMPT_VERSION = 1
 VALIDATION_VERSION = 2  # 2: spans inside words are rejected
@@ -51,19 +51,14 @@ SYSTEM_PROMPT = (
     "type is one of PERSON, ORG, PLACE, DATE, NUMBER, NORP, EVENT, WORK, CONCEPT."
 )
 
-# model labels -> span types; the paper's types plus the spaCy-style synonyms models like to use
+# model labels -> span types: the paper's types, spaCy's labels (ramp_env's own mapping, which models
+# like to use too) and a few more spellings
 TYPE_NAMES: dict[str, SpanType] = {
+    **SPACY_LABELS,
     **{t.value: t for t in SpanType},
     "ORGANIZATION": SpanType.ORG,
     "ORGANISATION": SpanType.ORG,
     "LOCATION": SpanType.PLACE,
-    "GPE": SpanType.PLACE,
-    "LOC": SpanType.PLACE,
-    "TIME": SpanType.DATE,
-    "QUANTITY": SpanType.NUMBER,
-    "CARDINAL": SpanType.NUMBER,
-    "MONEY": SpanType.NUMBER,
-    "PERCENT": SpanType.NUMBER,
     "ENTITY": SpanType.NAME,
     "TERM": SpanType.CONCEPT,
     "ONTOLOGY": SpanType.CONCEPT,

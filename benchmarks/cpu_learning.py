@@ -38,18 +38,16 @@ from __future__ import annotations
 
 import inspect
 import json
-import os
-import platform
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import torch
+from _common import check_output, machine, parse_hf_args, run_with_threads  # this folder's shared helpers (on sys.path)
 from scipy import stats
-from transformers import HfArgumentParser
 
 from agents.bm25_heuristic import BM25HeuristicAgent
 from agents.llm import LLMAgent
@@ -57,10 +55,10 @@ from agents.llm.rollout import EpisodeSpec, evaluate_agent
 from agents.training.checkpoint import save_pretrained_atomic
 from agents.training.dapo import DAPOConfig, DAPOTrainer
 from agents.training.sft import SFTTrainConfig, train_sft
-from ramp_env.cache import atomic_write_json, check_output_file
+from ramp_env.cache import atomic_write_json
 from ramp_env.envs.ramp import RAMPEnv
 from ramp_env.evaluation.runner import episode_seed, run_episode
-from ramp_env.models import load_causal_lm, torch_threads
+from ramp_env.models import load_causal_lm
 from ramp_env.tasksets import held_out_env_kwargs
 from ramp_env.trajectories import RecordTrajectories, Trajectory, read_trajectories, write_trajectories
 
@@ -91,51 +89,85 @@ QUICK = {
 
 @dataclass
 class Args:
-    quick: bool = False  # CI-sized smoke run (see QUICK); writes runs/cpu_learning_quick.json by default
-    out: str | None = None  # default benchmarks/results/cpu_learning.json
-    work_dir: str | None = None  # checkpoints, trajectories (default runs/cpu_learning[_quick])
-    resume: bool = True  # reuse the stages the previous run (its *.partial.json) finished with the same inputs
-    reuse_from: str | None = None  # another run's progress or results file to take unchanged stages from
-    model: str | None = None  # None: the offline SmolLM2-135M-Instruct
-    corpus: str = "default"
-    span_extractor: str = "auto"  # the env's masks and the teacher's candidates
-    cache_dir: str | None = None
-    threads: int = 1  # torch threads: 1 is fastest on a shared 2-core CPU
-    # "bfloat16": SFT and DAPO in mixed precision (float32 master weights, bf16 autocast; bf16
-    # matmuls are 2-5x faster on CPUs with AVX512-BF16/AMX). Evaluation always runs in float32.
-    train_dtype: Literal["float32", "bfloat16"] = "bfloat16"
-    num_masks: int = 1
-    max_searches: int = 1
-    top_k: int = 1
-    max_hit_chars: int = 300
-    max_new_tokens: int = 32  # the teacher's actions fit in 32 tokens; an untrained model wastes the rest
-    eval_tasks: int = 100
-    eval_seed: int = 1000
-    max_eval_candidates: int = 2000  # seeds tried to find eval_tasks qualifying held-out tasks
-    eval_batch: int = 8  # episodes per batched evaluation wave
-    train_episodes: int = 1600  # BM25 teacher episodes played for training data
-    train_seed: int = 0
-    min_score: float = 0.5  # rejection sampling threshold for SFT data
-    max_train_trajectories: int = 480  # 160 gave SFT a quarter of the teacher's score, 480 half
-    sft_epochs: float = 2.0
-    sft_batch_size: int = 4
-    sft_learning_rate: float = 1e-4  # taught SmolLM2 the action format in examples/sft_smollm2.py
-    dapo_steps: int = 12
-    # DAPO's tasks: training seeds whose answer the teacher's search reached ("teacher_reached"),
-    # or those minus the passages of the SFT data ("unseen_reached": tasks SFT did not memorise)
-    dapo_pool: Literal["teacher_reached", "unseen_reached"] = "teacher_reached"
-    group_size: int = 4
-    tasks_per_step: int = 4
-    max_sampling_rounds: int = 3
-    dapo_learning_rate: float = 1e-5
-    updates_per_step: int = 2
-    overlong_filtering: bool = True
-    temperature: float = 1.0
-    bootstrap_resamples: int = 10000
-    seed: int = 0
-    # not a knob: names how held-out tasks are kept apart, so runs from before the passage split
-    # (hand-made exclusions) are never resumed or reused
-    held_out_source: str = "frozen test set or test split; training on split='train'"
+    quick: bool = field(default=False, metadata={"help": (
+        "CI-sized smoke run (see QUICK); writes runs/cpu_learning_quick.json by default"
+    )})
+    out: str | None = field(
+        default=None, metadata={"help": "the results file (default benchmarks/results/cpu_learning.json)"}
+    )
+    work_dir: str | None = field(
+        default=None, metadata={"help": "where checkpoints and trajectories go (default runs/cpu_learning[_quick])"}
+    )
+    resume: bool = field(default=True, metadata={"help": (
+        "reuse the stages the previous run (its *.partial.json) finished with the same inputs"
+    )})
+    reuse_from: str | None = field(
+        default=None, metadata={"help": "another run's progress or results file to take unchanged stages from"}
+    )
+    model: str | None = field(
+        default=None, metadata={"help": "the model to train; None: the offline SmolLM2-135M-Instruct"}
+    )
+    corpus: str = field(default="default", metadata={"help": "the search corpus: 'default' or a corpus file"})
+    span_extractor: str = field(
+        default="auto", metadata={"help": "salient-span extractor of the env's masks and the teacher's candidates"}
+    )
+    cache_dir: str | None = field(
+        default=None, metadata={"help": "where the prepared corpus is kept (default: RAMP_ENV_CACHE or the user cache)"}
+    )
+    threads: int = field(default=1, metadata={"help": "torch threads: 1 is fastest on a shared 2-core CPU"})
+    train_dtype: Literal["float32", "bfloat16"] = field(default="bfloat16", metadata={"help": (
+        "precision of training: \"bfloat16\": SFT and DAPO in mixed precision (float32 master weights, bf16 "
+        "autocast; bf16 matmuls are 2-5x faster on CPUs with AVX512-BF16/AMX). Evaluation always runs in "
+        "float32."
+    )})
+    num_masks: int = field(default=1, metadata={"help": "masks per task"})
+    max_searches: int = field(default=1, metadata={"help": "searches the agent may make per episode"})
+    top_k: int = field(default=1, metadata={"help": "passages each search returns"})
+    max_hit_chars: int = field(default=300, metadata={"help": "characters of each returned passage the agent sees"})
+    max_new_tokens: int = field(default=32, metadata={"help": (
+        "tokens per turn (the teacher's actions fit in 32; an untrained model wastes the rest)"
+    )})
+    eval_tasks: int = field(default=100, metadata={"help": "held-out tasks each model is scored on"})
+    eval_seed: int = field(default=1000, metadata={"help": "first seed of the held-out task search"})
+    max_eval_candidates: int = field(
+        default=2000, metadata={"help": "seeds tried to find eval_tasks qualifying held-out tasks"}
+    )
+    eval_batch: int = field(default=8, metadata={"help": "episodes per batched evaluation wave"})
+    train_episodes: int = field(default=1600, metadata={"help": "BM25 teacher episodes played for training data"})
+    train_seed: int = field(default=0, metadata={"help": "first reset seed of the teacher's training episodes"})
+    min_score: float = field(default=0.5, metadata={"help": "rejection sampling threshold for SFT data"})
+    max_train_trajectories: int = field(default=480, metadata={"help": (
+        "most kept episodes SFT trains on (160 gave SFT a quarter of the teacher's score, 480 half)"
+    )})
+    sft_epochs: float = field(default=2.0, metadata={"help": "SFT passes over the kept trajectories"})
+    sft_batch_size: int = field(default=4, metadata={"help": "trajectories per SFT step"})
+    sft_learning_rate: float = field(default=1e-4, metadata={"help": (
+        "AdamW learning rate of SFT (taught SmolLM2 the action format in examples/sft_smollm2.py)"
+    )})
+    dapo_steps: int = field(default=12, metadata={"help": "DAPO steps after SFT"})
+    dapo_pool: Literal["teacher_reached", "unseen_reached"] = field(default="teacher_reached", metadata={"help": (
+        "DAPO's tasks: training seeds whose answer the teacher's search reached (\"teacher_reached\"), or those"
+        " minus the passages of the SFT data (\"unseen_reached\": tasks SFT did not memorise)"
+    )})
+    group_size: int = field(default=4, metadata={"help": "DAPO episodes sampled per task (G)"})
+    tasks_per_step: int = field(default=4, metadata={"help": "DAPO groups with reward variance per step"})
+    max_sampling_rounds: int = field(
+        default=3, metadata={"help": "DAPO dynamic sampling: rounds of new tasks a step may draw to fill its batch"}
+    )
+    dapo_learning_rate: float = field(default=1e-5, metadata={"help": "AdamW learning rate of DAPO"})
+    updates_per_step: int = field(default=2, metadata={"help": "DAPO optimiser updates per rollout batch"})
+    overlong_filtering: bool = field(
+        default=True, metadata={"help": "mask episodes cut by a length limit out of the DAPO loss"}
+    )
+    temperature: float = field(default=1.0, metadata={"help": "sampling temperature of the rollouts"})
+    bootstrap_resamples: int = field(
+        default=10000, metadata={"help": "bootstrap resamples of each confidence interval"}
+    )
+    seed: int = field(default=0, metadata={"help": "seeds sampling, task draws and data order"})
+    held_out_source: str = field(default="frozen test set or test split; training on split='train'", metadata={"help": (
+        "not a knob: names how held-out tasks are kept apart, so runs from before the passage split "
+        "(hand-made exclusions) are never resumed or reused"
+    )})
 
     def resolved(self) -> Args:
         """With ``quick``, the QUICK sizes replace the settings left at their defaults."""
@@ -309,22 +341,6 @@ def evaluate_model(model: Any, tokenizer: Any, args: Args, envs: list[RAMPEnv], 
 
 
 # -- the run ------------------------------------------------------------------------------------
-
-
-def check_output(path: Path) -> None:
-    """Fail before hours of work if the results cannot be written. (the library's check, as a script error)."""
-    try:
-        check_output_file(path, "--out")
-    except ValueError as exc:
-        raise SystemExit(str(exc)) from exc
-
-
-def machine() -> dict[str, Any]:
-    return {
-        "platform": platform.platform(), "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-        "load_average": [round(x, 2) for x in os.getloadavg()],
-        "note": "shared machine: up to 8 engineers' jobs ran on the same 2 cores",
-    }
 
 
 def reusable_stages(previous: Any, settings: dict[str, Any]) -> list[str]:
@@ -535,7 +551,9 @@ def summarize(args: Args, state: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def parse_args(argv: list[str] | None = None) -> Args:
+    return parse_hf_args(Args, __doc__, argv)
+
+
 if __name__ == "__main__":
-    (cli_args,) = HfArgumentParser(Args).parse_args_into_dataclasses()
-    with torch_threads(cli_args.threads):
-        main(cli_args)
+    run_with_threads(main, parse_args())

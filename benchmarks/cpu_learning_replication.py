@@ -20,31 +20,35 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, fields, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 import cpu_learning as run  # the sibling script (this directory is on sys.path when run as a script)
 import numpy as np
-from transformers import HfArgumentParser
+from _common import parse_hf_args, run_with_threads  # this folder's shared helpers (on sys.path)
 
 from agents.bm25_heuristic import BM25HeuristicAgent
 from ramp_env.cache import atomic_write_json
 from ramp_env.evaluation.runner import episode_seed
-from ramp_env.models import load_causal_lm, torch_threads
+from ramp_env.models import load_causal_lm
 from ramp_env.trajectories import RecordTrajectories, read_trajectories
 
 
 @dataclass
 class Args:
-    results: str  # a cpu_learning.py results file (its settings, held-out tasks, per-task scores)
-    work_dir: str  # the run's work dir: sft/ and sft_trajectories.jsonl
-    dapo_dir: str  # the run's DAPO checkpoint
-    tasks: int = 300  # new held-out tasks, fixed in advance
-    eval_seed: int = 2000  # a seed stream the run did not use (it used 1000 for evaluation, 0 for training)
-    max_candidates: int = 6000
-    out: str = "benchmarks/results/cpu_learning_replication.json"
-    threads: int = 1
+    results: str = field(metadata={"help": (
+        "a cpu_learning.py results file (its settings, held-out tasks, per-task scores)"
+    )})
+    work_dir: str = field(metadata={"help": "the run's work dir: sft/ and sft_trajectories.jsonl"})
+    dapo_dir: str = field(metadata={"help": "the run's DAPO checkpoint"})
+    tasks: int = field(default=300, metadata={"help": "new held-out tasks, fixed in advance"})
+    eval_seed: int = field(default=2000, metadata={"help": (
+        "a seed stream the run did not use (it used 1000 for evaluation, 0 for training)"
+    )})
+    max_candidates: int = field(default=6000, metadata={"help": "seeds tried to find the new held-out tasks"})
+    out: str = field(default="benchmarks/results/cpu_learning_replication.json", metadata={"help": "the results file"})
+    threads: int = field(default=1, metadata={"help": "torch threads: 1 is fastest on a shared 2-core CPU"})
 
 
 def run_args(results: dict[str, Any], work_dir: str, allow_pre_split: bool = False) -> run.Args:
@@ -152,7 +156,9 @@ def main(cli: Args) -> dict[str, Any]:
     return report
 
 
+def parse_args(argv: list[str] | None = None) -> Args:
+    return parse_hf_args(Args, __doc__, argv)
+
+
 if __name__ == "__main__":
-    (cli_args,) = HfArgumentParser(Args).parse_args_into_dataclasses()
-    with torch_threads(cli_args.threads):
-        main(cli_args)
+    run_with_threads(main, parse_args())

@@ -22,34 +22,42 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
 import cpu_learning as run  # the sibling scripts (this directory is on sys.path when run as a script)
 import numpy as np
+from _common import parse_hf_args, run_with_threads  # this folder's shared helpers (on sys.path)
 from cpu_learning_replication import run_args
-from transformers import HfArgumentParser
 
 from agents.llm import LLMAgent
 from agents.llm.rollout import evaluate_agent
 from ramp_env.cache import atomic_write_json
 from ramp_env.corpus.integrity import file_record
-from ramp_env.models import load_causal_lm, torch_threads
+from ramp_env.models import load_causal_lm
 
 
 @dataclass
 class Args:
-    results: str  # a cpu_learning.py results file (settings, held-out seeds, greedy per-task scores)
-    sft_dir: str  # the run's SFT checkpoint
-    dapo_dir: str  # the run's DAPO checkpoint
-    replication: str | None = None  # a cpu_learning_replication.py results file: also score its new tasks
-    samples: int = 4  # rollouts per task and model, fixed in advance
-    temperature: float | None = None  # None: the run's DAPO sampling temperature
-    seed: int = 0  # sampling seed, the same for both models
-    out: str = "benchmarks/results/cpu_learning_sampled.json"
-    only: Literal["sft", "dapo"] | None = None  # score one model into its partial file and stop
-    threads: int = 1
+    results: str = field(metadata={"help": (
+        "a cpu_learning.py results file (settings, held-out seeds, greedy per-task scores)"
+    )})
+    sft_dir: str = field(metadata={"help": "the run's SFT checkpoint"})
+    dapo_dir: str = field(metadata={"help": "the run's DAPO checkpoint"})
+    replication: str | None = field(
+        default=None, metadata={"help": "a cpu_learning_replication.py results file: also score its new tasks"}
+    )
+    samples: int = field(default=4, metadata={"help": "rollouts per task and model, fixed in advance"})
+    temperature: float | None = field(
+        default=None, metadata={"help": "sampling temperature; None: the run's DAPO sampling temperature"}
+    )
+    seed: int = field(default=0, metadata={"help": "sampling seed, the same for both models"})
+    out: str = field(default="benchmarks/results/cpu_learning_sampled.json", metadata={"help": "the results file"})
+    only: Literal["sft", "dapo"] | None = field(
+        default=None, metadata={"help": "sft or dapo: score one model into its partial file and stop"}
+    )
+    threads: int = field(default=1, metadata={"help": "torch threads: 1 is fastest on a shared 2-core CPU"})
 
 
 def weights_hash(model_dir: str) -> list[str]:
@@ -176,7 +184,9 @@ def main(cli: Args) -> dict[str, Any]:
     return report
 
 
+def parse_args(argv: list[str] | None = None) -> Args:
+    return parse_hf_args(Args, __doc__, argv)
+
+
 if __name__ == "__main__":
-    (cli_args,) = HfArgumentParser(Args).parse_args_into_dataclasses()
-    with torch_threads(cli_args.threads):
-        main(cli_args)
+    run_with_threads(main, parse_args())

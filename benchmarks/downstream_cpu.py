@@ -25,26 +25,25 @@ from __future__ import annotations
 
 import json
 import os
-import platform
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
+from _common import check_output, machine, parse_hf_args, run_with_threads  # this folder's shared helpers (on sys.path)
 from scipy import stats
-from transformers import HfArgumentParser
 
 from agents.llm import LLMAgent
 from agents.llm.rollout import EpisodeSpec, play_episodes
-from ramp_env.cache import atomic_write_json, check_output_file
+from ramp_env.cache import atomic_write_json
 from ramp_env.envs.multihop_qa import MultiHopQAEnv
-from ramp_env.models import load_causal_lm, torch_threads
+from ramp_env.models import load_causal_lm
 from ramp_env.qa.loaders import load_qa
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,27 +61,57 @@ SFT_QUICK = ["--train_episodes", "24", "--max_train_trajectories", "4", "--epoch
 
 @dataclass
 class Args:
-    quick: bool = False  # CI-sized smoke run (see QUICK); writes runs/downstream_cpu_quick.json by default
-    out: str | None = None  # default benchmarks/results/downstream_cpu.json
-    work_dir: str | None = None  # the self-trained SFT model (default runs/downstream_cpu[_quick])
-    resume: bool = True  # continue from <out>.partial.json written with the same settings
-    base_model: str | None = None  # None: the offline SmolLM2-135M-Instruct
-    sft_model: str | None = None  # a RAMP-SFT checkpoint folder; None: <work_dir>/sft, trained when missing
-    sft_train_file: str | None = None  # RAMP trajectories (`ramp-env collect`) for the self-trained SFT model
-    dataset: str = "fanoutqa-dev"
-    corpus: str = "default"
-    cache_dir: str | None = None
-    questions: int = 100  # the first N questions of the dataset, each played once by each model
-    max_searches: int = 1  # as in the RAMP SFT data (benchmarks/cpu_learning.py)
-    max_steps: int = 2  # one search, then the answer: bounds the turns an untrained model wastes
-    top_k: int = 1
-    max_hit_chars: int = 300
-    max_new_tokens: int = 24  # "<search>...</search>" and short answers fit; an untrained model wastes the rest
-    batch: int = 8  # questions per batched generation wave (and partial-file checkpoint)
-    threads: int = 1  # torch threads: 1 is fastest on a shared 2-core CPU
-    max_minutes: float | None = None  # stop starting waves after this long (the partial file keeps the pairs)
-    bootstrap_resamples: int = 10000
-    seed: int = 0
+    quick: bool = field(default=False, metadata={"help": (
+        "CI-sized smoke run (see QUICK); writes runs/downstream_cpu_quick.json by default"
+    )})
+    out: str | None = field(
+        default=None, metadata={"help": "the results file (default benchmarks/results/downstream_cpu.json)"}
+    )
+    work_dir: str | None = field(
+        default=None, metadata={"help": "where the self-trained SFT model goes (default runs/downstream_cpu[_quick])"}
+    )
+    resume: bool = field(
+        default=True, metadata={"help": "continue from <out>.partial.json written with the same settings"}
+    )
+    base_model: str | None = field(
+        default=None, metadata={"help": "the base model; None: the offline SmolLM2-135M-Instruct"}
+    )
+    sft_model: str | None = field(
+        default=None, metadata={"help": "a RAMP-SFT checkpoint folder; None: <work_dir>/sft, trained when missing"}
+    )
+    sft_train_file: str | None = field(
+        default=None, metadata={"help": "RAMP trajectories (`ramp-env collect`) for the self-trained SFT model"}
+    )
+    dataset: str = field(default="fanoutqa-dev", metadata={"help": "the QA dataset: a QA file or fanoutqa-dev"})
+    corpus: str = field(default="default", metadata={"help": "the search corpus: 'default' or a corpus file"})
+    cache_dir: str | None = field(
+        default=None, metadata={"help": "where the prepared corpus is kept (default: RAMP_ENV_CACHE or the user cache)"}
+    )
+    questions: int = field(
+        default=100, metadata={"help": "questions: the first N of the dataset, each played once by each model"}
+    )
+    max_searches: int = field(
+        default=1, metadata={"help": "searches per episode, as in the RAMP SFT data (benchmarks/cpu_learning.py)"}
+    )
+    max_steps: int = field(default=2, metadata={"help": (
+        "turns per episode: one search, then the answer (bounds the turns an untrained model wastes)"
+    )})
+    top_k: int = field(default=1, metadata={"help": "passages each search returns"})
+    max_hit_chars: int = field(default=300, metadata={"help": "characters of each returned passage the agent sees"})
+    max_new_tokens: int = field(default=24, metadata={"help": (
+        "tokens per turn: \"<search>...</search>\" and short answers fit; an untrained model wastes the rest"
+    )})
+    batch: int = field(
+        default=8, metadata={"help": "questions per batched generation wave (and partial-file checkpoint)"}
+    )
+    threads: int = field(default=1, metadata={"help": "torch threads: 1 is fastest on a shared 2-core CPU"})
+    max_minutes: float | None = field(
+        default=None, metadata={"help": "stop starting waves after this long (the partial file keeps the pairs)"}
+    )
+    bootstrap_resamples: int = field(
+        default=10000, metadata={"help": "bootstrap resamples of each confidence interval"}
+    )
+    seed: int = field(default=0, metadata={"help": "seeds the bootstrap and the models' sampling"})
 
     def resolved(self) -> Args:
         """With ``quick``, the QUICK sizes replace the settings left at their defaults."""
@@ -197,22 +226,6 @@ def play_wave(agent: LLMAgent, envs: list[KeepAnswerMetrics], indices: Sequence[
 # -- the run ------------------------------------------------------------------------------------
 
 
-def check_output(path: Path) -> None:
-    """Fail before the slow parts if the results cannot be written. (the library's check, as a script error)."""
-    try:
-        check_output_file(path, "--out")
-    except ValueError as exc:
-        raise SystemExit(str(exc)) from exc
-
-
-def machine() -> dict[str, Any]:
-    return {
-        "platform": platform.platform(), "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-        "load_average": [round(x, 2) for x in os.getloadavg()],
-        "note": "shared machine: up to 8 engineers' jobs ran on the same 2 cores",
-    }
-
-
 def main(args: Args) -> dict[str, Any]:
     args = args.resolved()
     started = time.perf_counter()
@@ -287,7 +300,9 @@ def main(args: Args) -> dict[str, Any]:
     return results
 
 
+def parse_args(argv: list[str] | None = None) -> Args:
+    return parse_hf_args(Args, __doc__, argv)
+
+
 if __name__ == "__main__":
-    (cli_args,) = HfArgumentParser(Args).parse_args_into_dataclasses()
-    with torch_threads(cli_args.threads):
-        main(cli_args)
+    run_with_threads(main, parse_args())

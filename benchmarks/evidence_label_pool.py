@@ -21,10 +21,10 @@ import argparse
 import json
 
 import numpy as np
+from _common import default_corpus_search  # this folder's shared helpers (on sys.path)
 
 from ramp_env.cache import atomic_path
 from ramp_env.corpus.passage import Passage
-from ramp_env.corpus.prepared import PreparedCorpus
 from ramp_env.masking import maskable_spans
 from ramp_env.masking.evidence import candidate_query, search_candidates, states_fact
 from ramp_env.masking.near_duplicates import NearDuplicateFinder, is_near_duplicate
@@ -46,9 +46,7 @@ def main() -> None:
                         help="instead: spans the old criterion supports, paired with its top evidence (stratum v1-top)")
     args = parser.parse_args()
 
-    corpus = PreparedCorpus.open("default", progress=False)
-    spans = corpus.span_table("auto")
-    retriever = corpus.retriever("tantivy")
+    corpus, spans, retriever = default_corpus_search()
     copies = NearDuplicateFinder(retriever)
     rng = np.random.default_rng(args.seed)
     rows: list[dict] = []

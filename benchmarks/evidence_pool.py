@@ -19,9 +19,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _common import default_corpus_search  # this folder's shared helpers (on sys.path)
 
 from ramp_env.cache import atomic_path
-from ramp_env.corpus.prepared import PreparedCorpus
 from ramp_env.masking import maskable_spans
 from ramp_env.masking.evidence import EvidenceIndex
 from ramp_env.masking.near_duplicates import NearDuplicateFinder
@@ -34,9 +34,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    corpus = PreparedCorpus.open("default", progress=False)
-    table = corpus.span_table("auto")
-    retriever = corpus.retriever("tantivy")
+    corpus, table, retriever = default_corpus_search()
     copies = NearDuplicateFinder(retriever)
     indexes = {
         name: EvidenceIndex(retriever, near_duplicates=lambda p: copies.ids(p.id, p.text), criterion=criterion)

@@ -24,9 +24,9 @@ import argparse
 import json
 
 import numpy as np
+from _common import default_corpus_search  # this folder's shared helpers (on sys.path)
 
 from ramp_env.corpus.passage import Passage
-from ramp_env.corpus.prepared import PreparedCorpus
 from ramp_env.masking import maskable_spans
 from ramp_env.masking.evidence import EvidenceIndex, candidate_query, search_candidates, states_fact, subject_of
 from ramp_env.masking.near_duplicates import is_near_duplicate, near_duplicate_ids
@@ -41,9 +41,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
-    corpus = PreparedCorpus.open("default", progress=False)
-    spans = corpus.span_table("auto")
-    retriever = corpus.retriever("tantivy")
+    corpus, spans, retriever = default_corpus_search()
     index = EvidenceIndex(retriever)
     rng = np.random.default_rng(args.seed)
     rows: list[dict] = []
@@ -84,8 +82,7 @@ def main() -> None:
                 n_rej += 1
                 break
     with open(args.out, "w", encoding="utf-8") as fh:
-        for r in rows:
-            fh.write(json.dumps(r, ensure_ascii=False) + "\n")
+        fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
     print(f"wrote {len(rows)} pairs ({n_acc} accepted, {n_rej} rejected) to {args.out}")
 
 

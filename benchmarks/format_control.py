@@ -21,14 +21,14 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import cpu_learning as run  # the sibling scripts (this directory is on sys.path when run as a script)
 import numpy as np
+from _common import parse_hf_args  # this folder's shared helpers (on sys.path)
 from cpu_learning_replication import run_args
-from transformers import HfArgumentParser
 
 from agents.bm25_heuristic import BM25HeuristicAgent
 from agents.closed_book import ClosedBookAgent
@@ -42,9 +42,13 @@ TEACHER_TOLERANCE = 1e-4  # stored scores are rounded to 4 decimals in some file
 
 @dataclass
 class Args:
-    results: str = "benchmarks/results/cpu_learning.json"  # a cpu_learning.py results file
-    replication: str = "benchmarks/results/cpu_learning_replication.json"  # "" to skip the replication's tasks
-    out: str = "benchmarks/results/format_control.json"
+    results: str = field(
+        default="benchmarks/results/cpu_learning.json", metadata={"help": "a cpu_learning.py results file"}
+    )
+    replication: str = field(default="benchmarks/results/cpu_learning_replication.json", metadata={"help": (
+        "a cpu_learning_replication.py results file; \"\" to skip the replication's tasks"
+    )})
+    out: str = field(default="benchmarks/results/format_control.json", metadata={"help": "the results file"})
 
 
 def control_env(args: run.Args) -> RecordTrajectories:
@@ -166,6 +170,9 @@ def main(cli: Args) -> dict[str, Any]:
     return report
 
 
+def parse_args(argv: list[str] | None = None) -> Args:
+    return parse_hf_args(Args, __doc__, argv)
+
+
 if __name__ == "__main__":
-    (cli_args,) = HfArgumentParser(Args).parse_args_into_dataclasses()
-    main(cli_args)
+    main(parse_args())

@@ -23,15 +23,13 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
-import torch
+from _common import machine as shared_machine_record  # this folder's shared helpers (on sys.path)
 
 import ramp_env  # noqa: F401  (registers RAMP-Lite-v0)
 from agents.bm25_heuristic import BM25HeuristicAgent
@@ -57,11 +55,7 @@ def load_example() -> Any:
 
 
 def machine() -> dict[str, Any]:
-    return {
-        "platform": platform.platform(), "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-        "load_average": [round(x, 2) for x in os.getloadavg()],
-        "note": "shared machine: other engineers' jobs ran on the same 2 cores",
-    }
+    return shared_machine_record(note="shared machine: other engineers' jobs ran on the same 2 cores")
 
 
 def sft_stage(args: argparse.Namespace, folder: Path) -> dict[str, Any]:

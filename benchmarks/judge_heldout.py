@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import math
 import os
 import platform
@@ -53,6 +52,8 @@ import time
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
+
+from _common import labelled_rows  # this folder's shared helpers (on sys.path)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -65,29 +66,21 @@ FIELDS = {"gold": str, "prediction": str, "label": int, "category": str, "span_t
 
 @dataclasses.dataclass
 class Args:
-    split: str = "test"
-    pairs: Path = PAIRS_PATH
-    out: Path | None = RESULTS_PATH
+    split: str = dataclasses.field(default="test", metadata={"help": "which labelled pairs to score: test, tune or all"})
+    pairs: Path = dataclasses.field(default=PAIRS_PATH, metadata={"help": "the labelled (answer, gold, verdict) pairs file"})
+    out: Path | None = dataclasses.field(default=RESULTS_PATH, metadata={"help": (
+        "results file (default: benchmarks/results/judge_heldout.json for the test split, none otherwise)"
+    )})
 
 
 def load_pairs(path: Path, split: str | None = None) -> list[dict[str, Any]]:
     """The labelled pairs of ``split`` ("tune", "test" or None for all), checked field by field."""
     rows = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{lineno}: not JSON ({err})") from None
-            for name, kind in FIELDS.items():
-                if not isinstance(row.get(name), kind):
-                    raise ValueError(f"{path}:{lineno}: field {name!r} missing or not {kind.__name__}")  # noqa: TRY004
-            if row["label"] not in (0, 1) or row["split"] not in SPLITS:
-                raise ValueError(f"{path}:{lineno}: label must be 0/1 and split one of {SPLITS}")
-            if split is None or row["split"] == split:
-                rows.append(row)
+    for lineno, row in labelled_rows(path, FIELDS):
+        if row["label"] not in (0, 1) or row["split"] not in SPLITS:
+            raise ValueError(f"{path}:{lineno}: label must be 0/1 and split one of {SPLITS}")
+        if split is None or row["split"] == split:
+            rows.append(row)
     return rows
 
 
@@ -225,10 +218,13 @@ def main(args: Args) -> dict[str, Any]:
 
 
 def parse_args(argv: list[str] | None = None) -> Args:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--split", choices=["test", "tune", "all"], default="test")
-    parser.add_argument("--pairs", type=Path, default=PAIRS_PATH)
-    parser.add_argument("--out", type=Path, default=None, help=f"results file (default {RESULTS_PATH} for the test split)")
+    help_of = {f.name: f.metadata["help"] for f in dataclasses.fields(Args)}
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    parser.add_argument("--split", choices=["test", "tune", "all"], default="test", help=help_of["split"])
+    parser.add_argument("--pairs", type=Path, default=PAIRS_PATH, help=help_of["pairs"])
+    parser.add_argument("--out", type=Path, default=None, help=help_of["out"])
     ns = parser.parse_args(argv)
     out = ns.out if ns.out is not None else (RESULTS_PATH if ns.split == "test" else None)
     return Args(split=ns.split, pairs=ns.pairs, out=out)

@@ -34,7 +34,7 @@ PAIRS = [
 
 @dataclasses.dataclass
 class Args:
-    repeats: int = 3
+    repeats: int = dataclasses.field(default=3, metadata={"help": "timings per measurement (median)"})
 
 
 def timed(fn: Callable[[], object]) -> float:
@@ -121,7 +121,14 @@ def main(args: Args) -> None:
     print("\n".join(lines))
 
 
+def parse_args(argv: list[str] | None = None) -> Args:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    (repeats,) = dataclasses.fields(Args)
+    parser.add_argument("--repeats", type=int, default=Args.repeats, help=repeats.metadata["help"])
+    return Args(**vars(parser.parse_args(argv)))
+
+
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=Args.repeats, help="timings per measurement (median)")
-    main(Args(repeats=parser.parse_args().repeats))
+    main(parse_args())

@@ -45,13 +45,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
-from transformers import HfArgumentParser
+from _common import parse_hf_args, run_with_threads  # this folder's shared helpers (on sys.path)
 
 from agents.llm.agent import LLMAgent
 from agents.llm.rollout import EpisodeSpec, play_episodes
 from ramp_env.cache import atomic_write_json, check_output_file
 from ramp_env.envs.ramp import RAMPEnv
-from ramp_env.models import load_causal_lm, torch_threads
+from ramp_env.models import load_causal_lm
 
 RESULTS_DIR = Path(__file__).parent / "results"
 PATHS = {"generate": False, "kv_cache": True}  # name -> cache_across_turns
@@ -64,17 +64,23 @@ WORKLOADS: dict[str, dict[str, int]] = {  # name -> env (max_searches, top_k, ma
 
 @dataclass
 class Args:
-    model: str | None = None
-    device: str = "cpu"
-    corpus: str = "default"
-    batch_sizes: list[int] = field(default_factory=lambda: [8, 1])
-    workloads: list[str] = field(default_factory=lambda: list(WORKLOADS))
-    precisions: list[str] = field(default_factory=lambda: list(PRECISIONS))
-    threads: int = 1
-    temperature: float = 1.0
-    rounds: int = 1  # interleaved rounds (median); raise on an idle machine
-    seed: int = 0
-    out: str = str(RESULTS_DIR / "llm_rollout.json")
+    model: str | None = field(default=None, metadata={"help": "the model; None: the offline SmolLM2-135M-Instruct"})
+    device: str = field(default="cpu", metadata={"help": "torch device: cpu, cuda or cuda:N"})
+    corpus: str = field(default="default", metadata={"help": "the search corpus: 'default' or a corpus file"})
+    batch_sizes: list[int] = field(
+        default_factory=lambda: [8, 1], metadata={"help": "episodes per batched generation, one measurement each"}
+    )
+    workloads: list[str] = field(default_factory=lambda: list(WORKLOADS), metadata={"help": (
+        "rollout workloads to time: short_turns, env_defaults"
+    )})
+    precisions: list[str] = field(
+        default_factory=lambda: list(PRECISIONS), metadata={"help": "precisions to time: float32, bf16-autocast"}
+    )
+    threads: int = field(default=1, metadata={"help": "torch threads: 1 is fastest on a shared 2-core CPU"})
+    temperature: float = field(default=1.0, metadata={"help": "sampling temperature"})
+    rounds: int = field(default=1, metadata={"help": "interleaved rounds (median); raise on an idle machine"})
+    seed: int = field(default=0, metadata={"help": "seeds the tasks and sampling"})
+    out: str = field(default=str(RESULTS_DIR / "llm_rollout.json"), metadata={"help": "the results file"})
 
 
 def main(args: Args) -> dict[str, object]:
@@ -193,7 +199,9 @@ def main(args: Args) -> dict[str, object]:
     return result
 
 
+def parse_args(argv: list[str] | None = None) -> Args:
+    return parse_hf_args(Args, __doc__, argv)
+
+
 if __name__ == "__main__":
-    (cli_args,) = HfArgumentParser(Args).parse_args_into_dataclasses()
-    with torch_threads(cli_args.threads):
-        main(cli_args)
+    run_with_threads(main, parse_args())

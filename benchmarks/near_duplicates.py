@@ -14,13 +14,13 @@ must sit to catch copies. Writes ``benchmarks/results/near_duplicates.json``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import platform
 import time
 from pathlib import Path
 
 import numpy as np
+from _common import neighbour_sample_args  # this folder's shared helpers (on sys.path)
 
 from ramp_env.cache import atomic_write_json
 from ramp_env.corpus.prepared import PreparedCorpus
@@ -51,13 +51,7 @@ def edits(text: str, rng: np.random.Generator) -> dict[str, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", default="default")
-    parser.add_argument("--passages", type=int, default=300)
-    parser.add_argument("--top", type=int, default=10)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
+    args = neighbour_sample_args(__doc__, RESULTS)
     args.out.parent.mkdir(parents=True, exist_ok=True)
 
     corpus = PreparedCorpus.open(args.corpus, progress=False)

@@ -25,13 +25,13 @@ A criterion is only usable if no real neighbour reaches it. Writes
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import time
 from pathlib import Path
 
 import numpy as np
+from _common import neighbour_sample_args  # this folder's shared helpers (on sys.path)
 
 from ramp_env.cache import atomic_write_json
 from ramp_env.corpus.prepared import PreparedCorpus
@@ -134,13 +134,7 @@ def short_sources(corpus: PreparedCorpus, retriever, rng: np.random.Generator, c
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", default="default")
-    parser.add_argument("--passages", type=int, default=300)
-    parser.add_argument("--top", type=int, default=10)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", type=Path, default=RESULTS)
-    args = parser.parse_args()
+    args = neighbour_sample_args(__doc__, RESULTS)
     corpus = PreparedCorpus.open(args.corpus, progress=False)
     retriever = corpus.retriever("tantivy")
     stop = stop_words()

@@ -104,28 +104,39 @@ ALIAS_PAIRS = (
 
 @dataclasses.dataclass
 class Args:
-    num_tasks: int = 200
-    seed: int = 0
-    rewards: tuple[str, ...] = ("recall", "penalized_recall", "em", "f1", "judge", "judge_llm")
-    corpus: str = "default"
-    span_extractor: str = "auto"
-    cache_dir: str | None = None
-    dump_tokens: int = 200
-    num_candidates: int = 5
-    calibration_tasks: int = 100  # tasks used for the raw-signal table (the LLM runs 3 passes on each)
-    out: str = "benchmarks/results/reward_hacking.json"
+    num_tasks: int = dataclasses.field(default=200, metadata={"help": "tasks each hacking strategy plays"})
+    seed: int = dataclasses.field(default=0, metadata={"help": "first reset seed of the tasks"})
+    rewards: tuple[str, ...] = dataclasses.field(
+        default=("recall", "penalized_recall", "em", "f1", "judge", "judge_llm"), metadata={"help": "rewards to attack"}
+    )
+    corpus: str = dataclasses.field(default="default", metadata={"help": "the search corpus: 'default' or a corpus file"})
+    span_extractor: str = dataclasses.field(
+        default="auto", metadata={"help": "salient-span extractor of the env: auto, spacy, rules, ..."}
+    )
+    cache_dir: str | None = dataclasses.field(
+        default=None, metadata={"help": "where the prepared corpus is kept (default: RAMP_ENV_CACHE or the user cache)"}
+    )
+    dump_tokens: int = dataclasses.field(default=200, metadata={"help": "tokens of the passage-dump answer"})
+    num_candidates: int = dataclasses.field(default=5, metadata={"help": "candidates in the list answer"})
+    calibration_tasks: int = dataclasses.field(
+        default=100, metadata={"help": "tasks used for the raw-signal table (the LLM runs 3 passes on each)"}
+    )
+    out: str = dataclasses.field(default="benchmarks/results/reward_hacking.json", metadata={"help": "the results file"})
 
 
 def parse_args(argv: list[str] | None = None) -> Args:
     defaults = Args()
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     for f in dataclasses.fields(Args):
         default = getattr(defaults, f.name)
         flag = "--" + f.name.replace("_", "-")
         if isinstance(default, tuple):
-            parser.add_argument(flag, nargs="+", default=list(default))
+            parser.add_argument(flag, nargs="+", default=list(default), help=f.metadata["help"])
         else:
-            parser.add_argument(flag, type=type(default) if default is not None else str, default=default)
+            kind = type(default) if default is not None else str
+            parser.add_argument(flag, type=kind, default=default, help=f.metadata["help"])
     ns = parser.parse_args(argv)
     values = {f.name: getattr(ns, f.name) for f in dataclasses.fields(Args)}
     values["rewards"] = tuple(values["rewards"])

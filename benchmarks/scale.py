@@ -67,33 +67,47 @@ PHASES = ("baseline", "load", "tantivy", "search", "rank_bm25", "reset_cold", "r
 
 @dataclass
 class Args:
-    sizes: list[int] = field(default_factory=lambda: [10_000, 100_000, 1_000_000])
-    bm25_max: int = 100_000  # rank_bm25 only up to this size: ~2 s/query and GBs of RAM at 1M
-    workdir: Path = Path("/tmp/ramp-scale")  # corpora and prepared caches (1M: about 2.5 GB)
-    queries: int = 200  # tantivy queries per size (rank_bm25 runs min(queries, 50))
-    env_steps: int = 300
-    task_pool: float = 0.01  # env task_pool: a fraction (<= 1) or a passage count (> 1)
-    span_extractor: str = "spacy"  # the real extractor, run lazily on drawn passages
-    resets: int = 200  # resets timed per reset phase
-    vocab_size: int = 1_000_000
-    zipf_exponent: float = 1.0
-    seed: int = 0
-    out: Path = RESULTS_DIR / "scale.json"
-    plot: Path = RESULTS_DIR / "scale_memory.png"
-    rerun: str = ""  # comma-separated phases to measure again into the existing --out report
-    phase: str = ""  # internal: run one phase in this process and print its JSON
-    size: int = 0  # internal: the corpus size of that phase
+    sizes: list[int] = field(
+        default_factory=lambda: [10_000, 100_000, 1_000_000], metadata={"help": "synthetic corpus sizes (passages)"}
+    )
+    bm25_max: int = field(default=100_000, metadata={"help": (
+        "largest corpus rank_bm25 is timed on (it takes ~2 s/query and GBs of RAM at 1M)"
+    )})
+    workdir: Path = field(default=Path("/tmp/ramp-scale"), metadata={"help": (
+        "folder for the corpora and prepared caches (1M: about 2.5 GB)"
+    )})
+    queries: int = field(default=200, metadata={"help": "tantivy queries per size (rank_bm25 runs min(queries, 50))"})
+    env_steps: int = field(default=300, metadata={"help": "env steps timed per size"})
+    task_pool: float = field(
+        default=0.01, metadata={"help": "the env's task_pool: a fraction (<= 1) or a passage count (> 1)"}
+    )
+    span_extractor: str = field(
+        default="spacy", metadata={"help": "salient-span extractor (the real one, run lazily on drawn passages)"}
+    )
+    resets: int = field(default=200, metadata={"help": "resets timed per reset phase"})
+    vocab_size: int = field(default=1_000_000, metadata={"help": "words in the synthetic corpus's vocabulary"})
+    zipf_exponent: float = field(default=1.0, metadata={"help": "exponent of the Zipf law word frequencies follow"})
+    seed: int = field(default=0, metadata={"help": "seeds the synthetic corpora and the queries"})
+    out: Path = field(default=RESULTS_DIR / "scale.json", metadata={"help": "the results file"})
+    plot: Path = field(default=RESULTS_DIR / "scale_memory.png", metadata={"help": "the memory plot"})
+    rerun: str = field(
+        default="", metadata={"help": "comma-separated phases to measure again into the existing --out report"}
+    )
+    phase: str = field(default="", metadata={"help": "internal: run one phase in this process and print its JSON"})
+    size: int = field(default=0, metadata={"help": "internal: the corpus size of that phase"})
 
 
 def parse_args(argv: list[str] | None = None) -> Args:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     for f in dataclasses.fields(Args):
         default = f.default_factory() if f.default_factory is not dataclasses.MISSING else f.default
         flag = "--" + f.name.replace("_", "-")
         if isinstance(default, list):
-            parser.add_argument(flag, type=int, nargs="+", default=default)
+            parser.add_argument(flag, type=int, nargs="+", default=default, help=f.metadata["help"])
         else:
-            parser.add_argument(flag, type=type(default), default=default)
+            parser.add_argument(flag, type=type(default), default=default, help=f.metadata["help"])
     return Args(**vars(parser.parse_args(argv)))
 
 

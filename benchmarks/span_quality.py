@@ -22,7 +22,6 @@ intervals (scipy).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import time
@@ -30,6 +29,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
+from _common import labelled_rows  # this folder's shared helpers (on sys.path)
 from scipy.stats import binomtest
 
 from ramp_env.cache import atomic_write_json
@@ -43,20 +43,13 @@ RESULTS = Path(__file__).parent / "results" / "span_quality_tune.json"
 def load_labels(path: Path) -> list[dict[str, Any]]:
     """The labelled rows, checked field by field (a bad row is an error naming file and line)."""
     rows = []
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except ValueError as exc:
-                raise SystemExit(f"{path}:{lineno}: not JSON ({exc})") from None
-            for key, kind in FIELDS.items():
-                if not isinstance(row.get(key), kind):
-                    raise SystemExit(f"{path}:{lineno}: field {key!r} must be {kind.__name__}, got {row.get(key)!r}")
+    try:
+        for lineno, row in labelled_rows(path, FIELDS):
             if row["label_type"] not in LABEL_TYPES:
                 raise SystemExit(f"{path}:{lineno}: label_type {row['label_type']!r} is not one of {LABEL_TYPES}")
             rows.append(row)
+    except ValueError as exc:  # a script error: one line, no traceback
+        raise SystemExit(str(exc)) from None
     return rows
 
 

@@ -40,35 +40,48 @@ RESULTS_DIR = Path(__file__).parent / "results"
 
 @dataclass
 class Args:
-    corpus: str = "default"
-    span_extractor: str = "auto"  # the default corpus's spaCy spans
-    task_pool: float = 0.0  # 0: every passage, spans prepared eagerly; else the env's task_pool (lazy spans)
-    num_envs: list[int] = field(default_factory=lambda: [1, 2, 4])
-    steps: int = 600  # env steps measured per configuration and round
-    rounds: int = 3  # measurements per configuration, interleaved; the median is reported
-    num_masks: int = 2
-    seed: int = 0
-    ray: bool = True
-    ray_address: str = ""  # "" starts a local Ray; "auto" joins a running cluster
-    cache_dir: str = ""
-    out: Path = RESULTS_DIR / "vector_envs.json"
+    corpus: str = field(default="default", metadata={"help": "the search corpus: 'default' or a corpus file"})
+    span_extractor: str = field(
+        default="auto", metadata={"help": "salient-span extractor (auto: the default corpus's spaCy spans)"}
+    )
+    task_pool: float = field(default=0.0, metadata={"help": (
+        "passages (> 1) or fraction (<= 1) tasks are drawn from, spans extracted on first draw; 0: every "
+        "passage, spans prepared eagerly"
+    )})
+    num_envs: list[int] = field(default_factory=lambda: [1, 2, 4], metadata={"help": "env counts to measure"})
+    steps: int = field(default=600, metadata={"help": "env steps measured per configuration and round"})
+    rounds: int = field(
+        default=3, metadata={"help": "measurements per configuration, interleaved; the median is reported"}
+    )
+    num_masks: int = field(default=2, metadata={"help": "masks per task"})
+    seed: int = field(default=0, metadata={"help": "seeds the envs"})
+    ray: bool = field(default=True, metadata={"help": "also measure Ray rollout workers (--no-ray: skip them)"})
+    ray_address: str = field(
+        default="", metadata={"help": "Ray cluster address: \"\" starts a local Ray; \"auto\" joins a running cluster"}
+    )
+    cache_dir: str = field(
+        default="", metadata={"help": "where the prepared corpus is kept (\"\": RAMP_ENV_CACHE or the user cache)"}
+    )
+    out: Path = field(default=RESULTS_DIR / "vector_envs.json", metadata={"help": "the results file"})
 
 
 def parse_args(argv: list[str] | None = None) -> Args:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--corpus", default=Args.corpus)
-    parser.add_argument("--span-extractor", default=Args.span_extractor)
-    parser.add_argument("--task-pool", type=float, default=Args.task_pool,
-                        help="passages (>1) or fraction (<=1) tasks are drawn from, spans extracted on first draw")
-    parser.add_argument("--num-envs", type=int, nargs="+", default=[1, 2, 4])
-    parser.add_argument("--steps", type=int, default=Args.steps)
-    parser.add_argument("--rounds", type=int, default=Args.rounds)
-    parser.add_argument("--num-masks", type=int, default=Args.num_masks)
-    parser.add_argument("--seed", type=int, default=Args.seed)
-    parser.add_argument("--no-ray", dest="ray", action="store_false")
-    parser.add_argument("--ray-address", default=Args.ray_address)
-    parser.add_argument("--cache-dir", default=Args.cache_dir)
-    parser.add_argument("--out", type=Path, default=Args.out)
+    help_of = {f.name: f.metadata["help"] for f in dataclasses.fields(Args)}
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    parser.add_argument("--corpus", default=Args.corpus, help=help_of["corpus"])
+    parser.add_argument("--span-extractor", default=Args.span_extractor, help=help_of["span_extractor"])
+    parser.add_argument("--task-pool", type=float, default=Args.task_pool, help=help_of["task_pool"])
+    parser.add_argument("--num-envs", type=int, nargs="+", default=[1, 2, 4], help=help_of["num_envs"])
+    parser.add_argument("--steps", type=int, default=Args.steps, help=help_of["steps"])
+    parser.add_argument("--rounds", type=int, default=Args.rounds, help=help_of["rounds"])
+    parser.add_argument("--num-masks", type=int, default=Args.num_masks, help=help_of["num_masks"])
+    parser.add_argument("--seed", type=int, default=Args.seed, help=help_of["seed"])
+    parser.add_argument("--no-ray", dest="ray", action="store_false", help=help_of["ray"])
+    parser.add_argument("--ray-address", default=Args.ray_address, help=help_of["ray_address"])
+    parser.add_argument("--cache-dir", default=Args.cache_dir, help=help_of["cache_dir"])
+    parser.add_argument("--out", type=Path, default=Args.out, help=help_of["out"])
     return Args(**vars(parser.parse_args(argv)))
 
 

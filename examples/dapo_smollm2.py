@@ -1,4 +1,4 @@
-"""DAPO on RAMP-v0 with SmolLM2-135M-Instruct, on CPU in minutes (tiny budgets).
+r"""DAPO on RAMP-v0 with SmolLM2-135M-Instruct, on CPU in minutes (tiny budgets).
 
     python examples/sft_smollm2.py            # first: SFT teaches the action format (runs/sft-smollm2)
     python examples/dapo_smollm2.py           # then: RL from that checkpoint
@@ -24,8 +24,9 @@ GPU recipe (Qwen2.5-1.5B-Instruct after its SFT run, see docs/llm-training.md):
 
 from __future__ import annotations
 
+import argparse
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -43,35 +44,72 @@ from ramp_env.wrappers.curriculum import make_curriculum
 
 @dataclass
 class Args:
-    init_from: str = "runs/sft-smollm2"  # the SFT example's output; falls back to --model if missing
-    model: str | None = None  # None: the offline SmolLM2-135M-Instruct
-    device: str = "cpu"
-    dtype: str | None = None  # weights as loaded: float32 (CPU default) | bfloat16 (GPU default) | float16;
-    # half-precision models train with float32 master weights and autocast (agents/training/precision.py)
-    threads: int | None = None  # torch threads (1 is fastest on a busy 2-core CPU)
-    corpus: str = "default"
-    num_masks: int = 1  # mask count without a curriculum, and of the held-out tasks
-    max_searches: int = 1
-    top_k: int = 1
-    max_hit_chars: int = 300
-    eval_tasks: int = 16
-    eval_seed: int = 1000  # the SFT example's held-out tasks
-    steps: int = 4
-    group_size: int = 4
-    tasks_per_step: int = 1
-    max_sampling_rounds: int = 3
-    learning_rate: float = 2e-6  # DAPO used 1e-6; 1e-5 made SmolLM2 repeat words within 8 steps
-    clip_low: float = 0.2
-    clip_high: float = 0.28
-    updates_per_step: int = 2
-    overlong_cache: int = 16
-    overlong_filtering: bool = False  # mask episodes cut by a length limit out of the loss (DAPO)
-    temperature: float = 1.0
-    max_new_tokens: int = 48
-    curriculum: str = "none"  # none | curriculum (1 -> 4 masks) | mixed (1..4 uniform)
-    episodes_per_stage: int = 8
-    seed: int = 0
-    output_dir: str = "runs/dapo-smollm2"
+    init_from: str = field(
+        default="runs/sft-smollm2", metadata={"help": "the SFT example's output; falls back to --model if missing"}
+    )
+    model: str | None = field(default=None, metadata={"help": (
+        "the base model (a folder, .gguf or hub id); None: the offline SmolLM2-135M-Instruct"
+    )})
+    device: str = field(default="cpu", metadata={"help": "torch device of the model: cpu, cuda or cuda:N"})
+    dtype: str | None = field(default=None, metadata={"help": (
+        "weights as loaded: float32 (CPU default) | bfloat16 (GPU default) | float16; half-precision models "
+        "train with float32 master weights and autocast (agents/training/precision.py)"
+    )})
+    threads: int | None = field(default=None, metadata={"help": "torch threads (1 is fastest on a busy 2-core CPU)"})
+    corpus: str = field(default="default", metadata={"help": "the search corpus: 'default' or a corpus file"})
+    num_masks: int = field(default=1, metadata={"help": "mask count without a curriculum, and of the held-out tasks"})
+    max_searches: int = field(default=1, metadata={"help": "searches the agent may make per episode"})
+    top_k: int = field(default=1, metadata={"help": "passages each search returns"})
+    max_hit_chars: int = field(default=300, metadata={"help": "characters of each returned passage the agent sees"})
+    eval_tasks: int = field(default=16, metadata={"help": "held-out tasks scored before and after training"})
+    eval_seed: int = field(default=1000, metadata={"help": "the SFT example's held-out tasks"})
+    steps: int = field(
+        default=4, metadata={"help": "DAPO steps (sample groups, drop groups without reward variance, update)"}
+    )
+    group_size: int = field(
+        default=4, metadata={"help": "episodes sampled per task (G); advantages compare a task's episodes"}
+    )
+    tasks_per_step: int = field(
+        default=1, metadata={"help": "groups with reward variance per step (the batch dynamic sampling fills)"}
+    )
+    max_sampling_rounds: int = field(
+        default=3, metadata={"help": "dynamic sampling: rounds of new tasks a step may draw to fill its batch"}
+    )
+    learning_rate: float = field(
+        default=2e-6, metadata={"help": "DAPO used 1e-6; 1e-5 made SmolLM2 repeat words within 8 steps"}
+    )
+    clip_low: float = field(
+        default=0.2, metadata={"help": "clip range of the probability ratio: [1 - clip_low, 1 + clip_high]"}
+    )
+    clip_high: float = field(default=0.28, metadata={"help": (
+        "upper clip of the ratio (DAPO's clip-higher: above clip_low keeps rare tokens learning)"
+    )})
+    updates_per_step: int = field(default=2, metadata={"help": "optimiser updates per rollout batch"})
+    overlong_cache: int = field(default=16, metadata={"help": (
+        "generated tokens before the length limit over which the reward is shaped down (0: off)"
+    )})
+    overlong_filtering: bool = field(
+        default=False, metadata={"help": "mask episodes cut by a length limit out of the loss (DAPO)"}
+    )
+    temperature: float = field(default=1.0, metadata={"help": "sampling temperature of the training rollouts"})
+    max_new_tokens: int = field(default=48, metadata={"help": "tokens the model may generate per turn"})
+    curriculum: str = field(
+        default="none", metadata={"help": "none | curriculum (1 -> 4 masks) | mixed (1..4 uniform)"}
+    )
+    episodes_per_stage: int = field(
+        default=8, metadata={"help": "episodes per curriculum stage (mask count) with --curriculum curriculum"}
+    )
+    seed: int = field(default=0, metadata={"help": "seeds torch, task sampling and data order"})
+    output_dir: str = field(default="runs/dapo-smollm2", metadata={"help": "where the trained model is saved"})
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """``--help``: the usage above as written, then every option with its help and default."""
+
+
+def parse_args() -> Args:
+    (args,) = HfArgumentParser(Args, description=__doc__, formatter_class=HelpFormatter).parse_args_into_dataclasses()
+    return args
 
 
 def make_env(args: Args, **kwargs: object) -> RAMPEnv:
@@ -131,6 +169,6 @@ def main(args: Args) -> dict[str, object]:
 
 
 if __name__ == "__main__":
-    (cli_args,) = HfArgumentParser(Args).parse_args_into_dataclasses()
+    cli_args = parse_args()
     with torch_threads(cli_args.threads):
         main(cli_args)

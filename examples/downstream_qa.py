@@ -1,4 +1,4 @@
-"""Downstream QA after RAMP (MaskSearch section 4): a RAMP-trained model -> SFT and/or DAPO on HotpotQA -> Table 2.
+r"""Downstream QA after RAMP (MaskSearch section 4): a RAMP-trained model -> SFT and/or DAPO on HotpotQA -> Table 2.
 
     python examples/downstream_qa.py --quick                    # CPU smoke run on the bundled HotpotQA sample
     python examples/downstream_qa.py --init_from runs/dapo-qwen1.5b --train_file hotpot_train_v1.1.json \
@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import os
@@ -57,42 +58,89 @@ QUICK = {
 
 @dataclass
 class Args:
-    init_from: str | None = None  # the RAMP-trained model folder; None: the offline SmolLM2-135M-Instruct
-    train_file: str | None = None  # a HotpotQA train file (any format ramp_env.qa.loaders reads); --quick: the bundled sample
-    train_format: str | None = None  # force the train file's format (hotpot, 2wiki, musique, ...)
-    stages: str = "sft,rl"  # comma-separated, in this order: sft, rl
-    eval_datasets: list[str] = field(default_factory=lambda: ["fanoutqa-dev"])  # QA files or fanoutqa-dev
-    eval_questions: int = 100  # per dataset, each question once in file order (fewer if the file is smaller)
-    compare_init: bool = True  # also evaluate the --init_from model (a row "init" next to "downstream")
-    quick: bool = False  # tiny CPU settings (see QUICK); the bundled HotpotQA sample as train and eval file
-    device: str = "cpu"
-    dtype: str | None = None  # weights as loaded: float32 (CPU default) | bfloat16 (GPU default) | float16
-    bf16: bool = False  # bfloat16 mixed precision for SFT (GPUs)
-    threads: int | None = None  # torch threads (1 is fastest on a busy 2-core CPU)
-    corpus: str = "default"  # the search corpus: 'default' or a corpus file (a Wikipedia dump for the paper)
-    max_searches: int = 4
-    top_k: int = 3
-    max_hit_chars: int = 1200
-    sft_file: str | None = None  # SFT trajectories made elsewhere (e.g. agents.synthesis) instead of playing --teacher
-    teacher: str = "bm25"  # a registered agent name or module:Class playing the train questions
-    teacher_args: str = "{}"  # its constructor arguments as JSON, e.g. '{"base_url": "http://127.0.0.1:8000/v1"}'
-    teacher_reward: str = "judge"  # the grader the filter uses: judge | f1 | recall | em | ...
-    teacher_episodes: int = 1000
-    min_score: float = 0.5  # keep teacher episodes the grader scores at least this
-    max_train_trajectories: int = 1000
-    sft_epochs: float = 2.0
-    sft_batch_size: int = 4
-    sft_learning_rate: float = 1e-5
-    rl_reward: str = "f1"  # DAPO's reward: token F1 (recall would reward listing many candidates)
-    rl_steps: int = 100
-    group_size: int = 4
-    tasks_per_step: int = 4
-    max_sampling_rounds: int = 3
-    rl_learning_rate: float = 1e-6
-    overlong_filtering: bool = True
-    max_new_tokens: int = 128
-    seed: int = 0
-    output_dir: str = "runs/downstream-qa"  # model/, teacher_trajectories.jsonl, eval/<dataset>/, downstream.md
+    init_from: str | None = field(
+        default=None, metadata={"help": "the RAMP-trained model folder; None: the offline SmolLM2-135M-Instruct"}
+    )
+    train_file: str | None = field(default=None, metadata={"help": (
+        "a HotpotQA train file (any format ramp_env.qa.loaders reads); --quick: the bundled sample"
+    )})
+    train_format: str | None = field(
+        default=None, metadata={"help": "force the train file's format (hotpot, 2wiki, musique, ...)"}
+    )
+    stages: str = field(default="sft,rl", metadata={"help": "training stages, comma-separated, in this order: sft, rl"})
+    eval_datasets: list[str] = field(
+        default_factory=lambda: ["fanoutqa-dev"], metadata={"help": "QA files to evaluate on, or fanoutqa-dev"}
+    )
+    eval_questions: int = field(
+        default=100, metadata={"help": "questions per dataset, each once in file order (fewer if the file is smaller)"}
+    )
+    compare_init: bool = field(
+        default=True, metadata={"help": "also evaluate the --init_from model (a row \"init\" next to \"downstream\")"}
+    )
+    quick: bool = field(default=False, metadata={"help": (
+        "tiny CPU settings (see QUICK); the bundled HotpotQA sample as train and eval file"
+    )})
+    device: str = field(default="cpu", metadata={"help": "torch device of the model: cpu, cuda or cuda:N"})
+    dtype: str | None = field(
+        default=None, metadata={"help": "weights as loaded: float32 (CPU default) | bfloat16 (GPU default) | float16"}
+    )
+    bf16: bool = field(default=False, metadata={"help": "bfloat16 mixed precision for SFT (GPUs)"})
+    threads: int | None = field(default=None, metadata={"help": "torch threads (1 is fastest on a busy 2-core CPU)"})
+    corpus: str = field(default="default", metadata={"help": (
+        "the search corpus: 'default' or a corpus file (a Wikipedia dump for the paper)"
+    )})
+    max_searches: int = field(default=4, metadata={"help": "searches the agent may make per episode"})
+    top_k: int = field(default=3, metadata={"help": "passages each search returns"})
+    max_hit_chars: int = field(default=1200, metadata={"help": "characters of each returned passage the agent sees"})
+    sft_file: str | None = field(default=None, metadata={"help": (
+        "SFT trajectories made elsewhere (e.g. agents.synthesis) instead of playing --teacher"
+    )})
+    teacher: str = field(
+        default="bm25", metadata={"help": "a registered agent name or module:Class playing the train questions"}
+    )
+    teacher_args: str = field(default="{}", metadata={"help": (
+        "the teacher's constructor arguments as JSON, e.g. '{\"base_url\": \"http://127.0.0.1:8000/v1\"}'"
+    )})
+    teacher_reward: str = field(
+        default="judge", metadata={"help": "the grader the filter uses: judge | f1 | recall | em | ..."}
+    )
+    teacher_episodes: int = field(default=1000, metadata={"help": "train questions the teacher plays for SFT data"})
+    min_score: float = field(default=0.5, metadata={"help": "keep teacher episodes the grader scores at least this"})
+    max_train_trajectories: int = field(default=1000, metadata={"help": "most kept teacher episodes SFT trains on"})
+    sft_epochs: float = field(default=2.0, metadata={"help": "SFT passes over the kept trajectories"})
+    sft_batch_size: int = field(default=4, metadata={"help": "trajectories per SFT step"})
+    sft_learning_rate: float = field(default=1e-5, metadata={"help": "AdamW learning rate of SFT"})
+    rl_reward: str = field(
+        default="f1", metadata={"help": "DAPO's reward: token F1 (recall would reward listing many candidates)"}
+    )
+    rl_steps: int = field(default=100, metadata={"help": "DAPO steps on the train questions"})
+    group_size: int = field(
+        default=4, metadata={"help": "episodes sampled per task (G); advantages compare a task's episodes"}
+    )
+    tasks_per_step: int = field(
+        default=4, metadata={"help": "groups with reward variance per step (the batch dynamic sampling fills)"}
+    )
+    max_sampling_rounds: int = field(
+        default=3, metadata={"help": "dynamic sampling: rounds of new tasks a step may draw to fill its batch"}
+    )
+    rl_learning_rate: float = field(default=1e-6, metadata={"help": "AdamW learning rate of DAPO"})
+    overlong_filtering: bool = field(
+        default=True, metadata={"help": "mask episodes cut by a length limit out of the DAPO loss"}
+    )
+    max_new_tokens: int = field(default=128, metadata={"help": "tokens the model may generate per turn"})
+    seed: int = field(default=0, metadata={"help": "seeds torch, task sampling and data order"})
+    output_dir: str = field(default="runs/downstream-qa", metadata={"help": (
+        "where model/, teacher_trajectories.jsonl, eval/<dataset>/ and downstream.md go"
+    )})
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """``--help``: the usage above as written, then every option with its help and default."""
+
+
+def parse_args() -> Args:
+    (args,) = HfArgumentParser(Args, description=__doc__, formatter_class=HelpFormatter).parse_args_into_dataclasses()
+    return args
 
 
 def make_env(args: Args, reward: str) -> MultiHopQAEnv:
@@ -104,17 +152,22 @@ def make_env(args: Args, reward: str) -> MultiHopQAEnv:
     )
 
 
-def main(args: Args) -> dict[str, object]:
-    if args.quick:
-        defaults = {f.name: f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
-                    for f in dataclasses.fields(Args)}
-        args = dataclasses.replace(args, **{k: v for k, v in QUICK.items() if getattr(args, k) == defaults[k]})
-        if args.train_file is None:
-            args = dataclasses.replace(args, train_file=str(BUNDLED_HOTPOT))
-        if args.eval_datasets == defaults["eval_datasets"]:
-            args = dataclasses.replace(args, eval_datasets=[str(BUNDLED_HOTPOT)])
+def quick_settings(args: Args) -> Args:
+    """``--quick``: the settings left at their defaults become :data:`QUICK`'s; the bundled sample as data."""
+    defaults = {f.name: f.default if f.default_factory is dataclasses.MISSING else f.default_factory()
+                for f in dataclasses.fields(Args)}
+    args = dataclasses.replace(args, **{k: v for k, v in QUICK.items() if getattr(args, k) == defaults[k]})
+    if args.train_file is None:
+        args = dataclasses.replace(args, train_file=str(BUNDLED_HOTPOT))
+    if args.eval_datasets == defaults["eval_datasets"]:
+        args = dataclasses.replace(args, eval_datasets=[str(BUNDLED_HOTPOT)])
+    return args
+
+
+def check_inputs(args: Args) -> tuple[list[str], dict[str, object], Path]:
+    """Everything a long run needs, checked before it starts: the stages, the teacher's arguments and
+    the output folder (created)."""
     stages = [s.strip() for s in args.stages.split(",") if s.strip()]
-    # check everything a long run needs before it starts
     if not set(stages) <= set(STAGES) or not stages:
         raise SystemExit(f"--stages must name some of {STAGES}, comma-separated; got {args.stages!r}")
     if args.train_file is None or not Path(args.train_file).is_file():
@@ -138,58 +191,56 @@ def main(args: Args) -> dict[str, object]:
     out.mkdir(parents=True, exist_ok=True)
     if not os.access(out, os.W_OK):
         raise SystemExit(f"--output_dir {out} is not writable")
-    torch.manual_seed(args.seed)
+    return stages, teacher_kwargs, out
 
-    model, tokenizer = load_causal_lm(args.init_from, device=args.device, dtype=args.dtype)
-    summary: dict[str, object] = {"init_from": args.init_from, "train_file": args.train_file, "stages": stages}
 
-    if "sft" in stages:
-        # teacher data: the teacher answers the train questions; a judge keeps the good episodes
-        if args.sft_file is not None:
-            played = read_trajectories(args.sft_file)
-        else:
-            recorder = RecordTrajectories(make_env(args, args.teacher_reward), agent=args.teacher)
-            teacher = make_agent(args.teacher, env=recorder, kwargs=teacher_kwargs)
-            for i in range(args.teacher_episodes):
-                run_episode(recorder, teacher, seed=args.seed + i)
-            played = recorder.pop_trajectories()
-            recorder.close()
-        kept = filter_trajectories(played, args.min_score)[: args.max_train_trajectories]
-        write_trajectories(out / "teacher_trajectories.jsonl", kept)
-        print(f"teacher {args.teacher}: {len(played)} episodes, mean {args.teacher_reward} "
-              f"{sum(t.score for t in played) / max(len(played), 1):.3f}; kept {len(kept)} scoring >= {args.min_score}")
-        if not kept:
-            raise SystemExit("no teacher episode passed the filter: lower --min_score or raise --teacher_episodes")
-        metrics = train_sft(model, tokenizer, kept, SFTTrainConfig(
-            num_epochs=args.sft_epochs, batch_size=args.sft_batch_size, learning_rate=args.sft_learning_rate,
-            seed=args.seed, bf16=args.bf16, logging_steps=1,
-        ))
-        print(f"sft: {metrics['steps']} steps on {metrics['examples']} trajectories, loss {metrics['train_loss']:.3f}")
-        summary["sft"] = {k: v for k, v in metrics.items() if k != "log_history"} | {"teacher_episodes": len(played)}
+def sft_stage(args: Args, model, tokenizer, teacher_kwargs: dict[str, object], out: Path) -> dict[str, object]:
+    """Teacher data (the teacher answers the train questions; a judge keeps the good episodes), then SFT."""
+    if args.sft_file is not None:
+        played = read_trajectories(args.sft_file)
+    else:
+        recorder = RecordTrajectories(make_env(args, args.teacher_reward), agent=args.teacher)
+        teacher = make_agent(args.teacher, env=recorder, kwargs=teacher_kwargs)
+        for i in range(args.teacher_episodes):
+            run_episode(recorder, teacher, seed=args.seed + i)
+        played = recorder.pop_trajectories()
+        recorder.close()
+    kept = filter_trajectories(played, args.min_score)[: args.max_train_trajectories]
+    write_trajectories(out / "teacher_trajectories.jsonl", kept)
+    print(f"teacher {args.teacher}: {len(played)} episodes, mean {args.teacher_reward} "
+          f"{sum(t.score for t in played) / max(len(played), 1):.3f}; kept {len(kept)} scoring >= {args.min_score}")
+    if not kept:
+        raise SystemExit("no teacher episode passed the filter: lower --min_score or raise --teacher_episodes")
+    metrics = train_sft(model, tokenizer, kept, SFTTrainConfig(
+        num_epochs=args.sft_epochs, batch_size=args.sft_batch_size, learning_rate=args.sft_learning_rate,
+        seed=args.seed, bf16=args.bf16, logging_steps=1,
+    ))
+    print(f"sft: {metrics['steps']} steps on {metrics['examples']} trajectories, loss {metrics['train_loss']:.3f}")
+    return {k: v for k, v in metrics.items() if k != "log_history"} | {"teacher_episodes": len(played)}
 
-    if "rl" in stages:
-        trainer = DAPOTrainer(
-            model, tokenizer, lambda: make_env(args, args.rl_reward),
-            DAPOConfig(
-                group_size=args.group_size, tasks_per_step=args.tasks_per_step,
-                max_sampling_rounds=args.max_sampling_rounds, learning_rate=args.rl_learning_rate,
-                overlong_filtering=args.overlong_filtering, max_new_tokens=args.max_new_tokens, seed=args.seed,
-            ),
-        )
-        history = []
-        for _ in range(args.rl_steps):
-            history.append(trainer.step())
-            print("dapo step", json.dumps({k: round(v, 4) for k, v in history[-1].items()}))
-        for env in trainer.envs:
-            env.close()
-        summary["rl"] = {"steps": len(history), "history": history, "config": trainer.config_dict()}
 
-    model_dir = out / "model"
-    save_pretrained_atomic(model, tokenizer, model_dir)
-    del model
-    print(f"model saved to {model_dir}")
+def rl_stage(args: Args, model, tokenizer) -> dict[str, object]:
+    """DAPO on the train questions, graded with ``--rl_reward``."""
+    trainer = DAPOTrainer(
+        model, tokenizer, lambda: make_env(args, args.rl_reward),
+        DAPOConfig(
+            group_size=args.group_size, tasks_per_step=args.tasks_per_step,
+            max_sampling_rounds=args.max_sampling_rounds, learning_rate=args.rl_learning_rate,
+            overlong_filtering=args.overlong_filtering, max_new_tokens=args.max_new_tokens, seed=args.seed,
+        ),
+    )
+    history = []
+    for _ in range(args.rl_steps):
+        history.append(trainer.step())
+        print("dapo step", json.dumps({k: round(v, 4) for k, v in history[-1].items()}))
+    for env in trainer.envs:
+        env.close()
+    return {"steps": len(history), "history": history, "config": trainer.config_dict()}
 
-    # evaluation: the Table-2 harness, every question once in file order, greedy decoding
+
+def evaluate_models(args: Args, model_dir: Path, out: Path) -> str:
+    """The Table-2 harness on every eval dataset (each question once in file order, greedy decoding):
+    the trained model, and the initial one with ``--compare_init``; the recall, F1 and EM tables."""
     models = {"downstream": str(model_dir)}
     if args.compare_init:
         models["init"] = args.init_from  # None: the offline base model
@@ -206,7 +257,27 @@ def main(args: Args) -> dict[str, object]:
                               progress=False)
             # both rows are the registered agent "llm": name them by model for the table
             records[dataset] += [dataclasses.replace(r, agent=row) for r in result.records]
-    tables = "\n\n".join(format_downstream(records, metric) for metric in ("recall", "f1", "em"))
+    return "\n\n".join(format_downstream(records, metric) for metric in ("recall", "f1", "em"))
+
+
+def main(args: Args) -> dict[str, object]:
+    if args.quick:
+        args = quick_settings(args)
+    stages, teacher_kwargs, out = check_inputs(args)
+    torch.manual_seed(args.seed)
+
+    model, tokenizer = load_causal_lm(args.init_from, device=args.device, dtype=args.dtype)
+    summary: dict[str, object] = {"init_from": args.init_from, "train_file": args.train_file, "stages": stages}
+    if "sft" in stages:
+        summary["sft"] = sft_stage(args, model, tokenizer, teacher_kwargs, out)
+    if "rl" in stages:
+        summary["rl"] = rl_stage(args, model, tokenizer)
+    model_dir = out / "model"
+    save_pretrained_atomic(model, tokenizer, model_dir)
+    del model
+    print(f"model saved to {model_dir}")
+
+    tables = evaluate_models(args, model_dir, out)
     print(tables)
     atomic_write_text(out / "downstream.md", tables + "\n")
     atomic_write_json(out / "summary.json", summary)
@@ -215,6 +286,6 @@ def main(args: Args) -> dict[str, object]:
 
 
 if __name__ == "__main__":
-    (cli_args,) = HfArgumentParser(Args).parse_args_into_dataclasses()
+    cli_args = parse_args()
     with torch_threads(cli_args.threads):
         main(cli_args)

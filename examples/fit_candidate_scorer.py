@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -28,20 +28,31 @@ from ramp_env.rewards.metrics import token_f1, token_recall
 
 @dataclass
 class Args:
-    corpus: str = "default"
-    span_extractor: str = "auto"
-    cache_dir: str | None = None
-    train_tasks: int = 1000
-    val_tasks: int = 400
-    c: float = 1.0
-    """inverse L2 strength of the logistic regression"""
+    corpus: str = field(default="default", metadata={"help": "the search corpus: 'default' or a corpus file"})
+    span_extractor: str = field(
+        default="auto", metadata={"help": "salient-span extractor of the env and the agent: auto, spacy, rules, ..."}
+    )
+    cache_dir: str | None = field(
+        default=None, metadata={"help": "where the prepared corpus is kept (default: RAMP_ENV_CACHE or the user cache)"}
+    )
+    train_tasks: int = field(
+        default=1000, metadata={"help": "one-mask tasks played for training rows (reset seeds 50000+)"}
+    )
+    val_tasks: int = field(
+        default=400, metadata={"help": "held-out one-mask tasks the recall is measured on (reset seeds 90000+)"}
+    )
+    c: float = field(default=1.0, metadata={"help": "inverse L2 strength of the logistic regression"})
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """``--help``: the usage above as written, then every option with its help and default."""
 
 
 def parse_args() -> Args:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     for f in dataclasses.fields(Args):
         kind = {int: int, float: float}.get(type(f.default), str)
-        parser.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default)
+        parser.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default, help=f.metadata["help"])
     return Args(**vars(parser.parse_args()))
 
 

@@ -1,4 +1,4 @@
-"""GRPO/DAPO on RAMP-v0 with TRL's GRPOTrainer and a multi-turn rollout_func.
+r"""GRPO/DAPO on RAMP-v0 with TRL's GRPOTrainer and a multi-turn rollout_func.
 
 CPU smoke run (SmolLM2-135M-Instruct from the offline package; minutes per step on 2 cores):
 
@@ -36,10 +36,11 @@ GPU with vLLM (colocated engine, one process; see docs/llm-training.md for serve
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import functools
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -57,32 +58,65 @@ from ramp_env.models import load_causal_lm, torch_threads
 
 @dataclass
 class Args:
-    init_from: str = "runs/sft-smollm2"  # the SFT example's output; falls back to --model if missing
-    model: str | None = None  # None: the offline SmolLM2-135M-Instruct
-    env: str = "RAMP-v0"  # any registered env id, e.g. RAMP-Lite-v0 (the teaching env: short one-sentence tasks)
-    corpus: str | None = None  # None: the env's own corpus (RAMP-v0: the default corpus; RAMP-Lite-v0: Lite)
-    num_masks: str = "1"  # comma-separated mask counts, cycled over the tasks, e.g. "1,2,3,4"
-    num_tasks: int = 2000
-    task_seed: int = 7  # not the evaluation seed (ramp-env evaluate --seed), so tasks stay apart
-    max_searches: int = 1
-    top_k: int = 1
-    max_hit_chars: int = 300
-    max_new_tokens: int = 48  # per turn
-    max_context_tokens: int = 2048
-    max_steps: int = 2
-    num_generations: int = 4  # G: episodes per task
-    per_device_train_batch_size: int = 4  # episodes per device and step (a multiple of G)
-    learning_rate: float = 2e-6
-    temperature: float = 1.0
-    use_vllm: bool = False
-    vllm_mode: str = "colocate"  # or "server" (start `trl vllm-serve --model ...` first)
-    bf16: bool = False
-    threads: int | None = None  # torch threads on CPU (1 is fastest on a busy 2-core machine)
-    # None: on for GPUs (memory), off on CPU (a 135M model fits; recomputing activations only costs time)
-    activation_checkpointing: bool | None = None
-    log_file: str | None = None  # write the trainer's per-step log (reward, reward_std, loss, ...) here as JSON
-    seed: int = 0
-    output_dir: str = "runs/grpo-trl"
+    init_from: str = field(
+        default="runs/sft-smollm2", metadata={"help": "the SFT example's output; falls back to --model if missing"}
+    )
+    model: str | None = field(default=None, metadata={"help": (
+        "the base model (a folder, .gguf or hub id); None: the offline SmolLM2-135M-Instruct"
+    )})
+    env: str = field(default="RAMP-v0", metadata={"help": (
+        "any registered env id, e.g. RAMP-Lite-v0 (the teaching env: short one-sentence tasks)"
+    )})
+    corpus: str | None = field(
+        default=None, metadata={"help": "the search corpus; None: the env's own corpus (RAMP-v0: the default corpus; RAMP-Lite-v0: Lite)"}
+    )
+    num_masks: str = field(
+        default="1", metadata={"help": "comma-separated mask counts, cycled over the tasks, e.g. \"1,2,3,4\""}
+    )
+    num_tasks: int = field(default=2000, metadata={"help": "rows of the task dataset (reset seed and mask count each)"})
+    task_seed: int = field(
+        default=7, metadata={"help": "not the evaluation seed (ramp-env evaluate --seed), so tasks stay apart"}
+    )
+    max_searches: int = field(default=1, metadata={"help": "searches the agent may make per episode"})
+    top_k: int = field(default=1, metadata={"help": "passages each search returns"})
+    max_hit_chars: int = field(default=300, metadata={"help": "characters of each returned passage the agent sees"})
+    max_new_tokens: int = field(default=48, metadata={"help": "per turn"})
+    max_context_tokens: int = field(
+        default=2048, metadata={"help": "longest prompt a turn may have; older turns are cut to fit"}
+    )
+    max_steps: int = field(default=2, metadata={"help": "GRPO training steps"})
+    num_generations: int = field(default=4, metadata={"help": "G: episodes per task"})
+    per_device_train_batch_size: int = field(
+        default=4, metadata={"help": "episodes per device and step (a multiple of G)"}
+    )
+    learning_rate: float = field(default=2e-6, metadata={"help": "AdamW learning rate"})
+    temperature: float = field(default=1.0, metadata={"help": "sampling temperature of the training rollouts"})
+    use_vllm: bool = field(default=False, metadata={"help": "generate rollouts with vLLM (GPU)"})
+    vllm_mode: str = field(
+        default="colocate", metadata={"help": "or \"server\" (start `trl vllm-serve --model ...` first)"}
+    )
+    bf16: bool = field(default=False, metadata={"help": "bfloat16 mixed precision (GPUs)"})
+    threads: int | None = field(
+        default=None, metadata={"help": "torch threads on CPU (1 is fastest on a busy 2-core machine)"}
+    )
+    activation_checkpointing: bool | None = field(default=None, metadata={"help": (
+        "recompute activations in the backward pass; None: on for GPUs (memory), off on CPU (a 135M model "
+        "fits; recomputing only costs time)"
+    )})
+    log_file: str | None = field(
+        default=None, metadata={"help": "write the trainer's per-step log (reward, reward_std, loss, ...) here as JSON"}
+    )
+    seed: int = field(default=0, metadata={"help": "seeds torch, task sampling and data order"})
+    output_dir: str = field(default="runs/grpo-trl", metadata={"help": "where the trained model is saved"})
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """``--help``: the usage above as written, then every option with its help and default."""
+
+
+def parse_args() -> Args:
+    (args,) = HfArgumentParser(Args, description=__doc__, formatter_class=HelpFormatter).parse_args_into_dataclasses()
+    return args
 
 
 def checkpointing_args(enabled: bool) -> dict[str, Any]:
@@ -176,6 +210,6 @@ if __name__ == "__main__":
     # TRL 1.16 reads transformers 5's deprecated `is_gradient_checkpointing` on every step (not our
     # call, nothing we pass changes it): hide that one message, keep every other warning
     warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated", category=FutureWarning)
-    (cli_args,) = HfArgumentParser(Args).parse_args_into_dataclasses()
+    cli_args = parse_args()
     with torch_threads(cli_args.threads):
         main(cli_args)

@@ -1,4 +1,4 @@
-"""SFT of SmolLM2-135M-Instruct on the BM25 heuristic agent's RAMP trajectories, on CPU in minutes.
+r"""SFT of SmolLM2-135M-Instruct on the BM25 heuristic agent's RAMP trajectories, on CPU in minutes.
 
     python examples/sft_smollm2.py                       # offline SmolLM2, tiny budgets
     python examples/sft_smollm2.py --train_num_masks 1,2,3,4 --curriculum staged   # 1-mask data first, then 2, ...
@@ -16,8 +16,9 @@
 
 from __future__ import annotations
 
+import argparse
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 from transformers import HfArgumentParser
@@ -36,32 +37,57 @@ from ramp_env.trajectories import RecordTrajectories, filter_trajectories, read_
 
 @dataclass
 class Args:
-    model: str | None = None  # None: the offline SmolLM2-135M-Instruct; else a folder, .gguf or hub id
-    device: str = "cpu"
-    dtype: str | None = None  # weights as loaded: float32 (CPU default) | bfloat16 (GPU default) | float16;
-    # half-precision models train with float32 master weights and autocast (agents/training/precision.py)
-    bf16: bool = False  # bfloat16 mixed precision for SFT (GPUs)
-    threads: int | None = None  # torch threads (1 is fastest on a busy 2-core CPU)
-    corpus: str = "default"
-    num_masks: int = 1
-    max_searches: int = 1  # short episodes keep CPU sequences around 400 tokens
-    top_k: int = 1
-    max_hit_chars: int = 300
-    eval_tasks: int = 16
-    eval_seed: int = 1000
-    train_file: str | None = None  # trajectories from `ramp-env collect` instead of playing BM25 here
-    train_episodes: int = 160  # BM25 episodes played for training data
-    train_seed: int = 0
-    train_num_masks: str | None = None  # mask counts of the training episodes, e.g. "1,2,3,4" (default: num_masks)
-    curriculum: str = "mixed"  # SFT data order: mixed (shuffled) | staged (by mask count, fewest first)
-    min_score: float = 0.5  # rejection sampling threshold
-    max_train_trajectories: int = 16
-    epochs: float = 2.0
-    batch_size: int = 4
-    learning_rate: float = 1e-4
-    max_new_tokens: int = 48
-    seed: int = 0
-    output_dir: str = "runs/sft-smollm2"  # the fine-tuned model (and trajectories.jsonl)
+    model: str | None = field(
+        default=None, metadata={"help": "the model to train: a folder, .gguf or hub id; None: the offline SmolLM2-135M-Instruct"}
+    )
+    device: str = field(default="cpu", metadata={"help": "torch device of the model: cpu, cuda or cuda:N"})
+    dtype: str | None = field(default=None, metadata={"help": (
+        "weights as loaded: float32 (CPU default) | bfloat16 (GPU default) | float16; half-precision models "
+        "train with float32 master weights and autocast (agents/training/precision.py)"
+    )})
+    bf16: bool = field(default=False, metadata={"help": "bfloat16 mixed precision for SFT (GPUs)"})
+    threads: int | None = field(default=None, metadata={"help": "torch threads (1 is fastest on a busy 2-core CPU)"})
+    corpus: str = field(default="default", metadata={"help": "the search corpus: 'default' or a corpus file"})
+    num_masks: int = field(default=1, metadata={"help": (
+        "masks per task, of the held-out tasks and (without --train_num_masks) of the training episodes"
+    )})
+    max_searches: int = field(default=1, metadata={"help": "short episodes keep CPU sequences around 400 tokens"})
+    top_k: int = field(default=1, metadata={"help": "passages each search returns"})
+    max_hit_chars: int = field(default=300, metadata={"help": "characters of each returned passage the agent sees"})
+    eval_tasks: int = field(default=16, metadata={"help": "held-out tasks scored before and after training"})
+    eval_seed: int = field(default=1000, metadata={"help": (
+        "first reset seed of the held-out tasks (when the corpus has no frozen test set)"
+    )})
+    train_file: str | None = field(
+        default=None, metadata={"help": "trajectories from `ramp-env collect` instead of playing BM25 here"}
+    )
+    train_episodes: int = field(default=160, metadata={"help": "BM25 episodes played for training data"})
+    train_seed: int = field(default=0, metadata={"help": "first reset seed of the BM25 training episodes"})
+    train_num_masks: str | None = field(
+        default=None, metadata={"help": "mask counts of the training episodes, e.g. \"1,2,3,4\" (default: num_masks)"}
+    )
+    curriculum: str = field(
+        default="mixed", metadata={"help": "SFT data order: mixed (shuffled) | staged (by mask count, fewest first)"}
+    )
+    min_score: float = field(default=0.5, metadata={"help": "rejection sampling threshold"})
+    max_train_trajectories: int = field(default=16, metadata={"help": "most kept episodes SFT trains on"})
+    epochs: float = field(default=2.0, metadata={"help": "SFT passes over the kept trajectories"})
+    batch_size: int = field(default=4, metadata={"help": "trajectories per SFT step"})
+    learning_rate: float = field(default=1e-4, metadata={"help": "AdamW learning rate"})
+    max_new_tokens: int = field(default=48, metadata={"help": "tokens the model may generate per turn"})
+    seed: int = field(default=0, metadata={"help": "seeds torch, task sampling and data order"})
+    output_dir: str = field(
+        default="runs/sft-smollm2", metadata={"help": "the fine-tuned model (and trajectories.jsonl)"}
+    )
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """``--help``: the usage above as written, then every option with its help and default."""
+
+
+def parse_args() -> Args:
+    (args,) = HfArgumentParser(Args, description=__doc__, formatter_class=HelpFormatter).parse_args_into_dataclasses()
+    return args
 
 
 def make_env(args: Args, **kwargs: object) -> RAMPEnv:
@@ -122,6 +148,6 @@ def main(args: Args) -> dict[str, object]:
 
 
 if __name__ == "__main__":
-    (cli_args,) = HfArgumentParser(Args).parse_args_into_dataclasses()
+    cli_args = parse_args()
     with torch_threads(cli_args.threads):
         main(cli_args)

@@ -20,7 +20,7 @@ import argparse
 import csv
 import dataclasses
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -39,32 +39,40 @@ from ramp_env.wrappers.candidate_actions import CandidateActionWrapper
 
 @dataclass
 class Args:
-    corpus: str = "default"
-    """'default' or a corpus file"""
-    span_extractor: str = "auto"
-    """salient spans of the env (and so of the candidates)"""
-    cache_dir: str | None = None
-    num_masks: int = 1
-    algo: str = "maskable_ppo"
-    """'maskable_ppo' (sb3-contrib, uses action masks) or 'ppo' (invalid actions are penalised no-ops)"""
-    total_timesteps: int = 20_000
-    n_envs: int = 4
-    n_steps: int = 128
-    """steps per env per update"""
-    batch_size: int = 128
-    learning_rate: float = 1e-3
-    ent_coef: float = 0.01
-    seed: int = 0
-    eval_every: int = 2_000
-    eval_episodes: int = 200
-    out: str = "runs/ppo"
+    corpus: str = field(default="default", metadata={"help": "'default' or a corpus file"})
+    span_extractor: str = field(
+        default="auto", metadata={"help": "salient spans of the env (and so of the candidates)"}
+    )
+    cache_dir: str | None = field(
+        default=None, metadata={"help": "where the prepared corpus is kept (default: RAMP_ENV_CACHE or the user cache)"}
+    )
+    num_masks: int = field(default=1, metadata={"help": "masks per task"})
+    algo: str = field(default="maskable_ppo", metadata={"help": (
+        "'maskable_ppo' (sb3-contrib, uses action masks) or 'ppo' (invalid actions are penalised no-ops)"
+    )})
+    total_timesteps: int = field(default=20_000, metadata={"help": "environment steps of training"})
+    n_envs: int = field(default=4, metadata={"help": "training envs stepped together"})
+    n_steps: int = field(default=128, metadata={"help": "steps per env per update"})
+    batch_size: int = field(default=128, metadata={"help": "minibatch size of the PPO update"})
+    learning_rate: float = field(default=1e-3, metadata={"help": "Adam learning rate"})
+    ent_coef: float = field(default=0.01, metadata={"help": "entropy bonus coefficient"})
+    seed: int = field(default=0, metadata={"help": "seeds torch, task sampling and data order"})
+    eval_every: int = field(default=2_000, metadata={"help": "evaluate the policy every this many environment steps"})
+    eval_episodes: int = field(default=200, metadata={"help": "held-out tasks per evaluation"})
+    out: str = field(
+        default="runs/ppo", metadata={"help": "folder for curve.csv, references.csv, curve.png and policy.safetensors"}
+    )
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """``--help``: the usage above as written, then every option with its help and default."""
 
 
 def parse_args() -> Args:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=HelpFormatter)
     for f in dataclasses.fields(Args):
         kind = {int: int, float: float}.get(type(f.default), str)
-        parser.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default)
+        parser.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default, help=f.metadata["help"])
     return Args(**vars(parser.parse_args()))
 
 

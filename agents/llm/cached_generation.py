@@ -44,6 +44,7 @@ from transformers.cache_utils import DynamicLayer
 
 from agents.llm.generation import (
     Generation,
+    check_generation_args,
     eos_token_ids,
     stop_criteria,
     trim_generation,
@@ -293,12 +294,7 @@ def generate_cached(
     After the call ``cache`` holds every row's context plus the generated tokens
     whose keys were computed (all but the last), replacing what it held before.
     """
-    if max_new_tokens < 1:
-        raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    if temperature < 0:
-        raise ValueError(f"temperature must be >= 0, got {temperature}")
+    check_generation_args(max_new_tokens, batch_size, temperature)
     if any(not c for c in contexts):
         raise ValueError("cannot generate from an empty context")
     cache.bind(model)
@@ -331,34 +327,126 @@ def _generate_chunk(
     stop_strings: Sequence[str],
     return_logprobs: bool,
 ) -> tuple[list[Generation], list[_Entry]]:
-    device = next(model.parameters()).device
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
-    eos_ids = eos_token_ids(model, tokenizer)
-    rows = len(chunk)
     found = [cache.lookup(c) for c in chunk]
     cached_lens = [n for n, _ in found]
-    new_lens = [len(c) - n for c, n in zip(chunk, cached_lens)]
     cache.hits += sum(1 for n in cached_lens if n)
     cache.reused_tokens += sum(cached_lens)
-    cache.prefilled_tokens += sum(new_lens)
+    cache.prefilled_tokens += sum(len(c) - n for c, n in zip(chunk, cached_lens))
     started = time.process_time()
-    lengths_list = [len(c) for c in chunk]
-    total = max(lengths_list)  # every row's keys/values end at column `total`, right-aligned
-    attention = _left_padded_mask(lengths_list, total).to(device)
+    logits, past, attention = _prefill_chunk(model, chunk, found, max_new_tokens, pad_id)
+    cache.prefill_cpu_seconds += time.process_time() - started
+    started = time.process_time()
+    decoding = _ChunkDecoding(model, tokenizer, chunk, past, attention, pad_id, stop_strings, max_new_tokens)
+    chosen_logprobs = decoding.run(logits, temperature, top_p, return_logprobs)
+    cache.decode_cpu_seconds += time.process_time() - started
+    return decoding.results(chosen_logprobs if return_logprobs else None)
+
+
+def _prefill_chunk(
+    model: Any, chunk: list[list[int]], found: list[tuple[int, KV | None]], max_new_tokens: int, pad_id: int
+) -> tuple[torch.Tensor, DynamicCache, torch.Tensor]:
+    """Encode the chunk's contexts (each row's uncached tokens only, where the model's layers allow):
+    the rows' last logits, the batch cache (every row's keys end at the longest context's length,
+    right-aligned) and the left-padded attention mask."""
+    device = next(model.parameters()).device
+    lengths = [len(c) for c in chunk]
+    total = max(lengths)
+    attention = _left_padded_mask(lengths, total).to(device)
     past = _preallocated_cache(model, total + max_new_tokens)
     if past is not None:
-        logits = _prefill_rows(model, chunk, found, past, total)
-    else:  # layers we cannot batch row by row (sliding windows, linear attention): one padded pass, no reuse
-        assert not any(cached_lens), "only plain caches keep entries"
-        ids = torch.full((rows, total), pad_id, dtype=torch.long)
-        positions = torch.zeros((rows, total), dtype=torch.long)
-        for row, context in enumerate(chunk):
-            ids[row, total - len(context) :] = torch.tensor(context, dtype=torch.long)
-            positions[row, total - len(context) :] = torch.arange(len(context))
-        logits, past = _forward(
-            model, DynamicCache(config=model.config), input_ids=ids.to(device),
-            attention_mask=attention, position_ids=positions.to(device), logits_to_keep=1,
+        return _prefill_rows(model, chunk, found, past, total), past, attention
+    # layers we cannot batch row by row (sliding windows, linear attention): one padded pass, no reuse
+    assert not any(n for n, _ in found), "only plain caches keep entries"
+    ids = torch.full((len(chunk), total), pad_id, dtype=torch.long)
+    positions = torch.zeros((len(chunk), total), dtype=torch.long)
+    for row, context in enumerate(chunk):
+        ids[row, total - len(context) :] = torch.tensor(context, dtype=torch.long)
+        positions[row, total - len(context) :] = torch.arange(len(context))
+    logits, past = _forward(
+        model, DynamicCache(config=model.config), input_ids=ids.to(device),
+        attention_mask=attention, position_ids=positions.to(device), logits_to_keep=1,
+    )
+    return logits, past, attention
+
+
+class _ChunkDecoding:
+    """The decode loop of one chunk: one token per step for the rows still in the batch.
+
+    Rows are chunk indices; a row's *position* is its index in the (shrinking) batch.
+    Why a class: the loop, the compaction of finished rows and the cache entries all
+    read and update the same state (the batch's cache, mask, rows left and tokens fed).
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        tokenizer: Any,
+        chunk: list[list[int]],
+        past: DynamicCache,
+        attention: torch.Tensor,
+        pad_id: int,
+        stop_strings: Sequence[str],
+        max_new_tokens: int,
+    ) -> None:
+        device = attention.device
+        self.model, self.tokenizer, self.chunk, self.past, self.attention = model, tokenizer, chunk, past, attention
+        self.pad_id, self.stop_strings, self.max_new_tokens = pad_id, stop_strings, max_new_tokens
+        self.eos_ids = eos_token_ids(model, tokenizer)
+        self.row_lengths = [len(c) for c in chunk]
+        self.total = max(self.row_lengths)  # every row's keys/values end at column `total`, right-aligned
+        self.lengths = torch.tensor(self.row_lengths, dtype=torch.long, device=device)
+        self.plain = _cache_is_plain(past)
+        self.compactable = all(isinstance(layer, _PreallocatedLayer) for layer in past.layers)
+        rows = len(chunk)
+        self.generated = torch.zeros((rows, 0), dtype=torch.long, device=device)
+        self.done = torch.zeros(rows, dtype=torch.bool, device=device)
+        self.alive = torch.arange(rows, device=device)  # the chunk rows still in the batch, in batch order
+        self.trimmed = 0  # leading columns dropped from the cache (padding of every row left in the batch)
+        self.kept: dict[int, _Entry] = {}  # entries of rows that left the batch early
+        self.fed = 0  # generated tokens whose keys/values are in the cache
+
+    def run(self, logits: torch.Tensor, temperature: float, top_p: float, return_logprobs: bool) -> list[torch.Tensor]:
+        """Decode from the prefill's ``logits``; returns each step's chosen-token log-probs (if asked)."""
+        device, rows = self.attention.device, len(self.chunk)
+        warper = TopPLogitsWarper(top_p) if temperature > 0 and top_p < 1.0 else None
+        stop = stop_criteria(self.tokenizer, self.stop_strings)
+        eos = torch.tensor(sorted(self.eos_ids), dtype=torch.long, device=device)
+        chosen_logprobs: list[torch.Tensor] = []
+        for step in range(self.max_new_tokens):
+            scores, sampled = _pick(logits, temperature, warper, self.generated[self.alive])
+            token = torch.full((rows,), self.pad_id, dtype=torch.long, device=device)
+            token[self.alive] = sampled
+            if return_logprobs:
+                chosen = torch.zeros(rows, dtype=scores.dtype, device=device)
+                chosen[self.alive] = torch.log_softmax(scores, dim=-1).gather(-1, sampled[:, None]).squeeze(1)
+                chosen_logprobs.append(chosen)
+            token = torch.where(self.done, torch.full_like(token, self.pad_id), token)
+            self.generated = torch.cat([self.generated, token[:, None]], dim=1)
+            if len(eos):
+                self.done |= torch.isin(token, eos)
+            if stop is not None:
+                self.done |= stop(self.generated, None).to(device)
+            if bool(self.done.all()) or step == self.max_new_tokens - 1:
+                break
+            finished = self.done[self.alive]
+            # Rows that finished still cost attention over their keys (and pad columns) every step until the
+            # last row stops: drop them once a quarter of the batch has, and the left padding no row needs.
+            if (self.compactable and self.plain and int(finished.sum()) * 4 >= len(self.alive)
+                    and self.max_new_tokens - step > 4):
+                self._compact(finished)
+            logits = self._feed(token, step)
+        return chosen_logprobs
+
+    def _feed(self, token: torch.Tensor, step: int) -> torch.Tensor:
+        """One forward pass on the rows' latest tokens; their next logits."""
+        ones = torch.ones((len(self.alive), 1), dtype=self.attention.dtype, device=self.attention.device)
+        self.attention = torch.cat([self.attention, ones], dim=1)
+        logits, self.past = _forward(
+            self.model, self.past, input_ids=token[self.alive][:, None], attention_mask=self.attention,
+            position_ids=(self.lengths[self.alive] + step)[:, None],
         )
+<<<<<<< HEAD
     lengths = torch.tensor(lengths_list, dtype=torch.long, device=device)
     plain = _cache_is_plain(past)
     compactable = all(isinstance(layer, _PreallocatedLayer) for layer in past.layers)
@@ -372,78 +460,63 @@ def _generate_chunk(
     trimmed = 0  # leading columns dropped from the cache (padding of every row left in the batch)
     kept: dict[int, _Entry] = {}  # entries of rows that left the batch early
     fed = 0  # generated tokens whose keys/values are in the cache
+=======
+        self.fed += 1
+        return logits
+>>>>>>> readable
 
-    def trimmed_row(row: int) -> Generation:
-        return trim_generation(tokenizer, generated[row].tolist(), eos_ids, stop_strings, max_new_tokens)
+    def _compact(self, finished: torch.Tensor) -> None:
+        """Keep the finished rows' entries, drop them from the batch, and drop the left padding no row needs."""
+        for position in finished.nonzero().flatten().tolist():
+            row = int(self.alive[position])
+            self.kept[row] = self._entry(row, position, self._trimmed_row(row))
+        stay = (~finished).nonzero().flatten()
+        self.alive = self.alive[stay]
+        drop = min(self.total - self.row_lengths[int(row)] for row in self.alive) - self.trimmed
+        for layer in self.past.layers:
+            layer.select(stay, drop)
+        self.trimmed += drop
+        self.attention = self.attention[stay, drop:]
 
-    def entry(row: int, position: int, generation: Generation) -> _Entry:
+    def _trimmed_row(self, row: int) -> Generation:
+        return trim_generation(
+            self.tokenizer, self.generated[row].tolist(), self.eos_ids, self.stop_strings, self.max_new_tokens
+        )
+
+    def _entry(self, row: int, position: int, generation: Generation) -> _Entry:
         """Row ``row``'s context and kept tokens with their keys/values (batch position ``position``)."""
-        context = chunk[row]
-        keep = min(fed, len(generation.token_ids))  # the kept tokens whose keys were computed
-        start, end = total - len(context) - trimmed, total + keep - trimmed
+        context = self.chunk[row]
+        keep = min(self.fed, len(generation.token_ids))  # the kept tokens whose keys were computed
+        start, end = self.total - len(context) - self.trimmed, self.total + keep - self.trimmed
         kv = [
             (layer.keys[position : position + 1, :, start:end].clone(),
              layer.values[position : position + 1, :, start:end].clone())
-            for layer in past.layers
+            for layer in self.past.layers
         ]
         return _Entry(context + generation.token_ids[:keep], kv)
 
-    cache.prefill_cpu_seconds += time.process_time() - started
-    started = time.process_time()
-    for step in range(max_new_tokens):
-        if temperature > 0:
-            scores = logits / temperature
-            if warper is not None:
-                scores = warper(generated[alive], scores)
-            sampled = sample_from(scores)
-        else:
-            scores = logits
-            sampled = logits.argmax(dim=-1)
-        token = torch.full((rows,), pad_id, dtype=torch.long, device=device)
-        token[alive] = sampled
-        if return_logprobs:
-            chosen = torch.zeros(rows, dtype=scores.dtype, device=device)
-            chosen[alive] = torch.log_softmax(scores, dim=-1).gather(-1, sampled[:, None]).squeeze(1)
-            chosen_logprobs.append(chosen)
-        token = torch.where(done, torch.full_like(token, pad_id), token)
-        generated = torch.cat([generated, token[:, None]], dim=1)
-        if len(eos):
-            done |= torch.isin(token, eos)
-        if stop is not None:
-            done |= stop(generated, None).to(device)
-        if bool(done.all()) or step == max_new_tokens - 1:
-            break
-        finished = done[alive]
-        # Rows that finished still cost attention over their keys (and pad columns) every step until the
-        # last row stops: drop them once a quarter of the batch has, and the left padding no row needs.
-        if compactable and plain and int(finished.sum()) * 4 >= len(alive) and max_new_tokens - step > 4:
-            for position in finished.nonzero().flatten().tolist():
-                row = int(alive[position])
-                kept[row] = entry(row, position, trimmed_row(row))
-            stay = (~finished).nonzero().flatten()
-            alive = alive[stay]
-            drop = min(total - lengths_list[int(row)] for row in alive) - trimmed
-            for layer in past.layers:
-                layer.select(stay, drop)
-            trimmed += drop
-            attention = attention[stay, drop:]
-        batch_rows = len(alive)
-        attention = torch.cat([attention, torch.ones((batch_rows, 1), dtype=attention.dtype, device=device)], dim=1)
-        logits, past = _forward(
-            model, past, input_ids=token[alive][:, None], attention_mask=attention,
-            position_ids=(lengths[alive] + step)[:, None],
-        )
-        fed += 1
+    def results(self, chosen_logprobs: list[torch.Tensor] | None) -> tuple[list[Generation], list[_Entry]]:
+        """Every row's generation (with log-probs when given) and, for a plain cache, its entry."""
+        generations: list[Generation] = []
+        entries: list[_Entry] = []
+        position_of = {int(row): position for position, row in enumerate(self.alive.tolist())}
+        for row in range(len(self.chunk)):
+            generation = self._trimmed_row(row)
+            if self.plain:  # (before the log-probs are set: an entry only needs the token ids)
+                entries.append(self.kept[row] if row in self.kept else self._entry(row, position_of[row], generation))
+            if chosen_logprobs is not None:
+                generation.logprobs = [float(step[row]) for step in chosen_logprobs[: len(generation.token_ids)]]
+            generations.append(generation)
+        return generations, entries
 
-    cache.decode_cpu_seconds += time.process_time() - started
-    generations: list[Generation] = []
-    entries: list[_Entry] = []
-    position_of = {int(row): position for position, row in enumerate(alive.tolist())}
-    for row in range(rows):
-        generation = trimmed_row(row)
-        if plain:  # (before the log-probs are set: an entry only needs the token ids)
-            entries.append(kept[row] if row in kept else entry(row, position_of[row], generation))
-        if return_logprobs:
-            generation.logprobs = [float(step[row]) for step in chosen_logprobs[: len(generation.token_ids)]]
-        generations.append(generation)
-    return generations, entries
+
+def _pick(
+    logits: torch.Tensor, temperature: float, warper: TopPLogitsWarper | None, history: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The scores the next tokens are drawn from and the tokens: greedy at temperature 0, else sampled."""
+    if temperature <= 0:
+        return logits, logits.argmax(dim=-1)
+    scores = logits / temperature
+    if warper is not None:
+        scores = warper(history, scores)
+    return scores, sample_from(scores)

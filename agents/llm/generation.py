@@ -183,6 +183,16 @@ def trim_generation(
     return Generation(kept, tokenizer.decode(kept, skip_special_tokens=True), reason)
 
 
+def check_generation_args(max_new_tokens: int, batch_size: int, temperature: float = 0.0) -> None:
+    """Reject budgets and temperatures no generation loop can honour (one message per problem)."""
+    if max_new_tokens < 1:
+        raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature}")
+
+
 @torch.no_grad()
 def generate_batch(
     model: Any,
@@ -203,10 +213,7 @@ def generate_batch(
     else (see the module docs). ``return_logprobs`` fills ``Generation.logprobs`` with
     the log-probability of each kept token under the distribution it was drawn from.
     """
-    if max_new_tokens < 1:
-        raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    check_generation_args(max_new_tokens, batch_size)
     device = next(model.parameters()).device
     pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
     eos_ids = eos_token_ids(model, tokenizer)

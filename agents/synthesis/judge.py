@@ -68,7 +68,11 @@ class AnswerJudge:
         predictions = final_predictions(trajectory)
         if predictions is None:
             return Verdict(False, [0.0] * trajectory.num_masks, "no final answer")
-        per_mask = [float(s) for s in self.reward(predictions, list(trajectory.answers)).per_mask]
+        return self.grade(predictions, list(trajectory.answers))
+
+    def grade(self, predictions: list[str | None], answers: list[str]) -> Verdict:
+        """The verdict on a trajectory's final answers (one per mask) against the gold ``answers``."""
+        per_mask = [float(s) for s in self.reward(predictions, answers).per_mask]
         wrong = [i for i, s in enumerate(per_mask, 1) if s < self.threshold]
         reason = "all masks correct" if not wrong else "wrong: " + ", ".join(f"[mask_{i}]" for i in wrong)
         return Verdict(not wrong, per_mask, reason)
@@ -128,20 +132,15 @@ class LLMAnswerJudge(AnswerJudge):
         user = f"Gold answer: {plain(gold, 300)!r}\nPredicted answer: {plain(prediction, 300)!r}\nVerdict:"
         return [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
 
-    def __call__(self, trajectory: Trajectory) -> Verdict:
-        if trajectory.answers is None:
-            raise ValueError(f"trajectory {trajectory.task_id!r} has no gold answers recorded; the judge needs them")
-        predictions = final_predictions(trajectory)
-        if predictions is None:
-            return Verdict(False, [0.0] * trajectory.num_masks, "no final answer")
+    def grade(self, predictions: list[str | None], answers: list[str]) -> Verdict:
         asked = [i for i, p in enumerate(predictions) if p and p.strip()]
         replies = self.backend.complete(
-            [self.messages(trajectory.answers[i], predictions[i] or "") for i in asked], self.max_new_tokens
+            [self.messages(answers[i], predictions[i] or "") for i in asked], self.max_new_tokens
         ) if asked else []
-        per_mask = [0.0] * trajectory.num_masks
+        per_mask = [0.0] * len(predictions)
         reasons = []
         for i, reply in zip(asked, replies, strict=True):
             per_mask[i] = 1.0 if read_verdict(reply) else 0.0
             reasons.append(f"[mask_{i + 1}] {plain(reply, 200)}")
-        reasons += [f"[mask_{i + 1}] empty answer" for i in range(trajectory.num_masks) if i not in asked]
+        reasons += [f"[mask_{i + 1}] empty answer" for i in range(len(predictions)) if i not in asked]
         return Verdict(all(s == 1.0 for s in per_mask), per_mask, "; ".join(reasons))

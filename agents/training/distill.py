@@ -39,7 +39,7 @@ from typing import Any
 
 import gymnasium as gym
 
-import ramp_env
+import ramp_env  # noqa: F401  (registers the env ids gym.make builds)
 from agents.synthesis.backends import make_backend
 from agents.synthesis.diversity import DiversityReport, search_queries, trajectory_diversity
 from agents.synthesis.judge import AnswerJudge, LLMAnswerJudge
@@ -226,11 +226,6 @@ def _distill(
     make_env: Callable[[], gym.Env] | None,
     log: Callable[[str], None],
 ) -> list[RoundReport]:
-    from agents.llm import LLMAgent, LLMAgentConfig
-    from agents.training.checkpoint import save_pretrained_atomic
-    from agents.training.sft import train_sft
-    from ramp_env.models import load_causal_lm
-
     out = Path(config.out_dir).expanduser()
     out.mkdir(parents=True, exist_ok=True)
     _check_resumable(out, config)
@@ -238,68 +233,18 @@ def _distill(
     make_env = make_env or (lambda: gym.make(config.env_id, **config.env_kwargs))
     envs = [make_env() for _ in range(config.concurrency)]
     judge = make_judge(config.judge, config.judge_threshold)
-
-    def student_teacher(model: Any, tokenizer: Any, r: int) -> Teacher:
-        agent_config = LLMAgentConfig(
-            max_new_tokens=config.max_new_tokens, temperature=config.temperature,
-            max_context_tokens=config.max_context_tokens, batch_size=config.concurrency, seed=config.seed + r,
-        )
-        return AgentTeacher(LLMAgent(model=model, tokenizer=tokenizer, config=agent_config), f"student-round{r}")
-
+    state = _RunState(teacher=teacher)
     reports: list[RoundReport] = []
-    kept_so_far: list[Trajectory] = []
-    previous_queries: set[str] | None = None  # queries of the previous round's kept / all trajectories
-    previous_all: set[str] | None = None
-    student: tuple[Any, Any] | None = None
-    current: Teacher | None = teacher
     try:
         for r in range(1, config.rounds + 1):
             round_dir = out / f"round_{r}"
             if (round_dir / "report.json").is_file():  # finished earlier: reload and move on
-                report = RoundReport.from_json(json.loads((round_dir / "report.json").read_text(encoding="utf-8")))
-                kept = read_trajectories(round_dir / "kept.jsonl")
-                kept_so_far += kept
-                previous_queries = {q for t in kept for q in search_queries(t)}
-                previous_all = {q for t in read_trajectories(round_dir / "trajectories.jsonl") for q in search_queries(t)}
-                if (round_dir / "student").is_dir():
-                    student = load_causal_lm(str(round_dir / "student"), device=config.device)
-                    current = student_teacher(*student, r)
-                reports.append(report)
+                report = _resume_round(round_dir, r, config, state)
                 log(f"(resumed) {report.summary()}")
-                continue
-            started = time.perf_counter()
-            current = current or make_first_teacher(config.teacher, envs, config)
-            teacher_name = current.name
-            trajectories = current.generate(envs, config.tasks_per_round, seed=config.seed + r,
-                                            num_masks=config.num_masks)
-            for trajectory in trajectories:
-                trajectory.metadata["round"] = r
-            kept, _ = judge.split(trajectories)
-            write_trajectories(round_dir / "trajectories.jsonl", trajectories)
-            write_trajectories(round_dir / "kept.jsonl", kept)
-            diversity = trajectory_diversity(kept, previous_queries)
-            diversity_all = trajectory_diversity(trajectories, previous_all)
-            previous_queries = {q for t in kept for q in search_queries(t)}
-            previous_all = {q for t in trajectories for q in search_queries(t)}
-            kept_so_far += kept
-            data = kept_so_far if config.accumulate else kept
-            train: dict[str, Any] = {}
-            if data:
-                if student is None or config.student_init == "base":
-                    student = load_causal_lm(config.student, device=config.device)
-                sft = SFTTrainConfig(**{**asdict(config.sft), "seed": config.sft.seed + r})
-                train = train_sft(student[0], student[1], data, sft)
-                train.pop("log_history", None)
-                save_pretrained_atomic(student[0], student[1], round_dir / "student")
-                current = student_teacher(*student, r)
-            report = RoundReport(
-                round=r, teacher=teacher_name, tasks=len(trajectories),
-                kept=len(kept), mean_score=sum(t.score for t in trajectories) / max(len(trajectories), 1),
-                diversity=diversity, diversity_all=diversity_all, trained=bool(data), train=train, seconds=round(time.perf_counter() - started, 1),
-            )
-            atomic_write_json(round_dir / "report.json", report.to_json())
+            else:
+                report = _play_round(round_dir, r, config, envs, judge, state)
+                log(report.summary())
             reports.append(report)
-            log(report.summary())
     finally:
         for env in envs:
             env.close()
@@ -307,11 +252,98 @@ def _distill(
     return reports
 
 
+@dataclass
+class _RunState:
+    """What a round hands the next: its teacher, the student, the data kept so far, the queries seen."""
+
+    teacher: Teacher | None
+    student: tuple[Any, Any] | None = None  # (model, tokenizer)
+    kept_so_far: list[Trajectory] = field(default_factory=list)
+    previous_queries: set[str] | None = None  # search queries of the previous round's kept trajectories
+    previous_all: set[str] | None = None  # ... and of all its trajectories
+
+    def remember(self, kept: list[Trajectory], trajectories: list[Trajectory]) -> None:
+        self.kept_so_far += kept
+        self.previous_queries = {q for t in kept for q in search_queries(t)}
+        self.previous_all = {q for t in trajectories for q in search_queries(t)}
+
+
+def _student_teacher(student: tuple[Any, Any], r: int, config: DistillConfig) -> Teacher:
+    """Round ``r``'s student as the next round's teacher: an ``LLMAgent`` sampling at ``config.temperature``."""
+    from agents.llm import LLMAgent, LLMAgentConfig
+
+    agent_config = LLMAgentConfig(
+        max_new_tokens=config.max_new_tokens, temperature=config.temperature,
+        max_context_tokens=config.max_context_tokens, batch_size=config.concurrency, seed=config.seed + r,
+    )
+    model, tokenizer = student
+    return AgentTeacher(LLMAgent(model=model, tokenizer=tokenizer, config=agent_config), f"student-round{r}")
+
+
+def _resume_round(round_dir: Path, r: int, config: DistillConfig, state: _RunState) -> RoundReport:
+    """Reload a finished round's report, data and student into ``state``."""
+    from ramp_env.models import load_causal_lm
+
+    report = RoundReport.from_json(json.loads((round_dir / "report.json").read_text(encoding="utf-8")))
+    state.remember(read_trajectories(round_dir / "kept.jsonl"), read_trajectories(round_dir / "trajectories.jsonl"))
+    if (round_dir / "student").is_dir():
+        state.student = load_causal_lm(str(round_dir / "student"), device=config.device)
+        state.teacher = _student_teacher(state.student, r, config)
+    return report
+
+
+def _play_round(
+    round_dir: Path, r: int, config: DistillConfig, envs: list[gym.Env], judge: AnswerJudge, state: _RunState
+) -> RoundReport:
+    """Round ``r``: the teacher plays, the judge keeps, a student is trained and becomes the next teacher."""
+    started = time.perf_counter()
+    state.teacher = state.teacher or make_first_teacher(config.teacher, envs, config)
+    teacher_name = state.teacher.name
+    trajectories = state.teacher.generate(envs, config.tasks_per_round, seed=config.seed + r, num_masks=config.num_masks)
+    for trajectory in trajectories:
+        trajectory.metadata["round"] = r
+    kept, _ = judge.split(trajectories)
+    write_trajectories(round_dir / "trajectories.jsonl", trajectories)
+    write_trajectories(round_dir / "kept.jsonl", kept)
+    diversity = trajectory_diversity(kept, state.previous_queries)
+    diversity_all = trajectory_diversity(trajectories, state.previous_all)
+    state.remember(kept, trajectories)
+    data = state.kept_so_far if config.accumulate else kept
+    train = _train_student(data, round_dir, r, config, state) if data else {}
+    report = RoundReport(
+        round=r, teacher=teacher_name, tasks=len(trajectories),
+        kept=len(kept), mean_score=sum(t.score for t in trajectories) / max(len(trajectories), 1),
+        diversity=diversity, diversity_all=diversity_all, trained=bool(data), train=train,
+        seconds=round(time.perf_counter() - started, 1),
+    )
+    atomic_write_json(round_dir / "report.json", report.to_json())
+    return report
+
+
+def _train_student(
+    data: list[Trajectory], round_dir: Path, r: int, config: DistillConfig, state: _RunState
+) -> dict[str, Any]:
+    """Fine-tune the student on ``data``, save it in the round's folder, make it the next teacher; its metrics."""
+    from agents.training.checkpoint import save_pretrained_atomic
+    from agents.training.sft import train_sft
+    from ramp_env.models import load_causal_lm
+
+    if state.student is None or config.student_init == "base":
+        state.student = load_causal_lm(config.student, device=config.device)
+    model, tokenizer = state.student
+    sft = SFTTrainConfig(**{**asdict(config.sft), "seed": config.sft.seed + r})
+    train = train_sft(model, tokenizer, data, sft)
+    train.pop("log_history", None)
+    save_pretrained_atomic(model, tokenizer, round_dir / "student")
+    state.teacher = _student_teacher(state.student, r, config)
+    return train
+
+
 def diversity_table(reports: Sequence[RoundReport]) -> str:
     """The rounds' keep rates and diversity as a Markdown table (the collapse check at a glance)."""
     lines = [
-        "| round | teacher | trajectories | kept | distinct-1 | distinct-2 | unique queries "
-        "| query overlap with previous round |",
+        ("| round | teacher | trajectories | kept | distinct-1 | distinct-2 | unique queries "
+         "| query overlap with previous round |"),
         "|---:|---|---|---:|---:|---:|---:|---:|",
     ]
     for r in reports:

@@ -53,6 +53,23 @@ def _new_db(path: Path) -> sqlite3.Connection:
     return conn
 
 
+
+def _insert_batched(conn: sqlite3.Connection, sql: str, rows: Iterable[tuple[object, ...]]) -> int:
+    """Run ``sql`` on each of ``rows``, ``_BATCH`` rows per ``executemany`` (a corpus can be far larger
+    than memory, so rows are never all listed at once); the number of rows inserted."""
+    n = 0
+    batch: list[tuple[object, ...]] = []
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= _BATCH:
+            conn.executemany(sql, batch)
+            n += len(batch)
+            batch.clear()
+    if batch:
+        conn.executemany(sql, batch)
+        n += len(batch)
+    return n
+
 class PassageStore:
     """Read-only random access to the passages of a prepared corpus."""
 
@@ -67,17 +84,9 @@ class PassageStore:
         """Write ``passages`` to a new store at ``path``; return how many. Duplicate ids are an error."""
         conn = _new_db(Path(path))
         conn.execute("CREATE TABLE passages (rowid INTEGER PRIMARY KEY, pid TEXT NOT NULL, title TEXT, text TEXT)")
-        n = 0
-        batch: list[tuple[str, str, str]] = []
-        for p in passages:
-            batch.append((p.id, p.title, p.text))
-            if len(batch) >= _BATCH:
-                conn.executemany("INSERT INTO passages (pid, title, text) VALUES (?, ?, ?)", batch)
-                n += len(batch)
-                batch.clear()
-        if batch:
-            conn.executemany("INSERT INTO passages (pid, title, text) VALUES (?, ?, ?)", batch)
-            n += len(batch)
+        n = _insert_batched(
+            conn, "INSERT INTO passages (pid, title, text) VALUES (?, ?, ?)", ((p.id, p.title, p.text) for p in passages)
+        )
         try:
             conn.execute("CREATE UNIQUE INDEX passages_pid ON passages (pid)")
         except sqlite3.IntegrityError as exc:
@@ -148,17 +157,9 @@ class SpanTable:
         """Write spans in passage order (row 1 first); return the number of rows."""
         conn = _new_db(Path(path))
         conn.execute("CREATE TABLE spans (rowid INTEGER PRIMARY KEY, n INTEGER NOT NULL, spans TEXT NOT NULL)")
-        rows = 0
-        batch: list[tuple[int, str]] = []
-        for spans in spans_per_passage:
-            batch.append((len(spans), json.dumps([s.to_json() for s in spans], separators=(",", ":"))))
-            if len(batch) >= _BATCH:
-                conn.executemany("INSERT INTO spans (n, spans) VALUES (?, ?)", batch)
-                rows += len(batch)
-                batch.clear()
-        if batch:
-            conn.executemany("INSERT INTO spans (n, spans) VALUES (?, ?)", batch)
-            rows += len(batch)
+        rows = _insert_batched(conn, "INSERT INTO spans (n, spans) VALUES (?, ?)", (
+            (len(spans), json.dumps([s.to_json() for s in spans], separators=(",", ":"))) for spans in spans_per_passage
+        ))
         conn.execute("CREATE INDEX spans_n ON spans (n)")
         conn.commit()
         conn.close()

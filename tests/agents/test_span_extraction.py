@@ -31,6 +31,17 @@ def test_offsets_are_exact_and_types_mapped() -> None:
     assert extractor.stats.kept == 4 and extractor.stats.not_in_passage == 0
 
 
+
+def test_every_spacy_label_a_model_may_answer_maps_as_spacy_maps_it() -> None:
+    # the LLM's label table extends ramp_env's spaCy table, so the two extractors type spans alike
+    from agents.span_extraction import TYPE_NAMES
+    from ramp_env.text.spans import SPACY_LABELS
+
+    assert {name: TYPE_NAMES.get(name) for name in SPACY_LABELS} == SPACY_LABELS
+    extractor = LLMSpanExtractor(reply_with(("Jan Ingenhousz", "person"), ("chloroplast", "work of art")))
+    [spans] = list(extractor.extract_batch([PASSAGE]))
+    assert [s.label for s in spans] == [SpanType.PERSON, SpanType.WORK]
+
 def test_hallucinated_and_paraphrased_spans_are_dropped() -> None:
     extractor = LLMSpanExtractor(reply_with(("Isaac Newton", "PERSON"), ("the year 1779", "DATE"),
                                             ("1779", "DATE")))

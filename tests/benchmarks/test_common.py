@@ -1,0 +1,23 @@
+"""benchmarks/_common.py: the label-file reader the benchmark scripts share."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+
+def test_labelled_rows_skip_blank_lines_and_name_file_and_line_of_a_bad_row(tmp_path: Path) -> None:
+    from _common import labelled_rows
+
+    path = tmp_path / "labels.jsonl"
+    good = {"gold": "Paris", "label": 1}
+    path.write_text(json.dumps(good) + "\n\n" + json.dumps({"gold": "Lyon", "label": "yes"}) + "\n", encoding="utf-8")
+    rows = labelled_rows(path, {"gold": str, "label": int})
+    assert next(rows) == (1, good)
+    with pytest.raises(ValueError, match=r"labels\.jsonl:3: field 'label' must be int, got 'yes'"):
+        next(rows)
+    path.write_text("{not json\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"labels\.jsonl:1: not JSON"):
+        list(labelled_rows(path, {}))
