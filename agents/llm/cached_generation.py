@@ -446,24 +446,8 @@ class _ChunkDecoding:
             self.model, self.past, input_ids=token[self.alive][:, None], attention_mask=self.attention,
             position_ids=(self.lengths[self.alive] + step)[:, None],
         )
-<<<<<<< HEAD
-    lengths = torch.tensor(lengths_list, dtype=torch.long, device=device)
-    plain = _cache_is_plain(past)
-    compactable = all(isinstance(layer, _PreallocatedLayer) for layer in past.layers)
-    warper = TopPLogitsWarper(top_p) if temperature > 0 and top_p < 1.0 else None
-    stop = stop_criteria(tokenizer, stop_strings)
-    eos = torch.tensor(sorted(eos_ids), dtype=torch.long, device=device)
-    generated = torch.zeros((rows, 0), dtype=torch.long, device=device)
-    chosen_logprobs: list[torch.Tensor] = []
-    done = torch.zeros(rows, dtype=torch.bool, device=device)
-    alive = torch.arange(rows, device=device)  # the chunk rows still in the batch, in batch order
-    trimmed = 0  # leading columns dropped from the cache (padding of every row left in the batch)
-    kept: dict[int, _Entry] = {}  # entries of rows that left the batch early
-    fed = 0  # generated tokens whose keys/values are in the cache
-=======
         self.fed += 1
         return logits
->>>>>>> readable
 
     def _compact(self, finished: torch.Tensor) -> None:
         """Keep the finished rows' entries, drop them from the batch, and drop the left padding no row needs."""
