@@ -1,12 +1,15 @@
 """ramp-env: Retrieval-Augmented Mask Prediction (MaskSearch) as Gymnasium environments.
 
 Importing the package registers ``RAMP-v0``, ``RAMP-Lite-v0`` (a small corpus for teaching)
-and ``MultiHopQA-v0`` (also reachable as ``ramp_env:RAMP-v0`` etc.).
+and ``MultiHopQA-v0`` (also reachable as ``ramp_env:RAMP-v0`` etc.). Every error the
+package raises on purpose subclasses :class:`RampEnvError`, every warning :class:`RampEnvWarning`.
 """
 
 from __future__ import annotations
 
 from gymnasium.envs.registration import register, registry
+
+from ramp_env.errors import InvalidOptionError, RampEnvError, RampEnvWarning
 
 __version__ = "0.1.0"
 
@@ -29,4 +32,4 @@ def __getattr__(name: str) -> object:
     raise AttributeError(name)
 
 
-__all__ = ["ENV_IDS", "RAMPEnv", "__version__"]
+__all__ = ["ENV_IDS", "InvalidOptionError", "RAMPEnv", "RampEnvError", "RampEnvWarning", "__version__"]

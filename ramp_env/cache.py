@@ -43,6 +43,8 @@ from typing import Any
 
 import platformdirs
 
+from ramp_env.errors import RampEnvError
+
 CACHE_ENV_VAR = "RAMP_ENV_CACHE"
 # set to 1 to use cache directories and files other users can write (module docs)
 TRUST_ENV_VAR = "RAMP_ENV_TRUST_CACHE"
@@ -56,7 +58,7 @@ _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 STALE_TMP_SECONDS = 6 * 3600
 
 
-class UntrustedCacheError(PermissionError):
+class UntrustedCacheError(RampEnvError, PermissionError):
     """A cache directory or file another user can write (see the module docs)."""
 
     def __init__(self, path: str | os.PathLike[str], problem: str) -> None:

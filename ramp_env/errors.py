@@ -22,4 +22,8 @@ class InvalidOptionError(RampEnvError, ValueError):
     """An option, argument or configuration value is out of its documented range."""
 
 
-__all__ = ["InvalidOptionError", "RampEnvError"]
+class RampEnvWarning(UserWarning):
+    """Base class of every warning ramp-env issues (``warnings.filterwarnings`` on it silences them all)."""
+
+
+__all__ = ["InvalidOptionError", "RampEnvError", "RampEnvWarning"]

@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ramp_env.errors import RampEnvError
+
 try:
     import openai
 except ModuleNotFoundError as exc:  # the `synthesis` extra
@@ -36,7 +38,7 @@ DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 NO_KEY = "no-key"
 
 
-class EndpointError(RuntimeError):
+class EndpointError(RampEnvError, RuntimeError):
     """The endpoint failed in a way retrying will not fix (or retries and time ran out)."""
 
 

@@ -30,13 +30,14 @@ from pathlib import Path
 from typing import Literal
 
 from ramp_env.corpus.passage import Passage
+from ramp_env.errors import RampEnvError
 from ramp_env.text.canonical import corpus_text
 
 OnError = Literal["raise", "skip"]
 FORMATS = ("jsonl", "tsv", "parquet")
 
 
-class CorpusFormatError(ValueError):
+class CorpusFormatError(RampEnvError, ValueError):
     """A corpus record could not be read; names the file and the line (or row)."""
 
     def __init__(self, path: str | Path, line: int, reason: str) -> None:
@@ -165,7 +166,7 @@ _TSV_EXPECTED = (
 )
 
 
-class _QuotingError(ValueError):
+class _QuotingError(RampEnvError, ValueError):
     pass
 
 

@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from ramp_env.errors import RampEnvError
 from ramp_env.qa.example import QAExample
 from ramp_env.text.charset import clean_text
 
@@ -44,7 +45,7 @@ DEFAULT_DATASET = FANOUTQA_DEV
 _FANOUTQA_HINT = "pip install fanoutqa==1.1.1"
 
 
-class QAFormatError(ValueError):
+class QAFormatError(RampEnvError, ValueError):
     """A QA record could not be read; names the file and the record number (1-based)."""
 
     def __init__(self, path: str | Path, record: int, reason: str) -> None:
