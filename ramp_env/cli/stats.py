@@ -27,6 +27,7 @@ from tqdm import tqdm  # plain text bar: tqdm.auto warns "IProgress not found" i
 
 from ramp_env.cli.common import add_corpus_args
 from ramp_env.corpus.prepared import PreparedCorpus
+from ramp_env.errors import InvalidOptionError
 from ramp_env.evaluation.legend import STATS_COLUMNS, format_legend, span_type_legend
 from ramp_env.masking.near_duplicates import NearDuplicateFinder
 from ramp_env.masking.pool_monitor import MIN_DISTINCT_PASSAGES, expected_distinct
@@ -88,9 +89,9 @@ def corpus_stats(
 ) -> dict[str, Any]:
     """The statistics ``ramp-env stats`` prints, as a JSON-able dict."""
     if sample < 0:
-        raise ValueError(f"--sample must be >= 0, got {sample}")
+        raise InvalidOptionError(f"--sample must be >= 0, got {sample}")
     if max_masks < 1:
-        raise ValueError(f"--max-masks must be >= 1, got {max_masks}")
+        raise InvalidOptionError(f"--max-masks must be >= 1, got {max_masks}")
     started = time.perf_counter()
     total = len(corpus.store)
     sampled = 0 < sample < total

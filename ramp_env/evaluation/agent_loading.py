@@ -39,6 +39,8 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ramp_env.errors import InvalidOptionError
+
 AGENT_GROUP = "ramp_env.agents"
 
 
@@ -126,7 +128,7 @@ def resolve_agent(spec: str) -> Callable[..., Any]:
     module_name, sep, attr = target.rpartition(":")
     if not sep or not module_name or not attr:
         known = ", ".join(sorted(registered)) or "none registered"
-        raise ValueError(
+        raise InvalidOptionError(
             f"unknown agent {spec!r}: use a registered name ({known}), 'module:Class' or 'path/to/file.py:Class'"
         )
     try:
@@ -134,16 +136,16 @@ def resolve_agent(spec: str) -> Callable[..., Any]:
         for part in attr.split("."):
             obj = getattr(obj, part)
     except (ImportError, AttributeError, SyntaxError) as exc:
-        raise ValueError(f"cannot load agent {spec!r} ({target}): {exc}") from exc
+        raise InvalidOptionError(f"cannot load agent {spec!r} ({target}): {exc}") from exc
     # checked before anything is called (ValueErrors: the CLI reports them as clean messages)
     is_registered = spec in registered or target in registered.values()
     if inspect.isclass(obj):
         if not callable(getattr(obj, "act", None)):
-            raise ValueError(f"agent {spec!r} ({target}) is a class without an act(observation) method")
+            raise InvalidOptionError(f"agent {spec!r} ({target}) is a class without an act(observation) method")
         return obj
     if is_registered and callable(obj):
         return obj  # a factory its distribution registered (installing it is the user's trust)
-    raise ValueError(
+    raise InvalidOptionError(
         f"agent {spec!r} ({target}) is not an agent class: 'module:Class' must name a class with an "
         f"act(observation) method (factory functions load only when registered in {AGENT_GROUP!r})"
     )
@@ -171,7 +173,7 @@ def make_agent(spec: str, env: Any = None, kwargs: Mapping[str, Any] | None = No
     names, takes_any = _parameters(factory)
     unknown = sorted(k for k in kwargs if k not in names) if not takes_any else []
     if unknown:
-        raise ValueError(f"agent {spec!r} takes no argument(s) {', '.join(unknown)}; it takes {sorted(names)}")
+        raise InvalidOptionError(f"agent {spec!r} takes no argument(s) {', '.join(unknown)}; it takes {sorted(names)}")
     if "env" in names and "env" not in kwargs:
         kwargs["env"] = env
     agent = factory(**kwargs)

@@ -11,10 +11,11 @@ from typing import Any
 import gymnasium as gym
 from tqdm import tqdm  # plain text bar: tqdm.auto warns "IProgress not found" in notebooks without ipywidgets
 
-import ramp_env
 from ramp_env.cache import atomic_write_text, check_output_dir
+from ramp_env.errors import InvalidOptionError
 from ramp_env.evaluation.agent_loading import make_agent
 from ramp_env.evaluation.difficulty import breakdown, format_breakdown, write_breakdown_jsonl
+from ramp_env.evaluation.env_factory import make_user_env
 from ramp_env.evaluation.leaderboard import format_provenance, format_table, plot_scores, summarize
 from ramp_env.evaluation.records import RESULTS_FILE, EpisodeRecord, ResultsFile, canonical_json, describe_task_set
 from ramp_env.evaluation.runner import is_concurrent, run_episodes, run_episodes_concurrently, task_set_provenance
@@ -74,7 +75,7 @@ def check_resumable(results: ResultsFile, previous: Iterable[EpisodeRecord], env
     identity = (current["task_set"], current["task_set_sha256"])
     for record in previous:
         if record.task_set_identity != identity:
-            raise ValueError(
+            raise InvalidOptionError(
                 f"{results.path} holds results on {describe_task_set(record.task_set_identity)}; this run plays "
                 f"{describe_task_set(identity)}: results of different task-set versions cannot be resumed or "
                 "merged; write this run to another --out directory"
@@ -108,14 +109,14 @@ def evaluate(
     """
     per_count = dict(episodes) if isinstance(episodes, Mapping) else None  # a frozen set's size per mask count
     if per_count is not None and set(per_count) != set(num_masks):
-        raise ValueError(f"episodes per mask count {sorted(per_count)} must name every mask count {list(num_masks)}")
+        raise InvalidOptionError(f"episodes per mask count {sorted(per_count)} must name every mask count {list(num_masks)}")
     counts = list(per_count.values()) if per_count is not None else [episodes]
     if min(counts) < 1:  # type: ignore[type-var]
-        raise ValueError(f"episodes must be >= 1, got {episodes}")
+        raise InvalidOptionError(f"episodes must be >= 1, got {episodes}")
     most = max(counts)  # type: ignore[type-var]
     specs = [a if isinstance(a, AgentSpec) else AgentSpec(a) for a in agents]
     if not specs:
-        raise ValueError("no agent to evaluate")
+        raise InvalidOptionError("no agent to evaluate")
     if out_dir is not None:
         check_output_dir(out_dir, "out_dir")  # before any episode: a bad path must not cost a whole run
     env_kwargs = dict(env_kwargs or {})
@@ -126,7 +127,7 @@ def evaluate(
     def key(spec: AgentSpec, args: str, k: int | None, episode: int) -> tuple:
         return (spec.name, args, env_id, env_config, k, seed, episode)
 
-    env = gym.make(env_id, **env_kwargs)
+    env = make_user_env(env_id, **env_kwargs)
     if results is not None:
         try:
             check_resumable(results, previous.values(), env)
@@ -146,7 +147,7 @@ def evaluate(
                     if is_concurrent(agent):
                         # one env per episode in flight; made once, reused by later agents
                         while len(extra_envs) < min(agent.concurrency, most) - 1:
-                            extra_envs.append(gym.make(env_id, **env_kwargs))
+                            extra_envs.append(make_user_env(env_id, **env_kwargs))
                         envs += extra_envs[: min(agent.concurrency, most) - 1]
                     for k in num_masks:
                         n = per_count[k] if per_count is not None else most

@@ -25,6 +25,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from ramp_env.errors import InvalidOptionError
 from ramp_env.evaluation.records import EpisodeRecord
 
 # An episode that neither terminates nor truncates in this many steps means a
@@ -173,7 +174,7 @@ def run_episodes(
         skip: episode numbers not to play (already recorded).
     """
     if episodes < 0:
-        raise ValueError(f"episodes must be >= 0, got {episodes}")
+        raise InvalidOptionError(f"episodes must be >= 0, got {episodes}")
     env = env if isinstance(env, gym.Env) else env()
     for episode in range(episodes):
         if episode in skip:
@@ -213,9 +214,9 @@ def run_episodes_concurrently(
     An exception from the agent stops the run after cancelling the requests in flight.
     """
     if episodes < 0:
-        raise ValueError(f"episodes must be >= 0, got {episodes}")
+        raise InvalidOptionError(f"episodes must be >= 0, got {episodes}")
     if not envs:
-        raise ValueError("run_episodes_concurrently needs at least one env")
+        raise InvalidOptionError("run_episodes_concurrently needs at least one env")
     todo = deque(e for e in range(episodes) if e not in skip)
     tallies: dict[int, _Tally] = {}
     in_flight: dict[Future[str], int] = {}

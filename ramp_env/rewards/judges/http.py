@@ -43,7 +43,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from ramp_env.errors import RampEnvError
+from ramp_env.errors import InvalidOptionError, RampEnvError
 from ramp_env.rewards.judges.base import Pair
 from ramp_env.rewards.judges.prompt import DEFAULT_PROMPT, JudgePrompt
 from ramp_env.rewards.judges.yesno import YesNoJudge
@@ -148,11 +148,11 @@ class HTTPJudge(YesNoJudge):
     ) -> None:
         super().__init__(prompt=prompt, contrastive=contrastive, cache_size=cache_size, cache_path=cache_path)
         if not base_url.startswith(("http://", "https://")):
-            raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
+            raise InvalidOptionError(f"base_url must start with http:// or https://, got {base_url!r}")
         if retries < 1 or max_workers < 1:
-            raise ValueError("retries and max_workers must be >= 1")
+            raise InvalidOptionError("retries and max_workers must be >= 1")
         if not timeout > 0 or max_response_bytes < 1:
-            raise ValueError("timeout and max_response_bytes must be > 0")
+            raise InvalidOptionError("timeout and max_response_bytes must be > 0")
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.model = model
         self.api_key = api_key
