@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from ramp_env.errors import InvalidOptionError
+from ramp_env.protocols import Agent
 
 AGENT_GROUP = "ramp_env.agents"
 
@@ -137,10 +138,10 @@ def resolve_agent(spec: str) -> Callable[..., Any]:
             obj = getattr(obj, part)
     except (ImportError, AttributeError, SyntaxError) as exc:
         raise InvalidOptionError(f"cannot load agent {spec!r} ({target}): {exc}") from exc
-    # checked before anything is called (ValueErrors: the CLI reports them as clean messages)
+    # checked before anything is called (InvalidOptionError: the CLI reports it as a clean message)
     is_registered = spec in registered or target in registered.values()
     if inspect.isclass(obj):
-        if not callable(getattr(obj, "act", None)):
+        if not issubclass(obj, Agent):
             raise InvalidOptionError(f"agent {spec!r} ({target}) is a class without an act(observation) method")
         return obj
     if is_registered and callable(obj):
@@ -177,6 +178,6 @@ def make_agent(spec: str, env: Any = None, kwargs: Mapping[str, Any] | None = No
     if "env" in names and "env" not in kwargs:
         kwargs["env"] = env
     agent = factory(**kwargs)
-    if not callable(getattr(agent, "act", None)):
+    if not isinstance(agent, Agent):
         raise TypeError(f"agent {spec!r} built a {type(agent).__name__} without an act(observation) method")
     return agent

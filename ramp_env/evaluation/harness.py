@@ -18,7 +18,8 @@ from ramp_env.evaluation.difficulty import breakdown, format_breakdown, write_br
 from ramp_env.evaluation.env_factory import make_user_env
 from ramp_env.evaluation.leaderboard import format_provenance, format_table, plot_scores, summarize
 from ramp_env.evaluation.records import RESULTS_FILE, EpisodeRecord, ResultsFile, canonical_json, describe_task_set
-from ramp_env.evaluation.runner import is_concurrent, run_episodes, run_episodes_concurrently, task_set_provenance
+from ramp_env.evaluation.runner import run_episodes, run_episodes_concurrently, task_set_provenance
+from ramp_env.protocols import ClosableAgent, is_concurrent
 
 LEADERBOARD_FILE = "leaderboard.md"
 PLOT_FILE = "score_vs_masks.png"
@@ -169,9 +170,8 @@ def evaluate(
                             records.append(record)
                             bar.update(1)
                 finally:
-                    close = getattr(agent, "close", None)
-                    if callable(close):
-                        close()
+                    if isinstance(agent, ClosableAgent):
+                        agent.close()
     finally:
         for opened in [env, *extra_envs]:
             opened.close()

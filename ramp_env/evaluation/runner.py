@@ -5,16 +5,14 @@ the episode number, so episode ``i`` poses the same task to every agent (scores
 are paired) and a resumed run can skip finished episodes without replaying them.
 
 Agents that talk to a server can keep several episodes in flight
-(:func:`run_episodes_concurrently`): such an agent has an int attribute
-``concurrency`` and ``submit(observation, slot) -> concurrent.futures.Future[str]``;
-each slot plays its own env and is stepped as soon as its action arrives. Any agent
-may have ``end_episode(slot) -> dict``: called when a slot's episode ends, its dict
-(token usage, say) becomes the record's ``usage``.
+(:func:`run_episodes_concurrently`, a :class:`~ramp_env.protocols.ConcurrentAgent`);
+each slot plays its own env and is stepped as soon as its action arrives. The optional
+agent hooks (``reset``, ``end_episode``, ...) are the protocols of
+:mod:`ramp_env.protocols`.
 """
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections import deque
 from collections.abc import Callable, Container, Iterator, Mapping, Sequence
@@ -27,6 +25,12 @@ import numpy as np
 
 from ramp_env.errors import InvalidOptionError
 from ramp_env.evaluation.records import EpisodeRecord
+from ramp_env.protocols import (
+    EpisodeOptionsEnv,
+    ResettableAgent,
+    UsageReportingAgent,
+    reset_takes_seed,
+)
 
 # An episode that neither terminates nor truncates in this many steps means a
 # broken env; stop instead of looping forever.
@@ -41,27 +45,15 @@ def episode_seed(seed: int, num_masks: int | None, episode: int) -> int:
 
 def reset_agent(agent: Any, seed: int) -> None:
     """Call ``agent.reset()``, with ``seed=`` when it accepts one (random agents stay reproducible)."""
-    reset = getattr(agent, "reset", None)
-    if reset is None:
+    if not isinstance(agent, ResettableAgent):
         return
-    try:
-        takes_seed = "seed" in inspect.signature(reset).parameters
-    except (TypeError, ValueError):
-        takes_seed = False
-    reset(seed=seed) if takes_seed else reset()
+    agent.reset(seed=seed) if reset_takes_seed(agent) else agent.reset()
 
 
 def end_episode(agent: Any, slot: int = 0) -> dict[str, Any]:
     """The agent's account of the slot's finished episode (``agent.end_episode(slot)``), or ``{}``."""
-    end = getattr(agent, "end_episode", None)
-    usage = end(slot) if callable(end) else None
+    usage = agent.end_episode(slot) if isinstance(agent, UsageReportingAgent) else None
     return dict(usage) if isinstance(usage, Mapping) else {}
-
-
-def is_concurrent(agent: Any) -> bool:
-    """Whether the agent keeps several episodes in flight (``concurrency > 1`` and ``submit``)."""
-    concurrency = getattr(agent, "concurrency", 1)
-    return isinstance(concurrency, int) and concurrency > 1 and callable(getattr(agent, "submit", None))
 
 
 @dataclass
@@ -128,9 +120,8 @@ def _reset(env: gym.Env, seed: int, num_masks: int | None, episode: int | None =
     options: dict[str, Any] = {"num_masks": int(num_masks)} if num_masks is not None else {}
     # envs with a fixed question list pin episode i to a question (MultiHopQA-v0 with
     # order="sequential"), so every agent, slot and resumed run gets the same one per episode
-    episode_options = getattr(env.unwrapped, "episode_options", None)
-    if episode is not None and callable(episode_options):
-        options.update(episode_options(episode))
+    if episode is not None and isinstance(env.unwrapped, EpisodeOptionsEnv):
+        options.update(env.unwrapped.episode_options(episode))
     observation, _ = env.reset(seed=seed, options=options or None)
     return observation
 

@@ -80,7 +80,7 @@ from ramp_env.errors import InvalidOptionError
 from ramp_env.masking.fact_check import FACT_CHECK_VERSION, FactVerdict, SourceFact
 from ramp_env.masking.fact_context import PARENTHESES, context_terms, sentences
 from ramp_env.masking.near_duplicates import CopyCheck, near_duplicate_ids
-from ramp_env.retrieval.base import Hit, Retriever, analyze
+from ramp_env.retrieval.base import Hit, RequiredTermRetriever, Retriever, analyze
 from ramp_env.rewards.normalize import normalize_answer
 from ramp_env.text.spans import SalientSpan
 
@@ -218,9 +218,8 @@ def search_candidates(
     retriever: Retriever, required: str, ranking: str, k: int, exclude_ids: Collection[str]
 ) -> list[Hit]:
     """The top ``k`` passages holding every term of ``required``, ranked by BM25 of both texts."""
-    search_with_required = getattr(retriever, "search_with_required", None)
-    if callable(search_with_required):
-        return search_with_required(ranking, required, k, exclude_ids=exclude_ids)
+    if isinstance(retriever, RequiredTermRetriever):
+        return retriever.search_with_required(ranking, required, k, exclude_ids=exclude_ids)
     # a user's backend: the answer twice weighs it up; verification does the rest
     return retriever.search(f"{required} {required} {ranking}", k, exclude_ids=exclude_ids)
 
