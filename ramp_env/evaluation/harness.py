@@ -18,7 +18,7 @@ from ramp_env.evaluation.difficulty import breakdown, format_breakdown, write_br
 from ramp_env.evaluation.env_factory import make_user_env
 from ramp_env.evaluation.leaderboard import format_provenance, format_table, plot_scores, summarize
 from ramp_env.evaluation.records import RESULTS_FILE, EpisodeRecord, ResultsFile, canonical_json, describe_task_set
-from ramp_env.evaluation.runner import run_episodes, run_episodes_concurrently, task_set_provenance
+from ramp_env.evaluation.runner import RunSettings, run_episodes, run_episodes_concurrently, task_set_provenance
 from ramp_env.protocols import ClosableAgent, is_concurrent
 
 LEADERBOARD_FILE = "leaderboard.md"
@@ -160,11 +160,10 @@ def evaluate(
                         records.extend(done.values())
                         bar.update(len(done))
                         bar.set_postfix_str(f"{spec.name}, {k if k is not None else 'default'} mask(s)")
-                        labels = {"agent_name": spec.name, "agent_args": agent_args, "env_id": env_id,
-                                  "env_config": env_config, "skip": done}
+                        run = RunSettings(n, seed, k, agent_name=spec.name, agent_args=agent_args,
+                                          env_id=env_id, env_config=env_config, skip=done)
                         stream = (
-                            run_episodes_concurrently(envs, agent, n, seed, k, **labels)
-                            if len(envs) > 1 else run_episodes(env, agent, n, seed, k, **labels)
+                            run_episodes_concurrently(envs, agent, run) if len(envs) > 1 else run_episodes(env, agent, run)
                         )
                         for record in results.append(stream) if results else stream:
                             records.append(record)

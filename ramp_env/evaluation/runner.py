@@ -140,60 +140,84 @@ def run_episode(
     return tally.outcome(env, end_episode(agent, 0))
 
 
-def run_episodes(
-    env: gym.Env | Callable[[], gym.Env],
-    agent: Any,
-    episodes: int,
-    seed: int = 0,
-    num_masks: int | None = None,
-    *,
-    agent_name: str = "",
-    agent_args: str = "{}",
-    env_id: str = "",
-    env_config: str = "{}",
-    skip: Container[int] = (),
-) -> Iterator[EpisodeRecord]:
-    """Play ``episodes`` seeded episodes and yield one :class:`EpisodeRecord` each.
+@dataclass(frozen=True)
+class RunSettings:
+    """What a run of episodes plays and the labels copied into every record.
 
-    Args:
-        env: an env, or a factory called once to make it.
-        agent: anything with ``act(observation) -> str`` (optional ``reset()``).
+    Attributes:
         episodes: how many episodes (numbered ``0..episodes-1``).
         seed: the run's seed; episode ``i`` is reset with :func:`episode_seed`.
         num_masks: passed to ``reset`` as ``options={"num_masks": k}`` (``None``: the env's own).
-        agent_name, agent_args, env_id, env_config: labels copied into every record.
+        agent_name, agent_args, env_id, env_config: labels copied into every record
+            (an empty name or id: the agent's class name, the env's spec id).
         skip: episode numbers not to play (already recorded).
     """
-    if episodes < 0:
-        raise InvalidOptionError(f"episodes must be >= 0, got {episodes}")
-    env = env if isinstance(env, gym.Env) else env()
-    for episode in range(episodes):
-        if episode in skip:
-            continue
-        outcome = run_episode(env, agent, episode_seed(seed, num_masks, episode), num_masks, episode)
-        yield EpisodeRecord(
-            agent=agent_name or type(agent).__name__,
-            agent_args=agent_args,
-            env_id=env_id or (env.spec.id if env.spec else type(env.unwrapped).__name__),
-            env_config=env_config,
-            seed=int(seed),
+
+    episodes: int
+    seed: int = 0
+    num_masks: int | None = None
+    agent_name: str = ""
+    agent_args: str = "{}"
+    env_id: str = ""
+    env_config: str = "{}"
+    skip: Container[int] = ()
+
+    def __post_init__(self) -> None:
+        if self.episodes < 0:
+            raise InvalidOptionError(f"episodes must be >= 0, got {self.episodes}")
+
+    @classmethod
+    def of(cls, settings: RunSettings | int | None = None, *args: Any, **kwargs: Any) -> RunSettings:
+        """``settings`` itself, or settings from the separate arguments the runners took before
+        (``episodes, seed, num_masks, agent_name=..., ...``; ``episodes=`` as a keyword too)."""
+        if isinstance(settings, RunSettings):
+            if args or kwargs:
+                raise TypeError("pass either a RunSettings or the separate arguments, not both")
+            return settings
+        return cls(*args, **kwargs) if settings is None else cls(settings, *args, **kwargs)
+
+    def pending(self) -> list[int]:
+        """The episode numbers to play, in order."""
+        return [e for e in range(self.episodes) if e not in self.skip]
+
+    def seed_of(self, episode: int) -> int:
+        return episode_seed(self.seed, self.num_masks, episode)
+
+    def record(self, agent: Any, env: gym.Env, episode: int, outcome: Mapping[str, Any]) -> EpisodeRecord:
+        """The record of one played episode (its ``outcome`` from :func:`run_episode`)."""
+        return EpisodeRecord(
+            agent=self.agent_name or type(agent).__name__,
+            agent_args=self.agent_args,
+            env_id=self.env_id or (env.spec.id if env.spec else type(env.unwrapped).__name__),
+            env_config=self.env_config,
+            seed=int(self.seed),
             episode=episode,
             **outcome,
         )
 
 
+def run_episodes(
+    env: gym.Env | Callable[[], gym.Env], agent: Any, settings: RunSettings | int | None = None, *args: Any,
+    **kwargs: Any,
+) -> Iterator[EpisodeRecord]:
+    """Play the seeded episodes of ``settings`` and yield one :class:`EpisodeRecord` each.
+
+    Args:
+        env: an env, or a factory called once to make it.
+        agent: anything with ``act(observation) -> str`` (:class:`~ramp_env.protocols.Agent`;
+            the optional hooks are the other protocols there).
+        settings: a :class:`RunSettings`, or its fields as separate arguments
+            (``run_episodes(env, agent, 10, seed, num_masks, agent_name=...)``, as before).
+    """
+    run = RunSettings.of(settings, *args, **kwargs)
+    env = env if isinstance(env, gym.Env) else env()
+    for episode in run.pending():
+        outcome = run_episode(env, agent, run.seed_of(episode), run.num_masks, episode)
+        yield run.record(agent, env, episode, outcome)
+
+
 def run_episodes_concurrently(
-    envs: Sequence[gym.Env],
-    agent: Any,
-    episodes: int,
-    seed: int = 0,
-    num_masks: int | None = None,
-    *,
-    agent_name: str = "",
-    agent_args: str = "{}",
-    env_id: str = "",
-    env_config: str = "{}",
-    skip: Container[int] = (),
+    envs: Sequence[gym.Env], agent: Any, settings: RunSettings | int | None = None, *args: Any, **kwargs: Any
 ) -> Iterator[EpisodeRecord]:
     """:func:`run_episodes` with up to ``len(envs)`` episodes in flight, one per env (slot).
 
@@ -204,18 +228,17 @@ def run_episodes_concurrently(
     are the same as a sequential run's (for an agent whose slots do not interact).
     An exception from the agent stops the run after cancelling the requests in flight.
     """
-    if episodes < 0:
-        raise InvalidOptionError(f"episodes must be >= 0, got {episodes}")
+    run = RunSettings.of(settings, *args, **kwargs)
     if not envs:
         raise InvalidOptionError("run_episodes_concurrently needs at least one env")
-    todo = deque(e for e in range(episodes) if e not in skip)
+    todo = deque(run.pending())
     tallies: dict[int, _Tally] = {}
     in_flight: dict[Future[str], int] = {}
 
     def start(slot: int) -> None:
         episode = todo.popleft()
         tallies[slot] = _Tally(episode=episode)
-        observation = _reset(envs[slot], episode_seed(seed, num_masks, episode), num_masks, episode)
+        observation = _reset(envs[slot], run.seed_of(episode), run.num_masks, episode)
         in_flight[agent.submit(observation, slot)] = slot
 
     for slot in range(min(len(envs), len(todo))):
@@ -234,15 +257,7 @@ def run_episodes_concurrently(
                 outcome = tally.outcome(env, end_episode(agent, slot))
                 if todo:
                     start(slot)
-                yield EpisodeRecord(
-                    agent=agent_name or type(agent).__name__,
-                    agent_args=agent_args,
-                    env_id=env_id or (env.spec.id if env.spec else type(env.unwrapped).__name__),
-                    env_config=env_config,
-                    seed=int(seed),
-                    episode=tally.episode,
-                    **outcome,
-                )
+                yield run.record(agent, env, tally.episode, outcome)
     finally:
         for future in in_flight:
             future.cancel()
