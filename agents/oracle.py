@@ -7,7 +7,6 @@ from typing import Any
 
 import gymnasium as gym
 
-from ramp_env.errors import InvalidOptionError
 from ramp_env.wrappers.candidates import format_answer
 
 
@@ -23,7 +22,7 @@ class OracleAgent:
 
     def __init__(self, env: gym.Env) -> None:
         if env is None:
-            raise InvalidOptionError("OracleAgent needs env= (the env whose task it reads)")
+            raise ValueError("OracleAgent needs env= (the env whose task it reads)")
         self.env = env
 
     def act(self, observation: Mapping[str, Any]) -> str:

@@ -14,14 +14,22 @@ in by defining the method, with no base class to inherit:
 
 An env may have :class:`EpisodeOptionsEnv`'s ``episode_options(episode)``: reset options that
 pin episode ``i`` of a run to one question (MultiHopQA-v0 with ``order="sequential"``).
+
+A search backend needs only :class:`~ramp_env.retrieval.base.Retriever` (``search``); its
+optional hooks are :class:`RestrictableRetriever` (its own way to hide passages, used by
+:func:`~ramp_env.retrieval.restricted.restrict`) and :class:`RequiredTermRetriever` (hits that
+hold every term of one text, used by the evidence search).
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from concurrent.futures import Future
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:  # annotations only: this module stays importable without the search engine
+    from ramp_env.retrieval.base import Hit, Retriever
 
 
 @runtime_checkable
@@ -68,6 +76,30 @@ class EpisodeOptionsEnv(Protocol):
     def episode_options(self, episode: int) -> Mapping[str, Any]: ...
 
 
+@runtime_checkable
+class RestrictableRetriever(Protocol):
+    """A search backend with its own way to hide passages from every result.
+
+    :func:`~ramp_env.retrieval.restricted.restrict` uses it when present, else wraps the
+    backend in a :class:`~ramp_env.retrieval.restricted.FilteredRetriever`.
+    """
+
+    def restricted(self, hidden_ids: Collection[str]) -> Retriever: ...
+
+
+@runtime_checkable
+class RequiredTermRetriever(Protocol):
+    """A search backend that can require every term of one text in its hits.
+
+    The evidence search uses it when present; for another backend it weighs the required
+    text up in a plain ``search`` query instead.
+    """
+
+    def search_with_required(
+        self, query: str, required: str, k: int, exclude_ids: Collection[str] = ()
+    ) -> list[Hit]: ...
+
+
 def reset_takes_seed(agent: ResettableAgent) -> bool:
     """Whether ``agent.reset`` accepts ``seed=``.
 
@@ -94,7 +126,9 @@ __all__ = [
     "ClosableAgent",
     "ConcurrentAgent",
     "EpisodeOptionsEnv",
+    "RequiredTermRetriever",
     "ResettableAgent",
+    "RestrictableRetriever",
     "UsageReportingAgent",
     "is_concurrent",
     "reset_takes_seed",

@@ -80,7 +80,8 @@ from ramp_env.errors import InvalidOptionError
 from ramp_env.masking.fact_check import FACT_CHECK_VERSION, FactVerdict, SourceFact
 from ramp_env.masking.fact_context import PARENTHESES, context_terms, sentences
 from ramp_env.masking.near_duplicates import CopyCheck, near_duplicate_ids
-from ramp_env.retrieval.base import Hit, RequiredTermRetriever, Retriever, analyze
+from ramp_env.protocols import RequiredTermRetriever
+from ramp_env.retrieval.base import Hit, Retriever, analyze
 from ramp_env.rewards.normalize import normalize_answer
 from ramp_env.text.spans import SalientSpan
 

@@ -39,30 +39,6 @@ class Retriever(Protocol):
     def search(self, query: str, k: int, exclude_ids: Collection[str] = ()) -> list[Hit]: ...
 
 
-@runtime_checkable
-class RestrictableRetriever(Protocol):
-    """A backend with its own way to hide passages from every result (optional hook).
-
-    :func:`~ramp_env.retrieval.restricted.restrict` uses it when present, else wraps the
-    backend in a :class:`~ramp_env.retrieval.restricted.FilteredRetriever`.
-    """
-
-    def restricted(self, hidden_ids: Collection[str]) -> Retriever: ...
-
-
-@runtime_checkable
-class RequiredTermRetriever(Protocol):
-    """A backend that can require every term of one text in its hits (optional hook).
-
-    The evidence search uses it when present; for another backend it weighs the required
-    text up in a plain :meth:`Retriever.search` query instead.
-    """
-
-    def search_with_required(
-        self, query: str, required: str, k: int, exclude_ids: Collection[str] = ()
-    ) -> list[Hit]: ...
-
-
 @functools.lru_cache(maxsize=1)
 def _analyzer() -> tantivy.TextAnalyzer:
     # Exactly tantivy's built-in "en_stem" analyzer (simple tokenizer, drop

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from ramp_env.retrieval.base import Hit, RequiredTermRetriever, RestrictableRetriever, Retriever
+from ramp_env.protocols import RequiredTermRetriever, RestrictableRetriever
+from ramp_env.retrieval.base import Hit, Retriever
 
 
 def restrict(retriever: Retriever, hidden_ids: Collection[str]) -> Retriever:

@@ -8,7 +8,6 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from ramp_env.errors import InvalidOptionError
 from ramp_env.rewards.normalize import normalize_answer
 from ramp_env.text.spans import SalientSpan
 from ramp_env.wrappers.candidates import (
@@ -98,11 +97,11 @@ class CandidateActionWrapper(gym.Wrapper[np.ndarray, np.int64, dict[str, Any], s
             if not hasattr(base, attribute):
                 raise TypeError(f"CandidateActionWrapper needs a RAMP env; {type(base).__name__} has no {attribute!r}")
         if not 1 <= max_masks:
-            raise InvalidOptionError(f"max_masks must be >= 1, got {max_masks}")
+            raise ValueError(f"max_masks must be >= 1, got {max_masks}")
         if candidates_per_mask < 1:
-            raise InvalidOptionError(f"candidates_per_mask must be >= 1, got {candidates_per_mask}")
+            raise ValueError(f"candidates_per_mask must be >= 1, got {candidates_per_mask}")
         if not templates:
-            raise InvalidOptionError("need at least one query template")
+            raise ValueError("need at least one query template")
         self.max_masks = max_masks
         self.candidates_per_mask = candidates_per_mask
         self.templates = tuple(templates)
@@ -126,7 +125,7 @@ class CandidateActionWrapper(gym.Wrapper[np.ndarray, np.int64, dict[str, Any], s
         text_obs, info = self.env.reset(seed=seed, options=options)
         num_masks = int(text_obs["num_masks"])
         if num_masks > self.max_masks:
-            raise InvalidOptionError(f"the task has {num_masks} masks but the wrapper was built for max_masks={self.max_masks}")
+            raise ValueError(f"the task has {num_masks} masks but the wrapper was built for max_masks={self.max_masks}")
         self._text_obs = text_obs
         self._num_masks = num_masks
         self._pool = CandidatePool(str(text_obs["passage"]), str(text_obs["title"]))

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from ramp_env.masking.evidence import search_candidates
-from ramp_env.retrieval.base import Hit, RequiredTermRetriever, RestrictableRetriever, Retriever
+from ramp_env.protocols import RequiredTermRetriever, RestrictableRetriever
+from ramp_env.retrieval.base import Hit, Retriever
 from ramp_env.retrieval.rank_bm25_backend import RankBM25Retriever
 from ramp_env.retrieval.restricted import FilteredRetriever, restrict
 from ramp_env.retrieval.tantivy_backend import TantivyRetriever
