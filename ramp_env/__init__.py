@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from gymnasium.envs.registration import register, registry
 
-from ramp_env.errors import InvalidOptionError, RampEnvError, RampEnvWarning
+# the package's error and warning bases (errors.py is tiny and imports nothing)
+from ramp_env.errors import DataFormatError, InvalidOptionError, RampEnvError, RampEnvWarning  # noqa: F401
 
 __version__ = "0.1.0"
 
@@ -32,4 +33,4 @@ def __getattr__(name: str) -> object:
     raise AttributeError(name)
 
 
-__all__ = ["ENV_IDS", "InvalidOptionError", "RAMPEnv", "RampEnvError", "RampEnvWarning", "__version__"]
+__all__ = ["ENV_IDS", "RAMPEnv", "__version__"]
