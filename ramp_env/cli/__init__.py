@@ -70,8 +70,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     A problem with the user's input or environment is one line, ``ramp-env CMD: error: ...``:
     every :class:`~ramp_env.errors.RampEnvError` (exit 1 for an untrusted or corrupt cache,
-    whose message names the file and the fix, else 2), a missing file or optional package
-    (2) and any other refusal by the operating system (1; the message names the path).
+    whose message names the file and the fix, else 2), a missing or unreadable file, a missing
+    optional package (2) and any other refusal by the operating system (1; the message names
+    the path).
     Anything else, including a plain ``ValueError`` from our own code, is a bug: it
     propagates with its traceback (the interpreter exits 1). ``RAMP_ENV_TRACEBACK=1`` shows
     the traceback of the one-line errors too.
@@ -92,7 +93,7 @@ def _report(command: str, exc: RampEnvError | OSError | ModuleNotFoundError) -> 
     """Print the one-line message for an expected error; its exit status."""
     if isinstance(exc, CacheIntegrityError | UntrustedCacheError):  # name the file and the fix already
         status = 1
-    elif isinstance(exc, RampEnvError | FileNotFoundError | ModuleNotFoundError):
+    elif isinstance(exc, RampEnvError | FileNotFoundError | PermissionError | ModuleNotFoundError):
         status = 2
     else:  # an OSError we did not anticipate: say where the traceback is
         print(f"ramp-env {command}: error: {type(exc).__name__}: {exc}", file=sys.stderr)

@@ -28,11 +28,13 @@ def test_a_package_error_is_one_line(monkeypatch, capsys) -> None:
     assert capsys.readouterr().err == "ramp-env sample: error: --num-tasks must be >= 0\n"
 
 
-def test_a_missing_file_is_one_line(monkeypatch, capsys) -> None:
+@pytest.mark.parametrize("exc", [FileNotFoundError(2, "No such file or directory", "x.jsonl"),
+                                 PermissionError(13, "Permission denied", "x.jsonl")])
+def test_a_missing_or_unreadable_file_is_one_line(monkeypatch, capsys, exc: OSError) -> None:
     monkeypatch.delenv(TRACEBACK_ENV_VAR, raising=False)
-    monkeypatch.setattr(ramp_env.cli.sample, "run", raising(FileNotFoundError("no such file: x.jsonl")))
+    monkeypatch.setattr(ramp_env.cli.sample, "run", raising(exc))
     assert main(["sample"]) == 2
-    assert capsys.readouterr().err == "ramp-env sample: error: no such file: x.jsonl\n"
+    assert capsys.readouterr().err == f"ramp-env sample: error: {exc}\n" and "x.jsonl" in str(exc)
 
 
 @pytest.mark.parametrize("bug", [KeyError("slot"), ValueError("a plain ValueError from our own code"), TypeError("x")])
