@@ -75,3 +75,43 @@ def test_errors_keep_their_builtin_base(cls: str, builtin: type[BaseException]) 
 def test_the_bases_are_exported() -> None:
     assert ramp_env.RampEnvError is RampEnvError and ramp_env.RampEnvWarning is RampEnvWarning
     assert ramp_env.InvalidOptionError is InvalidOptionError
+
+
+def _bad_trajectory_file(tmp_path) -> None:
+    from ramp_env.trajectories import read_trajectories
+
+    path = tmp_path / "t.jsonl"
+    path.write_text('{"not": "a trajectory"}\n')
+    read_trajectories(path)
+
+
+def _bad_task_file(tmp_path) -> None:
+    from ramp_env.tasksets.frozen import load_task_set
+
+    path = tmp_path / "tasks.jsonl.gz"
+    path.write_bytes(b"not gzip")
+    load_task_set(path)
+
+
+def _bad_task_pool(tmp_path) -> None:
+    from ramp_env.masking.pool import parse_task_pool
+
+    parse_task_pool("lots")
+
+
+def _directory_as_out_file(tmp_path) -> None:
+    from ramp_env.cache import check_output_file
+
+    check_output_file(tmp_path)
+
+
+@pytest.mark.parametrize(("bad_input", "expected"), [
+    (_bad_trajectory_file, "DataFormatError"),
+    (_bad_task_file, "DataFormatError"),
+    (_bad_task_pool, "InvalidOptionError"),
+    (_directory_as_out_file, "InvalidOptionError"),
+])
+def test_bad_user_input_raises_a_package_error(tmp_path, bad_input, expected: str) -> None:
+    with pytest.raises(RampEnvError) as info:
+        bad_input(tmp_path)
+    assert type(info.value).__name__ == expected and isinstance(info.value, ValueError)
