@@ -7,14 +7,13 @@ RAMP-v0's dict and the string an action (``<search>...</search>`` or
 * ``reset()``: called at the start of each episode;
 * ``act_batch(observations) -> list[str]``: several episodes at once (vector envs, LLM batching);
 * a constructor parameter ``env``: the evaluation harness passes the env (the oracle uses it).
+
+``Agent`` and the optional hooks the episode runner checks with ``isinstance`` are the
+protocols of :mod:`ramp_env.protocols`; ``Agent`` is re-exported here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Protocol, runtime_checkable
+from ramp_env.protocols import Agent
 
-
-@runtime_checkable
-class Agent(Protocol):
-    def act(self, observation: Mapping[str, Any]) -> str: ...
+__all__ = ["Agent"]

@@ -1,12 +1,16 @@
 """ramp-env: Retrieval-Augmented Mask Prediction (MaskSearch) as Gymnasium environments.
 
 Importing the package registers ``RAMP-v0``, ``RAMP-Lite-v0`` (a small corpus for teaching)
-and ``MultiHopQA-v0`` (also reachable as ``ramp_env:RAMP-v0`` etc.).
+and ``MultiHopQA-v0`` (also reachable as ``ramp_env:RAMP-v0`` etc.). Every error the
+package raises on purpose subclasses :class:`RampEnvError`, every warning :class:`RampEnvWarning`.
 """
 
 from __future__ import annotations
 
 from gymnasium.envs.registration import register, registry
+
+# the package's error and warning bases (errors.py is tiny and imports nothing)
+from ramp_env.errors import DataFormatError, InvalidOptionError, RampEnvError, RampEnvWarning  # noqa: F401
 
 __version__ = "0.1.0"
 

@@ -43,6 +43,8 @@ from typing import Any
 
 import platformdirs
 
+from ramp_env.errors import InvalidOptionError, RampEnvError
+
 CACHE_ENV_VAR = "RAMP_ENV_CACHE"
 # set to 1 to use cache directories and files other users can write (module docs)
 TRUST_ENV_VAR = "RAMP_ENV_TRUST_CACHE"
@@ -56,7 +58,7 @@ _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 STALE_TMP_SECONDS = 6 * 3600
 
 
-class UntrustedCacheError(PermissionError):
+class UntrustedCacheError(RampEnvError, PermissionError):
     """A cache directory or file another user can write (see the module docs)."""
 
     def __init__(self, path: str | os.PathLike[str], problem: str) -> None:
@@ -386,14 +388,14 @@ def _probe_writable(directory: Path, what: str) -> None:
     for ancestor in (directory, *directory.parents):
         if ancestor.exists():
             if not ancestor.is_dir():
-                raise ValueError(f"{what}: {ancestor} is a file, not a directory")
+                raise InvalidOptionError(f"{what}: {ancestor} is a file, not a directory")
             break
     try:
         directory.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=directory):
             pass
     except OSError as exc:
-        raise ValueError(f"{what}: cannot write in {directory} ({exc.strerror or exc})") from exc
+        raise InvalidOptionError(f"{what}: cannot write in {directory} ({exc.strerror or exc})") from exc
 
 
 def check_output_file(path: str | os.PathLike[str], option: str = "--out") -> Path:
@@ -401,7 +403,7 @@ def check_output_file(path: str | os.PathLike[str], option: str = "--out") -> Pa
     or impossible parent), so a long run never ends by losing its output."""
     path = Path(path).expanduser()
     if path.is_dir():
-        raise ValueError(f"{option} {path} is a directory; give a file name, e.g. {path / 'trajectories.jsonl'}")
+        raise InvalidOptionError(f"{option} {path} is a directory; give a file name, e.g. {path / 'trajectories.jsonl'}")
     _probe_writable(path.parent, f"{option} {path}")
     return path
 
@@ -410,7 +412,7 @@ def check_output_dir(path: str | os.PathLike[str], option: str = "--out") -> Pat
     """Fail before any work if ``path`` cannot be used as an output directory."""
     path = Path(path).expanduser()
     if path.exists() and not path.is_dir():
-        raise ValueError(f"{option} {path} is a file; give a directory (it is created if missing)")
+        raise InvalidOptionError(f"{option} {path} is a file; give a directory (it is created if missing)")
     _probe_writable(path, f"{option} {path}")
     return path
 

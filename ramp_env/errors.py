@@ -22,4 +22,12 @@ class InvalidOptionError(RampEnvError, ValueError):
     """An option, argument or configuration value is out of its documented range."""
 
 
-__all__ = ["InvalidOptionError", "RampEnvError"]
+class DataFormatError(RampEnvError, ValueError):
+    """A file or record the user gave is malformed; the message names the file (and line)."""
+
+
+class RampEnvWarning(UserWarning):
+    """Base class of every warning ramp-env issues (``warnings.filterwarnings`` on it silences them all)."""
+
+
+__all__ = ["DataFormatError", "InvalidOptionError", "RampEnvError", "RampEnvWarning"]

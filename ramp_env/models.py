@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ramp_env.cache import atomic_path, cache_root, file_fingerprint
+from ramp_env.errors import InvalidOptionError
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
@@ -124,13 +125,13 @@ def resolve_causal_lm(
     path = Path(path_or_name).expanduser()
     if path.is_file():
         if path.suffix.lower() != ".gguf":
-            raise ValueError(f"{path} is a file but not a .gguf model; pass a model folder, a .gguf file or a hub id")
+            raise InvalidOptionError(f"{path} is a file but not a .gguf model; pass a model folder, a .gguf file or a hub id")
         return str(export_gguf(path, cache_dir))
     if path.is_dir() and not (path / "config.json").is_file():
         ggufs = sorted(path.glob("*.gguf"))
         if len(ggufs) == 1:
             return str(export_gguf(ggufs[0], cache_dir))
-        raise ValueError(
+        raise InvalidOptionError(
             f"{path} has no config.json and {len(ggufs)} .gguf files; pass the model folder or one .gguf file"
         )
     if path.is_dir():
@@ -177,7 +178,7 @@ def load_causal_lm(
         dtype = torch.float32 if str(device).startswith("cpu") else torch.bfloat16
     elif isinstance(dtype, str):
         if not isinstance(getattr(torch, dtype, None), torch.dtype):
-            raise ValueError(f"dtype must name a torch dtype ('float32', 'bfloat16', 'float16'), got {dtype!r}")
+            raise InvalidOptionError(f"dtype must name a torch dtype ('float32', 'bfloat16', 'float16'), got {dtype!r}")
         dtype = getattr(torch, dtype)
     tokenizer = AutoTokenizer.from_pretrained(source, **_local_only(source))
     if tokenizer.pad_token is None:

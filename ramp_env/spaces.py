@@ -35,6 +35,8 @@ import numpy as np
 from gymnasium import spaces
 from gymnasium.vector.utils import create_shared_memory, read_from_shared_memory, write_to_shared_memory
 
+from ramp_env.errors import InvalidOptionError
+
 __all__ = ["SharedMemoryText", "SharedTextBatch", "TextDict", "describe_charset", "text_space"]
 
 _LISTED_CHARS = 24  # charsets up to this size are printed in full, larger ones summarised
@@ -108,7 +110,7 @@ def text_space(max_length: int, charset: frozenset[str], min_length: int = 0) ->
     worker. The tables are read-only, so spaces copy them from one template.
     """
     if not 0 <= min_length <= max_length:
-        raise ValueError(f"need 0 <= min_length <= max_length, got {min_length} and {max_length}")
+        raise InvalidOptionError(f"need 0 <= min_length <= max_length, got {min_length} and {max_length}")
     space = copy.copy(_template(charset))
     space.min_length, space.max_length = int(min_length), int(max_length)
     space._np_random = None  # its own generator, seeded on first use like any space

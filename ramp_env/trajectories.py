@@ -41,6 +41,7 @@ from typing import Any
 import gymnasium as gym
 
 from ramp_env.cache import atomic_path
+from ramp_env.errors import DataFormatError
 from ramp_env.prompts import INSTRUCTIONS, feedback_text, task_text
 
 TRAJECTORY_FORMAT = 1
@@ -120,30 +121,30 @@ class Trajectory:
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first inconsistency."""
         if not isinstance(self.task_id, str) or not self.task_id:
-            raise ValueError(f"trajectory task_id must be a non-empty string, got {self.task_id!r}")
+            raise DataFormatError(f"trajectory task_id must be a non-empty string, got {self.task_id!r}")
         if not isinstance(self.messages, list) or not self.messages:
-            raise ValueError("trajectory messages must be a non-empty list")
+            raise DataFormatError("trajectory messages must be a non-empty list")
         for i, message in enumerate(self.messages):
             if not isinstance(message, Mapping) or "role" not in message or "content" not in message:
-                raise ValueError(f"message {i} must be a dict with 'role' and 'content', got {message!r}")
+                raise DataFormatError(f"message {i} must be a dict with 'role' and 'content', got {message!r}")
             if message["role"] not in ROLES:
-                raise ValueError(f"message {i} has role {message['role']!r}; expected one of {ROLES}")
+                raise DataFormatError(f"message {i} has role {message['role']!r}; expected one of {ROLES}")
             if not isinstance(message["content"], str):
-                raise ValueError(f"message {i} content must be a string")
+                raise DataFormatError(f"message {i} content must be a string")
         if not (len(self.actions) == len(self.tool_results) == len(self.rewards)):
-            raise ValueError(
+            raise DataFormatError(
                 f"actions ({len(self.actions)}), tool_results ({len(self.tool_results)}) and rewards "
                 f"({len(self.rewards)}) must have one item per step"
             )
         if not isinstance(self.num_masks, int) or self.num_masks < 1:
-            raise ValueError(f"num_masks must be a positive int, got {self.num_masks!r}")
+            raise DataFormatError(f"num_masks must be a positive int, got {self.num_masks!r}")
         if len(self.per_mask_scores) != self.num_masks:
-            raise ValueError(f"{len(self.per_mask_scores)} per-mask scores for {self.num_masks} masks")
+            raise DataFormatError(f"{len(self.per_mask_scores)} per-mask scores for {self.num_masks} masks")
         for value in [*self.rewards, *self.per_mask_scores]:
             if not isinstance(value, int | float) or not math.isfinite(value):
-                raise ValueError(f"rewards and scores must be finite numbers, got {value!r}")
+                raise DataFormatError(f"rewards and scores must be finite numbers, got {value!r}")
         if any(not 0.0 <= s <= 1.0 for s in self.per_mask_scores):
-            raise ValueError(f"per-mask scores must be in [0, 1], got {self.per_mask_scores}")
+            raise DataFormatError(f"per-mask scores must be in [0, 1], got {self.per_mask_scores}")
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-serialisable dict (one JSONL line); ``from_json`` reads it back."""
@@ -153,19 +154,19 @@ class Trajectory:
     def from_json(cls, record: Mapping[str, Any]) -> Trajectory:
         """Build from a ``to_json`` dict; raises ``ValueError`` naming a missing, unknown or bad field."""
         if not isinstance(record, Mapping):
-            raise ValueError(f"a trajectory record must be a JSON object, got {type(record).__name__}")
+            raise DataFormatError(f"a trajectory record must be a JSON object, got {type(record).__name__}")
         data = dict(record)
         version = data.pop("format", TRAJECTORY_FORMAT)
         if version != TRAJECTORY_FORMAT:
-            raise ValueError(f"unsupported trajectory format {version!r} (this version reads {TRAJECTORY_FORMAT})")
+            raise DataFormatError(f"unsupported trajectory format {version!r} (this version reads {TRAJECTORY_FORMAT})")
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(data) - known)
         if unknown:
-            raise ValueError(f"unknown trajectory field(s) {unknown}")
+            raise DataFormatError(f"unknown trajectory field(s) {unknown}")
         required = {"task_id", "messages", "actions", "tool_results", "rewards", "per_mask_scores", "num_masks"}
         missing = sorted(required - set(data))
         if missing:
-            raise ValueError(f"trajectory record is missing field(s) {missing}")
+            raise DataFormatError(f"trajectory record is missing field(s) {missing}")
         return cls(**data)
 
 
@@ -177,13 +178,13 @@ def iter_trajectories(path: str | os.PathLike[str]) -> Iterator[Trajectory]:
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise ValueError(f"{path}:{lineno}: not valid UTF-8 at byte {exc.start} ({exc.reason})") from exc
+                raise DataFormatError(f"{path}:{lineno}: not valid UTF-8 at byte {exc.start} ({exc.reason})") from exc
             if not line.strip():
                 continue
             try:
                 yield Trajectory.from_json(json.loads(line))
             except (ValueError, TypeError) as exc:  # JSONDecodeError is a ValueError
-                raise ValueError(f"{path}:{lineno}: bad trajectory record: {exc}") from exc
+                raise DataFormatError(f"{path}:{lineno}: bad trajectory record: {exc}") from exc
 
 
 def read_trajectories(path: str | os.PathLike[str]) -> list[Trajectory]:

@@ -21,6 +21,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ramp_env.errors import InvalidOptionError
 from ramp_env.trajectories import message_trains
 
 _PROBE = "RAMP_TOOL_ROLE_PROBE_7f3a"
@@ -36,7 +37,7 @@ def resolve_tool_role(tokenizer: Any, requested: str = "auto") -> str:
     if requested in ("tool", "user"):
         return requested
     if requested != "auto":
-        raise ValueError(f"tool_role must be 'auto', 'tool' or 'user', got {requested!r}")
+        raise InvalidOptionError(f"tool_role must be 'auto', 'tool' or 'user', got {requested!r}")
     probe = [
         {"role": "system", "content": "s"},
         {"role": "user", "content": "u"},
@@ -91,7 +92,7 @@ class TokenizedConversation:
 
 def _suffix(longer: str, shorter: str, what: str) -> str:
     if not longer.startswith(shorter):
-        raise ValueError(
+        raise InvalidOptionError(
             f"the chat template does not render the conversation as a growing prefix ({what}), so the "
             "tokens of each message cannot be told apart; use a template that keeps earlier turns "
             "unchanged (ChatML, LLaMA-3.x) or pass an edited chat_template"

@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ramp_env.errors import InvalidOptionError, RampEnvError
+
 try:
     import openai
 except ModuleNotFoundError as exc:  # the `synthesis` extra
@@ -36,7 +38,7 @@ DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 NO_KEY = "no-key"
 
 
-class EndpointError(RuntimeError):
+class EndpointError(RampEnvError, RuntimeError):
     """The endpoint failed in a way retrying will not fix (or retries and time ran out)."""
 
 
@@ -49,9 +51,9 @@ def check_base_url(base_url: str) -> str:
     """``base_url`` without a trailing slash, or a ``ValueError`` saying what is wrong with it."""
     parts = urlsplit(str(base_url))
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(f"base_url must be an http:// or https:// URL such as http://127.0.0.1:8000/v1, got {base_url!r}")
+        raise InvalidOptionError(f"base_url must be an http:// or https:// URL such as http://127.0.0.1:8000/v1, got {base_url!r}")
     if parts.username or parts.password:
-        raise ValueError("base_url must not carry credentials; pass api_key or api_key_env instead")
+        raise InvalidOptionError("base_url must not carry credentials; pass api_key or api_key_env instead")
     return str(base_url).rstrip("/")
 
 
@@ -66,7 +68,7 @@ def resolve_api_key(api_key: str | None = None, api_key_env: str | None = None) 
     if api_key_env:
         value = os.environ.get(str(api_key_env))
         if not value:
-            raise ValueError(f"api_key_env={api_key_env!r}: that environment variable is not set")
+            raise InvalidOptionError(f"api_key_env={api_key_env!r}: that environment variable is not set")
         return value
     return None
 
@@ -154,9 +156,9 @@ class CappedTransport(httpx.HTTPTransport):
 def client_settings(base_url: str, api_key: str | None, request_timeout: float, max_retries: int) -> dict[str, Any]:
     """The openai client's keyword arguments, checked (``ValueError`` names a bad one)."""
     if request_timeout <= 0:
-        raise ValueError(f"request_timeout must be > 0 seconds, got {request_timeout}")
+        raise InvalidOptionError(f"request_timeout must be > 0 seconds, got {request_timeout}")
     if max_retries < 0:
-        raise ValueError(f"max_retries must be >= 0, got {max_retries}")
+        raise InvalidOptionError(f"max_retries must be >= 0, got {max_retries}")
     return {
         "base_url": check_base_url(base_url), "api_key": api_key or NO_KEY, "timeout": float(request_timeout),
         "max_retries": int(max_retries),

@@ -19,6 +19,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from ramp_env.errors import InvalidOptionError
+
 Messages = list[dict[str, str]]
 
 
@@ -128,7 +130,7 @@ class OpenAIBackend:
         max_retries: int = 3,
     ) -> None:
         if not base_url.startswith(("http://", "https://")):
-            raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
+            raise InvalidOptionError(f"base_url must start with http:// or https://, got {base_url!r}")
         try:
             from agents.llm.endpoint import make_client
         except ModuleNotFoundError as exc:
@@ -161,7 +163,7 @@ def make_backend(spec: str | LLMBackend | None = None, **kwargs: Any) -> LLMBack
     if isinstance(spec, str) and spec.startswith(("http://", "https://")):
         base_url, sep, model = spec.partition("|")
         if not sep or not model:
-            raise ValueError(f"an endpoint backend is 'URL|MODEL', e.g. 'http://127.0.0.1:8000/v1|qwen', got {spec!r}")
+            raise InvalidOptionError(f"an endpoint backend is 'URL|MODEL', e.g. 'http://127.0.0.1:8000/v1|qwen', got {spec!r}")
         return OpenAIBackend(base_url, model, **kwargs)
     if isinstance(spec, str):
         return TransformersBackend(spec, **kwargs)

@@ -19,6 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 import gymnasium as gym
 
 from agents.synthesis.pipeline import task_plan
+from ramp_env.errors import InvalidOptionError
 from ramp_env.evaluation.runner import run_episode
 from ramp_env.trajectories import RecordTrajectories, Trajectory
 
@@ -51,7 +52,7 @@ class AgentTeacher:
     ) -> list[Trajectory]:
         envs = [envs] if isinstance(envs, gym.Env) else list(envs)
         if not envs:
-            raise ValueError("generate needs at least one env")
+            raise InvalidOptionError("generate needs at least one env")
         plan = task_plan(num_tasks, seed, num_masks)
         # only an agent whose class is already imported can be an LLMAgent: no torch import otherwise
         llm = sys.modules.get("agents.llm.agent")

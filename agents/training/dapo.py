@@ -66,6 +66,7 @@ from trl.trainer.utils import selective_log_softmax
 from agents.llm.agent import LLMAgent, LLMAgentConfig, TokenSegment
 from agents.llm.rollout import Episode, EpisodeSpec, play_episodes
 from agents.training.precision import autocast, upcast_to_fp32
+from ramp_env.errors import InvalidOptionError
 from ramp_env.wrappers.curriculum import MaskCurriculum
 
 logger = logging.getLogger(__name__)
@@ -117,7 +118,7 @@ def dapo_policy_loss(
         with ``A < 0``; high: above ``1 + clip_high`` with ``A > 0``).
     """
     if clip_low < 0 or clip_high < 0:
-        raise ValueError(f"clip ratios must be >= 0, got {clip_low}, {clip_high}")
+        raise InvalidOptionError(f"clip ratios must be >= 0, got {clip_low}, {clip_high}")
     mask = mask.to(logprobs.dtype)
     if advantages.ndim == 1:
         advantages = advantages.unsqueeze(1)
@@ -236,19 +237,19 @@ class DAPOConfig:
 
     def __post_init__(self) -> None:
         if self.group_size < 2:
-            raise ValueError(f"group_size must be >= 2 (advantages compare rollouts of a task), got {self.group_size}")
+            raise InvalidOptionError(f"group_size must be >= 2 (advantages compare rollouts of a task), got {self.group_size}")
         for name in ("tasks_per_step", "max_sampling_rounds", "updates_per_step", "micro_batch_size"):
             if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+                raise InvalidOptionError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.temperature <= 0:
-            raise ValueError(f"DAPO samples its rollouts: temperature must be > 0, got {self.temperature}")
+            raise InvalidOptionError(f"DAPO samples its rollouts: temperature must be > 0, got {self.temperature}")
         if self.top_p != 1.0:
-            raise ValueError(
+            raise InvalidOptionError(
                 f"top_p must be 1.0 for DAPO (got {self.top_p}): nucleus sampling changes the sampling "
                 "distribution but not the log-probabilities the loss scores"
             )
         if self.max_sampled_groups is not None and self.max_sampled_groups < self.tasks_per_step:
-            raise ValueError(
+            raise InvalidOptionError(
                 f"max_sampled_groups ({self.max_sampled_groups}) must be >= tasks_per_step ({self.tasks_per_step})"
             )
 
@@ -311,7 +312,7 @@ class DAPOTrainer:
         self.config = config or DAPOConfig()
         self.exclude_passages = set(exclude_passages)
         if task_seeds is not None and not len(task_seeds):
-            raise ValueError("task_seeds is empty")
+            raise InvalidOptionError("task_seeds is empty")
         self.task_seeds = None if task_seeds is None else [int(s) for s in task_seeds]
         self.reference_model = reference_model
         cfg = self.config

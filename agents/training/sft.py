@@ -25,6 +25,7 @@ import torch
 from agents.llm.chat import resolve_tool_role, tokenize_conversation
 from agents.rng import restored_global_rngs
 from agents.training.precision import upcast_to_fp32
+from ramp_env.errors import InvalidOptionError
 from ramp_env.trajectories import Trajectory
 
 
@@ -84,7 +85,7 @@ def curriculum_stages(trajectories: Sequence[Trajectory], curriculum: str = "mix
     """The trajectories grouped into training stages: one stage (``"mixed"``) or one per mask count,
     fewest masks first (``"staged"``); the order within a stage is kept (the trainer shuffles it)."""
     if curriculum not in CURRICULA:
-        raise ValueError(f"unknown SFT curriculum {curriculum!r}; expected one of {CURRICULA}")
+        raise InvalidOptionError(f"unknown SFT curriculum {curriculum!r}; expected one of {CURRICULA}")
     if curriculum == "mixed":
         return [list(trajectories)]
     by_masks: dict[int, list[Trajectory]] = {}

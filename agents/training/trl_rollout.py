@@ -46,6 +46,7 @@ from agents.llm.generation import Generation, eos_token_ids, trim_generation
 from agents.llm.rollout import Episode, EpisodeSpec, play_episodes
 from agents.training.dapo import sequence_logprobs
 from ramp_env.envs.ramp import MAX_NUM_MASKS
+from ramp_env.errors import DataFormatError, InvalidOptionError
 
 TASK_KEY = "ramp_task"
 
@@ -67,21 +68,21 @@ def parse_task_prompt(prompt: str | Sequence[Mapping[str, Any]]) -> EpisodeSpec:
     are read from their last message. Raises ``ValueError`` naming what is wrong."""
     text = prompt if isinstance(prompt, str) else (prompt[-1].get("content") if prompt else None)
     if not isinstance(text, str):
-        raise ValueError(f"a RAMP task prompt must be text or chat messages with text content, got {prompt!r:.200}")
+        raise DataFormatError(f"a RAMP task prompt must be text or chat messages with text content, got {prompt!r:.200}")
     try:
         record = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValueError(
+        raise DataFormatError(
             f"prompt {text[:120]!r} is not a RAMP task (JSON from agents.training.trl_rollout.task_prompt): {exc}"
         ) from None
     task = record.get(TASK_KEY) if isinstance(record, dict) else None
     if not isinstance(task, dict):
-        raise ValueError(f"prompt {text[:120]!r} has no {TASK_KEY!r} object; build prompts with task_prompt()")
+        raise DataFormatError(f"prompt {text[:120]!r} has no {TASK_KEY!r} object; build prompts with task_prompt()")
     seed, num_masks = task.get("seed"), task.get("num_masks")
     if not isinstance(seed, int) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"prompt {text[:120]!r}: seed must be a non-negative integer, got {seed!r}")
+        raise DataFormatError(f"prompt {text[:120]!r}: seed must be a non-negative integer, got {seed!r}")
     if not isinstance(num_masks, int) or isinstance(num_masks, bool) or not 1 <= num_masks <= MAX_NUM_MASKS:
-        raise ValueError(f"prompt {text[:120]!r}: num_masks must be an integer in 1..{MAX_NUM_MASKS}, got {num_masks!r}")
+        raise DataFormatError(f"prompt {text[:120]!r}: num_masks must be an integer in 1..{MAX_NUM_MASKS}, got {num_masks!r}")
     return EpisodeSpec(seed=seed, options={"num_masks": num_masks})
 
 
@@ -96,7 +97,7 @@ def ramp_task_dataset(num_tasks: int, num_masks: int | Sequence[int] = 1, seed: 
 
     counts = [num_masks] if isinstance(num_masks, int) else [int(k) for k in num_masks]
     if num_tasks < 1 or not counts:
-        raise ValueError(f"need num_tasks >= 1 and at least one mask count, got {num_tasks}, {num_masks!r}")
+        raise InvalidOptionError(f"need num_tasks >= 1 and at least one mask count, got {num_tasks}, {num_masks!r}")
     seeds = np.random.default_rng(seed).integers(2**31 - 1, size=num_tasks)
     rows = [(int(s), counts[i % len(counts)]) for i, s in enumerate(seeds)]
     return Dataset.from_dict(
@@ -238,7 +239,7 @@ class RAMPRollout:
         logprob_batch_size: int = 8,
     ) -> None:
         if env_factory is not None and env_kwargs:
-            raise ValueError("pass env_factory or env_kwargs, not both")
+            raise InvalidOptionError("pass env_factory or env_kwargs, not both")
         kwargs = dict(env_kwargs or {})
         self.env_factory = env_factory or (lambda: gym.make("RAMP-v0", **kwargs))
         self.agent_config = LLMAgentConfig(
@@ -248,7 +249,7 @@ class RAMPRollout:
             **({"system_prompt": system_prompt} if system_prompt is not None else {}),
         )
         if logprob_batch_size < 1:
-            raise ValueError(f"logprob_batch_size must be >= 1, got {logprob_batch_size}")
+            raise InvalidOptionError(f"logprob_batch_size must be >= 1, got {logprob_batch_size}")
         self.compute_logprobs = compute_logprobs
         self.logprob_batch_size = logprob_batch_size
         self.envs: list[gym.Env] = []

@@ -18,9 +18,10 @@ from collections.abc import Callable, Sequence
 
 from ramp_env.cache import UntrustedCacheError
 from ramp_env.corpus.integrity import CacheIntegrityError
+from ramp_env.errors import RampEnvError
 
 PLUGIN_GROUP = "ramp_env.commands"
-# set to see the traceback of an unexpected error instead of a one-line message
+# set to see the traceback behind a one-line error message
 TRACEBACK_ENV_VAR = "RAMP_ENV_TRACEBACK"
 COMMANDS: tuple[str, ...] = ("build_index", "stats", "sample", "evidence", "play", "evaluate", "collect", "serve")
 
@@ -65,21 +66,38 @@ def _unavailable(target: str, exc: Exception) -> Callable[[argparse.Namespace], 
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one subcommand; its exit status.
+
+    A problem with the user's input or environment is one line, ``ramp-env CMD: error: ...``:
+    every :class:`~ramp_env.errors.RampEnvError` (exit 1 for an untrusted or corrupt cache,
+    whose message names the file and the fix, else 2), a missing or unreadable file, a missing
+    optional package (2) and any other refusal by the operating system (1; the message names
+    the path).
+    Anything else, including a plain ``ValueError`` from our own code, is a bug: it
+    propagates with its traceback (the interpreter exits 1). ``RAMP_ENV_TRACEBACK=1`` shows
+    the traceback of the one-line errors too.
+    """
+    args = build_parser().parse_args(argv)  # argparse reports bad arguments itself (exit 2)
     try:
         return int(args._run(args) or 0)
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except (FileNotFoundError, ValueError, ModuleNotFoundError) as exc:
-        print(f"ramp-env {args.command}: error: {exc}", file=sys.stderr)
-        return 2
-    except (CacheIntegrityError, UntrustedCacheError) as exc:  # name the file and the fix already
-        print(f"ramp-env {args.command}: error: {exc}", file=sys.stderr)
-        return 1
-    except Exception as exc:  # anything else: one line, the traceback on request
+    except (RampEnvError, OSError, ModuleNotFoundError) as exc:
         if os.environ.get(TRACEBACK_ENV_VAR):
             raise
-        print(f"ramp-env {args.command}: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return _report(args.command, exc)
+
+
+def _report(command: str, exc: RampEnvError | OSError | ModuleNotFoundError) -> int:
+    """Print the one-line message for an expected error; its exit status."""
+    if isinstance(exc, CacheIntegrityError | UntrustedCacheError):  # name the file and the fix already
+        status = 1
+    elif isinstance(exc, RampEnvError | FileNotFoundError | PermissionError | ModuleNotFoundError):
+        status = 2
+    else:  # an OSError we did not anticipate: say where the traceback is
+        print(f"ramp-env {command}: error: {type(exc).__name__}: {exc}", file=sys.stderr)
         print(f"(set {TRACEBACK_ENV_VAR}=1 for the full traceback)", file=sys.stderr)
         return 1
+    print(f"ramp-env {command}: error: {exc}", file=sys.stderr)
+    return status

@@ -20,10 +20,11 @@ from typing import Any
 import gymnasium as gym
 from tqdm import tqdm  # plain text bar: tqdm.auto warns "IProgress not found" in notebooks without ipywidgets
 
-import ramp_env
 from ramp_env.cli.common import DEFAULT_ENV, add_env_args, check_output_file, gym_env_kwargs
 from ramp_env.cli.evaluate import agent_specs
+from ramp_env.errors import InvalidOptionError
 from ramp_env.evaluation.agent_loading import make_agent
+from ramp_env.evaluation.env_factory import make_user_env
 from ramp_env.evaluation.runner import episode_seed, run_episode
 from ramp_env.trajectories import (
     RecordTrajectories,
@@ -91,16 +92,16 @@ def collect(
 
 def run(args: argparse.Namespace) -> int:
     if args.episodes < 1:
-        raise ValueError("--episodes must be >= 1")
+        raise InvalidOptionError("--episodes must be >= 1")
     if args.flush_every < 1:
-        raise ValueError("--flush-every must be >= 1")
+        raise InvalidOptionError("--flush-every must be >= 1")
     if args.min_score is not None and not 0.0 <= args.min_score <= 1.0:
-        raise ValueError(f"--min-score must be in [0, 1], got {args.min_score}")
+        raise InvalidOptionError(f"--min-score must be in [0, 1], got {args.min_score}")
     check_output_file(args.out)  # before any episode: a bad --out must not cost a whole run
     kwargs = gym_env_kwargs(args)
     span_extractor = kwargs.get("span_extractor") if args.env == DEFAULT_ENV else None
     spec = agent_specs([args.agent], args.agent_arg, span_extractor)[0]
-    env = gym.make(args.env, **kwargs)
+    env = make_user_env(args.env, **kwargs)
     agent = make_agent(spec.name, env=env, kwargs=spec.kwargs)
 
     def flush(trajectories: list[Trajectory]) -> None:

@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 from ramp_env.cache import check_output_dir, check_output_file  # noqa: F401  (re-exported for the subcommands)
+from ramp_env.errors import InvalidOptionError
 from ramp_env.retrieval.base import BACKENDS
 
 DEFAULT_ENV = "RAMP-v0"
@@ -45,7 +46,7 @@ def parse_assignment(text: str) -> tuple[str, Any]:
     """``KEY=VALUE`` with VALUE as JSON when it parses (numbers, booleans, lists), else as text."""
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
-        raise ValueError(f"expected KEY=VALUE, got {text!r}")
+        raise InvalidOptionError(f"expected KEY=VALUE, got {text!r}")
     try:
         return key.strip(), json.loads(value)
     except json.JSONDecodeError:

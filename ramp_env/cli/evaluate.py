@@ -18,6 +18,7 @@ from ramp_env.cli.common import (
     gym_env_kwargs,
     parse_assignment,
 )
+from ramp_env.errors import InvalidOptionError
 from ramp_env.evaluation.agent_loading import accepts, registered_agents, resolve_agent
 from ramp_env.evaluation.harness import OUTPUT_FILES, AgentSpec, evaluate
 from ramp_env.tasksets import TASK_SETS, load_task_set
@@ -82,7 +83,7 @@ def agent_specs(names: list[str], assignments: list[str], span_extractor: str | 
         else:
             matching = [s for s in specs if accepts(factories[s.name], key)]
         if not matching:
-            raise ValueError(f"--agent-arg {text!r}: no agent among {names} takes {key!r}")
+            raise InvalidOptionError(f"--agent-arg {text!r}: no agent among {names} takes {key!r}")
         for spec in matching:
             spec.kwargs[key] = value
     if span_extractor is not None:
@@ -98,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{name:16s} {target}")
         return 0
     if args.episodes is not None and args.episodes < 1:
-        raise ValueError("--episodes must be >= 1")
+        raise InvalidOptionError("--episodes must be >= 1")
     if args.out is not None:
         check_output_dir(args.out)  # before any episode: a bad --out must not cost a whole run
     kwargs = gym_env_kwargs(args)
@@ -111,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     specs = agent_specs(args.agent, args.agent_arg, span_extractor)
     if args.datasets:
         if args.env != QA_ENV:
-            raise ValueError(f"--datasets takes QA datasets: use it with --env {QA_ENV} (got --env {args.env})")
+            raise InvalidOptionError(f"--datasets takes QA datasets: use it with --env {QA_ENV} (got --env {args.env})")
         return _run_downstream(args, specs, kwargs)
     result = evaluate(
         specs,
@@ -135,9 +136,9 @@ def _frozen_task_args(args: argparse.Namespace, kwargs: dict) -> None:
     """``--tasks``: the env plays the set; episodes and mask counts default to all of it, and
     more episodes than the set has are refused (they would replay tasks)."""
     if args.env != DEFAULT_ENV:
-        raise ValueError(f"--tasks plays frozen RAMP tasks: use it with --env {DEFAULT_ENV} (got --env {args.env})")
+        raise InvalidOptionError(f"--tasks plays frozen RAMP tasks: use it with --env {DEFAULT_ENV} (got --env {args.env})")
     if kwargs.get("tasks", args.tasks) != args.tasks:
-        raise ValueError("--tasks and --env-arg tasks=... disagree: use one")
+        raise InvalidOptionError("--tasks and --env-arg tasks=... disagree: use one")
     kwargs["tasks"] = args.tasks
     task_set = load_task_set(args.tasks)
     args.num_masks = args.num_masks or sorted(task_set.tasks)
@@ -145,7 +146,7 @@ def _frozen_task_args(args: argparse.Namespace, kwargs: dict) -> None:
     if args.episodes is None:
         args.episodes = sizes  # every task of every mask count
     elif args.episodes > min(sizes.values()):
-        raise ValueError(f"--episodes {args.episodes}: task set {task_set.label} has {sizes} tasks per mask count; "
+        raise InvalidOptionError(f"--episodes {args.episodes}: task set {task_set.label} has {sizes} tasks per mask count; "
                          "more episodes would replay tasks")
 
 
@@ -157,10 +158,10 @@ def _run_downstream(args: argparse.Namespace, specs: list[AgentSpec], kwargs: di
     from ramp_env.evaluation.downstream import dataset_label, format_downstream
 
     if "dataset" in kwargs:
-        raise ValueError("--datasets and --env-arg dataset=... both name the dataset: use one")
+        raise InvalidOptionError("--datasets and --env-arg dataset=... both name the dataset: use one")
     labels = [dataset_label(d) for d in args.datasets]
     if len(set(labels)) != len(labels):
-        raise ValueError(f"--datasets must have distinct names, got {labels}")
+        raise InvalidOptionError(f"--datasets must have distinct names, got {labels}")
     for dataset in args.datasets:  # every file checked before any episode runs
         if dataset != "fanoutqa-dev" and not Path(dataset).expanduser().is_file():
             raise FileNotFoundError(f"QA dataset file not found: {dataset}")

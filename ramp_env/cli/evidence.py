@@ -13,6 +13,7 @@ import sys
 
 from ramp_env.cli.common import add_corpus_args
 from ramp_env.corpus.prepared import PreparedCorpus
+from ramp_env.errors import InvalidOptionError
 from ramp_env.masking.verify import ranked_evidence
 
 
@@ -42,7 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     if args.candidates < 1:
-        raise ValueError("--candidates must be >= 1")
+        raise InvalidOptionError("--candidates must be >= 1")
     corpus = PreparedCorpus.open(args.corpus, cache_dir=args.cache_dir, progress=False)
     verdicts = ranked_evidence(
         corpus, args.passage_id, args.span, corpus.retriever(args.retriever), candidates=args.candidates,

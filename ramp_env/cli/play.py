@@ -10,6 +10,8 @@ import gymnasium as gym
 import ramp_env  # registers the env ids gym.make looks up
 from ramp_env.actions import format_answer, format_search
 from ramp_env.cli.common import DEFAULT_ENV, add_env_args, gym_env_kwargs
+from ramp_env.errors import InvalidOptionError
+from ramp_env.evaluation.env_factory import make_user_env
 from ramp_env.prompts import INSTRUCTIONS
 
 HELP = """Commands:
@@ -55,12 +57,12 @@ def make_env(args: argparse.Namespace) -> gym.Env:
     if num_masks is not None:
         kwargs.setdefault("num_masks", num_masks)
     kwargs["render_mode"] = "ansi"
-    return gym.make(args.env, **kwargs)
+    return make_user_env(args.env, **kwargs)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.episodes < 1:
-        raise ValueError("--episodes must be >= 1")
+        raise InvalidOptionError("--episodes must be >= 1")
     env = make_env(args)
     print(INSTRUCTIONS + "\n\n" + HELP + "\n")
     total = 0.0

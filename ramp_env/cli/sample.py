@@ -8,6 +8,7 @@ import sys
 
 from ramp_env.cli.common import add_corpus_args, env_kwargs
 from ramp_env.envs.ramp import RAMPEnv
+from ramp_env.errors import InvalidOptionError
 from ramp_env.masking.strategies import DEFAULT_MASK_STRATEGY
 
 
@@ -23,7 +24,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     if args.num_tasks < 0:
-        raise ValueError("--num-tasks must be >= 0")
+        raise InvalidOptionError("--num-tasks must be >= 0")
     env = RAMPEnv(num_masks=args.num_masks, mask_strategy=args.mask_strategy, progress=False, **env_kwargs(args))
     env.reset(seed=args.seed)
     for i in range(args.num_tasks):

@@ -19,6 +19,7 @@ import sys
 
 from ramp_env.cli.common import add_corpus_args
 from ramp_env.corpus.prepared import PreparedCorpus
+from ramp_env.errors import InvalidOptionError
 from ramp_env.serving.limits import ServeLimits
 
 
@@ -68,11 +69,11 @@ def run(args: argparse.Namespace) -> int:
     except ModuleNotFoundError as exc:
         raise ModuleNotFoundError(f"{exc.name} is missing: install the extra with pip install 'ramp-env[serve]'") from exc
     if not 0 <= args.port <= 65535:
-        raise ValueError(f"--port must be in 0..65535, got {args.port}")
+        raise InvalidOptionError(f"--port must be in 0..65535, got {args.port}")
     if not 0 <= args.batch_window_ms <= 1000:
-        raise ValueError(f"--batch-window-ms must be in 0..1000, got {args.batch_window_ms}")
+        raise InvalidOptionError(f"--batch-window-ms must be in 0..1000, got {args.batch_window_ms}")
     if not 0 < args.keepalive_timeout < float("inf"):
-        raise ValueError(f"--keepalive-timeout must be a positive number of seconds, got {args.keepalive_timeout}")
+        raise InvalidOptionError(f"--keepalive-timeout must be a positive number of seconds, got {args.keepalive_timeout}")
     try:
         limits = ServeLimits(
             max_queries=args.max_queries, max_topk=args.max_topk, default_topk=args.default_topk,
@@ -85,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:  # name the flag, not the field: "--max-queries must be ..."
         field, _, rest = str(exc).partition(" ")
-        raise ValueError(f"--{field.replace('_', '-')} {rest}") from None
+        raise InvalidOptionError(f"--{field.replace('_', '-')} {rest}") from None
     corpus = PreparedCorpus.open(args.corpus, cache_dir=args.cache_dir)
     retriever = corpus.retriever(args.retriever)
     info = {"corpus": corpus.directory.name, "passages": corpus.manifest["passages"], "retriever": args.retriever,
@@ -132,7 +133,7 @@ def listening_socket(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise ValueError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+        raise InvalidOptionError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     return sock
 
 

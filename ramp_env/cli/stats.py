@@ -20,6 +20,8 @@ import json
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -27,6 +29,7 @@ from tqdm import tqdm  # plain text bar: tqdm.auto warns "IProgress not found" i
 
 from ramp_env.cli.common import add_corpus_args
 from ramp_env.corpus.prepared import PreparedCorpus
+from ramp_env.errors import InvalidOptionError
 from ramp_env.evaluation.legend import STATS_COLUMNS, format_legend, span_type_legend
 from ramp_env.masking.near_duplicates import NearDuplicateFinder
 from ramp_env.masking.pool_monitor import MIN_DISTINCT_PASSAGES, expected_distinct
@@ -75,6 +78,88 @@ class _Clusters:
         return sorted(Counter(self.find(x) for x in self.parent).values(), reverse=True)
 
 
+@dataclass
+class _Tally:
+    """The counts ``corpus_stats`` gathers passage by passage."""
+
+    max_masks: int
+    clusters: _Clusters = field(default_factory=_Clusters)
+    with_copies: int = 0
+    spans_per_type: Counter[str] = field(default_factory=Counter)
+    maskable_per_type: Counter[str] = field(default_factory=Counter)
+    supported_per_type: Counter[str] = field(default_factory=Counter)
+    eligible_any: Counter[int] = field(default_factory=Counter)
+    eligible_supported: Counter[int] = field(default_factory=Counter)
+    # span types of the masks the strategy picks in each eligible passage, per mask count
+    mask_types: dict[int, Counter[str]] = field(default_factory=dict)
+    too_long: int = 0
+
+    def __post_init__(self) -> None:
+        self.mask_types = {k: Counter() for k in range(1, self.max_masks + 1)}
+
+    def add_copies(self, passage_id: str, copies: Iterable[str]) -> None:
+        copies = list(copies)
+        if copies:
+            self.with_copies += 1
+            for other in copies:
+                self.clusters.union(passage_id, other)
+
+    def add_spans(self, spans: Iterable[Any], candidates: Iterable[Any], supported: Iterable[Any]) -> None:
+        self.spans_per_type.update(s.label.value for s in spans)
+        self.maskable_per_type.update(s.label.value for s in candidates)
+        self.supported_per_type.update(s.label.value for s in supported)
+
+    def add_tasks(self, passage: Any, candidates: list[Any], supported: list[Any], pool: list[Any],
+                  strategy: Any, rng: np.random.Generator) -> None:
+        """For each mask count: whether the passage can be a task, and the strategy's pick."""
+        for k in range(1, self.max_masks + 1):
+            self.eligible_any[k] += len(candidates) >= k
+            self.eligible_supported[k] += len(supported) >= k
+            picked = strategy.choose(passage, pool, k, rng) if len(pool) >= k else None
+            self.mask_types[k].update(s.label.value for s in picked or ())
+
+    def eligible(self, scale: float, evidence: bool) -> dict[str, dict[str, Any]]:
+        """Per mask count: eligible passages (sampled and scaled to the corpus) and the mask-type mix."""
+        eligible: dict[str, dict[str, Any]] = {}
+        for k in range(1, self.max_masks + 1):
+            entry: dict[str, Any] = {"passages": self.eligible_any[k],
+                                     "estimated_passages": round(self.eligible_any[k] * scale)}
+            if evidence:
+                entry.update(
+                    supported_passages=self.eligible_supported[k],
+                    estimated_supported_passages=round(self.eligible_supported[k] * scale),
+                )
+            distinct = entry["estimated_supported_passages" if evidence else "estimated_passages"]
+            masks = sum(self.mask_types[k].values())
+            entry.update(
+                distinct_passages=distinct,
+                expected_distinct_in_100_draws=round(expected_distinct(distinct, 100), 1),
+                repeats_passages=distinct < MIN_DISTINCT_PASSAGES,
+                mask_type_mix={t: round(n / masks, 4) for t, n in self.mask_types[k].most_common()} if masks else {},
+            )
+            eligible[str(k)] = entry
+        return eligible
+
+    def span_types(self, evidence: bool) -> dict[str, dict[str, int]]:
+        types = sorted(set(self.spans_per_type) | set(self.maskable_per_type))
+        return {
+            t: {
+                "spans": self.spans_per_type[t],
+                "maskable": self.maskable_per_type[t],
+                **({"supported": self.supported_per_type[t]} if evidence else {}),
+            }
+            for t in types
+        }
+
+
+def _sample_rows(total: int, sample: int, seed: int) -> tuple[np.ndarray, bool]:
+    """The store rows to analyse (1-based) and whether they are a sample."""
+    sampled = 0 < sample < total
+    if sampled:
+        return np.sort(np.random.default_rng(seed).choice(total, size=sample, replace=False)) + 1, True
+    return np.arange(1, total + 1), False
+
+
 def corpus_stats(
     corpus: PreparedCorpus,
     span_extractor: str,
@@ -88,17 +173,12 @@ def corpus_stats(
 ) -> dict[str, Any]:
     """The statistics ``ramp-env stats`` prints, as a JSON-able dict."""
     if sample < 0:
-        raise ValueError(f"--sample must be >= 0, got {sample}")
+        raise InvalidOptionError(f"--sample must be >= 0, got {sample}")
     if max_masks < 1:
-        raise ValueError(f"--max-masks must be >= 1, got {max_masks}")
+        raise InvalidOptionError(f"--max-masks must be >= 1, got {max_masks}")
     started = time.perf_counter()
     total = len(corpus.store)
-    sampled = 0 < sample < total
-    rows = (
-        np.sort(np.random.default_rng(seed).choice(total, size=sample, replace=False)) + 1
-        if sampled
-        else np.arange(1, total + 1)
-    )
+    rows, sampled = _sample_rows(total, sample, seed)
     spans_table = corpus.lazy_span_table(span_extractor)
     retriever = corpus.retriever(backend)
     finder = NearDuplicateFinder(retriever)
@@ -109,63 +189,29 @@ def corpus_stats(
         evidence_index = EvidenceIndex.for_corpus(
             corpus, retriever, backend, near_duplicates=lambda p: finder.ids(p.id, p.text)
         )
-
-    clusters = _Clusters()
-    with_copies = 0
-    spans_per_type: Counter[str] = Counter()
-    maskable_per_type: Counter[str] = Counter()
-    supported_per_type: Counter[str] = Counter()
-    eligible_any = Counter[int]()
-    eligible_supported = Counter[int]()
-    # span types of the masks the strategy picks in each eligible passage, per mask count
+    tally = _Tally(max_masks)
     strategy = make_mask_strategy(mask_strategy)
     pick_rng = np.random.default_rng(seed)
-    mask_types: dict[int, Counter[str]] = {k: Counter() for k in range(1, max_masks + 1)}
-    too_long = 0
     for row in tqdm(rows.tolist(), desc="stats", unit=" passages", disable=not progress, file=sys.stderr):
         passage = corpus.store.get(row)
-        copies = finder.ids(passage.id, passage.text)
-        if copies:
-            with_copies += 1
-            for other in copies:
-                clusters.union(passage.id, other)
+        tally.add_copies(passage.id, finder.ids(passage.id, passage.text))
         spans = spans_table.get(row)
-        spans_per_type.update(s.label.value for s in spans)
         candidates = maskable_spans(passage, spans, show_title=True)
-        maskable_per_type.update(s.label.value for s in candidates)
         supported = evidence_index.supported_spans(passage, candidates) if evidence_index is not None else []
-        supported_per_type.update(s.label.value for s in supported)
+        tally.add_spans(spans, candidates, supported)
         if len(passage.text) > MAX_PASSAGE_CHARS:
-            too_long += 1
+            tally.too_long += 1
             continue
-        pool = supported if evidence else candidates
-        for k in range(1, max_masks + 1):
-            eligible_any[k] += len(candidates) >= k
-            eligible_supported[k] += len(supported) >= k
-            picked = strategy.choose(passage, pool, k, pick_rng) if len(pool) >= k else None
-            mask_types[k].update(s.label.value for s in picked or ())
-
+        tally.add_tasks(passage, candidates, supported, supported if evidence else candidates, strategy, pick_rng)
     n = int(rows.size)
-    scale = total / n if n else 0.0
-    sizes = clusters.sizes()
-    types = sorted(set(spans_per_type) | set(maskable_per_type))
-    eligible: dict[str, dict[str, Any]] = {}
-    for k in range(1, max_masks + 1):
-        entry: dict[str, Any] = {"passages": eligible_any[k], "estimated_passages": round(eligible_any[k] * scale)}
-        if evidence:
-            entry.update(
-                supported_passages=eligible_supported[k],
-                estimated_supported_passages=round(eligible_supported[k] * scale),
-            )
-        distinct = entry["estimated_supported_passages" if evidence else "estimated_passages"]
-        masks = sum(mask_types[k].values())
-        entry.update(
-            distinct_passages=distinct,
-            expected_distinct_in_100_draws=round(expected_distinct(distinct, 100), 1),
-            repeats_passages=distinct < MIN_DISTINCT_PASSAGES,
-            mask_type_mix={t: round(n / masks, 4) for t, n in mask_types[k].most_common()} if masks else {},
-        )
-        eligible[str(k)] = entry
+    return _report(corpus, tally, n, sampled, seed, spans_table.extractor.cache_key, backend, evidence,
+                   mask_strategy, started)
+
+
+def _report(corpus: PreparedCorpus, tally: _Tally, n: int, sampled: bool, seed: int, extractor: str,
+            backend: str, evidence: bool, mask_strategy: str, started: float) -> dict[str, Any]:
+    total = len(corpus.store)
+    sizes = tally.clusters.sizes()
     return {
         "corpus": corpus.manifest.get("source"),
         "directory": str(corpus.directory),
@@ -174,24 +220,17 @@ def corpus_stats(
         "analysed_passages": n,
         "sampled": sampled,
         "sample_seed": seed if sampled else None,
-        "span_extractor": spans_table.extractor.cache_key,
+        "span_extractor": extractor,
         "retriever": backend,
         "near_duplicates": {
-            "analysed_passages_with_copies": with_copies,
+            "analysed_passages_with_copies": tally.with_copies,
             "clusters": len(sizes),
             "passages_in_clusters": sum(sizes),
             "largest_clusters": sizes[:5],
         },
-        "spans_per_type": {
-            t: {
-                "spans": spans_per_type[t],
-                "maskable": maskable_per_type[t],
-                **({"supported": supported_per_type[t]} if evidence else {}),
-            }
-            for t in types
-        },
-        "passages_over_max_chars": too_long,
-        "eligible_passages_per_mask_count": eligible,
+        "spans_per_type": tally.span_types(evidence),
+        "passages_over_max_chars": tally.too_long,
+        "eligible_passages_per_mask_count": tally.eligible(total / n if n else 0.0, evidence),
         "mask_strategy": mask_strategy,
         "evidence": evidence,
         "seconds": round(time.perf_counter() - started, 2),

@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from ramp_env.cache import atomic_write_json
+from ramp_env.errors import RampEnvError
 
 EDGE_BYTES = 64 << 10
 RECORD_DIR = "integrity"
@@ -54,7 +55,7 @@ RECORD_DIR = "integrity"
 _IGNORED = (".tantivy-meta.lock", ".tantivy-writer.lock")
 
 
-class CacheIntegrityError(RuntimeError):
+class CacheIntegrityError(RampEnvError, RuntimeError):
     """A prepared-corpus file is damaged, truncated, swapped or unreadable.
 
     Attributes:

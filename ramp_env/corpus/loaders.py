@@ -30,13 +30,14 @@ from pathlib import Path
 from typing import Literal
 
 from ramp_env.corpus.passage import Passage
+from ramp_env.errors import InvalidOptionError, RampEnvError
 from ramp_env.text.canonical import corpus_text
 
 OnError = Literal["raise", "skip"]
 FORMATS = ("jsonl", "tsv", "parquet")
 
 
-class CorpusFormatError(ValueError):
+class CorpusFormatError(RampEnvError, ValueError):
     """A corpus record could not be read; names the file and the line (or row)."""
 
     def __init__(self, path: str | Path, line: int, reason: str) -> None:
@@ -72,7 +73,7 @@ def detect_format(path: str | Path) -> str:
     for suffix, fmt in ((".jsonl", "jsonl"), (".json", "jsonl"), (".tsv", "tsv"), (".parquet", "parquet")):
         if name.endswith(suffix):
             return fmt
-    raise ValueError(f"cannot tell the corpus format of {path!s}: expected .jsonl, .tsv or .parquet (or pass fmt=)")
+    raise InvalidOptionError(f"cannot tell the corpus format of {path!s}: expected .jsonl, .tsv or .parquet (or pass fmt=)")
 
 
 _BOM = b"\xef\xbb\xbf"
@@ -165,7 +166,7 @@ _TSV_EXPECTED = (
 )
 
 
-class _QuotingError(ValueError):
+class _QuotingError(RampEnvError, ValueError):
     pass
 
 
@@ -300,9 +301,9 @@ def iter_passages(
         raise FileNotFoundError(f"corpus file not found: {path}")
     fmt = fmt or detect_format(path)
     if fmt not in FORMATS:
-        raise ValueError(f"unknown corpus format {fmt!r}; expected one of {FORMATS}")
+        raise InvalidOptionError(f"unknown corpus format {fmt!r}; expected one of {FORMATS}")
     if on_error not in ("raise", "skip"):
-        raise ValueError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+        raise InvalidOptionError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
     stats = stats if stats is not None else LoadStats()
     reader = {"jsonl": _iter_jsonl, "tsv": _iter_tsv, "parquet": _iter_parquet}[fmt]
     for _, item in reader(path):

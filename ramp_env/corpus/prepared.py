@@ -69,6 +69,7 @@ from ramp_env.corpus.loaders import LoadStats, OnError, detect_format, iter_pass
 from ramp_env.corpus.span_build import ExtractionReport, extract_all
 from ramp_env.corpus.span_seed import read_seed, seed_path
 from ramp_env.corpus.store import PassageStore, SpanTable
+from ramp_env.errors import DataFormatError, InvalidOptionError
 from ramp_env.retrieval.base import BACKENDS, Retriever
 from ramp_env.text.gazetteer import GAZETTEER_VERSION, Gazetteer, load_or_build
 from ramp_env.text.gazetteer import MAX_PASSAGES as GAZETTEER_MAX_PASSAGES
@@ -190,7 +191,7 @@ class PreparedCorpus:
             count = PassageStore.write(tmp, passages)
         if count == 0:
             (directory / "passages.sqlite").unlink(missing_ok=True)
-            raise ValueError(f"corpus {path} has no readable passages ({stats.skipped} records skipped)")
+            raise DataFormatError(f"corpus {path} has no readable passages ({stats.skipped} records skipped)")
         # the manifest is written last: its presence marks a complete store
         atomic_write_json(
             directory / "manifest.json",
@@ -297,13 +298,13 @@ class PreparedCorpus:
         from ramp_env.retrieval.tantivy_backend import INDEX_VERSION
 
         if backend != "tantivy":
-            raise ValueError(f"backend {backend!r} keeps no index on disk")
+            raise InvalidOptionError(f"backend {backend!r} keeps no index on disk")
         return self.directory / f"index-tantivy-v{INDEX_VERSION}"
 
     def retriever(self, backend: str = "tantivy") -> Retriever:
         """A retriever over this corpus: ``"tantivy"`` (on disk, built once) or ``"rank_bm25"`` (in memory)."""
         if backend not in BACKENDS:
-            raise ValueError(f"unknown retriever backend {backend!r}; expected one of {BACKENDS}")
+            raise InvalidOptionError(f"unknown retriever backend {backend!r}; expected one of {BACKENDS}")
         with _LOCK:
             if backend in self._retrievers:
                 return self._retrievers[backend]

@@ -33,6 +33,7 @@ from typing import Any, Self
 
 import gymnasium as gym
 
+from ramp_env.errors import InvalidOptionError
 from ramp_env.trajectories import Trajectory, TrajectoryRecorder
 
 AgentFactory = Callable[..., Any]
@@ -203,7 +204,7 @@ class RayRolloutPool:
         actor_options: Mapping[str, Any] | None = None,
     ) -> None:
         if num_workers < 1:
-            raise ValueError(f"num_workers must be >= 1, got {num_workers}")
+            raise InvalidOptionError(f"num_workers must be >= 1, got {num_workers}")
         ray = _import_ray()
         from ray.util import ActorPool
 

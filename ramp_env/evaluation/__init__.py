@@ -8,7 +8,7 @@ from ramp_env.evaluation.agent_loading import AGENT_GROUP, make_agent, registere
 from ramp_env.evaluation.harness import AgentSpec, Evaluation, evaluate
 from ramp_env.evaluation.leaderboard import LeaderboardRow, format_table, mean_ci95, plot_scores, summarize
 from ramp_env.evaluation.records import EpisodeRecord, ResultsFile
-from ramp_env.evaluation.runner import episode_seed, run_episode, run_episodes
+from ramp_env.evaluation.runner import RunSettings, episode_seed, run_episode, run_episodes
 
 __all__ = [
     "AGENT_GROUP",
@@ -17,6 +17,7 @@ __all__ = [
     "Evaluation",
     "LeaderboardRow",
     "ResultsFile",
+    "RunSettings",
     "episode_seed",
     "evaluate",
     "format_table",

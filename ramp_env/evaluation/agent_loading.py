@@ -39,6 +39,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ramp_env.errors import InvalidOptionError
+from ramp_env.protocols import Agent
+
 AGENT_GROUP = "ramp_env.agents"
 
 
@@ -126,7 +129,7 @@ def resolve_agent(spec: str) -> Callable[..., Any]:
     module_name, sep, attr = target.rpartition(":")
     if not sep or not module_name or not attr:
         known = ", ".join(sorted(registered)) or "none registered"
-        raise ValueError(
+        raise InvalidOptionError(
             f"unknown agent {spec!r}: use a registered name ({known}), 'module:Class' or 'path/to/file.py:Class'"
         )
     try:
@@ -134,16 +137,16 @@ def resolve_agent(spec: str) -> Callable[..., Any]:
         for part in attr.split("."):
             obj = getattr(obj, part)
     except (ImportError, AttributeError, SyntaxError) as exc:
-        raise ValueError(f"cannot load agent {spec!r} ({target}): {exc}") from exc
-    # checked before anything is called (ValueErrors: the CLI reports them as clean messages)
+        raise InvalidOptionError(f"cannot load agent {spec!r} ({target}): {exc}") from exc
+    # checked before anything is called (InvalidOptionError: the CLI reports it as a clean message)
     is_registered = spec in registered or target in registered.values()
     if inspect.isclass(obj):
-        if not callable(getattr(obj, "act", None)):
-            raise ValueError(f"agent {spec!r} ({target}) is a class without an act(observation) method")
+        if not issubclass(obj, Agent):
+            raise InvalidOptionError(f"agent {spec!r} ({target}) is a class without an act(observation) method")
         return obj
     if is_registered and callable(obj):
         return obj  # a factory its distribution registered (installing it is the user's trust)
-    raise ValueError(
+    raise InvalidOptionError(
         f"agent {spec!r} ({target}) is not an agent class: 'module:Class' must name a class with an "
         f"act(observation) method (factory functions load only when registered in {AGENT_GROUP!r})"
     )
@@ -171,10 +174,10 @@ def make_agent(spec: str, env: Any = None, kwargs: Mapping[str, Any] | None = No
     names, takes_any = _parameters(factory)
     unknown = sorted(k for k in kwargs if k not in names) if not takes_any else []
     if unknown:
-        raise ValueError(f"agent {spec!r} takes no argument(s) {', '.join(unknown)}; it takes {sorted(names)}")
+        raise InvalidOptionError(f"agent {spec!r} takes no argument(s) {', '.join(unknown)}; it takes {sorted(names)}")
     if "env" in names and "env" not in kwargs:
         kwargs["env"] = env
     agent = factory(**kwargs)
-    if not callable(getattr(agent, "act", None)):
+    if not isinstance(agent, Agent):
         raise TypeError(f"agent {spec!r} built a {type(agent).__name__} without an act(observation) method")
     return agent

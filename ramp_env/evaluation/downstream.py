@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ramp_env.errors import InvalidOptionError
 from ramp_env.evaluation.leaderboard import mean_ci95
 from ramp_env.evaluation.legend import DOWNSTREAM_COLUMNS, format_legend
 from ramp_env.evaluation.records import EpisodeRecord
@@ -52,7 +53,7 @@ def downstream_cells(
 ) -> dict[str, dict[str, Cell]]:
     """``{agent: {dataset: Cell}}`` of ``metric``, in the agents' order of first appearance."""
     if metric not in METRICS:
-        raise ValueError(f"metric must be one of {METRICS}, got {metric!r}")
+        raise InvalidOptionError(f"metric must be one of {METRICS}, got {metric!r}")
     table: dict[str, dict[str, Cell]] = {}
     for dataset, records in records_by_dataset.items():
         by_agent: dict[str, list[float]] = {}

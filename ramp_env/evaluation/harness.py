@@ -11,13 +11,15 @@ from typing import Any
 import gymnasium as gym
 from tqdm import tqdm  # plain text bar: tqdm.auto warns "IProgress not found" in notebooks without ipywidgets
 
-import ramp_env
 from ramp_env.cache import atomic_write_text, check_output_dir
+from ramp_env.errors import InvalidOptionError
 from ramp_env.evaluation.agent_loading import make_agent
 from ramp_env.evaluation.difficulty import breakdown, format_breakdown, write_breakdown_jsonl
+from ramp_env.evaluation.env_factory import make_user_env
 from ramp_env.evaluation.leaderboard import format_provenance, format_table, plot_scores, summarize
 from ramp_env.evaluation.records import RESULTS_FILE, EpisodeRecord, ResultsFile, canonical_json, describe_task_set
-from ramp_env.evaluation.runner import is_concurrent, run_episodes, run_episodes_concurrently, task_set_provenance
+from ramp_env.evaluation.runner import RunSettings, run_episodes, run_episodes_concurrently, task_set_provenance
+from ramp_env.protocols import ClosableAgent, is_concurrent
 
 LEADERBOARD_FILE = "leaderboard.md"
 PLOT_FILE = "score_vs_masks.png"
@@ -74,7 +76,7 @@ def check_resumable(results: ResultsFile, previous: Iterable[EpisodeRecord], env
     identity = (current["task_set"], current["task_set_sha256"])
     for record in previous:
         if record.task_set_identity != identity:
-            raise ValueError(
+            raise InvalidOptionError(
                 f"{results.path} holds results on {describe_task_set(record.task_set_identity)}; this run plays "
                 f"{describe_task_set(identity)}: results of different task-set versions cannot be resumed or "
                 "merged; write this run to another --out directory"
@@ -106,74 +108,111 @@ def evaluate(
     ``difficulty.md`` and ``difficulty.jsonl`` (:data:`OUTPUT_FILES`) are then
     written (atomically) from this run's records.
     """
-    per_count = dict(episodes) if isinstance(episodes, Mapping) else None  # a frozen set's size per mask count
-    if per_count is not None and set(per_count) != set(num_masks):
-        raise ValueError(f"episodes per mask count {sorted(per_count)} must name every mask count {list(num_masks)}")
-    counts = list(per_count.values()) if per_count is not None else [episodes]
-    if min(counts) < 1:  # type: ignore[type-var]
-        raise ValueError(f"episodes must be >= 1, got {episodes}")
-    most = max(counts)  # type: ignore[type-var]
+    per_count, most = _episode_counts(episodes, num_masks)
     specs = [a if isinstance(a, AgentSpec) else AgentSpec(a) for a in agents]
     if not specs:
-        raise ValueError("no agent to evaluate")
+        raise InvalidOptionError("no agent to evaluate")
     if out_dir is not None:
         check_output_dir(out_dir, "out_dir")  # before any episode: a bad path must not cost a whole run
-    env_kwargs = dict(env_kwargs or {})
-    env_config = env_config_key(env_kwargs)
     results = ResultsFile(Path(out_dir) / RESULTS_FILE) if out_dir is not None else None
-    previous = {r.key: r for r in (results.read() if results else [])}
-
-    def key(spec: AgentSpec, args: str, k: int | None, episode: int) -> tuple:
-        return (spec.name, args, env_id, env_config, k, seed, episode)
-
-    env = gym.make(env_id, **env_kwargs)
+    plan = _Plan(env_id, dict(env_kwargs or {}), tuple(num_masks), per_count, most, seed, results,
+                 {r.key: r for r in (results.read() if results else [])})
+    env = make_user_env(env_id, **plan.env_kwargs)
     if results is not None:
         try:
-            check_resumable(results, previous.values(), env)
+            check_resumable(results, plan.previous.values(), env)
         except ValueError:
             env.close()
             raise
     extra_envs: list[gym.Env] = []  # more envs for agents with episodes in flight
     records: list[EpisodeRecord] = []
     try:
-        total = len(specs) * sum(per_count.values()) if per_count is not None else len(specs) * len(num_masks) * most
-        with tqdm(total=total, desc="evaluate", unit=" episodes", disable=not progress) as bar:
+        with tqdm(total=plan.total(len(specs)), desc="evaluate", unit=" episodes", disable=not progress) as bar:
             for spec in specs:
-                agent_args = recorded_agent_args(spec.kwargs)
-                agent = make_agent(spec.name, env=env, kwargs=spec.kwargs)
-                try:
-                    envs = [env]
-                    if is_concurrent(agent):
-                        # one env per episode in flight; made once, reused by later agents
-                        while len(extra_envs) < min(agent.concurrency, most) - 1:
-                            extra_envs.append(gym.make(env_id, **env_kwargs))
-                        envs += extra_envs[: min(agent.concurrency, most) - 1]
-                    for k in num_masks:
-                        n = per_count[k] if per_count is not None else most
-                        # "the env's own mask count" is recorded as that count, so resolve it
-                        # now for the resume keys (envs without masks keep None: no resume)
-                        k = getattr(env.unwrapped, "num_masks", None) if k is None else k
-                        done = {e: previous[key(spec, agent_args, k, e)] for e in range(n)
-                                if key(spec, agent_args, k, e) in previous}
-                        records.extend(done.values())
-                        bar.update(len(done))
-                        bar.set_postfix_str(f"{spec.name}, {k if k is not None else 'default'} mask(s)")
-                        labels = {"agent_name": spec.name, "agent_args": agent_args, "env_id": env_id,
-                                  "env_config": env_config, "skip": done}
-                        stream = (
-                            run_episodes_concurrently(envs, agent, n, seed, k, **labels)
-                            if len(envs) > 1 else run_episodes(env, agent, n, seed, k, **labels)
-                        )
-                        for record in results.append(stream) if results else stream:
-                            records.append(record)
-                            bar.update(1)
-                finally:
-                    close = getattr(agent, "close", None)
-                    if callable(close):
-                        close()
+                plan.play(spec, env, extra_envs, bar, records)
     finally:
         for opened in [env, *extra_envs]:
             opened.close()
+    return _summarise(records, out_dir)
+
+
+def _episode_counts(
+    episodes: int | Mapping[int, int], num_masks: Sequence[int | None]
+) -> tuple[dict[int | None, int] | None, int]:
+    """``episodes`` per mask count (``None``: one number for all) and the largest count, checked."""
+    per_count = dict(episodes) if isinstance(episodes, Mapping) else None  # a frozen set's size per mask count
+    if per_count is not None and set(per_count) != set(num_masks):
+        raise InvalidOptionError(f"episodes per mask count {sorted(per_count)} must name every mask count {list(num_masks)}")
+    counts = list(per_count.values()) if per_count is not None else [episodes]
+    if min(counts) < 1:  # type: ignore[type-var]
+        raise InvalidOptionError(f"episodes must be >= 1, got {episodes}")
+    return per_count, max(counts)  # type: ignore[type-var,return-value]
+
+
+@dataclass
+class _Plan:
+    """One :func:`evaluate` call's settings and the records it resumes from."""
+
+    env_id: str
+    env_kwargs: dict[str, Any]
+    num_masks: tuple[int | None, ...]
+    per_count: dict[int | None, int] | None
+    most: int
+    seed: int
+    results: ResultsFile | None
+    previous: dict[tuple, EpisodeRecord]
+    env_config: str = ""
+
+    def __post_init__(self) -> None:
+        self.env_config = env_config_key(self.env_kwargs)
+
+    def total(self, agents: int) -> int:
+        if self.per_count is not None:
+            return agents * sum(self.per_count.values())
+        return agents * len(self.num_masks) * self.most
+
+    def key(self, spec: AgentSpec, args: str, k: int | None, episode: int) -> tuple:
+        return (spec.name, args, self.env_id, self.env_config, k, self.seed, episode)
+
+    def envs_for(self, agent: Any, env: gym.Env, extra_envs: list[gym.Env]) -> list[gym.Env]:
+        """The envs the agent plays: ``env``, plus one per further episode it keeps in flight."""
+        if not is_concurrent(agent):
+            return [env]
+        # one env per episode in flight; made once, reused by later agents
+        while len(extra_envs) < min(agent.concurrency, self.most) - 1:
+            extra_envs.append(make_user_env(self.env_id, **self.env_kwargs))
+        return [env, *extra_envs[: min(agent.concurrency, self.most) - 1]]
+
+    def play(self, spec: AgentSpec, env: gym.Env, extra_envs: list[gym.Env], bar: tqdm,
+             records: list[EpisodeRecord]) -> None:
+        """Play (or resume) every mask count's episodes of one agent, appending to ``records``."""
+        agent_args = recorded_agent_args(spec.kwargs)
+        agent = make_agent(spec.name, env=env, kwargs=spec.kwargs)
+        try:
+            envs = self.envs_for(agent, env, extra_envs)
+            for k in self.num_masks:
+                n = self.per_count[k] if self.per_count is not None else self.most
+                # "the env's own mask count" is recorded as that count, so resolve it
+                # now for the resume keys (envs without masks keep None: no resume)
+                k = getattr(env.unwrapped, "num_masks", None) if k is None else k
+                done = {e: self.previous[self.key(spec, agent_args, k, e)] for e in range(n)
+                        if self.key(spec, agent_args, k, e) in self.previous}
+                records.extend(done.values())
+                bar.update(len(done))
+                bar.set_postfix_str(f"{spec.name}, {k if k is not None else 'default'} mask(s)")
+                run = RunSettings(n, self.seed, k, agent_name=spec.name, agent_args=agent_args,
+                                  env_id=self.env_id, env_config=self.env_config, skip=done)
+                stream = run_episodes_concurrently(envs, agent, run) if len(envs) > 1 else run_episodes(env, agent, run)
+                for record in self.results.append(stream) if self.results else stream:
+                    records.append(record)
+                    bar.update(1)
+        finally:
+            if isinstance(agent, ClosableAgent):
+                agent.close()
+
+
+def _summarise(records: list[EpisodeRecord], out_dir: str | os.PathLike[str] | None) -> Evaluation:
+    """The leaderboard and difficulty tables of ``records``, written to ``out_dir`` when given."""
     rows = summarize(records)
     table = format_provenance(records) + "\n\n" + format_table(rows) if records else format_table(rows)
     difficulty_rows = breakdown(records)

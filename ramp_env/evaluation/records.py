@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from ramp_env.errors import DataFormatError
+
 RESULTS_FILE = "results.jsonl"
 
 
@@ -83,7 +85,7 @@ def check_one_task_set(records: Iterable[EpisodeRecord], where: str = "results")
         seen.setdefault(record.task_set_identity, record)
         if len(seen) > 1:
             a, b = list(seen)
-            raise ValueError(
+            raise DataFormatError(
                 f"{where}: results of different task sets cannot be resumed or merged: "
                 f"{describe_task_set(a)} and {describe_task_set(b)} (episode {record.episode} of agent "
                 f"{record.agent!r}); write this run to another output directory"
@@ -122,7 +124,7 @@ class ResultsFile:
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError as exc:
-                raise ValueError(
+                raise DataFormatError(
                     f"{self.path}:{number}: not valid UTF-8 at byte {exc.start} ({exc.reason})"
                 ) from exc
             if not line.strip():
@@ -133,7 +135,7 @@ class ResultsFile:
                     raise TypeError(f"expected a JSON object, got {type(obj).__name__}")
                 records.append(EpisodeRecord.from_dict(obj))
             except (json.JSONDecodeError, TypeError) as exc:
-                raise ValueError(f"{self.path}:{number}: not an episode record ({exc})") from exc
+                raise DataFormatError(f"{self.path}:{number}: not an episode record ({exc})") from exc
         return records
 
     def _drop_partial_line(self) -> None:

@@ -5,16 +5,14 @@ the episode number, so episode ``i`` poses the same task to every agent (scores
 are paired) and a resumed run can skip finished episodes without replaying them.
 
 Agents that talk to a server can keep several episodes in flight
-(:func:`run_episodes_concurrently`): such an agent has an int attribute
-``concurrency`` and ``submit(observation, slot) -> concurrent.futures.Future[str]``;
-each slot plays its own env and is stepped as soon as its action arrives. Any agent
-may have ``end_episode(slot) -> dict``: called when a slot's episode ends, its dict
-(token usage, say) becomes the record's ``usage``.
+(:func:`run_episodes_concurrently`, a :class:`~ramp_env.protocols.ConcurrentAgent`);
+each slot plays its own env and is stepped as soon as its action arrives. The optional
+agent hooks (``reset``, ``end_episode``, ...) are the protocols of
+:mod:`ramp_env.protocols`.
 """
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections import deque
 from collections.abc import Callable, Container, Iterator, Mapping, Sequence
@@ -25,7 +23,14 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from ramp_env.errors import InvalidOptionError
 from ramp_env.evaluation.records import EpisodeRecord
+from ramp_env.protocols import (
+    EpisodeOptionsEnv,
+    ResettableAgent,
+    UsageReportingAgent,
+    reset_takes_seed,
+)
 
 # An episode that neither terminates nor truncates in this many steps means a
 # broken env; stop instead of looping forever.
@@ -40,27 +45,15 @@ def episode_seed(seed: int, num_masks: int | None, episode: int) -> int:
 
 def reset_agent(agent: Any, seed: int) -> None:
     """Call ``agent.reset()``, with ``seed=`` when it accepts one (random agents stay reproducible)."""
-    reset = getattr(agent, "reset", None)
-    if reset is None:
+    if not isinstance(agent, ResettableAgent):
         return
-    try:
-        takes_seed = "seed" in inspect.signature(reset).parameters
-    except (TypeError, ValueError):
-        takes_seed = False
-    reset(seed=seed) if takes_seed else reset()
+    agent.reset(seed=seed) if reset_takes_seed(agent) else agent.reset()
 
 
 def end_episode(agent: Any, slot: int = 0) -> dict[str, Any]:
     """The agent's account of the slot's finished episode (``agent.end_episode(slot)``), or ``{}``."""
-    end = getattr(agent, "end_episode", None)
-    usage = end(slot) if callable(end) else None
+    usage = agent.end_episode(slot) if isinstance(agent, UsageReportingAgent) else None
     return dict(usage) if isinstance(usage, Mapping) else {}
-
-
-def is_concurrent(agent: Any) -> bool:
-    """Whether the agent keeps several episodes in flight (``concurrency > 1`` and ``submit``)."""
-    concurrency = getattr(agent, "concurrency", 1)
-    return isinstance(concurrency, int) and concurrency > 1 and callable(getattr(agent, "submit", None))
 
 
 @dataclass
@@ -127,9 +120,8 @@ def _reset(env: gym.Env, seed: int, num_masks: int | None, episode: int | None =
     options: dict[str, Any] = {"num_masks": int(num_masks)} if num_masks is not None else {}
     # envs with a fixed question list pin episode i to a question (MultiHopQA-v0 with
     # order="sequential"), so every agent, slot and resumed run gets the same one per episode
-    episode_options = getattr(env.unwrapped, "episode_options", None)
-    if episode is not None and callable(episode_options):
-        options.update(episode_options(episode))
+    if episode is not None and isinstance(env.unwrapped, EpisodeOptionsEnv):
+        options.update(env.unwrapped.episode_options(episode))
     observation, _ = env.reset(seed=seed, options=options or None)
     return observation
 
@@ -148,60 +140,84 @@ def run_episode(
     return tally.outcome(env, end_episode(agent, 0))
 
 
-def run_episodes(
-    env: gym.Env | Callable[[], gym.Env],
-    agent: Any,
-    episodes: int,
-    seed: int = 0,
-    num_masks: int | None = None,
-    *,
-    agent_name: str = "",
-    agent_args: str = "{}",
-    env_id: str = "",
-    env_config: str = "{}",
-    skip: Container[int] = (),
-) -> Iterator[EpisodeRecord]:
-    """Play ``episodes`` seeded episodes and yield one :class:`EpisodeRecord` each.
+@dataclass(frozen=True)
+class RunSettings:
+    """What a run of episodes plays and the labels copied into every record.
 
-    Args:
-        env: an env, or a factory called once to make it.
-        agent: anything with ``act(observation) -> str`` (optional ``reset()``).
+    Attributes:
         episodes: how many episodes (numbered ``0..episodes-1``).
         seed: the run's seed; episode ``i`` is reset with :func:`episode_seed`.
         num_masks: passed to ``reset`` as ``options={"num_masks": k}`` (``None``: the env's own).
-        agent_name, agent_args, env_id, env_config: labels copied into every record.
+        agent_name, agent_args, env_id, env_config: labels copied into every record
+            (an empty name or id: the agent's class name, the env's spec id).
         skip: episode numbers not to play (already recorded).
     """
-    if episodes < 0:
-        raise ValueError(f"episodes must be >= 0, got {episodes}")
-    env = env if isinstance(env, gym.Env) else env()
-    for episode in range(episodes):
-        if episode in skip:
-            continue
-        outcome = run_episode(env, agent, episode_seed(seed, num_masks, episode), num_masks, episode)
-        yield EpisodeRecord(
-            agent=agent_name or type(agent).__name__,
-            agent_args=agent_args,
-            env_id=env_id or (env.spec.id if env.spec else type(env.unwrapped).__name__),
-            env_config=env_config,
-            seed=int(seed),
+
+    episodes: int
+    seed: int = 0
+    num_masks: int | None = None
+    agent_name: str = ""
+    agent_args: str = "{}"
+    env_id: str = ""
+    env_config: str = "{}"
+    skip: Container[int] = ()
+
+    def __post_init__(self) -> None:
+        if self.episodes < 0:
+            raise InvalidOptionError(f"episodes must be >= 0, got {self.episodes}")
+
+    @classmethod
+    def of(cls, settings: RunSettings | int | None = None, *args: Any, **kwargs: Any) -> RunSettings:
+        """``settings`` itself, or settings from the separate arguments the runners took before
+        (``episodes, seed, num_masks, agent_name=..., ...``; ``episodes=`` as a keyword too)."""
+        if isinstance(settings, RunSettings):
+            if args or kwargs:
+                raise TypeError("pass either a RunSettings or the separate arguments, not both")
+            return settings
+        return cls(*args, **kwargs) if settings is None else cls(settings, *args, **kwargs)
+
+    def pending(self) -> list[int]:
+        """The episode numbers to play, in order."""
+        return [e for e in range(self.episodes) if e not in self.skip]
+
+    def seed_of(self, episode: int) -> int:
+        return episode_seed(self.seed, self.num_masks, episode)
+
+    def record(self, agent: Any, env: gym.Env, episode: int, outcome: Mapping[str, Any]) -> EpisodeRecord:
+        """The record of one played episode (its ``outcome`` from :func:`run_episode`)."""
+        return EpisodeRecord(
+            agent=self.agent_name or type(agent).__name__,
+            agent_args=self.agent_args,
+            env_id=self.env_id or (env.spec.id if env.spec else type(env.unwrapped).__name__),
+            env_config=self.env_config,
+            seed=int(self.seed),
             episode=episode,
             **outcome,
         )
 
 
+def run_episodes(
+    env: gym.Env | Callable[[], gym.Env], agent: Any, settings: RunSettings | int | None = None, *args: Any,
+    **kwargs: Any,
+) -> Iterator[EpisodeRecord]:
+    """Play the seeded episodes of ``settings`` and yield one :class:`EpisodeRecord` each.
+
+    Args:
+        env: an env, or a factory called once to make it.
+        agent: anything with ``act(observation) -> str`` (:class:`~ramp_env.protocols.Agent`;
+            the optional hooks are the other protocols there).
+        settings: a :class:`RunSettings`, or its fields as separate arguments
+            (``run_episodes(env, agent, 10, seed, num_masks, agent_name=...)``, as before).
+    """
+    run = RunSettings.of(settings, *args, **kwargs)
+    env = env if isinstance(env, gym.Env) else env()
+    for episode in run.pending():
+        outcome = run_episode(env, agent, run.seed_of(episode), run.num_masks, episode)
+        yield run.record(agent, env, episode, outcome)
+
+
 def run_episodes_concurrently(
-    envs: Sequence[gym.Env],
-    agent: Any,
-    episodes: int,
-    seed: int = 0,
-    num_masks: int | None = None,
-    *,
-    agent_name: str = "",
-    agent_args: str = "{}",
-    env_id: str = "",
-    env_config: str = "{}",
-    skip: Container[int] = (),
+    envs: Sequence[gym.Env], agent: Any, settings: RunSettings | int | None = None, *args: Any, **kwargs: Any
 ) -> Iterator[EpisodeRecord]:
     """:func:`run_episodes` with up to ``len(envs)`` episodes in flight, one per env (slot).
 
@@ -212,18 +228,17 @@ def run_episodes_concurrently(
     are the same as a sequential run's (for an agent whose slots do not interact).
     An exception from the agent stops the run after cancelling the requests in flight.
     """
-    if episodes < 0:
-        raise ValueError(f"episodes must be >= 0, got {episodes}")
+    run = RunSettings.of(settings, *args, **kwargs)
     if not envs:
-        raise ValueError("run_episodes_concurrently needs at least one env")
-    todo = deque(e for e in range(episodes) if e not in skip)
+        raise InvalidOptionError("run_episodes_concurrently needs at least one env")
+    todo = deque(run.pending())
     tallies: dict[int, _Tally] = {}
     in_flight: dict[Future[str], int] = {}
 
     def start(slot: int) -> None:
         episode = todo.popleft()
         tallies[slot] = _Tally(episode=episode)
-        observation = _reset(envs[slot], episode_seed(seed, num_masks, episode), num_masks, episode)
+        observation = _reset(envs[slot], run.seed_of(episode), run.num_masks, episode)
         in_flight[agent.submit(observation, slot)] = slot
 
     for slot in range(min(len(envs), len(todo))):
@@ -242,15 +257,7 @@ def run_episodes_concurrently(
                 outcome = tally.outcome(env, end_episode(agent, slot))
                 if todo:
                     start(slot)
-                yield EpisodeRecord(
-                    agent=agent_name or type(agent).__name__,
-                    agent_args=agent_args,
-                    env_id=env_id or (env.spec.id if env.spec else type(env.unwrapped).__name__),
-                    env_config=env_config,
-                    seed=int(seed),
-                    episode=tally.episode,
-                    **outcome,
-                )
+                yield run.record(agent, env, tally.episode, outcome)
     finally:
         for future in in_flight:
             future.cancel()

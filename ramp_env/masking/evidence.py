@@ -76,9 +76,11 @@ from typing import TYPE_CHECKING, Any
 
 from ramp_env.corpus.passage import Passage
 from ramp_env.corpus.span_cache import SpanValueCache
+from ramp_env.errors import InvalidOptionError
 from ramp_env.masking.fact_check import FACT_CHECK_VERSION, FactVerdict, SourceFact
 from ramp_env.masking.fact_context import PARENTHESES, context_terms, sentences
 from ramp_env.masking.near_duplicates import CopyCheck, near_duplicate_ids
+from ramp_env.protocols import RequiredTermRetriever
 from ramp_env.retrieval.base import Hit, Retriever, analyze
 from ramp_env.text.normalize import normalize_answer
 from ramp_env.text.spans import SalientSpan
@@ -193,7 +195,7 @@ def make_fact(
         return Fact(source, span, min_shared_terms)
     if criterion == "fact":
         return CheckedFact(source, span)
-    raise ValueError(f"evidence criterion must be one of {CRITERIA}, got {criterion!r}")
+    raise InvalidOptionError(f"evidence criterion must be one of {CRITERIA}, got {criterion!r}")
 
 
 def states_fact(
@@ -217,9 +219,8 @@ def search_candidates(
     retriever: Retriever, required: str, ranking: str, k: int, exclude_ids: Collection[str]
 ) -> list[Hit]:
     """The top ``k`` passages holding every term of ``required``, ranked by BM25 of both texts."""
-    search_with_required = getattr(retriever, "search_with_required", None)
-    if callable(search_with_required):
-        return search_with_required(ranking, required, k, exclude_ids=exclude_ids)
+    if isinstance(retriever, RequiredTermRetriever):
+        return retriever.search_with_required(ranking, required, k, exclude_ids=exclude_ids)
     # a user's backend: the answer twice weighs it up; verification does the rest
     return retriever.search(f"{required} {required} {ranking}", k, exclude_ids=exclude_ids)
 
@@ -266,10 +267,10 @@ class EvidenceIndex:
         criterion: str = DEFAULT_CRITERION,
     ) -> None:
         if criterion not in CRITERIA:
-            raise ValueError(f"evidence criterion must be one of {CRITERIA}, got {criterion!r}")
+            raise InvalidOptionError(f"evidence criterion must be one of {CRITERIA}, got {criterion!r}")
         self.criterion = criterion
         if candidates < 1 or max_evidence < 1:
-            raise ValueError(f"candidates and max_evidence must be >= 1, got {candidates}, {max_evidence}")
+            raise InvalidOptionError(f"candidates and max_evidence must be >= 1, got {candidates}, {max_evidence}")
         self.retriever = retriever
         self.cache = cache
         self.near_duplicates = near_duplicates

@@ -56,6 +56,7 @@ import numpy as np
 
 from ramp_env.corpus.passage import Passage
 from ramp_env.corpus.span_cache import SpanValueCache
+from ramp_env.errors import InvalidOptionError
 from ramp_env.text.spans import SalientSpan
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -94,9 +95,9 @@ class LMSpanScorer:
         num_threads: int | None = None,
     ) -> None:
         if context not in ("masked", "left"):
-            raise ValueError(f"context must be 'masked' or 'left', got {context!r}")
+            raise InvalidOptionError(f"context must be 'masked' or 'left', got {context!r}")
         if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+            raise InvalidOptionError(f"batch_size must be >= 1, got {batch_size}")
         self.model_spec = model
         self.device = device
         self.context = context
@@ -266,9 +267,9 @@ class PerplexityMaskStrategy:
         cache: bool = True,
     ) -> None:
         if temperature < 0 or not math.isfinite(temperature):
-            raise ValueError(f"temperature must be a finite number >= 0, got {temperature}")
+            raise InvalidOptionError(f"temperature must be a finite number >= 0, got {temperature}")
         if max_candidates is not None and max_candidates < 1:
-            raise ValueError(f"max_candidates must be >= 1 or None, got {max_candidates}")
+            raise InvalidOptionError(f"max_candidates must be >= 1 or None, got {max_candidates}")
         self.max_candidates = max_candidates
         self.scorer: SpanScoreFn = scorer or LMSpanScorer(
             model, device=device, context=context, batch_size=batch_size, window_chars=window_chars,

@@ -16,6 +16,8 @@ import numbers
 
 import numpy as np
 
+from ramp_env.errors import InvalidOptionError
+
 # the pool depends on the corpus and the task_pool value only, never on env seeds
 TASK_POOL_SEED = 20250526
 
@@ -26,10 +28,10 @@ def pool_size(spec: float, corpus_size: int) -> int:
         raise TypeError(f"task_pool must be an int (passages) or a float in (0, 1] (fraction), got {spec!r}")
     if isinstance(spec, numbers.Integral):
         if spec < 1:
-            raise ValueError(f"task_pool as a passage count must be >= 1, got {spec}")
+            raise InvalidOptionError(f"task_pool as a passage count must be >= 1, got {spec}")
         return min(int(spec), corpus_size)
     if not 0.0 < float(spec) <= 1.0:
-        raise ValueError(f"task_pool as a fraction must be in (0, 1], got {spec}")
+        raise InvalidOptionError(f"task_pool as a fraction must be in (0, 1], got {spec}")
     return max(1, round(float(spec) * corpus_size))
 
 
@@ -44,7 +46,7 @@ def parse_task_pool(text: str) -> int | float:
         try:
             spec = float(text)
         except ValueError:
-            raise ValueError(f"task_pool must be a passage count (1, 500) or a fraction (0.1, 1.0), got {text!r}") from None
+            raise InvalidOptionError(f"task_pool must be a passage count (1, 500) or a fraction (0.1, 1.0), got {text!r}") from None
     pool_size(spec, 1)  # range checks, with the env's messages
     return spec
 
@@ -58,7 +60,7 @@ class TaskPool:
 
     def __init__(self, spec: float, corpus_size: int, seed: int = TASK_POOL_SEED) -> None:
         if corpus_size < 1:
-            raise ValueError("cannot draw a task pool from an empty corpus")
+            raise InvalidOptionError("cannot draw a task pool from an empty corpus")
         self.spec = spec
         self.corpus_size = corpus_size
         self.size = pool_size(spec, corpus_size)

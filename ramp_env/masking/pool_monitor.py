@@ -17,12 +17,14 @@ import warnings
 from collections import Counter
 from dataclasses import dataclass, field
 
+from ramp_env.errors import RampEnvWarning
+
 # the issue-21 target for the default corpus: 300 distinct passages at 4 masks keep 100 draws
 # at >= 80 distinct ones (expected_distinct(300, 100) = 85)
 MIN_DISTINCT_PASSAGES = 300
 
 
-class SmallPoolWarning(UserWarning):
+class SmallPoolWarning(RampEnvWarning):
     """A mask count has fewer distinct eligible passages than :data:`MIN_DISTINCT_PASSAGES`."""
 
 

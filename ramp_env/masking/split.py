@@ -43,6 +43,7 @@ import numpy as np
 from tqdm import tqdm  # plain text bar: tqdm.auto warns "IProgress not found" in notebooks without ipywidgets
 
 from ramp_env.cache import atomic_path
+from ramp_env.errors import InvalidOptionError
 from ramp_env.masking.near_duplicates import near_duplicate_ids
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -72,7 +73,7 @@ os.register_at_fork(after_in_child=_reset_after_fork)
 def check_split(split: str | None) -> str | None:
     """``split`` if it names a side (or is None); else a clear error."""
     if split is not None and split not in SPLITS:
-        raise ValueError(f"split must be 'train', 'test' or None, got {split!r}")
+        raise InvalidOptionError(f"split must be 'train', 'test' or None, got {split!r}")
     return split
 
 

@@ -18,6 +18,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from ramp_env.corpus.passage import Passage
+from ramp_env.errors import InvalidOptionError
 from ramp_env.text.spans import SalientSpan
 
 
@@ -73,7 +74,7 @@ class TypeBalancedMaskStrategy:
 
     def __init__(self, repeat_penalty: float = 4.0) -> None:
         if not repeat_penalty >= 1.0:  # also rejects NaN
-            raise ValueError(f"repeat_penalty must be >= 1, got {repeat_penalty!r}")
+            raise InvalidOptionError(f"repeat_penalty must be >= 1, got {repeat_penalty!r}")
         self.repeat_penalty = float(repeat_penalty)
 
     def choose(
@@ -125,12 +126,12 @@ def make_mask_strategy(spec: str | MaskStrategy, **kwargs: Any) -> MaskStrategy:
     if isinstance(spec, MaskStrategy):
         return spec
     if spec not in MASK_STRATEGIES:
-        raise ValueError(f"unknown mask_strategy {spec!r}; expected one of {sorted(MASK_STRATEGIES)}")
+        raise InvalidOptionError(f"unknown mask_strategy {spec!r}; expected one of {sorted(MASK_STRATEGIES)}")
     factory = MASK_STRATEGIES[spec]
     if isinstance(factory, str):
         module, _, attr = factory.partition(":")
         try:
             factory = getattr(importlib.import_module(module), attr)
         except (ImportError, AttributeError) as exc:
-            raise ValueError(f"mask_strategy {spec!r} is not available: {exc}") from exc
+            raise InvalidOptionError(f"mask_strategy {spec!r} is not available: {exc}") from exc
     return factory(**kwargs)  # type: ignore[operator]

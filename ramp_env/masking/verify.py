@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ramp_env.corpus.passage import Passage
+from ramp_env.errors import InvalidOptionError
 from ramp_env.masking.evidence import (
     CANDIDATES,
     DEFAULT_CRITERION,
@@ -59,7 +60,7 @@ class EvidenceVerdict:
 def _passage(corpus: PreparedCorpus, passage_id: str, what: str) -> Passage:
     row = corpus.store.rowid_of(str(passage_id))
     if row is None:
-        raise ValueError(f"{what} {passage_id!r} is not in the corpus")
+        raise InvalidOptionError(f"{what} {passage_id!r} is not in the corpus")
     return corpus.store.get(row)
 
 
@@ -69,13 +70,13 @@ def resolve_span(corpus: PreparedCorpus, source: Passage, span: tuple[int, int])
     try:
         start, end = (int(span[0]), int(span[1]))
     except (TypeError, ValueError, IndexError):
-        raise ValueError(f"span must be (start, end) character offsets, got {span!r}") from None
+        raise InvalidOptionError(f"span must be (start, end) character offsets, got {span!r}") from None
     if not 0 <= start < end <= len(source.text):
-        raise ValueError(
+        raise InvalidOptionError(
             f"span {start}:{end} is outside passage {source.id!r} ({len(source.text)} characters)"
         )
     if not source.text[start:end].strip():
-        raise ValueError(f"span {start}:{end} of passage {source.id!r} holds no text")
+        raise InvalidOptionError(f"span {start}:{end} of passage {source.id!r} holds no text")
     # the passage's own spans by the env's default extractor, extracted for this one passage:
     # the corpus-wide span table could cost hours on a large corpus just to type one span
     extractor = corpus.bind_extractor(make_span_extractor("auto"))

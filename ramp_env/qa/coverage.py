@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from ramp_env.corpus.store import PassageStore
+from ramp_env.errors import InvalidOptionError
 from ramp_env.qa.example import QAExample
 
 EvidenceRequirement = Literal["none", "any", "all"]
@@ -90,5 +91,5 @@ def filter_by_evidence(
     examples: Iterable[QAExample], titles: frozenset[str], require: EvidenceRequirement
 ) -> list[QAExample]:
     if require not in EVIDENCE_REQUIREMENTS:
-        raise ValueError(f"require_evidence must be one of {EVIDENCE_REQUIREMENTS}, got {require!r}")
+        raise InvalidOptionError(f"require_evidence must be one of {EVIDENCE_REQUIREMENTS}, got {require!r}")
     return [e for e in examples if meets(e, titles, require)]

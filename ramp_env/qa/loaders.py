@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from ramp_env.errors import InvalidOptionError, RampEnvError
 from ramp_env.qa.example import QAExample
 from ramp_env.text.charset import clean_text
 
@@ -44,7 +45,7 @@ DEFAULT_DATASET = FANOUTQA_DEV
 _FANOUTQA_HINT = "pip install fanoutqa==1.1.1"
 
 
-class QAFormatError(ValueError):
+class QAFormatError(RampEnvError, ValueError):
     """A QA record could not be read; names the file and the record number (1-based)."""
 
     def __init__(self, path: str | Path, record: int, reason: str) -> None:
@@ -231,7 +232,7 @@ def detect_qa_format(record: Mapping[str, Any]) -> str:
         return "freshqa"
     if {"question", "answer"} <= {str(k).strip().lower() for k in keys}:
         return "bamboogle"
-    raise ValueError(f"cannot tell the QA format from the keys {sorted(keys)}; pass fmt= (one of {QA_FORMATS})")
+    raise InvalidOptionError(f"cannot tell the QA format from the keys {sorted(keys)}; pass fmt= (one of {QA_FORMATS})")
 
 
 # -- files ----------------------------------------------------------------------------------------
@@ -266,7 +267,7 @@ def _read_records(path: Path) -> Iterator[tuple[int, Any]]:
             raise QAFormatError(path, 0, "expected a JSON list of question records")
         yield from enumerate(data, start=1)
         return
-    raise ValueError(f"cannot read QA file {path}: expected .json, .jsonl or .csv")
+    raise InvalidOptionError(f"cannot read QA file {path}: expected .json, .jsonl or .csv")
 
 
 _CSV_HEADER_SEARCH_ROWS = 5
@@ -320,9 +321,9 @@ def load_qa(path: str | Path, fmt: str | None = None, limit: int | None = None) 
     if not path.is_file():
         raise FileNotFoundError(f"QA dataset file not found: {path}")
     if fmt is not None and fmt not in QA_FORMATS:
-        raise ValueError(f"unknown QA format {fmt!r}; expected one of {QA_FORMATS}")
+        raise InvalidOptionError(f"unknown QA format {fmt!r}; expected one of {QA_FORMATS}")
     if limit is not None and limit < 0:
-        raise ValueError(f"limit must be >= 0, got {limit}")
+        raise InvalidOptionError(f"limit must be >= 0, got {limit}")
     examples: list[QAExample] = []
     seen: set[str] = set()
     for n, record in _read_records(path):

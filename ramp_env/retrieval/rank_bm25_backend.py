@@ -21,6 +21,7 @@ import numpy as np
 from rank_bm25 import BM25Okapi
 
 from ramp_env.corpus.store import PassageStore
+from ramp_env.errors import InvalidOptionError
 from ramp_env.retrieval.base import Hit, analyze, query_terms
 
 
@@ -36,7 +37,7 @@ class RankBM25Retriever:
             self._ids.append(passage.id)
             tokenized.append(analyze(passage.contents))
         if not tokenized:
-            raise ValueError(f"cannot build a rank_bm25 index over an empty corpus ({store.path})")
+            raise InvalidOptionError(f"cannot build a rank_bm25 index over an empty corpus ({store.path})")
         self._bm25 = BM25Okapi(tokenized, k1=k1, b=b)
         self._postings = _Postings(self._bm25)
         self._row_of = {pid: i for i, pid in enumerate(self._ids)}

@@ -15,15 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from ramp_env.protocols import RequiredTermRetriever, RestrictableRetriever
 from ramp_env.retrieval.base import Hit, Retriever
 
 
 def restrict(retriever: Retriever, hidden_ids: Collection[str]) -> Retriever:
     """``retriever`` without ``hidden_ids`` in any result (the backend's own filter when it has one)."""
     hidden = frozenset(hidden_ids)
-    own = getattr(retriever, "restricted", None)
-    if callable(own):
-        return own(hidden)
+    if isinstance(retriever, RestrictableRetriever):
+        return retriever.restricted(hidden)
     return FilteredRetriever(retriever, hidden)
 
 
@@ -56,10 +56,12 @@ class FilteredRetriever:
     def search_with_required(
         self, query: str, required: str, k: int, exclude_ids: Collection[str] = ()
     ) -> list[Hit]:
-        own = getattr(self.base, "search_with_required", None)
-        if not callable(own):  # what the evidence search does for such a backend
+        base = self.base
+        if not isinstance(base, RequiredTermRetriever):  # what the evidence search does for such a backend
             return self.search(f"{required} {required} {query}", k, exclude_ids)
-        return self._deepening(lambda depth: own(query, required, depth, exclude_ids=exclude_ids), k)
+        return self._deepening(
+            lambda depth: base.search_with_required(query, required, depth, exclude_ids=exclude_ids), k
+        )
 
 
 __all__ = ["FilteredRetriever", "restrict"]

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from ramp_env.errors import InvalidOptionError
 from ramp_env.rewards.aliases import resolve_alias
 from ramp_env.rewards.judges.base import Judge
 from ramp_env.rewards.metrics import exact_match, token_f1, token_recall
@@ -142,7 +143,7 @@ def shared_judge(kind: str) -> Judge:
         return EmbeddingJudge()
     if kind == "llm":
         return LLMJudge()
-    raise ValueError(f"unknown judge kind {kind!r}; expected 'embedding' or 'llm'")
+    raise InvalidOptionError(f"unknown judge kind {kind!r}; expected 'embedding' or 'llm'")
 
 
 # name -> factory. "judge" is the embedding judge: it is cheap (milliseconds per pair on a
@@ -169,7 +170,7 @@ def make_reward(spec: str | MaskScorer | EpisodeReward | Judge | Any = DEFAULT_R
     ``PerMaskReward(fn, name)`` to have aliases resolved first)."""
     if isinstance(spec, str):
         if spec not in REWARDS:
-            raise ValueError(f"unknown reward {spec!r}; expected one of {sorted(REWARDS)} or a callable")
+            raise InvalidOptionError(f"unknown reward {spec!r}; expected one of {sorted(REWARDS)} or a callable")
         return REWARDS[spec]()
     if isinstance(spec, Judge) and hasattr(spec, "score"):
         return JudgeReward(spec)

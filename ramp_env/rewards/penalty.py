@@ -55,6 +55,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ramp_env.errors import InvalidOptionError
 from ramp_env.rewards.equivalence import acronym_letters, is_acronym_of
 from ramp_env.rewards.metrics import token_recall
 from ramp_env.text.normalize import answer_tokens
@@ -102,7 +103,7 @@ class HackPenalty:
 
     def __post_init__(self) -> None:
         if self.slack_tokens < 0 or self.length_rate < 0:
-            raise ValueError("slack_tokens and length_rate must be >= 0")
+            raise InvalidOptionError("slack_tokens and length_rate must be >= 0")
 
     def allowed_tokens(self, gold: str) -> int:
         g = len(answer_tokens(gold))

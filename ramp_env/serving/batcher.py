@@ -22,6 +22,8 @@ from typing import Any, Generic, TypeVar
 
 from fastapi.concurrency import run_in_threadpool
 
+from ramp_env.errors import InvalidOptionError
+
 Job = TypeVar("Job")
 
 
@@ -38,7 +40,7 @@ class Batcher(Generic[Job]):
         self, run_batch: Callable[[Sequence[Job]], list[Any]], max_batch: int = 32, window: float = 0.002
     ) -> None:
         if max_batch < 1 or not 0 <= window <= 1:
-            raise ValueError(f"max_batch must be >= 1 and window in [0, 1] s, got {max_batch}, {window}")
+            raise InvalidOptionError(f"max_batch must be >= 1 and window in [0, 1] s, got {max_batch}, {window}")
         self.run_batch = run_batch
         self.max_batch = max_batch
         self.window = window

@@ -34,6 +34,8 @@ from typing import Any
 
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
+from ramp_env.errors import InvalidOptionError
+
 log = logging.getLogger(__name__)
 
 _BUSY_BODY = b'{"detail":"too many connections: try again in a moment"}'
@@ -60,9 +62,9 @@ class ConnectionLimits:
 
     def __post_init__(self) -> None:
         if isinstance(self.max_connections, bool) or not isinstance(self.max_connections, int) or self.max_connections < 1:
-            raise ValueError(f"max_connections must be a positive integer, got {self.max_connections!r}")
+            raise InvalidOptionError(f"max_connections must be a positive integer, got {self.max_connections!r}")
         if not isinstance(self.head_timeout, (int, float)) or not 0 < self.head_timeout < float("inf"):
-            raise ValueError(f"head_timeout must be a positive number of seconds, got {self.head_timeout!r}")
+            raise InvalidOptionError(f"head_timeout must be a positive number of seconds, got {self.head_timeout!r}")
 
 
 class _Registry:

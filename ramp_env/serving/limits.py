@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+from ramp_env.errors import InvalidOptionError
+
 
 @dataclass(frozen=True)
 class ServeLimits:
@@ -27,6 +29,6 @@ class ServeLimits:
             kinds = (int, float) if seconds else (int,)
             if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value) or value <= 0:
                 what = "number of seconds" if seconds else "integer"
-                raise ValueError(f"{name} must be a positive {what}, got {value!r}")
+                raise InvalidOptionError(f"{name} must be a positive {what}, got {value!r}")
         if self.default_topk > self.max_topk:
-            raise ValueError(f"default_topk ({self.default_topk}) must not exceed max_topk ({self.max_topk})")
+            raise InvalidOptionError(f"default_topk ({self.default_topk}) must not exceed max_topk ({self.max_topk})")

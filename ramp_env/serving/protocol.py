@@ -22,12 +22,14 @@ from typing import Any
 
 import msgpack
 
+from ramp_env.errors import RampEnvError
+
 JSON_TYPES = ("application/json",)
 MSGPACK_TYPES = ("application/msgpack", "application/x-msgpack", "application/vnd.msgpack")
 MSGPACK_MEDIA_TYPE = "application/msgpack"
 
 
-class ProtocolError(Exception):
+class ProtocolError(RampEnvError):
     """A request the server refuses as a whole: ``status`` and a one-line ``detail``."""
 
     def __init__(self, status: int, detail: str) -> None:

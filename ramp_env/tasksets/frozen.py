@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ramp_env.errors import DataFormatError, InvalidOptionError
+
 DATA_DIR = Path(__file__).parent / "data"
 TASK_SETS = ("test",)
 # bump (and rebuild with benchmarks/build_test_tasks.py) whenever the tasks change: a score
@@ -57,7 +59,7 @@ class FrozenTask:
     def from_json(cls, obj: Any, where: str) -> FrozenTask:
         """A task from its JSON object; ``where`` (file:line) names it in errors."""
         if not isinstance(obj, dict) or sorted(obj) != sorted(_FIELDS):
-            raise ValueError(f"{where}: a frozen task needs exactly the keys {sorted(_FIELDS)}")
+            raise DataFormatError(f"{where}: a frozen task needs exactly the keys {sorted(_FIELDS)}")
         try:
             task = cls(
                 num_masks=int(obj["num_masks"]), index=int(obj["index"]), passage_id=str(obj["passage_id"]),
@@ -67,10 +69,10 @@ class FrozenTask:
                 text_sha256=str(obj["text_sha256"]),
             )
         except (TypeError, ValueError) as exc:
-            raise ValueError(f"{where}: malformed frozen task ({exc})") from exc
+            raise DataFormatError(f"{where}: malformed frozen task ({exc})") from exc
         lengths = {len(task.spans), len(task.answers), len(task.span_types), len(task.evidence_ids)}
         if lengths != {task.num_masks}:
-            raise ValueError(f"{where}: spans, answers, span_types and evidence_ids must each have num_masks entries")
+            raise DataFormatError(f"{where}: spans, answers, span_types and evidence_ids must each have num_masks entries")
         return task
 
 
@@ -91,13 +93,13 @@ def decode_tasks(data: bytes, where: str) -> list[FrozenTask]:
     try:
         text = gzip.decompress(data).decode("utf-8")
     except (OSError, EOFError, UnicodeDecodeError) as exc:
-        raise ValueError(f"{where}: not a gzipped UTF-8 task file ({exc})") from exc
+        raise DataFormatError(f"{where}: not a gzipped UTF-8 task file ({exc})") from exc
     tasks = []
     for number, line in enumerate(text.splitlines(), start=1):
         try:
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"{where}:{number}: not JSON ({exc})") from exc
+            raise DataFormatError(f"{where}:{number}: not JSON ({exc})") from exc
         tasks.append(FrozenTask.from_json(obj, f"{where}:{number}"))
     return tasks
 
@@ -128,7 +130,7 @@ class TaskSet:
 
     def for_masks(self, num_masks: int) -> tuple[FrozenTask, ...]:
         if num_masks not in self.tasks:
-            raise ValueError(
+            raise DataFormatError(
                 f"task set {self.label} has tasks for {sorted(self.tasks)} masks, not {num_masks}; "
                 "pass num_masks in that range"
             )
@@ -153,7 +155,7 @@ def load_task_set(spec: str | os.PathLike[str] = "test") -> TaskSet:
     else:
         path = Path(spec).expanduser().resolve()
         if not str(path).endswith(".jsonl.gz"):
-            raise ValueError(f"tasks must be one of {TASK_SETS} or a frozen task file (*.jsonl.gz), got {spec!r}")
+            raise InvalidOptionError(f"tasks must be one of {TASK_SETS} or a frozen task file (*.jsonl.gz), got {spec!r}")
         if not path.is_file():
             raise FileNotFoundError(f"frozen task file not found: {path}")
     stat = path.stat()
@@ -168,16 +170,16 @@ def _read_task_set(path: Path) -> TaskSet:
     try:
         manifest = json.loads(mpath.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise ValueError(f"{mpath}: unreadable task-set manifest ({exc})") from exc
+        raise DataFormatError(f"{mpath}: unreadable task-set manifest ({exc})") from exc
     if not isinstance(manifest, dict) or not isinstance(manifest.get("sha256"), str):
-        raise ValueError(f"{mpath}: not a task-set manifest (no sha256)")
+        raise DataFormatError(f"{mpath}: not a task-set manifest (no sha256)")
     name, version = manifest.get("name"), manifest.get("version")
     if not isinstance(name, str) or not isinstance(version, int) or path.name != f"{name}-v{version}.jsonl.gz":
-        raise ValueError(f"{mpath}: names {name}-v{version}, but the task file is {path.name}")
+        raise DataFormatError(f"{mpath}: names {name}-v{version}, but the task file is {path.name}")
     data = path.read_bytes()
     digest = hashlib.sha256(data).hexdigest()
     if digest != manifest["sha256"]:
-        raise ValueError(f"{path}: sha256 {digest[:12]} differs from the manifest's {manifest['sha256'][:12]}: "
+        raise DataFormatError(f"{path}: sha256 {digest[:12]} differs from the manifest's {manifest['sha256'][:12]}: "
                          "the file was changed or damaged; reinstall ramp-env (or rebuild it)")
     by_masks: dict[int, list[FrozenTask]] = {}
     for task in decode_tasks(data, str(path)):
@@ -185,7 +187,7 @@ def _read_task_set(path: Path) -> TaskSet:
     tasks = {k: tuple(sorted(v, key=lambda t: t.index)) for k, v in sorted(by_masks.items())}
     for k, group in tasks.items():
         if [t.index for t in group] != list(range(len(group))):
-            raise ValueError(f"{path}: the tasks with {k} masks are not indexed 0..{len(group) - 1}")
+            raise DataFormatError(f"{path}: the tasks with {k} masks are not indexed 0..{len(group) - 1}")
     return TaskSet(name, version, digest, tasks, manifest)
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
+from ramp_env.errors import InvalidOptionError
 from ramp_env.text.gazetteer import Gazetteer
 from ramp_env.text.span_rules import harmonise_lists, refine
 from ramp_env.text.tokenize import sentence_spans, word_spans
@@ -396,7 +397,7 @@ def make_span_extractor(
             raise ModuleNotFoundError(f"span_extractor {name!r} is not available: {exc}") from exc
         from_spec = getattr(factory, "from_spec", None)
         return from_spec(arg) if callable(from_spec) else factory()
-    raise ValueError(
+    raise InvalidOptionError(
         f"span_extractor must be 'auto', 'spacy', 'rules' or a registered extractor "
         f"({', '.join(sorted(plugins)) or 'none registered'}), got {spec!r}"
     )

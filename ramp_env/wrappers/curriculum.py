@@ -24,6 +24,8 @@ from typing import Any, Protocol, runtime_checkable
 import gymnasium as gym
 import numpy as np
 
+from ramp_env.errors import InvalidOptionError
+
 PAPER_STAGES = (1, 2, 3, 4)
 
 
@@ -39,9 +41,9 @@ class MaskCurriculum(Protocol):
 def _check_masks(masks: Sequence[int], what: str) -> tuple[int, ...]:
     values = tuple(int(m) for m in masks)
     if not values:
-        raise ValueError(f"{what} must not be empty")
+        raise InvalidOptionError(f"{what} must not be empty")
     if any(m < 1 for m in values):
-        raise ValueError(f"{what} must be positive mask counts, got {values}")
+        raise InvalidOptionError(f"{what} must be positive mask counts, got {values}")
     return values
 
 
@@ -73,18 +75,18 @@ class StagedCurriculum:
     ) -> None:
         self.stages = _check_masks(stages, "stages")
         if episodes_per_stage is None and threshold is None:
-            raise ValueError("give episodes_per_stage, threshold or both: otherwise the curriculum never advances")
+            raise InvalidOptionError("give episodes_per_stage, threshold or both: otherwise the curriculum never advances")
         if isinstance(episodes_per_stage, int | np.integer):
             episodes_per_stage = [int(episodes_per_stage)] * len(self.stages)
         if episodes_per_stage is not None:
             if len(episodes_per_stage) != len(self.stages):
-                raise ValueError(f"{len(episodes_per_stage)} episode counts for {len(self.stages)} stages")
+                raise InvalidOptionError(f"{len(episodes_per_stage)} episode counts for {len(self.stages)} stages")
             if any(int(n) < 1 for n in episodes_per_stage):
-                raise ValueError(f"episodes_per_stage must be >= 1, got {list(episodes_per_stage)}")
+                raise InvalidOptionError(f"episodes_per_stage must be >= 1, got {list(episodes_per_stage)}")
         if threshold is not None and not 0.0 <= threshold <= 1.0:
-            raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+            raise InvalidOptionError(f"threshold must be in [0, 1], got {threshold}")
         if window < 1:
-            raise ValueError(f"window must be >= 1, got {window}")
+            raise InvalidOptionError(f"window must be >= 1, got {window}")
         self.episodes_per_stage = None if episodes_per_stage is None else [int(n) for n in episodes_per_stage]
         self.threshold = threshold
         self.window = window
@@ -123,7 +125,7 @@ class StagedCurriculum:
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         stage = int(state["stage"])
         if not 0 <= stage < len(self.stages):
-            raise ValueError(f"stage {stage} is out of range for {len(self.stages)} stages")
+            raise InvalidOptionError(f"stage {stage} is out of range for {len(self.stages)} stages")
         self.stage = stage
         self.episodes_in_stage = int(state["episodes_in_stage"])
         self._recent = deque((float(s) for s in state["recent"]), maxlen=self.window)
@@ -177,7 +179,7 @@ def make_curriculum(
         return StagedCurriculum(stages, episodes_per_stage, threshold, window)
     if mode == "mixed":
         return MixedCurriculum(stages, seed)
-    raise ValueError(f"unknown curriculum mode {mode!r}; expected 'curriculum' or 'mixed'")
+    raise InvalidOptionError(f"unknown curriculum mode {mode!r}; expected 'curriculum' or 'mixed'")
 
 
 def episode_score(info: Mapping[str, Any]) -> float:

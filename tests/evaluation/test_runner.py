@@ -124,3 +124,17 @@ def test_an_agent_error_stops_the_run(make_env) -> None:
     agent = TitleSearchSlots(3, fail_on_title=title)
     with pytest.raises(ConnectionError, match="endpoint down"):
         list(run_episodes_concurrently(envs, agent, 6, seed=0, num_masks=1))
+
+
+def test_run_settings_and_the_separate_arguments_give_the_same_records(make_env) -> None:
+    from ramp_env.evaluation.runner import RunSettings
+
+    settings = RunSettings(4, seed=3, num_masks=2, agent_name="oracle", skip={1})
+    env = make_env()
+    by_settings = [(r.episode, r.reward, r.agent, r.task_id) for r in run_episodes(env, OracleAgent(env), settings)]
+    by_keywords = [(r.episode, r.reward, r.agent, r.task_id)
+                   for r in run_episodes(env, OracleAgent(env), episodes=4, seed=3, num_masks=2,
+                                         agent_name="oracle", skip={1})]
+    assert by_settings == by_keywords and [e for e, *_ in by_settings] == [0, 2, 3]
+    with pytest.raises(TypeError):
+        list(run_episodes(env, OracleAgent(env), settings, seed=1))  # one or the other, not both

@@ -1,5 +1,6 @@
 """The command line fails early and clearly: output paths are checked before any episode is
-played, and any error is one line naming the problem (exit status 1 or 2), never a traceback."""
+played, and a user's mistake or an operating-system refusal is one line naming the problem
+(exit status 1 or 2), not a traceback (bugs keep theirs: tests/cli/test_main.py)."""
 
 from __future__ import annotations
 
@@ -62,7 +63,7 @@ def test_collect_writes_when_out_is_fine(tmp_path: Path, corpus_args, capsys) ->
     assert out.is_file() and len(out.read_text().splitlines()) == 2
 
 
-def test_unexpected_errors_are_one_line(tmp_path: Path, wiki_sample: Path, capsys, monkeypatch) -> None:
+def test_os_errors_are_one_line(tmp_path: Path, wiki_sample: Path, capsys, monkeypatch) -> None:
     monkeypatch.delenv(TRACEBACK_ENV_VAR, raising=False)
     not_a_dir = tmp_path / "cache-file"
     not_a_dir.write_text("x")  # the cache root cannot be created: an OSError, not a ValueError

@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from ramp_env.errors import InvalidOptionError
 from ramp_env.rewards import equivalence
 from ramp_env.rewards.judges.base import CachedJudge, Pair
 from ramp_env.text.normalize import answer_tokens
@@ -120,7 +121,7 @@ class EmbeddingJudge(CachedJudge):
     ) -> None:
         super().__init__(cache_size=cache_size, cache_path=cache_path)
         if not -1.0 <= low < high <= 1.0:
-            raise ValueError(f"need -1 <= low < high <= 1, got low={low}, high={high}")
+            raise InvalidOptionError(f"need -1 <= low < high <= 1, got low={low}, high={high}")
         # a name or path is loaded lazily (and again after unpickling); a loaded model is used as is
         self.model_spec: str | None = None if model is None or not isinstance(model, str | os.PathLike) else str(model)
         self._loads_model = model is None or self.model_spec is not None

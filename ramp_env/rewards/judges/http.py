@@ -43,6 +43,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from ramp_env.errors import InvalidOptionError, RampEnvError
 from ramp_env.rewards.judges.base import Pair
 from ramp_env.rewards.judges.prompt import DEFAULT_PROMPT, JudgePrompt
 from ramp_env.rewards.judges.yesno import YesNoJudge
@@ -50,7 +51,7 @@ from ramp_env.rewards.judges.yesno import YesNoJudge
 _FIRST_WORD = re.compile(r"[a-z]+")
 
 
-class JudgeServerError(RuntimeError):
+class JudgeServerError(RampEnvError, RuntimeError):
     """The judge endpoint could not be reached or answered something unusable."""
 
 
@@ -147,11 +148,11 @@ class HTTPJudge(YesNoJudge):
     ) -> None:
         super().__init__(prompt=prompt, contrastive=contrastive, cache_size=cache_size, cache_path=cache_path)
         if not base_url.startswith(("http://", "https://")):
-            raise ValueError(f"base_url must start with http:// or https://, got {base_url!r}")
+            raise InvalidOptionError(f"base_url must start with http:// or https://, got {base_url!r}")
         if retries < 1 or max_workers < 1:
-            raise ValueError("retries and max_workers must be >= 1")
+            raise InvalidOptionError("retries and max_workers must be >= 1")
         if not timeout > 0 or max_response_bytes < 1:
-            raise ValueError("timeout and max_response_bytes must be > 0")
+            raise InvalidOptionError("timeout and max_response_bytes must be > 0")
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.model = model
         self.api_key = api_key
@@ -273,7 +274,7 @@ class HTTPJudge(YesNoJudge):
         return [p for p, _ in results]
 
 
-class _HTTPStatusError(Exception):
+class _HTTPStatusError(RampEnvError):
     def __init__(self, code: int, detail: str) -> None:
         super().__init__(f"HTTP {code}: {detail}")
         self.code = code
@@ -283,5 +284,5 @@ class _HTTPStatusError(Exception):
         return type(self), (self.code, self.detail)
 
 
-class _BadReply(Exception):
+class _BadReply(RampEnvError):
     """A reply that is not JSON: retried like a dropped connection."""

@@ -30,6 +30,7 @@ import inspect
 import os
 from typing import Any
 
+from ramp_env.errors import InvalidOptionError
 from ramp_env.rewards.judges.base import Pair
 from ramp_env.rewards.judges.prompt import DEFAULT_PROMPT, JudgePrompt
 from ramp_env.rewards.judges.yesno import YesNoJudge
@@ -76,7 +77,7 @@ class LLMJudge(YesNoJudge):
         super().__init__(prompt=prompt, contrastive=contrastive, cache_size=cache_size, cache_path=cache_path)
         self._loads_model = model is None or isinstance(model, str | os.PathLike)
         if not self._loads_model and tokenizer is None:
-            raise ValueError("pass the tokenizer together with a loaded model")
+            raise InvalidOptionError("pass the tokenizer together with a loaded model")
         self.model_spec = str(model) if isinstance(model, str | os.PathLike) else None
         self.device = device
         self.num_threads = num_threads
@@ -115,7 +116,7 @@ class LLMJudge(YesNoJudge):
             _, tok = self._loaded()
             yes, no = single_token_ids(tok, YES_SPELLINGS), single_token_ids(tok, NO_SPELLINGS)
             if not yes or not no:
-                raise ValueError("the judge's tokenizer has no single-token 'yes'/'no'; use another model")
+                raise InvalidOptionError("the judge's tokenizer has no single-token 'yes'/'no'; use another model")
             self._prepared = {
                 "yes": yes,
                 "no": no,
