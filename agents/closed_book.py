@@ -11,6 +11,7 @@ import gymnasium as gym
 import numpy as np
 
 from ramp_env.actions import format_answer
+from ramp_env.errors import InvalidOptionError
 from ramp_env.reading import KINDS, MaskContext, guess_mask_kind, kind_of, mask_contexts
 from ramp_env.rewards import normalize_answer
 from ramp_env.text.analysis import analyze
@@ -35,7 +36,7 @@ class SpanPrior:
         base = env.unwrapped
         store, spans = getattr(base, "corpus", None), getattr(base, "spans", None)
         if store is None or spans is None:
-            raise ValueError(f"{type(base).__name__} has no corpus span table to build a frequency prior from")
+            raise InvalidOptionError(f"{type(base).__name__} has no corpus span table to build a frequency prior from")
         store = store.store
         rows = np.unique(np.linspace(1, len(store), num=min(max_passages, len(store)), dtype=np.int64))
         by_kind: dict[str, Counter[str]] = defaultdict(Counter)
@@ -113,7 +114,7 @@ class ClosedBookAgent:
 
             self.lm = load_causal_lm(None if lm == "smollm2" else lm)
         if self.prior is None and self.lm is None:
-            raise ValueError("ClosedBookAgent needs env= (for the frequency prior) or a language model (lm=...)")
+            raise InvalidOptionError("ClosedBookAgent needs env= (for the frequency prior) or a language model (lm=...)")
 
     def act(self, observation: Mapping[str, Any]) -> str:
         passage = str(observation["passage"])

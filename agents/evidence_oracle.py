@@ -8,6 +8,7 @@ from typing import Any
 import gymnasium as gym
 
 from agents.reading import answer, new_pool, read
+from ramp_env.errors import InvalidOptionError
 from ramp_env.reading import CandidatePool
 from ramp_env.text.spans import SpanExtractor, make_span_extractor
 
@@ -37,9 +38,9 @@ class EvidenceOracleAgent:
         self, env: gym.Env, span_extractor: str | SpanExtractor = "auto", passages_per_mask: int | None = None
     ) -> None:
         if env is None:
-            raise ValueError("EvidenceOracleAgent needs env= (the env whose task evidence it reads)")
+            raise InvalidOptionError("EvidenceOracleAgent needs env= (the env whose task evidence it reads)")
         if passages_per_mask is not None and passages_per_mask < 1:
-            raise ValueError(f"passages_per_mask must be >= 1, got {passages_per_mask}")
+            raise InvalidOptionError(f"passages_per_mask must be >= 1, got {passages_per_mask}")
         self.env = env
         self.extractor = make_span_extractor(span_extractor)
         self.passages_per_mask = passages_per_mask
@@ -53,7 +54,7 @@ class EvidenceOracleAgent:
         if task is None:
             raise RuntimeError("the env has no current task: reset it before asking the evidence oracle")
         if not hasattr(task, "evidence_ids") or not hasattr(base, "corpus"):
-            raise ValueError(f"{type(base).__name__} tasks carry no evidence_ids; the evidence oracle needs RAMP-v0")
+            raise InvalidOptionError(f"{type(base).__name__} tasks carry no evidence_ids; the evidence oracle needs RAMP-v0")
         pool = self.read_evidence(observation)
         return answer(pool, int(observation["num_masks"]))
 

@@ -8,6 +8,7 @@ from typing import Any
 import gymnasium as gym
 
 from ramp_env.actions import format_answer
+from ramp_env.errors import InvalidOptionError
 
 
 class OracleAgent:
@@ -22,7 +23,7 @@ class OracleAgent:
 
     def __init__(self, env: gym.Env) -> None:
         if env is None:
-            raise ValueError("OracleAgent needs env= (the env whose task it reads)")
+            raise InvalidOptionError("OracleAgent needs env= (the env whose task it reads)")
         self.env = env
 
     def act(self, observation: Mapping[str, Any]) -> str:

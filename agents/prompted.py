@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ramp_env.actions import format_answer, format_search
+from ramp_env.errors import InvalidOptionError
 from ramp_env.prompts import INSTRUCTIONS, task_text
 from ramp_env.reading import MASK_PATTERN
 
@@ -116,7 +117,7 @@ class RAGPEAgent:
         from agents.synthesis.backends import LLMBackend, make_backend
 
         if max_new_tokens < 1 or query_chars < 1:
-            raise ValueError("max_new_tokens and query_chars must be >= 1")
+            raise InvalidOptionError("max_new_tokens and query_chars must be >= 1")
         if isinstance(backend, LLMBackend) or (isinstance(backend, str) and backend.startswith(("http://", "https://"))):
             self.backend = make_backend(backend)
         else:

@@ -13,6 +13,7 @@ from agents.llm.chat import encode, render, resolve_tool_role, template_messages
 from agents.llm.generation import Generation, generate_batch, sampling_settings
 from agents.rng import seeded_torch
 from ramp_env.actions import STOP_STRINGS
+from ramp_env.errors import InvalidOptionError
 from ramp_env.prompts import INSTRUCTIONS
 from ramp_env.trajectories import initial_messages, tool_message
 
@@ -55,13 +56,13 @@ class LLMAgentConfig:
 
     def __post_init__(self) -> None:
         if self.max_new_tokens < 1:
-            raise ValueError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
+            raise InvalidOptionError(f"max_new_tokens must be >= 1, got {self.max_new_tokens}")
         if self.max_context_tokens <= self.max_new_tokens:
-            raise ValueError(
+            raise InvalidOptionError(
                 f"max_context_tokens ({self.max_context_tokens}) must exceed max_new_tokens ({self.max_new_tokens})"
             )
         if self.temperature < 0:
-            raise ValueError(f"temperature must be >= 0, got {self.temperature}")
+            raise InvalidOptionError(f"temperature must be >= 0, got {self.temperature}")
 
 
 @dataclass
@@ -171,9 +172,9 @@ class LLMAgent:
             model, loaded_tokenizer = load_causal_lm(model, device=device)
             tokenizer = tokenizer or loaded_tokenizer
         if tokenizer is None:
-            raise ValueError("pass the tokenizer together with a loaded model")
+            raise InvalidOptionError("pass the tokenizer together with a loaded model")
         if getattr(tokenizer, "chat_template", None) is None:
-            raise ValueError("LLMAgent needs a tokenizer with a chat template (an instruction-tuned model)")
+            raise InvalidOptionError("LLMAgent needs a tokenizer with a chat template (an instruction-tuned model)")
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
         self.model = model

@@ -31,6 +31,7 @@ import torch
 from transformers import GenerationConfig, StoppingCriteriaList, StopStringCriteria
 
 from ramp_env.actions import STOP_STRINGS
+from ramp_env.errors import InvalidOptionError
 
 
 @dataclass
@@ -186,11 +187,11 @@ def trim_generation(
 def check_generation_args(max_new_tokens: int, batch_size: int, temperature: float = 0.0) -> None:
     """Reject budgets and temperatures no generation loop can honour (one message per problem)."""
     if max_new_tokens < 1:
-        raise ValueError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
+        raise InvalidOptionError(f"max_new_tokens must be >= 1, got {max_new_tokens}")
     if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        raise InvalidOptionError(f"batch_size must be >= 1, got {batch_size}")
     if temperature < 0:
-        raise ValueError(f"temperature must be >= 0, got {temperature}")
+        raise InvalidOptionError(f"temperature must be >= 0, got {temperature}")
 
 
 @torch.no_grad()

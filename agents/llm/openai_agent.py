@@ -38,6 +38,7 @@ from agents.llm.endpoint import (
     resolve_api_key,
 )
 from ramp_env.actions import CLOSING_TAGS, STOP_STRINGS
+from ramp_env.errors import InvalidOptionError
 from ramp_env.prompts import INSTRUCTIONS
 from ramp_env.trajectories import initial_messages, tool_message
 
@@ -247,17 +248,17 @@ class OpenAIAgent:
     ) -> None:
         self.base_url = check_base_url(base_url)
         if int(concurrency) < 1:
-            raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+            raise InvalidOptionError(f"concurrency must be >= 1, got {concurrency}")
         if max_tokens is not None and int(max_tokens) < 1:
-            raise ValueError(f"max_tokens must be >= 1 (or None), got {max_tokens}")
+            raise InvalidOptionError(f"max_tokens must be >= 1 (or None), got {max_tokens}")
         if float(timeout) <= 0:
-            raise ValueError(f"timeout must be > 0 seconds, got {timeout}")
+            raise InvalidOptionError(f"timeout must be > 0 seconds, got {timeout}")
         if tool_role not in ("user", "tool"):
-            raise ValueError(f"tool_role must be 'user' or 'tool', got {tool_role!r}")
+            raise InvalidOptionError(f"tool_role must be 'user' or 'tool', got {tool_role!r}")
         if int(keep_results) < 1:
-            raise ValueError(f"keep_results must be >= 1, got {keep_results}")
+            raise InvalidOptionError(f"keep_results must be >= 1, got {keep_results}")
         if extra_body is not None and not isinstance(extra_body, Mapping):
-            raise ValueError(f"extra_body must be a JSON object, got {extra_body!r}")
+            raise InvalidOptionError(f"extra_body must be a JSON object, got {extra_body!r}")
         self.model = model
         self.concurrency = int(concurrency)
         self.max_tokens = None if max_tokens is None else int(max_tokens)

@@ -16,6 +16,7 @@ import gymnasium as gym
 
 from agents.llm.agent import LLMAgent, TokenSegment
 from agents.llm.generation import Generation
+from ramp_env.errors import InvalidOptionError
 from ramp_env.evaluation.runner import episode_seed
 from ramp_env.trajectories import Trajectory, TrajectoryRecorder
 
@@ -51,7 +52,7 @@ def play_episodes(
     and the sampling settings in its ``metadata["sampling"]``.
     """
     if len(specs) > len(envs):
-        raise ValueError(f"{len(specs)} episodes for {len(envs)} envs: pass one env per episode")
+        raise InvalidOptionError(f"{len(specs)} episodes for {len(envs)} envs: pass one env per episode")
     agent.reset()
     recorders = [TrajectoryRecorder(agent=agent_name, system_prompt=agent.config.system_prompt) for _ in specs]
     observations: dict[int, Any] = {}

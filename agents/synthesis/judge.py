@@ -21,8 +21,8 @@ from typing import Any
 
 from agents.synthesis.backends import LLMBackend
 from agents.synthesis.roles import plain
-
 from ramp_env.actions import parse_action
+from ramp_env.errors import DataFormatError, InvalidOptionError
 from ramp_env.rewards import EpisodeReward, make_reward
 from ramp_env.trajectories import Trajectory
 
@@ -57,14 +57,14 @@ class AnswerJudge:
 
     def __init__(self, reward: str | Any = "em", threshold: float = 1.0) -> None:
         if not 0.0 <= threshold <= 1.0:
-            raise ValueError(f"threshold must be in [0, 1], got {threshold}")
+            raise InvalidOptionError(f"threshold must be in [0, 1], got {threshold}")
         self.reward: EpisodeReward = make_reward(reward)
         self.threshold = threshold
         self.name = f"{self.reward.name}>={threshold:g}"
 
     def __call__(self, trajectory: Trajectory) -> Verdict:
         if trajectory.answers is None:
-            raise ValueError(f"trajectory {trajectory.task_id!r} has no gold answers recorded; the judge needs them")
+            raise DataFormatError(f"trajectory {trajectory.task_id!r} has no gold answers recorded; the judge needs them")
         predictions = final_predictions(trajectory)
         if predictions is None:
             return Verdict(False, [0.0] * trajectory.num_masks, "no final answer")

@@ -33,6 +33,7 @@ import gymnasium as gym
 from agents.synthesis.backends import LLMBackend, Messages
 from agents.synthesis.roles import Observer, Planner, Rewriter, plain
 from ramp_env.actions import format_answer, format_search
+from ramp_env.errors import InvalidOptionError
 from ramp_env.evaluation.runner import episode_seed
 from ramp_env.masking import mask_token
 from ramp_env.trajectories import Trajectory, TrajectoryRecorder
@@ -71,7 +72,7 @@ class _Slot:
 def task_plan(num_tasks: int, seed: int, num_masks: Sequence[int | None]) -> list[tuple[int, int | None]]:
     """``(reset seed, mask count)`` of each task: mask counts in turn, seeds as ``ramp-env collect`` derives them."""
     if not num_masks:
-        raise ValueError("num_masks must name at least one mask count (or None for the env's own)")
+        raise InvalidOptionError("num_masks must name at least one mask count (or None for the env's own)")
     plan = []
     for t in range(num_tasks):
         k = num_masks[t % len(num_masks)]
@@ -99,9 +100,9 @@ class MultiAgentTeacher:
         queries_per_rewrite: int = 3,
     ) -> None:
         if not 1 <= attempts_per_mask <= MAX_OBSERVER_ROUNDS:
-            raise ValueError(f"attempts_per_mask must be in 1..{MAX_OBSERVER_ROUNDS}, got {attempts_per_mask}")
+            raise InvalidOptionError(f"attempts_per_mask must be in 1..{MAX_OBSERVER_ROUNDS}, got {attempts_per_mask}")
         if queries_per_rewrite < 1:
-            raise ValueError(f"queries_per_rewrite must be >= 1, got {queries_per_rewrite}")
+            raise InvalidOptionError(f"queries_per_rewrite must be >= 1, got {queries_per_rewrite}")
         self.queries_per_rewrite = queries_per_rewrite
         self.backend = backend
         self.planner = planner or Planner()
@@ -197,7 +198,7 @@ class MultiAgentTeacher:
         """
         envs = [envs] if isinstance(envs, gym.Env) else list(envs)
         if not envs:
-            raise ValueError("generate needs at least one env")
+            raise InvalidOptionError("generate needs at least one env")
         plan = task_plan(num_tasks, seed, num_masks)
         results: dict[int, Trajectory] = {}
         free = list(range(len(envs)))

@@ -46,6 +46,7 @@ from agents.synthesis.judge import AnswerJudge, LLMAnswerJudge
 from agents.synthesis.teachers import AgentTeacher, Teacher
 from agents.training.sft import SFTTrainConfig
 from ramp_env.cache import atomic_write_json
+from ramp_env.errors import InvalidOptionError
 from ramp_env.trajectories import Trajectory, read_trajectories, write_trajectories
 
 # fields that may change when a run is resumed (more rounds, another place to print to)
@@ -116,11 +117,11 @@ class DistillConfig:
             self.sft = SFTTrainConfig(**self.sft)
         self.num_masks = tuple(int(k) for k in self.num_masks)
         if self.rounds < 1 or self.tasks_per_round < 1 or self.concurrency < 1:
-            raise ValueError("rounds, tasks_per_round and concurrency must be >= 1")
+            raise InvalidOptionError("rounds, tasks_per_round and concurrency must be >= 1")
         if self.student_init not in ("base", "previous"):
-            raise ValueError(f"student_init must be 'base' or 'previous', got {self.student_init!r}")
+            raise InvalidOptionError(f"student_init must be 'base' or 'previous', got {self.student_init!r}")
         if not self.num_masks or min(self.num_masks) < 1:
-            raise ValueError(f"num_masks must be positive mask counts, got {self.num_masks}")
+            raise InvalidOptionError(f"num_masks must be positive mask counts, got {self.num_masks}")
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -194,7 +195,7 @@ def _check_resumable(out: Path, config: DistillConfig) -> None:
     current = json.loads(json.dumps(config.to_json()))  # tuples -> lists, as saved
     changed = sorted(k for k in set(saved) | set(current) if k not in _RESUMABLE_CHANGES and saved.get(k) != current.get(k))
     if changed:
-        raise ValueError(f"{out} holds a distillation run with other settings ({', '.join(changed)}); "
+        raise InvalidOptionError(f"{out} holds a distillation run with other settings ({', '.join(changed)}); "
                          "use another --out or the same settings to resume")
 
 

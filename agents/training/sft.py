@@ -25,7 +25,7 @@ import torch
 from agents.llm.chat import resolve_tool_role, tokenize_conversation
 from agents.rng import restored_global_rngs
 from agents.training.precision import upcast_to_fp32
-from ramp_env.errors import InvalidOptionError
+from ramp_env.errors import DataFormatError, InvalidOptionError
 from ramp_env.trajectories import Trajectory
 
 
@@ -113,7 +113,7 @@ def build_sft_dataset(tokenizer: Any, trajectories: Iterable[Trajectory], tool_r
 
     rows = tokenize_trajectories(tokenizer, trajectories, tool_role)
     if not rows:
-        raise ValueError("no trajectory has an assistant turn to train on")
+        raise DataFormatError("no trajectory has an assistant turn to train on")
     return Dataset.from_list(rows)
 
 
@@ -196,7 +196,7 @@ def train_sft(
     config = config or SFTTrainConfig()
     trajectories = list(trajectories)
     if not trajectories:
-        raise ValueError("train_sft needs at least one trajectory")
+        raise InvalidOptionError("train_sft needs at least one trajectory")
     stages = curriculum_stages(trajectories, config.curriculum)
     started = time.perf_counter()
     stage_metrics: list[dict[str, Any]] = []
@@ -241,7 +241,7 @@ def sft_loss(
     """Mean cross-entropy per trained token of ``model`` on the trajectories (same mask as training)."""
     rows = tokenize_trajectories(tokenizer, trajectories, tool_role)
     if not rows:
-        raise ValueError("no trajectory has an assistant turn to score")
+        raise DataFormatError("no trajectory has an assistant turn to score")
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()

@@ -22,6 +22,7 @@ import numpy as np
 
 from ramp_env.corpus.integrity import CacheIntegrityError, rebuild_command
 from ramp_env.corpus.passage import Passage
+from ramp_env.errors import DataFormatError
 from ramp_env.text.spans import SalientSpan, span_problem
 
 _BATCH = 5000
@@ -92,7 +93,7 @@ class PassageStore:
         except sqlite3.IntegrityError as exc:
             (dup,) = conn.execute("SELECT pid FROM passages GROUP BY pid HAVING COUNT(*) > 1 LIMIT 1").fetchone()
             conn.close()
-            raise ValueError(f"corpus has duplicate passage id {dup!r}; passage ids must be unique") from exc
+            raise DataFormatError(f"corpus has duplicate passage id {dup!r}; passage ids must be unique") from exc
         conn.commit()
         conn.close()
         return n

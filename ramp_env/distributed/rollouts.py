@@ -116,7 +116,7 @@ class RolloutWorker:
         record_answers: bool = False,
         max_episode_steps: int = 1000,
     ) -> None:
-        import ramp_env
+        import ramp_env  # noqa: F401  (registers the env ids in this worker process)
 
         self.env = gym.make(env_id, **dict(env_kwargs or {}))
         # reset(options={"num_masks": k}) persists in the env; episodes without a mask

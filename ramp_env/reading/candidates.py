@@ -11,6 +11,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from ramp_env.errors import InvalidOptionError
 from ramp_env.reading.masks import MaskContext, guess_mask_kind, kind_of, mask_contexts, proximity_weights
 from ramp_env.text.analysis import analyze
 from ramp_env.text.normalize import normalize_answer
@@ -138,7 +139,7 @@ class CandidatePool:
         self._seen_hits.update(text for _, _, text in fresh)
         if spans is None:
             if self.extractor is None:
-                raise ValueError("CandidatePool.add_hits needs spans= when the pool has no span extractor")
+                raise InvalidOptionError("CandidatePool.add_hits needs spans= when the pool has no span extractor")
             spans_per_hit = list(self.extractor.extract_batch(text for _, _, text in fresh))
         else:
             spans_list = list(spans)

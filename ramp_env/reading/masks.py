@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ramp_env.errors import InvalidOptionError
 from ramp_env.text.analysis import analyze
 from ramp_env.text.spans import SpanType
 from ramp_env.text.stop_terms import content_terms, stop_terms
@@ -104,7 +105,7 @@ def build_query(context: MaskContext, title: str, template: str, max_terms: int 
     elif template == "title+sentence":
         words = [title, *content_terms(MASK_PATTERN.sub(" ", context.sentence))[:max_terms]]
     else:
-        raise ValueError(f"unknown query template {template!r}; expected one of {QUERY_TEMPLATES}")
+        raise InvalidOptionError(f"unknown query template {template!r}; expected one of {QUERY_TEMPLATES}")
     query = " ".join(w for w in words if w).strip()
     return query or title or "the"
 

@@ -9,6 +9,7 @@ import numpy as np
 from gymnasium import spaces
 
 from ramp_env.actions import format_answer, format_search
+from ramp_env.errors import InvalidOptionError
 from ramp_env.reading import (
     KINDS,
     N_CANDIDATE_FEATURES,
@@ -97,11 +98,11 @@ class CandidateActionWrapper(gym.Wrapper[np.ndarray, np.int64, dict[str, Any], s
             if not hasattr(base, attribute):
                 raise TypeError(f"CandidateActionWrapper needs a RAMP env; {type(base).__name__} has no {attribute!r}")
         if not 1 <= max_masks:
-            raise ValueError(f"max_masks must be >= 1, got {max_masks}")
+            raise InvalidOptionError(f"max_masks must be >= 1, got {max_masks}")
         if candidates_per_mask < 1:
-            raise ValueError(f"candidates_per_mask must be >= 1, got {candidates_per_mask}")
+            raise InvalidOptionError(f"candidates_per_mask must be >= 1, got {candidates_per_mask}")
         if not templates:
-            raise ValueError("need at least one query template")
+            raise InvalidOptionError("need at least one query template")
         self.max_masks = max_masks
         self.candidates_per_mask = candidates_per_mask
         self.templates = tuple(templates)
@@ -125,7 +126,7 @@ class CandidateActionWrapper(gym.Wrapper[np.ndarray, np.int64, dict[str, Any], s
         text_obs, info = self.env.reset(seed=seed, options=options)
         num_masks = int(text_obs["num_masks"])
         if num_masks > self.max_masks:
-            raise ValueError(f"the task has {num_masks} masks but the wrapper was built for max_masks={self.max_masks}")
+            raise InvalidOptionError(f"the task has {num_masks} masks but the wrapper was built for max_masks={self.max_masks}")
         self._text_obs = text_obs
         self._num_masks = num_masks
         self._pool = CandidatePool(str(text_obs["passage"]), str(text_obs["title"]))

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from ramp_env.cache import check_trusted
+from ramp_env.errors import InvalidOptionError
 from ramp_env.text.normalize import normalize_answer
 
 Pair = tuple[str, str]
@@ -104,7 +105,7 @@ class CachedJudge(ABC):
 
     def __init__(self, cache_size: int = 65536, cache_path: str | os.PathLike[str] | None = None) -> None:
         if cache_size < 0:
-            raise ValueError(f"cache_size must be >= 0, got {cache_size}")
+            raise InvalidOptionError(f"cache_size must be >= 0, got {cache_size}")
         self.cache_size = cache_size
         self.cache_path = cache_path
         self._memory: OrderedDict[Pair, float] = OrderedDict()
