@@ -108,7 +108,10 @@ def _tokens(text: str) -> tuple[str, ...]:
 
 
 def _find(haystack: Sequence[str], needle: Sequence[str]) -> int:
+    """First position of ``needle`` in ``haystack``, or -1; an empty needle names nothing (-1)."""
     n = len(needle)
+    if n == 0:
+        return -1
     for i in range(len(haystack) - n + 1):
         if haystack[i] == needle[0] and tuple(haystack[i : i + n]) == tuple(needle):
             return i
@@ -312,6 +315,8 @@ class SourceFact:
         if phrase_ids & {t.i for t in answer_tokens}:
             return False  # the answer is the subject ("Aristotle was a student of Plato")
         phrase = _tokens(_subject_phrase(subject))
+        if not phrase:  # a subject that normalises to nothing ("A", a symbol) names no competing entity
+            return False
         return not any(_find(phrase, n) >= 0 or _find(n, phrase) >= 0 for n in self.names)
 
 
