@@ -193,7 +193,7 @@ def main() -> None:
         "settings": {},
     }
     for setting, require in SETTINGS.items():
-        env_kwargs = {"require_evidence": require, "progress": False}
+        env_kwargs = {"require_evidence": "all" if require else "none", "progress": False}
         evaluation = evaluate(
             args.agents, args.episodes, num_masks=args.masks, seed=args.seed, env_kwargs=env_kwargs,
             out_dir=work / setting, progress=True,

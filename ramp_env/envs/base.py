@@ -77,7 +77,7 @@ class SearchAnswerEnv(gym.Env[dict[str, Any], str], Generic[T]):
     ``_release_resources`` (what ``close()`` frees), ``_search``, ``_observation`` and ``_info``.
     """
 
-    metadata = {"render_modes": ["ansi", "human"], "render_fps": 4}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "human"], "render_fps": 4}
     config_class: ClassVar[type[Any]]
     # attributes that hold open files: not pickled, reopened by __setstate__, released by close()
     _resource_attrs: ClassVar[tuple[str, ...]] = ("corpus", "retriever")
@@ -334,8 +334,10 @@ class SearchAnswerEnv(gym.Env[dict[str, Any], str], Generic[T]):
             parts = [
                 f"=== {obs['title']} ===" if obs["title"] else "=== (untitled) ===",
                 obs["passage"],
-                f"--- step {self.steps}/{self.max_steps}, searches left {obs['searches_left']}, "
-                f"last reward {self.last_reward:+.3f}",
+                (
+                    f"--- step {self.steps}/{self.max_steps}, searches left {obs['searches_left']}, "
+                    f"last reward {self.last_reward:+.3f}"
+                ),
                 obs["message"],
             ]
             if self.last_results:

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import inspect
 import math
 import os
 import warnings
@@ -62,16 +63,20 @@ class UnknownOptionError(RampEnvError, TypeError):
     """A keyword that is no option of the env (a ``TypeError``, as Python's own for a bad keyword)."""
 
 
-def option(default: Any, help: str) -> Any:  # noqa: A002 - "help" as in TRL's and argparse's field docs
-    """A dataclass field with its documentation in ``metadata["help"]`` (read by ``describe()``)."""
-    return field(default=default, metadata={"help": help})
+def doc(text: str) -> dict[str, str]:
+    """A field's metadata holding its documentation (``metadata["help"]``, as TRL's configs; ``describe()``
+    and the env docstrings read it)."""
+    return {"help": text}
 
 
 def check_int(name: str, value: Any, low: int, high: int | None = None) -> None:
     """One-line error unless ``value`` is an integer (not a bool, not a float) in ``low..high``."""
     bound = f"in {low}..{high}" if high is not None else f">= {low}"
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low or (
-        high is not None and value > high
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | np.integer)
+        or value < low
+        or (high is not None and value > high)
     ):
         raise InvalidOptionError(f"{name} must be an integer {bound}, got {value!r}")
 
@@ -108,30 +113,49 @@ class EnvOptions:
 class CorpusOptions(EnvOptions):
     """Which corpus the env searches, how its salient spans are found, where its caches live."""
 
-    corpus: str | os.PathLike[str] = option(
-        DEFAULT_CORPUS, '``"default"`` (embedded Wikipedia passages) or a ``.jsonl``/``.tsv``/``.parquet`` file.')
-    span_extractor: Any = option(
-        "auto", '``"auto"`` (spaCy if installed, else rules), ``"spacy"``, ``"rules"``, ``"llm"``/'
-        '``"llm:URL|MODEL"`` (an LLM picks spans incl. concepts) or a ``SpanExtractor``.')
-    spacy_model: str = option(DEFAULT_SPACY_MODEL, "spaCy pipeline name or path for the spaCy extractor.")
-    cache_dir: str | os.PathLike[str] | None = option(
-        None, "Where prepared corpora and indexes are cached (default: ``$RAMP_ENV_CACHE`` or the user cache).")
-    progress: bool = option(
-        True, "Show progress bars (on stderr) while a corpus is prepared, indexed or its spans extracted; "
-        "``False`` for quiet logs and notebooks.")
+    corpus: str | os.PathLike[str] = field(
+        default=DEFAULT_CORPUS,
+        metadata=doc('``"default"`` (embedded Wikipedia passages) or a ``.jsonl``/``.tsv``/``.parquet`` file.'),
+    )
+    span_extractor: Any = field(
+        default="auto",
+        metadata=doc(
+            '``"auto"`` (spaCy if installed, else rules), ``"spacy"``, ``"rules"``, ``"llm"``/'
+            '``"llm:URL|MODEL"`` (an LLM picks spans incl. concepts) or a ``SpanExtractor``.'
+        ),
+    )
+    spacy_model: str = field(
+        default=DEFAULT_SPACY_MODEL, metadata=doc("spaCy pipeline name or path for the spaCy extractor.")
+    )
+    cache_dir: str | os.PathLike[str] | None = field(
+        default=None,
+        metadata=doc("Where prepared corpora and indexes are cached (default: ``$RAMP_ENV_CACHE`` or the user cache)."),
+    )
+    progress: bool = field(
+        default=True,
+        metadata=doc(
+            "Show progress bars (on stderr) while a corpus is prepared, indexed or its spans extracted; "
+            "``False`` for quiet logs and notebooks."
+        ),
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
 class SearchOptions(EnvOptions):
     """The search tool and the episode's budgets."""
 
-    retriever: Any = option(
-        "tantivy", '``"tantivy"`` (default, on disk), ``"rank_bm25"`` (in memory) or a ``Retriever`` '
-        "(yours: ``close()`` leaves it open).")
-    top_k: int = option(3, f"Passages per search (1..{MAX_TOP_K}).")
-    max_searches: int = option(4, f"Search budget per episode (0..{MAX_STEPS}).")
-    max_steps: int | None = option(
-        None, f"Step limit per episode (1..{MAX_STEPS}); ``None``: ``max_searches + 2``.")
+    retriever: Any = field(
+        default="tantivy",
+        metadata=doc(
+            '``"tantivy"`` (default, on disk), ``"rank_bm25"`` (in memory) or a ``Retriever`` '
+            "(yours: ``close()`` leaves it open)."
+        ),
+    )
+    top_k: int = field(default=3, metadata=doc(f"Passages per search (1..{MAX_TOP_K})."))
+    max_searches: int = field(default=4, metadata=doc(f"Search budget per episode (0..{MAX_STEPS})."))
+    max_steps: int | None = field(
+        default=None, metadata=doc(f"Step limit per episode (1..{MAX_STEPS}); ``None``: ``max_searches + 2``.")
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -151,12 +175,15 @@ class SearchOptions(EnvOptions):
 class RewardOptions(EnvOptions):
     """How an answer is scored and what a malformed action costs."""
 
-    reward: Any = option(
-        "penalized_recall",
-        'Per-mask score: ``"penalized_recall"`` (token recall minus a penalty for long answers and lists of '
-        'candidates), ``"recall"`` (the paper\'s; listing five candidates scores 1.0 under it), another name in '
-        "``ramp_env.rewards.REWARDS`` or a callable. Default changed in issue 21: was ``\"recall\"``.")
-    format_penalty: float = option(0.1, "Cost of a malformed action (a finite number >= 0).")
+    reward: Any = field(
+        default="penalized_recall",
+        metadata=doc(
+            'Per-mask score: ``"penalized_recall"`` (token recall minus a penalty for long answers and lists of '
+            'candidates), ``"recall"`` (the paper\'s; listing five candidates scores 1.0 under it), another name in '
+            '``ramp_env.rewards.REWARDS`` or a callable. Default changed in issue 21: was ``"recall"``.'
+        ),
+    )
+    format_penalty: float = field(default=0.1, metadata=doc("Cost of a malformed action (a finite number >= 0)."))
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -170,8 +197,10 @@ class RewardOptions(EnvOptions):
 class LimitOptions(EnvOptions):
     """Size limits of what the agent sends and sees."""
 
-    max_action_chars: int = option(4096, f"Longer actions are format errors (1..{MAX_TEXT_CHARS}).")
-    max_hit_chars: int = option(1200, f"Longer search hits are cut (1..{MAX_TEXT_CHARS}).")
+    max_action_chars: int = field(
+        default=4096, metadata=doc(f"Longer actions are format errors (1..{MAX_TEXT_CHARS}).")
+    )
+    max_hit_chars: int = field(default=1200, metadata=doc(f"Longer search hits are cut (1..{MAX_TEXT_CHARS})."))
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -183,10 +212,14 @@ class LimitOptions(EnvOptions):
 class OutputOptions(EnvOptions):
     """What ``info`` reveals and how the env renders."""
 
-    answers_in_info: bool = option(
-        False, "Put the gold answers (and, in RAMP-v0, each mask's evidence) in ``info`` on every step; "
-        "the step that ends an episode always has the answers.")
-    render_mode: str | None = option(None, f"One of {RENDER_MODES} or ``None``.")
+    answers_in_info: bool = field(
+        default=False,
+        metadata=doc(
+            "Put the gold answers (and, in RAMP-v0, each mask's evidence) in ``info`` on every step; "
+            "the step that ends an episode always has the answers."
+        ),
+    )
+    render_mode: str | None = field(default=None, metadata=doc(f"One of {RENDER_MODES} or ``None``."))
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -198,15 +231,18 @@ class OutputOptions(EnvOptions):
 class EvidenceOptions(EnvOptions):
     """Which tasks are posed, by the evidence the corpus holds for their answers."""
 
-    require_evidence: EvidenceRequirement = option(
-        "all",
-        'Pose only tasks whose answers the corpus supports: ``"all"`` (every answer), ``"any"`` (at least one) '
-        'or ``"none"`` (no check). RAMP-v0: a mask is supported when another passage (not the source, not a '
-        'near copy) states it (:mod:`ramp_env.masking.evidence`); ``"none"`` is the draw before 0.2 (31% of '
-        "its masks had their gold text in no other passage). MultiHopQA-v0: a question is supported by the "
-        "corpus holding its supporting titles. The bools of earlier RAMP-v0 versions still work with a "
-        "``DeprecationWarning`` (``True`` is ``\"all\"``, ``False`` ``\"none\"``). Default changed in 0.2: "
-        'was ``"none"``.')
+    require_evidence: EvidenceRequirement = field(
+        default="all",
+        metadata=doc(
+            'Pose only tasks whose answers the corpus supports: ``"all"`` (every answer), ``"any"`` (at least one) '
+            'or ``"none"`` (no check). RAMP-v0: a mask is supported when another passage (not the source, not a '
+            'near copy) states it (:mod:`ramp_env.masking.evidence`); ``"none"`` is the draw before 0.2 (31% of '
+            "its masks had their gold text in no other passage). MultiHopQA-v0: a question is supported by the "
+            "corpus holding its supporting titles. The bools of earlier RAMP-v0 versions still work with a "
+            '``DeprecationWarning`` (``True`` is ``"all"``, ``False`` ``"none"``). Default changed in 0.2: '
+            'was ``"none"``.'
+        ),
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -215,7 +251,8 @@ class EvidenceOptions(EnvOptions):
             new = _OLD_REQUIRE_EVIDENCE[bool(value)]
             warnings.warn(
                 f"require_evidence={bool(value)} is deprecated; use require_evidence={new!r}",
-                DeprecationWarning, stacklevel=_caller_stacklevel(),
+                DeprecationWarning,
+                stacklevel=_caller_stacklevel(),
             )
             self._set("require_evidence", new)
             return
@@ -226,32 +263,57 @@ class EvidenceOptions(EnvOptions):
 class RAMPTaskOptions(EnvOptions):
     """How RAMP-v0 makes a task: which passage, which spans, what the agent is shown."""
 
-    num_masks: int = option(1, f"Masks per task (1..4 in the paper; up to {MAX_NUM_MASKS}).")
-    mask_strategy: Any = option(
-        "balanced",
-        '``"balanced"`` (spans drawn at random, each less likely for every chosen span of its type, so 3-4 masks '
-        'spread over types), ``"random"`` (uniform, MaskSearch\'s), ``"ppl"`` or a ``MaskStrategy``. '
-        'Default changed in issue 21: was ``"random"`` (the same draw at one mask).')
-    task_pool: float | None = option(
-        None,
-        "Which passages tasks come from. ``None``: every passage, spans extracted for the whole corpus on first "
-        "use. An int ``N`` or a float ``f`` in (0, 1]: ``N`` passages or the fraction ``f``, drawn once with a "
-        "fixed seed, spans extracted per passage when first drawn (``1.0``: lazy spans over the whole corpus).")
-    evidence_criterion: str = option(
-        "context",
-        '``"context"`` (the answer\'s sentence shares the mask sentence\'s context words) or ``"fact"`` '
-        "(stricter: the same fact about the same subject, from a dependency parse).")
-    show_title: bool = option(
-        True, "Show the article title; ``False`` hides it from the observation, ``render()`` and "
-        "``info[\"task_id\"]`` (then an opaque ``task-<hash>``).")
-    allow_source_in_results: bool = option(False, "Let the masked passage (and its near copies) come back from search.")
-    max_passage_chars: int = option(4000, f"Longer passages are never sampled (1..{MAX_TEXT_CHARS}).")
-    split: str | None = option(
-        None, '``None`` (every passage), ``"train"`` or ``"test"``: draw tasks from one side of the passage '
-        "split (:mod:`ramp_env.masking.split`, ``docs/benchmark.md``).")
-    tasks: str | os.PathLike[str] | None = option(
-        None, '``None`` (draw tasks), ``"test"`` or a frozen task file: play the frozen test set of the current '
-        "``num_masks`` in order (:mod:`ramp_env.tasksets`).")
+    num_masks: int = field(default=1, metadata=doc(f"Masks per task (1..4 in the paper; up to {MAX_NUM_MASKS})."))
+    mask_strategy: Any = field(
+        default="balanced",
+        metadata=doc(
+            '``"balanced"`` (spans drawn at random, each less likely for every chosen span of its type, so 3-4 masks '
+            'spread over types), ``"random"`` (uniform, MaskSearch\'s), ``"ppl"`` or a ``MaskStrategy``. '
+            'Default changed in issue 21: was ``"random"`` (the same draw at one mask).'
+        ),
+    )
+    task_pool: float | None = field(
+        default=None,
+        metadata=doc(
+            "Which passages tasks come from. ``None``: every passage, spans extracted for the whole corpus on first "
+            "use. An int ``N`` or a float ``f`` in (0, 1]: ``N`` passages or the fraction ``f``, drawn once with a "
+            "fixed seed, spans extracted per passage when first drawn (``1.0``: lazy spans over the whole corpus)."
+        ),
+    )
+    evidence_criterion: str = field(
+        default="context",
+        metadata=doc(
+            '``"context"`` (the answer\'s sentence shares the mask sentence\'s context words) or ``"fact"`` '
+            "(stricter: the same fact about the same subject, from a dependency parse)."
+        ),
+    )
+    show_title: bool = field(
+        default=True,
+        metadata=doc(
+            "Show the article title; ``False`` hides it from the observation, ``render()`` and "
+            '``info["task_id"]`` (then an opaque ``task-<hash>``).'
+        ),
+    )
+    allow_source_in_results: bool = field(
+        default=False, metadata=doc("Let the masked passage (and its near copies) come back from search.")
+    )
+    max_passage_chars: int = field(
+        default=4000, metadata=doc(f"Longer passages are never sampled (1..{MAX_TEXT_CHARS}).")
+    )
+    split: str | None = field(
+        default=None,
+        metadata=doc(
+            '``None`` (every passage), ``"train"`` or ``"test"``: draw tasks from one side of the passage '
+            "split (:mod:`ramp_env.masking.split`, ``docs/benchmark.md``)."
+        ),
+    )
+    tasks: str | os.PathLike[str] | None = field(
+        default=None,
+        metadata=doc(
+            '``None`` (draw tasks), ``"test"`` or a frozen task file: play the frozen test set of the current '
+            "``num_masks`` in order (:mod:`ramp_env.tasksets`)."
+        ),
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -264,8 +326,9 @@ class RAMPTaskOptions(EnvOptions):
 
 
 @dataclass(frozen=True, kw_only=True)
-class RAMPConfig(RAMPTaskOptions, EvidenceOptions, CorpusOptions, SearchOptions, RewardOptions, LimitOptions,
-                 OutputOptions):
+class RAMPConfig(
+    RAMPTaskOptions, EvidenceOptions, CorpusOptions, SearchOptions, RewardOptions, LimitOptions, OutputOptions
+):
     """Every option of ``RAMP-v0`` (:class:`~ramp_env.envs.ramp.RAMPEnv`); ``describe()`` lists them."""
 
 
@@ -273,25 +336,39 @@ class RAMPConfig(RAMPTaskOptions, EvidenceOptions, CorpusOptions, SearchOptions,
 class RAMPLiteConfig(RAMPConfig):
     """``RAMP-Lite-v0``'s options: RAMP-v0's, with class-sized defaults for three of them."""
 
-    corpus: str | os.PathLike[str] = option(
-        "lite", '``"lite"`` (the Lite corpus, :mod:`ramp_env.corpus.lite`) or a corpus file, as in RAMP-v0.')
-    span_extractor: Any = option("rules", '``"rules"`` (no spaCy model to load); any RAMP-v0 extractor works.')
-    max_searches: int = option(3, "Search budget per episode (RAMP-v0: 4).")
+    corpus: str | os.PathLike[str] = field(
+        default="lite",
+        metadata=doc('``"lite"`` (the Lite corpus, :mod:`ramp_env.corpus.lite`) or a corpus file, as in RAMP-v0.'),
+    )
+    span_extractor: Any = field(
+        default="rules", metadata=doc('``"rules"`` (no spaCy model to load); any RAMP-v0 extractor works.')
+    )
+    max_searches: int = field(default=3, metadata=doc("Search budget per episode (RAMP-v0: 4)."))
 
 
 @dataclass(frozen=True, kw_only=True)
 class QATaskOptions(EnvOptions):
     """Which questions MultiHopQA-v0 poses and in what order."""
 
-    dataset: str | os.PathLike[str] = option(
-        DEFAULT_DATASET, '``"fanoutqa-dev"`` (310 questions from the ``fanoutqa`` package) or a QA file '
-        "(:mod:`ramp_env.qa.loaders`).")
-    dataset_format: str | None = option(None, "Force the dataset's format (default: detected from the file).")
-    limit: int | None = option(None, "Use only the first ``limit`` questions.")
-    order: str = option(
-        "random", '``"random"`` (the seed decides the question) or ``"sequential"`` (the ``i``-th reset poses '
-        "question ``i mod n`` whatever the seed).")
-    max_question_chars: int = option(2000, f"Longer questions are cut (1..{MAX_TEXT_CHARS}).")
+    dataset: str | os.PathLike[str] = field(
+        default=DEFAULT_DATASET,
+        metadata=doc(
+            '``"fanoutqa-dev"`` (310 questions from the ``fanoutqa`` package) or a QA file '
+            "(:mod:`ramp_env.qa.loaders`)."
+        ),
+    )
+    dataset_format: str | None = field(
+        default=None, metadata=doc("Force the dataset's format (default: detected from the file).")
+    )
+    limit: int | None = field(default=None, metadata=doc("Use only the first ``limit`` questions."))
+    order: str = field(
+        default="random",
+        metadata=doc(
+            '``"random"`` (the seed decides the question) or ``"sequential"`` (the ``i``-th reset poses '
+            "question ``i mod n`` whatever the seed)."
+        ),
+    )
+    max_question_chars: int = field(default=2000, metadata=doc(f"Longer questions are cut (1..{MAX_TEXT_CHARS})."))
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -302,16 +379,25 @@ class QATaskOptions(EnvOptions):
 
 
 @dataclass(frozen=True, kw_only=True)
-class QAConfig(QATaskOptions, EvidenceOptions, CorpusOptions, SearchOptions, RewardOptions, LimitOptions,
-               OutputOptions):
+class QAConfig(
+    QATaskOptions, EvidenceOptions, CorpusOptions, SearchOptions, RewardOptions, LimitOptions, OutputOptions
+):
     """Every option of ``MultiHopQA-v0`` (:class:`~ramp_env.envs.multihop_qa.MultiHopQAEnv`)."""
 
-    reward: Any = option(
-        "f1", 'Score of the answer against the best-matching gold alias: ``"f1"`` (token F1), ``"em"``, '
-        '``"recall"``, any name in ``ramp_env.rewards.REWARDS`` or a judge.')
-    require_evidence: EvidenceRequirement = option(
-        "none", 'As in RAMP-v0 (``"none"``, ``"any"``, ``"all"``), here by default ``"none"``: every question, '
-        "whether or not the corpus holds its supporting titles (``coverage()`` reports the counts).")
+    reward: Any = field(
+        default="f1",
+        metadata=doc(
+            'Score of the answer against the best-matching gold alias: ``"f1"`` (token F1), ``"em"``, '
+            '``"recall"``, any name in ``ramp_env.rewards.REWARDS`` or a judge.'
+        ),
+    )
+    require_evidence: EvidenceRequirement = field(
+        default="none",
+        metadata=doc(
+            'As in RAMP-v0 (``"none"``, ``"any"``, ``"all"``), here by default ``"none"``: every question, '
+            "whether or not the corpus holds its supporting titles (``coverage()`` reports the counts)."
+        ),
+    )
 
 
 def _caller_stacklevel() -> int:
@@ -319,8 +405,11 @@ def _caller_stacklevel() -> int:
     import sys
 
     frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] in ("ramp_env", "gymnasium",
-                                                                                       "dataclasses"):
+    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] in (
+        "ramp_env",
+        "gymnasium",
+        "dataclasses",
+    ):
         frame, level = frame.f_back, level + 1  # type: ignore[assignment]
     return level
 
@@ -330,7 +419,8 @@ def resolve_config(config_class: type[C], config: Any, overrides: Mapping[str, A
     if config is not None and not isinstance(config, config_class):
         raise UnknownOptionError(
             f"{env}: config must be a {config_class.__name__}, got {type(config).__name__}; "
-            "pass other options by keyword")
+            "pass other options by keyword"
+        )
     known = [f.name for f in dataclasses.fields(config_class)]
     unknown = [name for name in overrides if name not in known]
     if unknown:
@@ -338,12 +428,11 @@ def resolve_config(config_class: type[C], config: Any, overrides: Mapping[str, A
         close = difflib.get_close_matches(name, known, n=3)
         hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         raise UnknownOptionError(
-            f"{env} has no option {name!r}{hint} (every option: {config_class.__name__}.describe())")
+            f"{env} has no option {name!r}{hint} (every option: {config_class.__name__}.describe())"
+        )
     if config is None:
         return config_class(**overrides)
     return dataclasses.replace(config, **overrides) if overrides else config
-
-
 
 
 def options_doc(config_class: type[EnvOptions], indent: str = "    ") -> str:
@@ -354,7 +443,7 @@ def options_doc(config_class: type[EnvOptions], indent: str = "    ") -> str:
     seen: set[str] = set()
     lines: list[str] = []
     for group in config_class.__mro__:
-        names = [n for n in group.__dict__.get("__annotations__", {}) if n in helps and n not in seen]
+        names = [n for n in inspect.get_annotations(group) if n in helps and n not in seen]
         if not names:
             continue
         summary = (group.__doc__ or group.__name__).strip().splitlines()[0]

@@ -154,12 +154,12 @@ def test_every_option_is_defined_in_one_group_and_documented() -> None:
     groups = [c for c in EnvOptions.__subclasses__()]
     defined: dict[str, str] = {}
     for group in groups:
-        for name in group.__dict__.get("__annotations__", {}):
+        for name in inspect.get_annotations(group):
             assert name not in defined, f"{name} defined in {defined[name]} and {group.__name__}"
             defined[name] = group.__name__
     for cls in CONFIGS:
         # a config may only give a group's option another default, never define a new one
-        assert set(cls.__dict__.get("__annotations__", {})) <= set(defined), cls.__name__
+        assert set(inspect.get_annotations(cls)) <= set(defined), cls.__name__
         for name, doc in cls.describe().items():
             assert name in defined and len(doc) > 20, (cls.__name__, name)
 
