@@ -29,7 +29,8 @@ def open_fds() -> set[str]:
 
 
 def tantivy_links() -> set[str]:
-    return set(glob.glob(os.path.join(tempfile.gettempdir(), "ramp-env-tantivy-*")))
+    """This process's tantivy link directories (other processes on the machine make their own)."""
+    return set(glob.glob(os.path.join(tempfile.gettempdir(), f"ramp-env-tantivy-*-{os.getpid()}-*")))
 
 
 def assert_close_frees(make: Callable[[], gym.Env], act: Callable[[gym.Env], None]) -> None:
@@ -40,6 +41,8 @@ def assert_close_frees(make: Callable[[], gym.Env], act: Callable[[gym.Env], Non
     env = make()
     act(env)
     assert open_fds() - fds, "the env holds no file open: the test would prove nothing"
+    if env.unwrapped.config.retriever == "tantivy":
+        assert tantivy_links() - links, "no link directory found: the test would prove nothing"
     env.close()
     assert open_fds() == fds
     assert tantivy_links() == links
