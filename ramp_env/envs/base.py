@@ -17,7 +17,7 @@ from gymnasium import spaces
 
 from ramp_env.actions import ParsedAction, parse_action
 from ramp_env.corpus.prepared import PreparedCorpus
-from ramp_env.envs.config import MAX_NUM_MASKS, resolve_config
+from ramp_env.envs.config import MAX_NUM_MASKS, config_signature, resolve_config
 from ramp_env.errors import RampEnvError
 from ramp_env.retrieval.base import Hit, Retriever
 from ramp_env.rewards import EpisodeReward, make_reward
@@ -81,6 +81,11 @@ class SearchAnswerEnv(gym.Env[dict[str, Any], str], Generic[T]):
     config_class: ClassVar[type[Any]]
     # attributes that hold open files: not pickled, reopened by __setstate__, released by close()
     _resource_attrs: ClassVar[tuple[str, ...]] = ("corpus", "retriever")
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "config_class" in cls.__dict__:  # inspect.signature(RAMPEnv) lists every option
+            cls.__signature__ = config_signature(cls.config_class)  # type: ignore[attr-defined]
 
     def __init__(self, config: Any = None, **overrides: Any) -> None:
         self.config = resolve_config(self.config_class, config, overrides, type(self).__name__)
@@ -227,8 +232,9 @@ class SearchAnswerEnv(gym.Env[dict[str, Any], str], Generic[T]):
             self.render()
         return self._observation(), self._info(None, [])
 
-    def _prepare_action(self, action: str) -> str:
-        """The action as parsed (a subclass hook: MultiHopQA-v0 joins answer lines)."""
+    def _prepare_action(self, action: object) -> object:
+        """The action as parsed (a subclass hook: MultiHopQA-v0 joins answer lines). Anything, not
+        only text: a malformed action is a format error the parser grades."""
         return action
 
     def step(self, action: str) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:

@@ -327,9 +327,12 @@ class RAMPTaskOptions(EnvOptions):
 
 @dataclass(frozen=True, kw_only=True)
 class RAMPConfig(
-    RAMPTaskOptions, EvidenceOptions, CorpusOptions, SearchOptions, RewardOptions, LimitOptions, OutputOptions
+    OutputOptions, LimitOptions, RewardOptions, SearchOptions, CorpusOptions, EvidenceOptions, RAMPTaskOptions
 ):
-    """Every option of ``RAMP-v0`` (:class:`~ramp_env.envs.ramp.RAMPEnv`); ``describe()`` lists them."""
+    """Every option of ``RAMP-v0`` (:class:`~ramp_env.envs.ramp.RAMPEnv`); ``describe()`` lists them.
+
+    The groups are listed last to first: a dataclass orders its fields from the last base class,
+    so the task's options come first (in ``repr``, ``describe()`` and the signature)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -380,7 +383,7 @@ class QATaskOptions(EnvOptions):
 
 @dataclass(frozen=True, kw_only=True)
 class QAConfig(
-    QATaskOptions, EvidenceOptions, CorpusOptions, SearchOptions, RewardOptions, LimitOptions, OutputOptions
+    OutputOptions, LimitOptions, RewardOptions, SearchOptions, CorpusOptions, EvidenceOptions, QATaskOptions
 ):
     """Every option of ``MultiHopQA-v0`` (:class:`~ramp_env.envs.multihop_qa.MultiHopQAEnv`)."""
 
@@ -414,6 +417,24 @@ def _caller_stacklevel() -> int:
     return level
 
 
+def config_signature(config_class: type[EnvOptions]) -> inspect.Signature:
+    """``(config=None, *, option=default, ...)``: an env class's call signature with every option, for
+    ``inspect.signature``, IDEs and tab completion (``__init__`` itself takes ``**overrides``)."""
+    params = [
+        inspect.Parameter(
+            "config",
+            inspect.Parameter.POSITIONAL_OR_KEYWORD,
+            default=None,
+            annotation=f"{config_class.__name__} | None",
+        )
+    ]
+    params += [
+        inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=f.type)
+        for f in dataclasses.fields(config_class)
+    ]
+    return inspect.Signature(params)
+
+
 def resolve_config(config_class: type[C], config: Any, overrides: Mapping[str, Any], env: str) -> C:
     """``config`` (or the defaults) with ``overrides`` applied, checked; clear errors on bad input."""
     if config is not None and not isinstance(config, config_class):
@@ -442,7 +463,7 @@ def options_doc(config_class: type[EnvOptions], indent: str = "    ") -> str:
     defaults = {f.name: f.default for f in dataclasses.fields(config_class)}
     seen: set[str] = set()
     lines: list[str] = []
-    for group in config_class.__mro__:
+    for group in reversed(config_class.__mro__):  # fields' order: the task's group first
         names = [n for n in inspect.get_annotations(group) if n in helps and n not in seen]
         if not names:
             continue
@@ -468,6 +489,7 @@ __all__ = [
     "RewardOptions",
     "SearchOptions",
     "UnknownOptionError",
+    "config_signature",
     "options_doc",
     "resolve_config",
 ]

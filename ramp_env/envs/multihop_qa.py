@@ -296,8 +296,8 @@ class MultiHopQAEnv(SearchAnswerEnv[QATask]):
 
     # -- acting and grading ----------------------------------------------------------------------
 
-    def _prepare_action(self, action: str) -> str:
-        return join_answer_lines(action)  # type: ignore[return-value]  # non-text passes through to the parser
+    def _prepare_action(self, action: object) -> object:
+        return join_answer_lines(action)
 
     def _truncation_info(self) -> dict[str, Any]:
         return {**super()._truncation_info(), "answer_metrics": answer_metrics(None, self.example)}
