@@ -10,7 +10,7 @@ env checks the other's task type.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Generic, Protocol, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar, runtime_checkable
 
 import gymnasium as gym
 from gymnasium import spaces
@@ -28,6 +28,7 @@ MAX_MESSAGE_CHARS = 1024
 MAX_TITLE_CHARS = 1024
 
 
+@runtime_checkable
 class Task(Protocol):
     """What every task of a search-and-answer env shows and is graded against.
 
@@ -79,6 +80,7 @@ class SearchAnswerEnv(gym.Env[dict[str, Any], str], Generic[T]):
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "human"], "render_fps": 4}
     config_class: ClassVar[type[Any]]
+    max_passage_chars: int  # size of the ``passage`` text space (a subclass property or attribute)
     # attributes that hold open files: not pickled, reopened by __setstate__, released by close()
     _resource_attrs: ClassVar[tuple[str, ...]] = ("corpus", "retriever")
 
@@ -133,11 +135,6 @@ class SearchAnswerEnv(gym.Env[dict[str, Any], str], Generic[T]):
         """``"none"``, ``"any"`` or ``"all"`` (:class:`~ramp_env.envs.config.EvidenceOptions`)."""
         return str(self.config.require_evidence)
 
-    @property
-    def max_passage_chars(self) -> int:
-        """Size of the ``passage`` text space."""
-        return int(self.config.max_passage_chars)
-
     # -- resources --------------------------------------------------------------------------------
 
     def _prepare(self) -> None:
@@ -182,7 +179,7 @@ class SearchAnswerEnv(gym.Env[dict[str, Any], str], Generic[T]):
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__dict__.update(state)
-        if not self._closed:
+        if not self.__dict__.get("_closed", False):
             self._open_resources()
 
     def _spaces(self) -> tuple[spaces.Dict, spaces.Text]:

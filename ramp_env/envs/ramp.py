@@ -152,6 +152,10 @@ class RAMPEnv(BenchmarkSplitMixin, SearchAnswerEnv[MaskedTask]):
     def allow_source_in_results(self) -> bool:
         return bool(self.config.allow_source_in_results)
 
+    @property
+    def max_passage_chars(self) -> int:
+        return int(self.config.max_passage_chars)
+
     # -- resources (not pickled; reopened from the cache) ------------------------------------
 
     def _open_resources(self) -> None:

@@ -175,6 +175,14 @@ def test_help_shows_every_option_with_its_default(env_class: type, config_class:
     assert config_class.__name__ in doc
 
 
+@pytest.mark.parametrize(("env_class", "config_class"), [(RAMPEnv, RAMPConfig), (MultiHopQAEnv, QAConfig),
+                                                         (RAMPLiteEnv, RAMPLiteConfig)])
+def test_the_env_signature_lists_every_option(env_class: type, config_class: type) -> None:
+    params = inspect.signature(env_class).parameters
+    assert list(params) == ["config", *(f.name for f in dataclasses.fields(config_class))]
+    assert params["max_searches"].default == config_class().max_searches
+
+
 def test_the_configs_are_importable_from_the_package() -> None:
     assert ramp_env.RAMPConfig is RAMPConfig and ramp_env.QAConfig is QAConfig
     assert ramp_env.RAMPLiteConfig is RAMPLiteConfig
