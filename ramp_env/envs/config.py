@@ -32,6 +32,7 @@ import difflib
 import inspect
 import math
 import os
+import sys
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -139,6 +140,10 @@ class CorpusOptions(EnvOptions):
         ),
     )
 
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_bool("progress", self.progress)
+
 
 @dataclass(frozen=True, kw_only=True)
 class SearchOptions(EnvOptions):
@@ -223,6 +228,7 @@ class OutputOptions(EnvOptions):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        check_bool("answers_in_info", self.answers_in_info)
         if self.render_mode is not None and self.render_mode not in RENDER_MODES:
             raise InvalidOptionError(f"render_mode must be one of {list(RENDER_MODES)}, got {self.render_mode!r}")
 
@@ -318,6 +324,8 @@ class RAMPTaskOptions(EnvOptions):
     def __post_init__(self) -> None:
         super().__post_init__()
         check_int("num_masks", self.num_masks, 1, MAX_NUM_MASKS)
+        check_bool("show_title", self.show_title)
+        check_bool("allow_source_in_results", self.allow_source_in_results)
         check_int("max_passage_chars", self.max_passage_chars, 1, MAX_TEXT_CHARS)
         if self.task_pool is not None:
             pool_size(self.task_pool, 1)  # a bad value fails here, before the corpus is prepared
@@ -403,17 +411,17 @@ class QAConfig(
     )
 
 
-def _caller_stacklevel() -> int:
-    """The stack level of the first frame outside ramp_env and gymnasium (the user's call)."""
-    import sys
+_OWN_PACKAGES = ("ramp_env", "gymnasium", "dataclasses")
 
+
+def _caller_stacklevel() -> int:
+    """The ``warnings.warn`` stack level of the first frame outside ramp_env, gymnasium and
+    dataclasses: the user's line, however deep ``gym.make`` or ``dataclasses.replace`` called us.
+    (Python 3.12's ``skip_file_prefixes`` does this; 3.11 is supported.) Python shows a
+    ``DeprecationWarning`` by default only when it is attributed to ``__main__``."""
     frame, level = sys._getframe(1), 1
-    while frame is not None and frame.f_globals.get("__name__", "").split(".")[0] in (
-        "ramp_env",
-        "gymnasium",
-        "dataclasses",
-    ):
-        frame, level = frame.f_back, level + 1  # type: ignore[assignment]
+    while frame.f_back is not None and frame.f_globals.get("__name__", "").split(".")[0] in _OWN_PACKAGES:
+        frame, level = frame.f_back, level + 1
     return level
 
 
