@@ -96,8 +96,12 @@ class SearchAnswerEnv(gym.Env[dict[str, Any], str], Generic[T]):
         self.task: T | None = None
         self._closed = False
         self._prepare()
-        self._open_resources()
-        self.observation_space, self.action_space = self._spaces()
+        try:
+            self._open_resources()
+            self.observation_space, self.action_space = self._spaces()
+        except BaseException:
+            self.close()  # what opened before the failure (a made env that fails has no owner to close it)
+            raise
         self._reset_episode_state()
 
     # -- options, read from the config ----------------------------------------------------------
@@ -150,9 +154,12 @@ class SearchAnswerEnv(gym.Env[dict[str, Any], str], Generic[T]):
         return self.config.corpus
 
     def _release_resources(self) -> None:
-        """Free what ``_open_resources`` opened. The corpus is shared by the envs of a process
-        (one store and one index): the last env to release it closes its files."""
-        self.corpus.release()
+        """Free what ``_open_resources`` opened (also after it failed halfway, so attributes may be
+        missing). The corpus is shared by the envs of a process (one store and one index): the last
+        env to release it closes its files."""
+        corpus = self.__dict__.get("corpus")
+        if corpus is not None:
+            corpus.release()
 
     def close(self) -> None:
         """Release the corpus's SQLite connections, the search index and the caches this env opened.

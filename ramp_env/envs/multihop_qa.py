@@ -186,6 +186,14 @@ class MultiHopQAEnv(SearchAnswerEnv[QATask]):
         self._cursor = 0
         self._chosen: QATask | None = None
         super().__init__(config, **overrides)
+        try:
+            self._load_examples()
+        except BaseException:
+            self.close()  # the corpus is open already
+            raise
+        self._index_of = {e.id: i for i, e in enumerate(self.examples)}
+
+    def _load_examples(self) -> None:
         cfg = self.config
         self.all_examples: list[QAExample] = load_qa(cfg.dataset, fmt=cfg.dataset_format, limit=cfg.limit)
         self.examples = (
@@ -198,7 +206,6 @@ class MultiHopQAEnv(SearchAnswerEnv[QATask]):
                 f"no question of {cfg.dataset} meets require_evidence={cfg.require_evidence!r} in corpus "
                 f"{cfg.corpus}; {self.coverage().summary()}"
             )
-        self._index_of = {e.id: i for i, e in enumerate(self.examples)}
 
     @property
     def num_masks(self) -> int:

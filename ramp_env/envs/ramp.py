@@ -184,7 +184,8 @@ class RAMPEnv(BenchmarkSplitMixin, SearchAnswerEnv[MaskedTask]):
             bind_corpus(self.corpus)
 
     def _release_resources(self) -> None:
-        self.evidence.close()
+        if "evidence" in self.__dict__:  # absent when opening failed before it
+            self.evidence.close()
         # a strategy the env made from its name is the env's to close (the perplexity one holds a cache);
         # a MaskStrategy object passed in stays its owner's
         close_strategy = getattr(self.mask_strategy, "close", None)

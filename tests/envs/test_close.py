@@ -129,3 +129,17 @@ def test_envs_sharing_a_corpus_close_independently(tmp_path: Path, wiki_sample: 
     third = gym.make("RAMP-v0", **kwargs)  # and the corpus opens again afterwards
     search_and_answer(third)
     third.close()
+
+
+def test_a_failed_construction_frees_what_it_opened(tmp_path: Path, wiki_sample: Path) -> None:
+    kwargs = ramp_kwargs(tmp_path, wiki_sample)
+    gym.make("RAMP-v0", **kwargs).close()  # prepared
+    fds = open_fds()
+    with pytest.raises(ValueError, match="unknown retriever backend"):
+        gym.make("RAMP-v0", retriever="faiss", **kwargs)  # fails after the corpus is open
+    assert open_fds() == fds
+    qa = {"dataset": str(QA_FIXTURES / "hotpot_dev_distractor_sample.json"), "corpus": str(wiki_sample),
+          "cache_dir": str(tmp_path / "cache"), "span_extractor": "rules", "progress": False}
+    with pytest.raises(ValueError, match="no question"):
+        gym.make("MultiHopQA-v0", require_evidence="all", **qa)  # no supporting title in the wiki sample
+    assert open_fds() == fds
