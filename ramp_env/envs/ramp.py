@@ -91,6 +91,8 @@ class RAMPEnv(BenchmarkSplitMixin, SearchAnswerEnv[MaskedTask]):
     ## Episode End
 
     Terminated after an ``<answer>``. Truncated after ``max_steps`` steps without one.
+    ``close()`` frees the env's files (SQLite connections, the search index and its link
+    directory); ``reset``/``step`` afterwards raise ``EnvClosedError``.
 
     ## Info
 
