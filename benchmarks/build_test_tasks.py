@@ -98,7 +98,7 @@ def build(corpus: str, span_extractor: str, count: int, cache_dir: str | None) -
     # of default must not change what a task-set version holds
     env = RAMPEnv(
         corpus=corpus, span_extractor=span_extractor, split="test", cache_dir=cache_dir, progress=False,
-        mask_strategy="balanced", evidence_criterion="context", require_evidence=True,
+        mask_strategy="balanced", evidence_criterion="context", require_evidence="all",
     )
     try:
         tasks = [t for k in MASK_COUNTS for t in draw_tasks(env, k, count)]

@@ -210,6 +210,10 @@ def paired_difference(a: Sequence[float], b: Sequence[float], resamples: int, se
 
 
 def supports_require_evidence() -> bool:
+    # since issue 25 the env's options are the fields of its config class, not __init__ keywords
+    config = getattr(RAMPEnv, "config_class", None)
+    if config is not None:
+        return "require_evidence" in {f.name for f in fields(config)}
     return "require_evidence" in inspect.signature(RAMPEnv.__init__).parameters
 
 
@@ -222,7 +226,8 @@ def make_env(args: Args, held_out: bool = False, **overrides: Any) -> RAMPEnv:
         "progress": False, **(held_out_env_kwargs(args.corpus) if held_out else {"split": "train"}), **overrides,
     }
     if supports_require_evidence():
-        kwargs["require_evidence"] = True
+        # the bool spelling of older checkouts; "all" since issue 25 (the bool still works, with a warning)
+        kwargs["require_evidence"] = "all" if hasattr(RAMPEnv, "config_class") else True
     return RAMPEnv(**kwargs)
 
 

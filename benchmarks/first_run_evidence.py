@@ -38,7 +38,7 @@ def main() -> None:
     command = [sys.executable, "-m", "ramp_env", "evaluate", "--agent", "bm25", "--episodes", "50",
                "--num-masks", "1", "2", "--cache-dir", args.cache_dir]
     timings = {}
-    for name, extra in (("require_evidence_false", ["--env-arg", "require_evidence=false"]),
+    for name, extra in (("require_evidence_false", ["--env-arg", "require_evidence=none"]),
                         ("require_evidence_true_empty_cache", [])):
         started = time.perf_counter()
         subprocess.run(command + extra, check=True, stdout=subprocess.DEVNULL)

@@ -60,7 +60,7 @@ def control_env(args: run.Args) -> RecordTrajectories:
     env = RAMPEnv(
         corpus=args.corpus, num_masks=args.num_masks, max_searches=args.max_searches, top_k=args.top_k,
         max_hit_chars=args.max_hit_chars, cache_dir=args.cache_dir, span_extractor=args.span_extractor,
-        progress=False, require_evidence=True, reward="recall", evidence_criterion="context",
+        progress=False, require_evidence="all", reward="recall", evidence_criterion="context",
         mask_strategy="random",
     )
     return RecordTrajectories(env, agent="format_control")

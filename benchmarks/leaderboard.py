@@ -47,9 +47,9 @@ from ramp_env.text.normalize import normalize_answer
 AGENTS = ("random", "closed_book", "bm25", "evidence_oracle", "oracle")
 # env keywords per setting: the default criterion, the stricter opt-in one (issue 21), no evidence
 SETTINGS: dict[str, dict[str, object]] = {
-    "evidence_on": {"require_evidence": True},
-    "evidence_fact": {"require_evidence": True, "evidence_criterion": "fact"},
-    "evidence_off": {"require_evidence": False},
+    "evidence_on": {"require_evidence": "all"},
+    "evidence_fact": {"require_evidence": "all", "evidence_criterion": "fact"},
+    "evidence_off": {"require_evidence": "none"},
 }
 
 

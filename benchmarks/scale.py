@@ -18,7 +18,7 @@ memory is its own:
 
 Preparation before the first episode is ``load`` + ``tantivy`` (the store and the index):
 spans are extracted lazily, per drawn passage (``task_pool``). Evidence is off
-(``require_evidence=False``) in these runs: the synthetic text below is word salad, in
+(``require_evidence="none"``) in these runs: the synthetic text below is word salad, in
 which another passage rarely states a passage's fact, so evidence-required draws would
 measure rejection sampling, not the corpus size.
 
@@ -263,7 +263,7 @@ def run_phase(args: Args) -> dict[str, Any]:
         result = {"seconds": seconds, "rate": args.size / seconds, "disk_mb": disk_mb(corpus.index_dir("tantivy"))}
     elif args.phase in ("reset_cold", "reset_cached"):
         env = RAMPEnv(corpus=str(path), cache_dir=cache, span_extractor=args.span_extractor, task_pool=task_pool(args),
-                      require_evidence=False, num_masks=1, progress=False)
+                      require_evidence="none", num_masks=1, progress=False)
         extractor = env.spans.extractor
         list(extractor.extract_batch(["Warm up the model, loaded on first use, in Paris in 1990."]))
         times, extracted = time_resets(env, args.resets, seed=10_000)
@@ -293,7 +293,7 @@ def run_phase(args: Args) -> dict[str, Any]:
 
         started = time.perf_counter()
         env = RAMPEnv(corpus=str(path), cache_dir=cache, span_extractor=args.span_extractor, task_pool=task_pool(args),
-                      require_evidence=False, num_masks=2, progress=False)
+                      require_evidence="none", num_masks=2, progress=False)
         open_seconds = time.perf_counter() - started
         play(env, 1, args.seed + 1_000_000)  # loads spaCy and NLTK once: not a per-step cost
         before = env.spans.extracted

@@ -172,7 +172,7 @@ def main() -> None:
         "env": "RAMP-Lite-v0",
         "env_kwargs": {"num_masks": args.num_masks, "reward": args.reward},
         # the env's defaults that shape the tasks (require_evidence: RAMP-v0's, inherited)
-        "env_config": {k: base.__dict__.get(k) for k in ("require_evidence", "max_searches", "top_k", "num_masks")},
+        "env_config": {k: getattr(base, k, None) for k in ("require_evidence", "max_searches", "top_k", "num_masks")},
         "corpus_passages": len(base.corpus.store),
         "wrapper": "CandidateActionWrapper(max_masks=num_masks)",
         "algo": "MaskablePPO(MlpPolicy, n_steps=128 x n_envs, batch_size=128, lr=1e-3, ent_coef=0.01)",

@@ -24,13 +24,25 @@ if "MultiHopQA-v0" not in registry:
     register(id="MultiHopQA-v0", entry_point="ramp_env.envs.multihop_qa:MultiHopQAEnv")
 
 
+# name -> module of the public names loaded on first use
+_LAZY = {
+    "RAMPEnv": "ramp_env.envs.ramp",
+    "RAMPConfig": "ramp_env.envs.config",
+    "RAMPLiteConfig": "ramp_env.envs.config",
+    "QAConfig": "ramp_env.envs.config",
+    "RampEnvError": "ramp_env.errors",
+    "InvalidOptionError": "ramp_env.errors",
+}
+
+
 def __getattr__(name: str) -> object:
     # lazy: `import ramp_env` stays cheap (it only registers ids)
-    if name == "RAMPEnv":
-        from ramp_env.envs.ramp import RAMPEnv
+    if name in _LAZY:
+        import importlib
 
-        return RAMPEnv
-    raise AttributeError(name)
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'ramp_env' has no attribute {name!r}")
 
 
-__all__ = ["ENV_IDS", "RAMPEnv", "__version__"]
+__all__ = ["ENV_IDS", "InvalidOptionError", "QAConfig", "RAMPConfig", "RAMPEnv", "RAMPLiteConfig", "RampEnvError",
+           "__version__"]

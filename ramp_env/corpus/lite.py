@@ -22,7 +22,7 @@ Deriving takes minutes (a span-by-candidate check over ~50k sentences), so the r
 ``python -m ramp_env.corpus.lite OUT.jsonl.gz`` re-derives it with the current
 evidence criterion (the shipped v1 used the criterion of 2026-11-28, 22:00 UTC; a
 later criterion may select other sentences). The env does not trust the
-selection: with ``require_evidence=True`` (RAMP-v0's default, inherited) it
+selection: with ``require_evidence="all"`` (RAMP-v0's default, inherited) it
 checks every mask's evidence through the search engine at draw time.
 """
 

@@ -128,6 +128,8 @@ class PreparedCorpus:
         self._span_tables: dict[str, SpanTable] = {}
         self._gazetteer: Gazetteer | None = None
         self._retrievers: dict[str, Retriever] = {}
+        self._users = 0  # envs (and other callers of open()) sharing this corpus; see release()
+        self._closed = False
 
     @property
     def rebuild_command(self) -> str:
@@ -163,14 +165,43 @@ class PreparedCorpus:
         directory = cache_root(cache_dir) / "corpora" / f"{name}-{fingerprint}"
         key = (directory, fingerprint)
         with _LOCK:
-            if key in _OPEN:
-                return _OPEN[key]
-            if not (directory / "manifest.json").is_file():
-                _note_changed_source(directory, path)
-                cls._build(directory, path, fmt, on_error, fingerprint, progress)
-            corpus = cls(directory, progress=progress)
-            _OPEN[key] = corpus
+            if key not in _OPEN:
+                if not (directory / "manifest.json").is_file():
+                    _note_changed_source(directory, path)
+                    cls._build(directory, path, fmt, on_error, fingerprint, progress)
+                _OPEN[key] = cls(directory, progress=progress)
+            corpus = _OPEN[key]
+            corpus._users += 1
             return corpus
+
+    def release(self) -> None:
+        """One user of :meth:`open` is done with the corpus; the last one closes it (:meth:`close`)
+        and a later :meth:`open` opens it afresh. Envs call this from their ``close()``; a caller
+        that never releases keeps the corpus open for the process, as before."""
+        with _LOCK:
+            self._users = max(0, self._users - 1)
+            if self._users > 0:
+                return
+            for key, corpus in list(_OPEN.items()):
+                if corpus is self:
+                    del _OPEN[key]
+        self.close()
+
+    def close(self) -> None:
+        """Close the passage store, the span tables and the search indexes (idempotent)."""
+        with _LOCK:
+            if self._closed:
+                return
+            self._closed = True
+            tables, retrievers = list(self._span_tables.values()), list(self._retrievers.values())
+            self._span_tables, self._retrievers = {}, {}
+        for resource in [*tables, *retrievers]:
+            # the built-in retrievers and span tables all have close(); a Retriever protocol without it
+            # (custom engines are never cached here) is why this is looked up
+            close = getattr(resource, "close", None)
+            if callable(close):
+                close()
+        self.store.close()
 
     @staticmethod
     def _build(directory: Path, path: Path, fmt: str, on_error: OnError, fingerprint: str, progress: bool) -> None:

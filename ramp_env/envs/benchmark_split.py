@@ -52,12 +52,10 @@ class BenchmarkSplitMixin:
     corpus: Any
     retriever: Any
     num_masks: int
-    _config: dict[str, Any]
+    config: Any  # the env's RAMPConfig (its split, tasks and progress options)
 
     def _init_split(self, split: str | None, tasks: str | os.PathLike[str] | None) -> None:
         self.split = check_tasks(tasks, split)
-        # a task file path is kept as given: evaluation records show it in env_config
-        self._config.update(split=split, tasks=tasks)
         self._frozen_next: dict[int, int] = {}
         self._frozen_cache: dict[tuple[int, int], MaskedTask] = {}
         self.task_index: int | None = None
@@ -67,9 +65,9 @@ class BenchmarkSplitMixin:
 
     def _open_split(self) -> None:
         """Called by ``_open_resources`` right after the retriever exists."""
-        cfg = self._config
-        self.task_set = load_task_set(cfg["tasks"]) if cfg.get("tasks") is not None else None
-        self.passage_split = PassageSplit.for_corpus(self.corpus, cfg["progress"]) if self.split else None
+        cfg = self.config
+        self.task_set = load_task_set(cfg.tasks) if cfg.tasks is not None else None
+        self.passage_split = PassageSplit.for_corpus(self.corpus, cfg.progress) if self.split else None
         if self.split == "train":
             assert self.passage_split is not None
             self.retriever = restrict(self.retriever, self.passage_split.ids("test", self.corpus))

@@ -1,41 +1,34 @@
 """MultiHopQA-v0: answer multi-hop questions with the RAMP agent interface and search tool.
 
-The env is a :class:`~ramp_env.envs.ramp.RAMPEnv` whose task is a question
-shown as a one-mask cloze (:class:`QATask` quacks like a ``MaskedTask``), so the
-search budget, action parsing, format penalties, observation layout, rendering
-and pickling are RAMP-v0's own code, and every RAMP tool (agents, the
+The env is RAMP-v0's sibling on :class:`~ramp_env.envs.base.SearchAnswerEnv`: its task
+is a question shown as a one-mask cloze (:class:`QATask` is a
+:class:`~ramp_env.envs.base.Task`, as RAMP-v0's ``MaskedTask`` is), so the search
+budget, action parsing, format penalties, observation layout, rendering, pickling
+and ``close()`` are the shared base's code, and every RAMP tool (agents, the
 evaluation harness, trajectory recording, the synthesis teachers) runs on it
-unchanged. What differs is overridden here: where tasks come from, grading
-against aliases, the extra ``question`` key, and no span table or masking.
+unchanged. What differs is here: where tasks come from, grading against aliases,
+the extra ``question`` key, and no masking (spans only on demand).
 """
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar
+
+from gymnasium import spaces
 
 from ramp_env.actions import ParsedAction
-from ramp_env.corpus.prepared import DEFAULT_CORPUS, PreparedCorpus
 from ramp_env.corpus.store import SpanTable
-from ramp_env.envs.ramp import RAMPEnv
+from ramp_env.envs.base import SearchAnswerEnv
+from ramp_env.envs.config import QAConfig, options_doc
 from ramp_env.masking import mask_token
-from ramp_env.qa.coverage import (
-    EVIDENCE_REQUIREMENTS,
-    CoverageReport,
-    EvidenceRequirement,
-    corpus_titles,
-    evidence_coverage,
-    filter_by_evidence,
-)
+from ramp_env.qa.coverage import CoverageReport, corpus_titles, evidence_coverage, filter_by_evidence
 from ramp_env.qa.example import QAExample
-from ramp_env.qa.loaders import DEFAULT_DATASET, load_qa
+from ramp_env.qa.loaders import load_qa
 from ramp_env.qa.scoring import answer_metrics, best_over_aliases
-from ramp_env.retrieval.base import Retriever
-from ramp_env.text.charset import clean_text, text_charset
-from ramp_env.text.spans import SpanExtractor
 from ramp_env.spaces import text_space
+from ramp_env.text.charset import clean_text, text_charset
 
 _ANSWER_BLOCK = re.compile(r"(<answer>)(.*?)(</answer>)", re.IGNORECASE | re.DOTALL)
 _MASK_LABEL = re.compile(r"^\s*[\[(<]?\s*mask[\s_-]*\d", re.IGNORECASE | re.MULTILINE)
@@ -72,7 +65,7 @@ def join_answer_lines(action: object) -> object:
 
 @dataclass(frozen=True)
 class QATask:
-    """A :class:`QAExample` seen through ``MaskedTask``'s fields: one mask, the question as its passage.
+    """A :class:`QAExample` as a :class:`~ramp_env.envs.base.Task`: one mask, the question as its passage.
 
     ``answers`` holds the main gold answer (one per mask, as in RAMP); every
     accepted alias is in ``example.answers``.
@@ -105,7 +98,7 @@ class QATask:
         return 1
 
 
-class MultiHopQAEnv(RAMPEnv):
+class MultiHopQAEnv(SearchAnswerEnv[QATask]):
     """
     ## Description
 
@@ -167,87 +160,76 @@ class MultiHopQAEnv(RAMPEnv):
 
     ## Arguments
 
-    * ``dataset``: ``"fanoutqa-dev"`` (default; 310 questions from the ``fanoutqa``
-      package) or a QA file (see :mod:`ramp_env.qa.loaders`); ``dataset_format`` forces a format.
-    * ``require_evidence``: ``"none"`` (default), ``"any"`` or ``"all"``: keep only questions
-      with some or all supporting titles in the corpus (``coverage()`` reports the counts).
-    * ``limit``: use only the first ``limit`` questions. ``order``: see Starting State.
-    * ``corpus``, ``retriever``, ``top_k``, ``max_searches``, ``max_steps``, ``format_penalty``,
-      ``answers_in_info``, ``max_action_chars``, ``max_hit_chars``, ``cache_dir``, ``progress``, ``render_mode``:
-      as in ``RAMP-v0``.
-    * ``reward``: see Rewards.
-    * ``span_extractor``: extractor of the corpus spans ``env.unwrapped.spans`` opens (built on
-      first use only, for agents that read spans; the env itself needs none).
-    * ``max_question_chars``: longer questions are cut (2000).
+    ```python
+    gym.make("MultiHopQA-v0", dataset="hotpot_dev.json", max_searches=6)
+    gym.make("MultiHopQA-v0", config=QAConfig(order="sequential"))
+    ```
+
+    * ``config``: a :class:`~ramp_env.envs.config.QAConfig` (default: its defaults).
+    * ``overrides``: any of its options by keyword (replacing the config's), checked on
+      construction as in ``RAMP-v0``; ``env.config`` holds the result. Shared options (corpus,
+      search, reward, limits, output, ``require_evidence``) have RAMP-v0's names and types. By group:
+<<options>>
 
     ## Version History
 
-    * v0: initial version.
+    * v0: initial version. Issue 25: options in :class:`~ramp_env.envs.config.QAConfig`; a
+      sibling of ``RAMP-v0`` on one base class (no longer a ``RAMPEnv`` subclass); ``close()``.
     """
 
-    def __init__(
-        self,
-        dataset: str | os.PathLike[str] = DEFAULT_DATASET,
-        dataset_format: str | None = None,
-        require_evidence: EvidenceRequirement = "none",
-        limit: int | None = None,
-        order: Literal["random", "sequential"] = "random",
-        corpus: str | os.PathLike[str] = DEFAULT_CORPUS,
-        retriever: str | Retriever = "tantivy",
-        span_extractor: str | SpanExtractor = "auto",
-        top_k: int = 3,
-        max_searches: int = 4,
-        max_steps: int | None = None,
-        reward: str | Any = "f1",
-        format_penalty: float = 0.1,
-        answers_in_info: bool = False,
-        max_action_chars: int = 4096,
-        max_hit_chars: int = 1200,
-        max_question_chars: int = 2000,
-        cache_dir: str | os.PathLike[str] | None = None,
-        progress: bool = True,
-        render_mode: str | None = None,
-    ) -> None:
-        if require_evidence not in EVIDENCE_REQUIREMENTS:
-            raise ValueError(f"require_evidence must be one of {EVIDENCE_REQUIREMENTS}, got {require_evidence!r}")
-        if order not in ("random", "sequential"):
-            raise ValueError(f"order must be 'random' or 'sequential', got {order!r}")
+    config_class: ClassVar[type[QAConfig]] = QAConfig
+    config: QAConfig
+
+    def __init__(self, config: QAConfig | None = None, **overrides: Any) -> None:
         self._titles: frozenset[str] | None = None
         self._spans: SpanTable | None = None
-        super().__init__(
-            corpus=corpus, num_masks=1, span_extractor=span_extractor, retriever=retriever, top_k=top_k,
-            max_searches=max_searches, max_steps=max_steps, reward=reward, format_penalty=format_penalty,
-            allow_source_in_results=True,  # the question is in no passage: nothing to hide
-            answers_in_info=answers_in_info, show_title=False, max_action_chars=max_action_chars,
-            max_hit_chars=max_hit_chars, max_passage_chars=max_question_chars + 64, cache_dir=cache_dir,
-            progress=progress, render_mode=render_mode,
-        )
-        self.max_question_chars = max_question_chars
-        self.order = order
-        self.require_evidence: EvidenceRequirement = require_evidence
-        self.all_examples: list[QAExample] = load_qa(dataset, fmt=dataset_format, limit=limit)
+        self._cursor = 0
+        self._chosen: QATask | None = None
+        super().__init__(config, **overrides)
+        try:
+            self._load_examples()
+        except BaseException:
+            self.close()  # the corpus is open already
+            raise
+        self._index_of = {e.id: i for i, e in enumerate(self.examples)}
+
+    def _load_examples(self) -> None:
+        cfg = self.config
+        self.all_examples: list[QAExample] = load_qa(cfg.dataset, fmt=cfg.dataset_format, limit=cfg.limit)
         self.examples = (
             self.all_examples
-            if require_evidence == "none"
-            else filter_by_evidence(self.all_examples, self.titles, require_evidence)
+            if cfg.require_evidence == "none"
+            else filter_by_evidence(self.all_examples, self.titles, cfg.require_evidence)
         )
         if not self.examples:
             raise ValueError(
-                f"no question of {dataset} meets require_evidence={require_evidence!r} in corpus {corpus}; "
-                f"{self.coverage().summary()}"
+                f"no question of {cfg.dataset} meets require_evidence={cfg.require_evidence!r} in corpus "
+                f"{cfg.corpus}; {self.coverage().summary()}"
             )
-        self._index_of = {e.id: i for i, e in enumerate(self.examples)}
-        self.observation_space.spaces["question"] = text_space(max_question_chars, text_charset())
-        self._cursor = 0
-        self._chosen: QATask | None = None
+
+    @property
+    def num_masks(self) -> int:
+        """Always 1: the answer."""
+        return 1
+
+    @property
+    def max_question_chars(self) -> int:
+        return int(self.config.max_question_chars)
+
+    @property
+    def max_passage_chars(self) -> int:
+        return self.max_question_chars + 64  # the cloze around the question
+
+    @property
+    def order(self) -> str:
+        return str(self.config.order)
+
+    def _spaces(self) -> tuple[spaces.Dict, spaces.Text]:
+        observation, action = super()._spaces()
+        observation.spaces["question"] = text_space(self.max_question_chars, text_charset())
+        return observation, action
 
     # -- resources: the corpus and its retriever; spans only on demand -------------------------
-
-    def _open_resources(self) -> None:
-        cfg = self._config
-        self.corpus = PreparedCorpus.open(cfg["corpus"], cache_dir=cfg["cache_dir"], progress=cfg["progress"])
-        backend = cfg["retriever"]
-        self.retriever: Retriever = self.corpus.retriever(backend) if isinstance(backend, str) else backend
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()
@@ -255,10 +237,10 @@ class MultiHopQAEnv(RAMPEnv):
         return state
 
     @property
-    def spans(self) -> SpanTable:  # type: ignore[override]
+    def spans(self) -> SpanTable:
         """The corpus's salient spans, built on first use (for agents that read them, e.g. closed-book priors)."""
         if self._spans is None:
-            self._spans = self.corpus.span_table(self._config["span_extractor"], spacy_model=self._config["spacy_model"])
+            self._spans = self.corpus.span_table(self.config.span_extractor, spacy_model=self.config.spacy_model)
         return self._spans
 
     @property
@@ -278,7 +260,7 @@ class MultiHopQAEnv(RAMPEnv):
         if int(num_masks) != 1:
             raise ValueError(f"MultiHopQA-v0 has exactly one answer slot; got num_masks={num_masks!r}")
 
-    def sample_task(self, num_masks: int | None = None) -> QATask:  # type: ignore[override]
+    def sample_task(self, num_masks: int | None = None) -> QATask:
         """The next question: the one ``reset`` options named, else uniform with ``self.np_random`` or in order."""
         self.set_num_masks(1 if num_masks is None else num_masks)
         if self._chosen is not None:
@@ -297,11 +279,8 @@ class MultiHopQAEnv(RAMPEnv):
         ``order="random"``, where the episode's seed already decides the question."""
         return {"index": episode % len(self.examples)} if self.order == "sequential" else {}
 
-    def reset(
-        self, *, seed: int | None = None, options: dict[str, Any] | None = None
-    ) -> tuple[dict[str, Any], dict[str, Any]]:
-        """Start an episode. ``options``: ``question_id`` (or ``passage_id``) or ``index`` (position in ``examples``)."""
-        options = dict(options or {})
+    def _next_task(self, options: dict[str, Any], seeded: bool) -> QATask:
+        """``options``: ``question_id`` (or ``passage_id``) or ``index`` (position in ``examples``)."""
         qid = options.pop("question_id", options.pop("passage_id", None))
         index = options.pop("index", None)
         if qid is not None:
@@ -312,22 +291,30 @@ class MultiHopQAEnv(RAMPEnv):
             if not 0 <= int(index) < len(self.examples):
                 raise ValueError(f"index must be in 0..{len(self.examples) - 1}, got {index}")
             self._chosen = QATask(self.examples[int(index)])
+        if "num_masks" in options:
+            self.set_num_masks(options["num_masks"])
+        return self.sample_task()
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Start an episode. ``options``: ``question_id`` (or ``passage_id``) or ``index`` (position in ``examples``)."""
         return super().reset(seed=seed, options=options)
 
     # -- acting and grading ----------------------------------------------------------------------
 
-    def step(self, action: str) -> tuple[dict[str, Any], float, bool, bool, dict[str, Any]]:
-        observation, reward, terminated, truncated, info = super().step(join_answer_lines(action))  # type: ignore[arg-type]
-        if truncated and not terminated:
-            info["answer_metrics"] = answer_metrics(None, self.example)
-        return observation, reward, terminated, truncated, info
+    def _prepare_action(self, action: object) -> object:
+        return join_answer_lines(action)
+
+    def _truncation_info(self) -> dict[str, Any]:
+        return {**super()._truncation_info(), "answer_metrics": answer_metrics(None, self.example)}
 
     @property
     def example(self) -> QAExample:
         """The current question."""
         if self.task is None:
             raise RuntimeError("call reset() first")
-        return self.task.example  # type: ignore[union-attr]
+        return self.task.example
 
     def _grade(self, parsed: ParsedAction) -> tuple[float, dict[str, Any]]:
         prediction = parsed.answers.get(1)
@@ -347,11 +334,10 @@ class MultiHopQAEnv(RAMPEnv):
         observation["passage"] = question_as_passage(question)
         return observation
 
-    def _info(self, parsed: ParsedAction | None, retrieved: list[str]) -> dict[str, Any]:
-        info = super()._info(parsed, retrieved)
-        if self.answers_in_info or self.done:  # RAMP-v0's rule: the ending step reveals the gold answers
-            info["answers"] = list(self.example.answers)  # every alias
-        return info
+    def _gold_answers(self) -> list[str]:
+        return list(self.example.answers)  # every alias
 
 
-__all__ = ["MultiHopQAEnv", "QATask", "join_answer_lines", "question_as_passage"]
+MultiHopQAEnv.__doc__ = (MultiHopQAEnv.__doc__ or "").replace("<<options>>", options_doc(QAConfig))
+
+__all__ = ["MultiHopQAEnv", "QAConfig", "QATask", "join_answer_lines", "question_as_passage"]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import os
-from typing import Any
+from typing import Any, ClassVar
 
 from ramp_env.corpus.lite import lite_corpus_path
+from ramp_env.envs.config import RAMPLiteConfig
 from ramp_env.envs.ramp import RAMPEnv
 
 LITE_CORPUS = "lite"
@@ -32,7 +32,8 @@ class RAMPLiteEnv(RAMPEnv):
     gym.make("RAMP-Lite-v0", num_masks=2, reward="penalized_recall")
     ```
 
-    Every ``RAMP-v0`` argument, with these defaults changed:
+    Every ``RAMP-v0`` argument (``config``, a :class:`~ramp_env.envs.config.RAMPLiteConfig`,
+    and ``overrides``, its options by keyword), with these defaults changed:
 
     * ``corpus``: ``"lite"`` (the Lite corpus; a corpus file also works).
     * ``span_extractor``: ``"rules"``.
@@ -45,16 +46,12 @@ class RAMPLiteEnv(RAMPEnv):
       ``"random"``; the same at one mask).
     """
 
-    def __init__(
-        self,
-        corpus: str | os.PathLike[str] = LITE_CORPUS,
-        span_extractor: Any = "rules",
-        max_searches: int = 3,
-        cache_dir: str | os.PathLike[str] | None = None,
-        **kwargs: Any,
-    ) -> None:
-        if str(corpus) == LITE_CORPUS:
-            corpus = lite_corpus_path(cache_dir)
-        super().__init__(
-            corpus=corpus, span_extractor=span_extractor, max_searches=max_searches, cache_dir=cache_dir, **kwargs
-        )
+    config_class: ClassVar[type[RAMPLiteConfig]] = RAMPLiteConfig
+    config: RAMPLiteConfig
+
+    def _corpus_source(self) -> Any:
+        corpus = self.config.corpus
+        return lite_corpus_path(self.config.cache_dir) if str(corpus) == LITE_CORPUS else corpus
+
+
+__all__ = ["RAMPLiteConfig", "RAMPLiteEnv"]

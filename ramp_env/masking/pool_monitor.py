@@ -66,7 +66,7 @@ class PoolMonitor:
         self.checked.add(k)
         warnings.warn(
             f"{self.label} at num_masks={k}: {what}; 100 episodes see about {expected_distinct(pool, 100):.0f} "
-            f"distinct passages, so passages repeat. Lower num_masks, pass require_evidence=False, or use a "
+            f"distinct passages, so passages repeat. Lower num_masks, pass require_evidence='none', or use a "
             f"larger corpus (docs/corpus-and-retrieval.md, 'What the pool supports')",
             SmallPoolWarning,
             stacklevel=5,  # _warn, record, sample_task, reset: the caller of reset

@@ -112,7 +112,9 @@ class TantivyRetriever:
         self.store = store
         try:
             self._index, links = open_read_only(self.index_dir)
-            weakref.finalize(self, _remove_links, links, os.getpid())
+            self.links = links
+            # removes the link directory on close() or, if never closed, when collected or at exit
+            self._remove_links = weakref.finalize(self, _remove_links, links, os.getpid())
             self._schema = self._index.schema
             self._searcher = self._index.searcher()
         except ValueError as exc:  # tantivy reports damaged files as ValueError
@@ -127,6 +129,16 @@ class TantivyRetriever:
     def search(self, query: str, k: int, exclude_ids: Collection[str] = ()) -> list[Hit]:
         return self._search(query, k, exclude_ids, ())
 
+    def close(self) -> None:
+        """Drop the reader and remove its link directory (idempotent; searching afterwards is an error)."""
+        self._searcher = self._index = None
+        self._remove_links()
+
+    def _reader(self) -> tantivy.Searcher:
+        if self._searcher is None:
+            raise RuntimeError(f"search on a closed TantivyRetriever ({self.index_dir})")
+        return self._searcher
+
     def _exclusions(self, exclude_ids: Collection[str], hidden: Sequence[tantivy.Query]) -> list:
         clauses = [(tantivy.Occur.MustNot, tantivy.Query.term_query(self._schema, "pid", pid)) for pid in exclude_ids]
         return clauses + [(tantivy.Occur.MustNot, q) for q in hidden]
@@ -136,6 +148,7 @@ class TantivyRetriever:
     ) -> list[Hit]:
         """:meth:`search` with ``hidden``: extra ``MustNot`` queries (``benchmarks/split_filter.py``
         times hiding a split's passages this way)."""
+        searcher = self._reader()
         if k <= 0:
             return []
         terms = query_terms(query)
@@ -145,11 +158,11 @@ class TantivyRetriever:
         # a boolean query of analysed terms, never the query parser: user text
         # with quotes, colons or brackets must not be a syntax error
         clauses = [(tantivy.Occur.Must, tantivy.Query.boolean_query(should)), *self._exclusions(exclude_ids, hidden)]
-        result = self._searcher.search(tantivy.Query.boolean_query(clauses), limit=k, count=False)
+        result = searcher.search(tantivy.Query.boolean_query(clauses), limit=k, count=False)
         rows: list[int] = []
         scores: list[float] = []
         for score, address in result.hits:
-            rows.append(self._searcher.doc(address)["row"][0])
+            rows.append(searcher.doc(address)["row"][0])
             scores.append(float(score))
         passages = self.store.get_many(rows)
         return [
@@ -166,6 +179,7 @@ class TantivyRetriever:
     def _search_with_required(
         self, query: str, required: str, k: int, exclude_ids: Collection[str], hidden: Sequence[tantivy.Query]
     ) -> list[Hit]:
+        searcher = self._reader()
         must = list(dict.fromkeys(query_terms(required)))
         if k <= 0 or not must:
             return []
@@ -173,8 +187,8 @@ class TantivyRetriever:
         clauses = [(tantivy.Occur.Must, term(t)) for t in must]
         clauses += [(tantivy.Occur.Should, term(t)) for t in dict.fromkeys(query_terms(query)) if t not in must]
         clauses += self._exclusions(exclude_ids, hidden)
-        result = self._searcher.search(tantivy.Query.boolean_query(clauses), limit=k, count=False)
-        rows = [self._searcher.doc(address)["row"][0] for _, address in result.hits]
+        result = searcher.search(tantivy.Query.boolean_query(clauses), limit=k, count=False)
+        rows = [searcher.doc(address)["row"][0] for _, address in result.hits]
         passages = self.store.get_many(rows)
         return [Hit(p.id, p.title, p.text, float(s), r) for r, (p, (s, _)) in enumerate(zip(passages, result.hits))]
 

@@ -9,6 +9,7 @@ import numpy as np
 from gymnasium import spaces
 
 from ramp_env.actions import format_answer, format_search
+from ramp_env.envs.base import EnvClosedError
 from ramp_env.errors import InvalidOptionError
 from ramp_env.reading import (
     KINDS,
@@ -163,7 +164,15 @@ class CandidateActionWrapper(gym.Wrapper[np.ndarray, np.int64, dict[str, Any], s
                 mask[first : first + max(n, 1)] = True
         return mask
 
+    def close(self) -> None:
+        """Drop the episode's candidate pool and close the env (idempotent)."""
+        self._pool = None
+        self._closed = True
+        super().close()
+
     def step(self, action: int | np.integer) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
+        if getattr(self, "_closed", False):  # an invalid action would never reach the closed env's own check
+            raise EnvClosedError("step() on a closed CandidateActionWrapper; make a new env")
         assert self._pool is not None, "call reset() first"
         action = int(action)
         self._steps += 1

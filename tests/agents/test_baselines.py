@@ -54,8 +54,8 @@ def test_bm25_beats_random_and_closed_book_on_one_mask(make_env) -> None:
 
 def test_bm25_spends_its_budget_on_targeted_queries(make_env) -> None:
     # this seed's 0.1 task has its two masks in different sentences (so 4 distinct queries exist);
-    # require_evidence=False keeps that draw
-    env = make_env(max_searches=4, require_evidence=False)
+    # require_evidence="none" keeps that draw
+    env = make_env(max_searches=4, require_evidence="none")
     agent = BM25HeuristicAgent(span_extractor="rules")
     obs, _ = env.reset(seed=5, options={"num_masks": 2})
     agent.reset()

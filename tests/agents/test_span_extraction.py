@@ -127,7 +127,7 @@ def test_env_masks_llm_spans_and_caches_them(tmp_path: Path) -> None:
 
     def make_env(extractor: LLMSpanExtractor) -> RAMPEnv:
         # the four passages are near-copies of each other, so none can be another's evidence
-        return RAMPEnv(corpus=str(corpus), cache_dir=str(tmp_path / "cache"), num_masks=2, require_evidence=False,
+        return RAMPEnv(corpus=str(corpus), cache_dir=str(tmp_path / "cache"), num_masks=2, require_evidence="none",
                        span_extractor=extractor, retriever="rank_bm25", progress=False)
 
     env = make_env(LLMSpanExtractor(backend))
@@ -158,7 +158,7 @@ def test_lazy_preparation_asks_the_model_only_for_passages_drawn(tmp_path: Path)
         year = passage.split(" in ")[-1].split(".")[0]
         return json.dumps([{"text": year, "type": "DATE"}])
 
-    env = RAMPEnv(corpus=str(corpus), cache_dir=str(tmp_path / "cache"), num_masks=1, require_evidence=False,
+    env = RAMPEnv(corpus=str(corpus), cache_dir=str(tmp_path / "cache"), num_masks=1, require_evidence="none",
                   span_extractor=LLMSpanExtractor(ScriptedBackend(respond, name="lazy-test")), task_pool=1.0,
                   retriever="rank_bm25", progress=False)
     for seed in range(3):

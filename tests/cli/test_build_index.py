@@ -21,7 +21,7 @@ def test_task_pool_spans_are_prepared_for_exactly_the_env_pool(tmp_path: Path, w
     directory = Path(summary["directory"])
     assert not (directory / "spans-rules-v1.sqlite").exists()  # no eager table
     env = RAMPEnv(corpus=str(wiki_sample), cache_dir=str(cache), span_extractor="rules", task_pool=30,
-                  require_evidence=False, progress=False)
+                  require_evidence="none", progress=False)
     pool = TaskPool(30, len(env.corpus.store))
     before = env.spans.extracted  # the same process shares the table build-index filled
     for seed in range(10):
@@ -45,7 +45,7 @@ def test_task_pool_1_means_one_passage_as_in_the_env(tmp_path: Path, wiki_sample
     assert main([*args, "--task-pool", "1"]) == 0
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["task_pool_spans_extracted"] == 1
     env = RAMPEnv(corpus=str(wiki_sample), cache_dir=str(cache), span_extractor="rules", task_pool=1,
-                  require_evidence=False, progress=False)
+                  require_evidence="none", progress=False)
     assert len(env.task_pool) == 1
     for bad in ("2.5", "1.5", "abc"):
         assert main([*args, "--task-pool", bad]) == 2

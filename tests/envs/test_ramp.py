@@ -274,7 +274,7 @@ def test_every_mask_has_evidence_by_default(make_env, num_masks: int) -> None:
     from ramp_env.masking.near_duplicates import is_near_duplicate
 
     env = make_env(num_masks=num_masks)
-    assert env.require_evidence is True
+    assert env.require_evidence == "all"
     store = env.corpus.store
     for seed in range(12):
         env.reset(seed=seed)
@@ -289,7 +289,7 @@ def test_every_mask_has_evidence_by_default(make_env, num_masks: int) -> None:
 
 
 def test_without_evidence_any_maskable_span_is_masked(make_env) -> None:
-    on, off = make_env(num_masks=1), make_env(num_masks=1, require_evidence=False)
+    on, off = make_env(num_masks=1), make_env(num_masks=1, require_evidence="none")
     unsupported = 0
     for seed in range(40):
         off.reset(seed=seed)
@@ -300,12 +300,12 @@ def test_without_evidence_any_maskable_span_is_masked(make_env) -> None:
     assert unsupported > 0  # off keeps the masks no other passage states
 
 
-@pytest.mark.parametrize("require_evidence", [True, False])
-def test_evidence_never_leaks_into_observations_or_info(make_env, require_evidence: bool) -> None:
+@pytest.mark.parametrize("require_evidence", ["all", "none"])
+def test_evidence_never_leaks_into_observations_or_info(make_env, require_evidence: str) -> None:
     env = make_env(num_masks=2, require_evidence=require_evidence)
     obs, info = env.reset(seed=3)
     evidence_ids = {pid for ids in env.task_evidence() for pid in ids}
-    assert evidence_ids or not require_evidence
+    assert evidence_ids or require_evidence == "none"
     obs, _, _, _, info2 = env.step("<search>anything at all</search>")
     for blob in (repr(info), repr(info2), obs["passage"], obs["message"], obs["title"]):
         assert "evidence" not in blob and not any(pid in blob for pid in evidence_ids)
@@ -314,8 +314,8 @@ def test_evidence_never_leaks_into_observations_or_info(make_env, require_eviden
     assert info["evidence_ids"] == [list(ids) for ids in shown.task_evidence()]
 
 
-@pytest.mark.parametrize("require_evidence", [True, False])
-def test_check_env_passes_with_and_without_evidence(make_env, require_evidence: bool) -> None:
+@pytest.mark.parametrize("require_evidence", ["all", "any", "none"])
+def test_check_env_passes_with_and_without_evidence(make_env, require_evidence: str) -> None:
     check_env(make_env(num_masks=2, require_evidence=require_evidence))
 
 
@@ -330,7 +330,7 @@ def test_passage_without_enough_supported_spans_is_named(make_env) -> None:
         pytest.skip("every passage of the sample has a supported span")
     with pytest.raises(ValueError, match="supported by evidence"):
         env.reset(seed=0, options={"passage_id": passage.id})
-    off = make_env(num_masks=1, require_evidence=False)
+    off = make_env(num_masks=1, require_evidence="none")
     off.reset(seed=0, options={"passage_id": passage.id})
     assert off.task.passage_id == passage.id
 

@@ -24,7 +24,7 @@ def leaky(tmp_path_factory: pytest.TempPathFactory, wiki_sample: Path) -> tuple[
 def make(leaky, cache_dir: Path, **kwargs: object) -> RAMPEnv:
     path, _, _ = leaky
     kwargs.setdefault("retriever", "tantivy")
-    kwargs.setdefault("require_evidence", False)  # these tests are about search, not which spans are masked
+    kwargs.setdefault("require_evidence", "none")  # these tests are about search, not which spans are masked
     return RAMPEnv(corpus=str(path), cache_dir=str(cache_dir), span_extractor="rules", progress=False, **kwargs)
 
 
@@ -99,7 +99,7 @@ def test_top_k_filled_when_copies_outnumber_it(tmp_path: Path, cache_dir: Path, 
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
     env = RAMPEnv(
         corpus=str(path), cache_dir=str(cache_dir), span_extractor="rules", progress=False, retriever=backend, top_k=3,
-        require_evidence=False,
+        require_evidence="none",
     )
     env.reset(seed=0, options={"passage_id": "copy0"})
     _, _, _, _, info = env.step("<search>Alexander king of Macedon Philip throne</search>")

@@ -48,7 +48,7 @@ def test_bad_numeric_options_are_one_line_errors(make_env, options: dict) -> Non
 
 def test_good_numeric_options_are_accepted(make_env) -> None:
     env = make_env(num_masks=np.int64(1), top_k=np.int64(2), format_penalty=np.float32(0.5), max_hit_chars=1,
-                   max_action_chars=1, require_evidence=False)
+                   max_action_chars=1, require_evidence="none")
     obs, _ = env.reset(seed=0)
     obs, reward, *_ = env.step("<search>river</search>")
     assert env.observation_space.contains(obs)
@@ -58,14 +58,14 @@ def test_good_numeric_options_are_accepted(make_env) -> None:
 
 @pytest.mark.parametrize("num_masks", [2.7, "2", True, 0, 65, None])
 def test_reset_num_masks_option_is_validated(make_env, num_masks: object) -> None:
-    env = make_env(require_evidence=False)
+    env = make_env(require_evidence="none")
     with pytest.raises(ValueError, match="num_masks"):
         env.reset(seed=0, options={"num_masks": num_masks})
     assert env.num_masks == 1
 
 
 def test_max_hit_chars_keeps_observations_in_their_space(make_env) -> None:
-    env = make_env(max_hit_chars=1, top_k=3, require_evidence=False)
+    env = make_env(max_hit_chars=1, top_k=3, require_evidence="none")
     env.reset(seed=1)
     obs, *_ = env.step("<search>the</search>")
     assert env.observation_space.contains(obs)
@@ -92,7 +92,7 @@ def test_bad_cli_task_pools_are_errors(text: str) -> None:
 
 
 def test_hidden_title_is_not_in_the_task_id(make_env) -> None:
-    env = make_env(show_title=False, require_evidence=False)
+    env = make_env(show_title=False, require_evidence="none")
     seen = {}
     for seed in range(30):
         obs, info = env.reset(seed=seed)
@@ -112,7 +112,7 @@ def test_hidden_title_never_reaches_the_agent_even_as_an_answer(make_env) -> Non
     # span of the title may be masked (nothing shows the title), and the passage id in info["task_id"]
     # then gave the answer away. No gold answer absent from the masked passage may appear in what the
     # agent is given besides it: the title, the message, the rendered header or info.
-    env = make_env(show_title=False, require_evidence=False, render_mode="ansi")
+    env = make_env(show_title=False, require_evidence="none", render_mode="ansi")
     answers_in_title = 0
     for seed in range(80):
         obs, info = env.reset(seed=seed)
@@ -130,6 +130,6 @@ def test_hidden_title_never_reaches_the_agent_even_as_an_answer(make_env) -> Non
 
 
 def test_shown_title_keeps_the_passage_id(make_env) -> None:
-    env = make_env(require_evidence=False)
+    env = make_env(require_evidence="none")
     _, info = env.reset(seed=0)
     assert info["task_id"] == env.task.passage_id

@@ -90,7 +90,7 @@ def test_check_env_passes_on_a_train_env(make_env) -> None:
 
 
 def test_a_task_pool_draws_only_its_side(make_env) -> None:
-    env = make_env(split="test", task_pool=400, require_evidence=False)
+    env = make_env(split="test", task_pool=400, require_evidence="none")
     _, test = _sides(env)
     drawn = set()
     for seed in range(30):

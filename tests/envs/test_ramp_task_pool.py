@@ -17,7 +17,7 @@ def private_cache(tmp_path: Path) -> str:
 
 
 def test_tasks_come_from_the_pool_and_spans_are_extracted_on_draw(make_env, private_cache: str) -> None:
-    env = make_env(task_pool=40, require_evidence=False, cache_dir=private_cache)
+    env = make_env(task_pool=40, require_evidence="none", cache_dir=private_cache)
     assert not (env.corpus.directory / "spans-rules-v1.sqlite").exists()  # nothing eager
     pool = TaskPool(40, len(env.corpus.store))
     ids = set()
@@ -31,9 +31,9 @@ def test_tasks_come_from_the_pool_and_spans_are_extracted_on_draw(make_env, priv
 
 
 def test_same_seed_same_task_and_spans_equal_eager_spans(make_env, private_cache: str) -> None:
-    lazy_a = make_env(task_pool=0.05, require_evidence=False, num_masks=2, cache_dir=private_cache)
-    lazy_b = make_env(task_pool=0.05, require_evidence=False, num_masks=2, cache_dir=private_cache)
-    eager = make_env(require_evidence=False, num_masks=2)
+    lazy_a = make_env(task_pool=0.05, require_evidence="none", num_masks=2, cache_dir=private_cache)
+    lazy_b = make_env(task_pool=0.05, require_evidence="none", num_masks=2, cache_dir=private_cache)
+    eager = make_env(require_evidence="none", num_masks=2)
     for seed in range(8):
         a, _ = lazy_a.reset(seed=seed)
         b, _ = lazy_b.reset(seed=seed)
@@ -46,7 +46,7 @@ def test_same_seed_same_task_and_spans_equal_eager_spans(make_env, private_cache
 
 
 def test_task_pool_env_passes_check_env_and_pickles(make_env, private_cache: str) -> None:
-    env = make_env(task_pool=60, require_evidence=False, num_masks=1, cache_dir=private_cache)
+    env = make_env(task_pool=60, require_evidence="none", num_masks=1, cache_dir=private_cache)
     check_env(env)
     clone = pickle.loads(pickle.dumps(env))
     obs, _ = clone.reset(seed=3)

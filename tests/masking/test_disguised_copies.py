@@ -86,7 +86,7 @@ def _env(path: Path, cache_dir: Path, backend: str, **kwargs: object) -> RAMPEnv
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_disguised_copies_never_come_back_from_search(disguised_corpus, cache_dir: Path, backend: str) -> None:
     path, copy_ids = disguised_corpus
-    env = _env(path, cache_dir, backend, require_evidence=False)
+    env = _env(path, cache_dir, backend, require_evidence="none")
     env.reset(seed=0, options={"passage_id": SOURCE_ID})
     assert copy_ids <= env.excluded_ids()
     task = env.task
@@ -97,9 +97,9 @@ def test_disguised_copies_never_come_back_from_search(disguised_corpus, cache_di
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("require_evidence", [False, True])
+@pytest.mark.parametrize("require_evidence", ["none", "all"])
 def test_disguised_copies_are_never_evidence(disguised_corpus, cache_dir: Path, backend: str,
-                                             require_evidence: bool) -> None:
+                                             require_evidence: str) -> None:
     path, copy_ids = disguised_corpus
     env = _env(path, cache_dir, backend, require_evidence=require_evidence)
     try:
@@ -185,7 +185,7 @@ def partial_corpus(tmp_path_factory: pytest.TempPathFactory, wiki_sample: Path) 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_the_env_excludes_exactly_the_copies(partial_corpus, cache_dir: Path, backend: str) -> None:
     path, text = partial_corpus
-    env = _env(path, cache_dir, backend, require_evidence=False)
+    env = _env(path, cache_dir, backend, require_evidence="none")
     env.reset(seed=0, options={"passage_id": SOURCE_ID})
     excluded = env.excluded_ids()
     expected = {f"partial:{name}" for name, copy in partial_copies(text).items() if is_near_duplicate(text, copy)}
@@ -205,7 +205,7 @@ def test_a_copy_in_the_title_field_is_a_copy(tmp_path: Path, wiki_sample: Path, 
     records.append({"id": "copy:in-title", "title": source["text"], "text": OTHER})
     path = tmp_path / "titled.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
-    for require_evidence in (False, True):
+    for require_evidence in ("none", "all"):
         env = _env(path, cache_dir, backend, require_evidence=require_evidence)
         env.reset(seed=0, options={"passage_id": SOURCE_ID})
         assert "copy:in-title" in env.excluded_ids()

@@ -88,7 +88,7 @@ def read(args: argparse.Namespace) -> dict:
     corpus = PreparedCorpus.open(args.corpus, cache_dir=args.cache, progress=False)
     # the synthetic corpus repeats a few words: evidence for its spans is not the point here
     env = RAMPEnv(corpus=args.corpus, cache_dir=args.cache, span_extractor=CapitalisedSpans(), progress=False,
-                  num_masks=2, require_evidence=False)
+                  num_masks=2, require_evidence="none")
     rounds = []
     for i in range(args.rounds):
         obs, info = env.reset(seed=i)

@@ -19,6 +19,8 @@ from agents.llm.endpoint import EndpointError, ResponseTooLarge
 from ramp_env.cache import UntrustedCacheError
 from ramp_env.corpus.integrity import CacheIntegrityError
 from ramp_env.corpus.loaders import CorpusFormatError, _QuotingError
+from ramp_env.envs.base import EnvClosedError
+from ramp_env.envs.config import UnknownOptionError
 from ramp_env.masking.pool_monitor import SmallPoolWarning
 from ramp_env.qa.loaders import QAFormatError
 from ramp_env.rewards.judges.http import JudgeServerError, _BadReply, _HTTPStatusError
@@ -39,6 +41,8 @@ EXAMPLES: dict[type[BaseException], BaseException] = {
     ResponseTooLarge: ResponseTooLarge("reply over 1 MB"),
     ProtocolError: ProtocolError(422, "queries: expected a list"),
     SmallPoolWarning: SmallPoolWarning("RAMP-v0 at 4 masks: about 170 distinct passages"),
+    UnknownOptionError: UnknownOptionError("RAMPEnv has no option 'num_mask'; did you mean 'num_masks'?"),
+    EnvClosedError: EnvClosedError("step() on a closed RAMPEnv; make a new env"),
 }
 
 
