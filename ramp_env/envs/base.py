@@ -19,6 +19,7 @@ from ramp_env.actions import ParsedAction, parse_action
 from ramp_env.corpus.prepared import PreparedCorpus
 from ramp_env.envs.config import MAX_NUM_MASKS, config_signature, resolve_config
 from ramp_env.errors import RampEnvError
+from ramp_env.reading.results import format_results
 from ramp_env.retrieval.base import Hit, Retriever
 from ramp_env.rewards import EpisodeReward, make_reward
 from ramp_env.spaces import TextDict, text_space
@@ -290,11 +291,7 @@ class SearchAnswerEnv(gym.Env[dict[str, Any], str], Generic[T]):
     # -- what the agent sees ----------------------------------------------------------------------
 
     def _format_results(self) -> str:
-        blocks = []
-        for hit in self.last_results:
-            text = hit.text if len(hit.text) <= self.max_hit_chars else hit.text[: self.max_hit_chars - 1] + "…"
-            blocks.append(f"[{hit.rank + 1}] {hit.title[:400]}\n{text}")
-        return "\n\n".join(blocks)
+        return format_results(self.last_results, self.max_hit_chars)
 
     def _shown_title(self) -> str:
         assert self.task is not None
