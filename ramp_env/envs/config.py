@@ -42,7 +42,7 @@ import numpy as np
 
 from ramp_env.corpus.prepared import DEFAULT_CORPUS
 from ramp_env.envs.benchmark_split import check_tasks
-from ramp_env.errors import InvalidOptionError, RampEnvError
+from ramp_env.errors import InvalidOptionError
 from ramp_env.masking.evidence import CRITERIA as EVIDENCE_CRITERIA
 from ramp_env.masking.pool import pool_size
 from ramp_env.qa.coverage import EVIDENCE_REQUIREMENTS, EvidenceRequirement
@@ -60,8 +60,9 @@ _OLD_REQUIRE_EVIDENCE = {True: "all", False: "none"}
 C = TypeVar("C", bound="EnvOptions")
 
 
-class UnknownOptionError(RampEnvError, TypeError):
-    """A keyword that is no option of the env (a ``TypeError``, as Python's own for a bad keyword)."""
+class UnknownOptionError(InvalidOptionError, TypeError):
+    """A keyword that is no option of the env: an :class:`InvalidOptionError` (like every bad option)
+    that is also a ``TypeError``, as Python's own error for a bad keyword."""
 
 
 def doc(text: str) -> dict[str, str]:
