@@ -112,8 +112,8 @@ def _free_port() -> int:
 
 
 @contextlib.contextmanager
-def served_smollm2(threads: int) -> Iterator[str]:
-    """``llama_cpp.server`` on the offline SmolLM2-135M-Instruct GGUF; yields its ``llm:`` spec."""
+def served_smollm2(threads: int) -> Iterator[tuple[str, int]]:
+    """``llama_cpp.server`` on the offline SmolLM2-135M-Instruct GGUF; yields its ``llm:`` spec and pid."""
     import httpx
 
     from ramp_env.models import smollm2_gguf_path
@@ -135,23 +135,33 @@ def served_smollm2(threads: int) -> Iterator[str]:
                     if httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=5).status_code == 200:
                         break
                 time.sleep(0.5)
-            yield f"llm:http://127.0.0.1:{port}/v1|SmolLM2-135M-Instruct"
+            yield f"llm:http://127.0.0.1:{port}/v1|SmolLM2-135M-Instruct", process.pid
         finally:
             process.terminate()
             process.wait(timeout=30)
 
 
 def sample(rows: list[dict], max_pairs: int, seed: int) -> list[dict]:
-    if max_pairs <= 0 or max_pairs >= len(rows):
-        return rows
-    chosen = set(random.Random(seed).sample(range(len(rows)), max_pairs))
-    return [r for i, r in enumerate(rows) if i in chosen]
+    """The first ``max_pairs`` of a seeded shuffle (all when 0): a smaller sample is a prefix of a
+    larger one, so a run stopped early is finished by rerunning with the pairs it asked."""
+    order = list(range(len(rows)))
+    random.Random(seed).shuffle(order)
+    return [rows[i] for i in (order[:max_pairs] if max_pairs > 0 else order)]
+
+
+def server_cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU seconds of the local server so far (Linux ``/proc``; None elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return round((int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), 1)
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def ask(verifier: LLMVerifier, rows: list[dict]) -> dict[str, float]:
-    """``p_yes`` per pair, asked in source order so a server's prompt-prefix cache helps."""
+    """``p_yes`` per pair, in sample order (see :func:`sample`)."""
     p: dict[str, float] = {}
-    for i, row in enumerate(sorted(rows, key=lambda r: (r["source_id"], r["start"], r["pair_id"]))):
+    for i, row in enumerate(rows):
         source, span, evidence = passages(row)
         p[row["pair_id"]] = verifier.p_yes(source, span, [evidence])[0]
         if (i + 1) % 10 == 0:
@@ -161,7 +171,11 @@ def ask(verifier: LLMVerifier, rows: list[dict]) -> dict[str, float]:
 
 def run(args: argparse.Namespace, spec: str) -> dict:
     rows = [json.loads(line) for line in args.labels.read_text(encoding="utf-8").splitlines() if line.strip()]
-    rows = sample([r for r in rows if r["label"] is not None], args.max_pairs, args.seed)
+    rows = [r for r in rows if r["label"] is not None]
+    labelled = len(rows)
+    rows = sample(rows, args.max_pairs, args.seed)
+    if args.max_pairs > 0:
+        print(f"a seeded sample of {len(rows)} pairs", file=sys.stderr)
     verifier = LLMVerifier.from_spec(spec, cache_path=args.cache, timeout=args.timeout, max_workers=1)
     started, load_before = time.time(), os.getloadavg()
     p = ask(verifier, rows)
@@ -174,7 +188,8 @@ def run(args: argparse.Namespace, spec: str) -> dict:
         "model": verifier.model, "verifier_version": VERIFIER_VERSION, "fact_check_version": FACT_CHECK_VERSION,
         "prompt": {"system": SYSTEM, "question": QUESTION}, "threshold": THRESHOLD,
         "labels": args.labels.name,
-        "pairs": {"labelled": len(rows), "sampled": args.max_pairs > 0, "seed": args.seed},
+        "pairs": {"asked": len(rows), "sampled": len(rows) < labelled, "seed": args.seed,
+                  "how": "first --max-pairs of a seeded shuffle of the labelled pairs (both halves)"},
         "requests": verifier.requests, "cache_hits": verifier.hits, "fallbacks": verifier.fallbacks,
         "seconds_asking": round(seconds, 1),
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "server_threads": args.threads,
@@ -201,8 +216,9 @@ def main() -> None:
     args.cache = args.cache or cache_root() / "llm-verdicts.sqlite"
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.ExitStack() as stack:
-        spec = args.verifier or stack.enter_context(served_smollm2(args.threads))
+        spec, pid = (args.verifier, None) if args.verifier else stack.enter_context(served_smollm2(args.threads))
         result = run(args, spec)
+        result["machine"]["server_cpu_seconds"] = server_cpu_seconds(pid)
     with atomic_path(args.out) as tmp:
         tmp.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     for half in ("tune", "heldout"):
