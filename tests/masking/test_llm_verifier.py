@@ -359,3 +359,14 @@ def test_cli_shows_the_servers_verdict(llama_server: str, corpus: PreparedCorpus
     assert main(args) == 0
     table = capsys.readouterr().out
     assert f"llm: {'yes' if llm['accepted'] else 'no'} (P(yes)={llm['p_yes']:.2f})" in table
+
+
+def test_a_verifier_pickles_for_vector_envs(mock_server: tuple[str, Reply], tmp_path: Path) -> None:
+    import pickle
+
+    url, reply = mock_server
+    reply.body = chat_reply("yes")
+    verifier = LLMVerifier(url, "m", cache_path=tmp_path / "v.sqlite")
+    assert verifier.accept_many(SOURCE, ARCTIC, [EVIDENCE]) == [True]
+    copy = pickle.loads(pickle.dumps(verifier))
+    assert copy.accept_many(SOURCE, ARCTIC, [EVIDENCE]) == [True] and len(reply.requests) == 1
