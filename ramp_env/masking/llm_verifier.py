@@ -276,7 +276,8 @@ class LLMVerifier:
                 try:
                     new = dict(zip(todo, self._client.p_yes(pairs)))
                 except JudgeServerError as exc:
-                    raise VerifierServerError(f"evidence verifier {self.model!r}: {exc}") from None
+                    detail = str(exc).replace("judge endpoint", "endpoint").replace("the judge", "the server")
+                    raise VerifierServerError(f"evidence verifier {self.model!r}: {detail}") from None
                 if self.cache_path is not None:
                     self._persistent().put_many(new)
                 found.update(new)
