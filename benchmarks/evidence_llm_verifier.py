@@ -158,10 +158,14 @@ def server_cpu_seconds(pid: int | None) -> float | None:
         return None
 
 
-def ask(verifier: LLMVerifier, rows: list[dict]) -> dict[str, float]:
-    """``p_yes`` per pair, in sample order (see :func:`sample`)."""
+def ask(verifier: LLMVerifier, rows: list[dict], deadline: float) -> dict[str, float]:
+    """``p_yes`` per pair, in sample order (see :func:`sample`), until ``deadline`` (monotonic
+    seconds): the pairs asked by then are a prefix of the shuffle, so still a uniform sample."""
     p: dict[str, float] = {}
     for i, row in enumerate(rows):
+        if time.monotonic() > deadline:
+            print(f"time budget spent after {i} pairs", file=sys.stderr)
+            break
         source, span, evidence = passages(row)
         p[row["pair_id"]] = verifier.p_yes(source, span, [evidence])[0]
         if (i + 1) % 10 == 0:
@@ -178,8 +182,9 @@ def run(args: argparse.Namespace, spec: str) -> dict:
         print(f"a seeded sample of {len(rows)} pairs", file=sys.stderr)
     verifier = LLMVerifier.from_spec(spec, cache_path=args.cache, timeout=args.timeout, max_workers=1)
     started, load_before = time.time(), os.getloadavg()
-    p = ask(verifier, rows)
+    p = ask(verifier, rows, time.monotonic() + (args.budget_minutes * 60 if args.budget_minutes > 0 else float("inf")))
     seconds = time.time() - started
+    rows = [r for r in rows if r["pair_id"] in p]
     crit = {r["pair_id"]: criteria(r) for r in rows}
     halves = {h: [r for r in rows if r["half"] == h] for h in ("tune", "heldout")}
     result = {
@@ -189,7 +194,8 @@ def run(args: argparse.Namespace, spec: str) -> dict:
         "prompt": {"system": SYSTEM, "question": QUESTION}, "threshold": THRESHOLD,
         "labels": args.labels.name,
         "pairs": {"asked": len(rows), "sampled": len(rows) < labelled, "seed": args.seed,
-                  "how": "first --max-pairs of a seeded shuffle of the labelled pairs (both halves)"},
+                  "how": "first --max-pairs of a seeded shuffle of the labelled pairs (both halves), "
+                         "cut where --budget-minutes ran out", "budget_minutes": args.budget_minutes},
         "requests": verifier.requests, "cache_hits": verifier.hits, "fallbacks": verifier.fallbacks,
         "seconds_asking": round(seconds, 1),
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "server_threads": args.threads,
@@ -208,6 +214,8 @@ def main() -> None:
     parser.add_argument("--labels", type=Path, default=FIXTURE)
     parser.add_argument("--max-pairs", type=int, default=0, help="seeded uniform subsample (0: every pair)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--budget-minutes", type=float, default=0.0,
+                        help="stop asking after this long and report the pairs asked (0: no limit)")
     parser.add_argument("--threads", type=int, default=1, help="threads of the local SmolLM2 server")
     parser.add_argument("--timeout", type=float, default=300.0, help="seconds per request (a loaded CPU is slow)")
     parser.add_argument("--cache", type=Path, default=None, help="verdict cache (default <cache root>/llm-verdicts.sqlite)")
