@@ -138,7 +138,11 @@ def served_smollm2(threads: int) -> Iterator[tuple[str, int]]:
             yield f"llm:http://127.0.0.1:{port}/v1|SmolLM2-135M-Instruct", process.pid
         finally:
             process.terminate()
-            process.wait(timeout=30)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def sample(rows: list[dict], max_pairs: int, seed: int) -> list[dict]:
