@@ -2,7 +2,9 @@
 
 Shows why a mask counts as answerable (or not): each passage the engine proposes for the
 masked text, whether the evidence criterion accepts it, the acceptance path or the rule that
-rejected it, and the sentence relied on (:mod:`ramp_env.masking.verify`).
+rejected it, and the sentence relied on (:mod:`ramp_env.masking.verify`). With
+``--verifier llm:URL|MODEL`` the candidates the criterion accepts are also asked of a served
+model, and its answer (yes/no, P(yes)) is shown.
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         "--criterion", default="context", choices=("context", "fact"),
         help="evidence criterion, as the env's evidence_criterion (default context; fact is stricter)",
     )
+    parser.add_argument(
+        "--verifier", default=None, metavar="llm:URL|MODEL",
+        help="also ask a served model (OpenAI-compatible endpoint), as the env's evidence_verifier",
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per candidate instead of a table")
     add_corpus_args(parser)
     return parser
@@ -47,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     corpus = PreparedCorpus.open(args.corpus, cache_dir=args.cache_dir, progress=False)
     verdicts = ranked_evidence(
         corpus, args.passage_id, args.span, corpus.retriever(args.retriever), candidates=args.candidates,
-        criterion=args.criterion,
+        criterion=args.criterion, verifier=args.verifier,
     )
     out = sys.stdout
     if args.json:
@@ -63,7 +69,10 @@ def run(args: argparse.Namespace) -> int:
     out.write(f"{supported} of {len(verdicts)} candidates state the fact\n\n")
     for rank, v in enumerate(verdicts, start=1):
         mark = "EVIDENCE" if v.supported else "rejected"
-        out.write(f"{rank:>2}. {mark:<8} {v.path:<18} {v.evidence_id}\n")
+        llm = "" if v.llm is None else f"  llm: {'yes' if v.llm['accepted'] else 'no'}"
+        if v.llm is not None and "p_yes" in v.llm:
+            llm += f" (P(yes)={v.llm['p_yes']:.2f})"
+        out.write(f"{rank:>2}. {mark:<8} {v.path:<18} {v.evidence_id}{llm}\n")
         if v.sentences:
             out.write(f"    {' '.join(v.sentences)[:300]}\n")
     return 0

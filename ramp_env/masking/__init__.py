@@ -5,6 +5,7 @@
 * :mod:`~ramp_env.masking.perplexity`: perplexity-based masking (``mask_strategy="ppl"``; needs torch).
 * :mod:`~ramp_env.masking.near_duplicates`: near copies of a passage, and finding them through search.
 * :mod:`~ramp_env.masking.evidence`: which spans another passage states (``require_evidence``), through search.
+* :mod:`~ramp_env.masking.llm_verifier`: a served model that must also accept each evidence pair (``"llm:URL|MODEL"``).
 """
 
 from ramp_env.masking.near_duplicates import (

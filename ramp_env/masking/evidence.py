@@ -39,6 +39,17 @@ rejects those classes; on held-out two-reader labels its precision is higher and
 lower (``benchmarks/results/evidence_v2.json``). It is not the default yet: it supports far
 fewer spans (``benchmarks/results/evidence_pool.json``) and costs a parse per candidate.
 
+A reading verifier: ``verifier="llm:URL|MODEL"``
+-------------------------------------------------
+Either criterion may be followed by a verifier that must also accept a pair
+(:class:`EvidenceVerifier`): :class:`~ramp_env.masking.llm_verifier.LLMVerifier` asks a
+served model the readers' question, so ``"fact"`` + LLM or ``"context"`` + LLM. Only the
+candidates the criterion accepted are asked, in rank order, a few at a time, until
+:data:`MAX_EVIDENCE` are verified. The verifier's fingerprint (model, version, threshold; not
+its address) is part of the evidence cache's file name, so evidence verified by one model is
+never served as another's. Its calibration on the labelled pairs:
+``benchmarks/results/evidence_llm_verifier.json``.
+
 Through the search engine, never a corpus scan
 ----------------------------------------------
 For each span, one query asks the retriever for the passages that contain every
@@ -67,12 +78,14 @@ not have, or a near copy of the source is recomputed (with a warning), never use
 from __future__ import annotations
 
 import functools
+import hashlib
+import itertools
 import json
 import sqlite3
 import warnings
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ramp_env.corpus.passage import Passage
 from ramp_env.corpus.span_cache import SpanValueCache
@@ -100,6 +113,21 @@ CANDIDATES = 20  # passages verified per span
 MAX_EVIDENCE = 5  # evidence ids kept per span, best ranked first
 CRITERIA = ("context", "fact")  # see the module docs; "context" is version 1 of this module
 DEFAULT_CRITERION = "context"
+
+
+@runtime_checkable
+class EvidenceVerifier(Protocol):
+    """A second check a pair must also pass after the criterion (see "A reading verifier" in the
+    module docs); :class:`~ramp_env.masking.llm_verifier.LLMVerifier` is one.
+
+    ``fingerprint`` names its verdicts (it is part of the evidence cache's file name), and
+    ``accept_many(source, span, candidates)`` says for each candidate whether it states the fact.
+    """
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    def accept_many(self, source: Passage, span: SalientSpan, evidences: Sequence[Passage]) -> list[bool]: ...
 
 
 def _contains_tokens(haystack: Sequence[str], needle: Sequence[str]) -> bool:
@@ -254,6 +282,8 @@ class EvidenceIndex:
         candidates: passages verified per span. ``max_evidence``: ids kept per span.
         min_shared_terms: see :func:`states_fact`.
         criterion: ``"context"`` (default) or ``"fact"`` (see the module docs).
+        verifier: ``None``, an :class:`EvidenceVerifier`, or ``"llm:URL|MODEL"`` (verdicts cached in
+            memory only; :meth:`for_corpus` caches them next to the corpus) that must also accept a pair.
     """
 
     def __init__(
@@ -265,10 +295,16 @@ class EvidenceIndex:
         max_evidence: int = MAX_EVIDENCE,
         min_shared_terms: int = MIN_SHARED_TERMS,
         criterion: str = DEFAULT_CRITERION,
+        verifier: EvidenceVerifier | str | None = None,
     ) -> None:
         if criterion not in CRITERIA:
             raise InvalidOptionError(f"evidence criterion must be one of {CRITERIA}, got {criterion!r}")
         self.criterion = criterion
+        if verifier is not None:
+            from ramp_env.masking.llm_verifier import make_verifier  # the HTTP client only when asked for
+
+            verifier = make_verifier(verifier)
+        self.verifier: EvidenceVerifier | None = verifier
         if candidates < 1 or max_evidence < 1:
             raise InvalidOptionError(f"candidates and max_evidence must be >= 1, got {candidates}, {max_evidence}")
         self.retriever = retriever
@@ -288,11 +324,18 @@ class EvidenceIndex:
         """An index whose cache lives in ``corpus``'s directory (in memory for a custom backend
         or a read-only cache directory)."""
         cache = None
+        if isinstance(kwargs.get("verifier"), str):
+            from ramp_env.masking.llm_verifier import make_verifier
+
+            # verdicts depend on the texts and the model only; kept with the corpus like its evidence
+            kwargs["verifier"] = make_verifier(kwargs["verifier"], cache_path=Path(corpus.directory) / "llm-verdicts.sqlite")
         if backend is not None:
             criterion = kwargs.get("criterion", DEFAULT_CRITERION)
             name = f"evidence-{backend}-v{EVIDENCE_VERSION}.sqlite"
             if criterion != "context":
                 name = f"evidence-{backend}-{criterion}-v{FACT_CHECK_VERSION}.sqlite"
+            if kwargs.get("verifier") is not None:
+                name = name.replace(".sqlite", f"-{verifier_tag(kwargs['verifier'])}.sqlite")
             cache = EvidenceCache(Path(corpus.directory) / name)
             try:
                 cache.get("")  # opens (or creates) the file now, so a read-only or damaged cache is found early
@@ -324,14 +367,25 @@ class EvidenceIndex:
             return ()
         hits = search_candidates(self.retriever, required, ranking, self.candidates, exclude)
         fact = make_fact(passage, span, self.criterion, self.min_shared_terms)
+
+        def accepted_by_criterion() -> Iterator[Passage]:  # lazy: checked only until enough are found
+            for hit in hits:
+                candidate = Passage(hit.passage_id, hit.title, hit.text)
+                if hit.passage_id in exclude or not fact.stated_in(candidate):
+                    continue
+                if not self._copy_check(passage).is_copy(f"{hit.title}\n{hit.text}"):
+                    yield candidate
+
+        accepted = accepted_by_criterion()
         found: list[str] = []
-        for hit in hits:
-            if hit.passage_id in exclude or not fact.stated_in(Passage(hit.passage_id, hit.title, hit.text)):
-                continue
-            if not self._copy_check(passage).is_copy(f"{hit.title}\n{hit.text}"):
-                found.append(hit.passage_id)
-                if len(found) >= self.max_evidence:
-                    break
+        while len(found) < self.max_evidence:
+            batch = list(itertools.islice(accepted, self.max_evidence - len(found)))
+            if not batch:
+                break
+            if self.verifier is not None:  # asked a batch at a time: a served model answers them in parallel
+                verdicts = self.verifier.accept_many(passage, span, batch)
+                batch = [c for c, ok in zip(batch, verdicts) if ok]
+            found.extend(c.id for c in batch)
         return tuple(found)
 
     def _untrusted_rows(self, passage: Passage, rows: dict[tuple[int, int], tuple[str, ...]]) -> set[tuple[int, int]]:
@@ -422,6 +476,11 @@ class EvidenceIndex:
             self.cache.close()
 
 
+def verifier_tag(verifier: EvidenceVerifier) -> str:
+    """A short, file-name-safe name of ``verifier``'s verdicts (a hash of its fingerprint)."""
+    return "verified-" + hashlib.sha256(str(verifier.fingerprint).encode("utf-8")).hexdigest()[:12]
+
+
 def supported_spans(
     passage: Passage, spans: Sequence[SalientSpan], retriever: Retriever, **kwargs: Any
 ) -> list[SalientSpan]:
@@ -441,6 +500,7 @@ __all__ = [
     "CheckedFact",
     "EvidenceCache",
     "EvidenceIndex",
+    "EvidenceVerifier",
     "Fact",
     "candidate_query",
     "context_terms",
@@ -449,4 +509,5 @@ __all__ = [
     "states_fact",
     "subject_of",
     "supported_spans",
+    "verifier_tag",
 ]
