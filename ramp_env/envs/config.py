@@ -294,6 +294,14 @@ class RAMPTaskOptions(EnvOptions):
             "(stricter: the same fact about the same subject, from a dependency parse)."
         ),
     )
+    evidence_verifier: str | None = field(
+        default=None,
+        metadata=doc(
+            '``None`` or ``"llm:URL|MODEL"``: a served model (any OpenAI-compatible server) must also judge that '
+            "each evidence passage the criterion accepted states the masked fact "
+            "(:mod:`ramp_env.masking.llm_verifier`; its key only from ``RAMP_ENV_VERIFIER_API_KEY``)."
+        ),
+    )
     show_title: bool = field(
         default=True,
         metadata=doc(
@@ -331,6 +339,10 @@ class RAMPTaskOptions(EnvOptions):
         if self.task_pool is not None:
             pool_size(self.task_pool, 1)  # a bad value fails here, before the corpus is prepared
         check_choice("evidence_criterion", self.evidence_criterion, EVIDENCE_CRITERIA)
+        if self.evidence_verifier is not None:
+            from ramp_env.masking.llm_verifier import parse_verifier_spec  # the HTTP client only when asked for
+
+            parse_verifier_spec(self.evidence_verifier)  # a malformed spec fails here, before the corpus
         check_tasks(self.tasks, self.split)
 
 

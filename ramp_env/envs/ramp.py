@@ -179,6 +179,7 @@ class RAMPEnv(BenchmarkSplitMixin, SearchAnswerEnv[MaskedTask]):
             self._evidence_cache_name(cfg.retriever),
             near_duplicates=lambda p: self.near_duplicates.ids(p.id, p.text),
             criterion=cfg.evidence_criterion,
+            verifier=cfg.evidence_verifier,
         )
         # strategies that cache per-corpus data (the perplexity one) learn where the corpus lives
         bind_corpus = getattr(self.mask_strategy, "bind_corpus", None)

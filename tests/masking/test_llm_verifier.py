@@ -370,3 +370,28 @@ def test_a_verifier_pickles_for_vector_envs(mock_server: tuple[str, Reply], tmp_
     assert verifier.accept_many(SOURCE, ARCTIC, [EVIDENCE]) == [True]
     copy = pickle.loads(pickle.dumps(verifier))
     assert copy.accept_many(SOURCE, ARCTIC, [EVIDENCE]) == [True] and len(reply.requests) == 1
+
+
+# -- the env option -------------------------------------------------------------------------------
+
+
+def test_the_env_option_is_checked_before_the_corpus_is_opened() -> None:
+    from ramp_env.envs.config import RAMPConfig
+
+    with pytest.raises(InvalidOptionError, match="no 'llm:' prefix"):
+        RAMPConfig(evidence_verifier="http://127.0.0.1:1/v1|m")
+    assert RAMPConfig(evidence_verifier="llm:http://127.0.0.1:1/v1|m").evidence_verifier.endswith("|m")
+
+
+def test_the_env_asks_the_served_model_about_its_evidence(mock_server: tuple[str, Reply], make_env) -> None:
+    url, reply = mock_server
+    reply.body = chat_reply("Yes")
+    env = make_env(evidence_verifier=f"llm:{url}|m", span_extractor="rules")
+    try:
+        env.reset(seed=0)
+        assert reply.requests, "no evidence was sent to the verifier"
+        assert env.task.evidence_ids and all(env.task.evidence_ids)
+        asked = reply.requests[0]["body"]
+        assert asked["model"] == "m" and env.task.title in json.dumps(asked)
+    finally:
+        env.close()
