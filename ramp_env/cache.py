@@ -36,6 +36,7 @@ import socket
 import sqlite3
 import stat
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -457,3 +458,26 @@ def connect_shared_sqlite(
         delay = min(2 * delay, 0.1)
     conn.execute("PRAGMA synchronous=NORMAL")
     return conn
+
+
+class SQLiteStoreOwner:
+    """Mixin of the objects that keep a lazily opened SQLite store in ``self._store`` and guard
+    their caches with ``self._lock`` (the reward judges, the LLM evidence verifier).
+
+    Such objects travel to vector-env workers and Ray actors by pickle, and neither a SQLite
+    connection nor a lock pickles: the copy gets no store (it reopens the file on first use)
+    and a fresh lock. Subclasses that drop more (a loaded model) extend ``__getstate__``.
+    """
+
+    _store: Any
+    _lock: threading.Lock
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_store"] = None
+        state["_lock"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()

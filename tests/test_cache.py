@@ -4,13 +4,22 @@ Shared SQLite caches: processes that open a new file together all succeed."""
 from __future__ import annotations
 
 import multiprocessing
+import pickle
 import sqlite3
+import threading
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from ramp_env.cache import atomic_path, atomic_write_text, cache_root, connect_shared_sqlite, file_fingerprint
+from ramp_env.cache import (
+    SQLiteStoreOwner,
+    atomic_path,
+    atomic_write_text,
+    cache_root,
+    connect_shared_sqlite,
+    file_fingerprint,
+)
 
 
 def test_failed_write_keeps_the_previous_file(tmp_path: Path) -> None:
@@ -96,3 +105,20 @@ def test_errors_other_than_a_lock_are_raised(tmp_path: Path) -> None:
     bad.write_bytes(b"not a database" * 100)
     with pytest.raises(sqlite3.DatabaseError):
         connect_shared_sqlite(bad)
+
+
+class _Owner(SQLiteStoreOwner):
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._store: sqlite3.Connection | None = connect_shared_sqlite(path, check_same_thread=False)
+        self._lock = threading.Lock()
+
+
+def test_a_store_owner_pickles_without_its_connection_and_gets_a_new_lock(tmp_path: Path) -> None:
+    owner = _Owner(tmp_path / "s.sqlite")
+    with owner._lock:  # a held lock must not travel: the copy's lock is free
+        copy = pickle.loads(pickle.dumps(owner))
+    assert copy.path == owner.path and copy._store is None
+    assert copy._lock is not owner._lock and copy._lock.acquire(blocking=False)
+    assert owner._store is not None  # the original keeps its connection
+    owner._store.close()

@@ -45,6 +45,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from ramp_env.cache import SQLiteStoreOwner
 from ramp_env.corpus.passage import Passage
 from ramp_env.errors import InvalidOptionError, RampEnvError
 from ramp_env.masking.fact_context import PARENTHESES, sentence_bounds, sentences
@@ -195,7 +196,7 @@ class LLMVerdict:
                 "verifier_version": VERIFIER_VERSION}
 
 
-class LLMVerifier:
+class LLMVerifier(SQLiteStoreOwner):  # picklable for vector envs
     """Asks a served model whether a candidate passage states a masked fact (see the module docs).
 
     Args:
@@ -306,17 +307,6 @@ class LLMVerifier:
         if self._store is not None:
             self._store.close()
             self._store = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        # picklable for vector envs: the connection and the lock are reopened
-        state = self.__dict__.copy()
-        state["_store"] = None
-        state["_lock"] = None
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
 
 
 def make_verifier(

@@ -23,9 +23,9 @@ from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-from ramp_env.cache import check_trusted
+from ramp_env.cache import SQLiteStoreOwner, check_trusted
 from ramp_env.errors import InvalidOptionError
 from ramp_env.text.normalize import normalize_answer
 
@@ -93,7 +93,7 @@ class _ScoreStore:
             self._conn = None
 
 
-class CachedJudge(ABC):
+class CachedJudge(SQLiteStoreOwner, ABC):
     """Base class of the built-in judges: shortcuts, an LRU cache and an optional SQLite cache.
 
     Args:
@@ -193,17 +193,6 @@ class CachedJudge(ABC):
         with self._lock:
             self._memory.clear()
             self.hits = self.misses = 0
-
-    def __getstate__(self) -> dict[str, Any]:
-        # picklable for vector envs: connections and locks are reopened, loaded models reloaded
-        state = self.__dict__.copy()
-        state["_store"] = None
-        state["_lock"] = None
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        self._lock = threading.Lock()
 
     def __call__(self, prediction: str, gold: str) -> float:
         """Score one pair (so a judge is also a per-mask scorer)."""
