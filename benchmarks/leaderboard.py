@@ -36,6 +36,7 @@ import numpy as np
 
 import ramp_env  # noqa: F401  (registers the env ids)
 from ramp_env.cache import atomic_write_json, cache_root
+from ramp_env.errors import NoTaskError
 from ramp_env.evaluation.harness import evaluate
 from ramp_env.evaluation.leaderboard import mean_ci95
 from ramp_env.evaluation.runner import episode_seed
@@ -133,6 +134,23 @@ def eligibility(env: gym.Env, sample: int, seed: int) -> dict:
     }
 
 
+def drawable_masks(env_kwargs: dict, masks: list[int], seed: int) -> tuple[list[int], dict[str, str]]:
+    """The mask counts a setting can make tasks for, and why the others cannot (the env's
+    ``NoTaskError``: e.g. too few passages have 4 spans the stricter criterion supports)."""
+    env = gym.make("RAMP-v0", **env_kwargs)
+    ok, undrawable = [], {}
+    try:
+        for k in masks:
+            try:
+                env.reset(seed=episode_seed(seed, k, 0), options={"num_masks": k})
+                ok.append(k)
+            except NoTaskError as exc:
+                undrawable[str(k)] = str(exc)
+    finally:
+        env.close()
+    return ok, undrawable
+
+
 def _cells(row: dict | None) -> str:
     return f"{row['mean_reward']:.3f} ± {row['ci95']:.3f} | {row['mask_accuracy']:.3f}" if row else "- | -"
 
@@ -206,8 +224,9 @@ def main() -> None:
     }
     for setting, options in SETTINGS.items():
         env_kwargs = {**options, "progress": False}
+        masks, undrawable = drawable_masks(env_kwargs, args.masks, args.seed)
         evaluation = evaluate(
-            args.agents, args.episodes, num_masks=args.masks, seed=args.seed, env_kwargs=env_kwargs,
+            args.agents, args.episodes, num_masks=masks, seed=args.seed, env_kwargs=env_kwargs,
             out_dir=work / setting, progress=True,
         )
         rows = []
@@ -224,12 +243,12 @@ def main() -> None:
             })
         env = gym.make("RAMP-v0", **env_kwargs)
         try:
-            checks = answerable(env, args.masks, min(args.episodes, 100), args.seed)
+            checks = answerable(env, masks, min(args.episodes, 100), args.seed)
             elig = eligibility(env, args.sample, seed=12345)
         finally:
             env.close()
         summary["settings"][setting] = {
-            "env_kwargs": options, "leaderboard": rows, "gold_elsewhere": checks, "eligibility": elig,
+            "env_kwargs": options, "undrawable_masks": undrawable, "leaderboard": rows, "gold_elsewhere": checks, "eligibility": elig,
         }
         atomic_write_json(out, summary)  # partial results survive an interrupted second setting
     summary["wall_seconds"] = round(time.time() - started, 1)

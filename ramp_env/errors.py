@@ -26,8 +26,13 @@ class DataFormatError(RampEnvError, ValueError):
     """A file or record the user gave is malformed; the message names the file (and line)."""
 
 
+class NoTaskError(RampEnvError, RuntimeError):
+    """The env's options leave no passage that can make the task asked for (too many masks for the
+    corpus, or too strict an evidence criterion): the message says what to relax."""
+
+
 class RampEnvWarning(UserWarning):
     """Base class of every warning ramp-env issues (``warnings.filterwarnings`` on it silences them all)."""
 
 
-__all__ = ["DataFormatError", "InvalidOptionError", "RampEnvError", "RampEnvWarning"]
+__all__ = ["DataFormatError", "InvalidOptionError", "NoTaskError", "RampEnvError", "RampEnvWarning"]

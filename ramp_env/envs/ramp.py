@@ -12,6 +12,7 @@ from ramp_env.actions import ParsedAction
 from ramp_env.envs.base import SearchAnswerEnv
 from ramp_env.envs.benchmark_split import BenchmarkSplitMixin
 from ramp_env.envs.config import MAX_NUM_MASKS, RAMPConfig, check_int, options_doc
+from ramp_env.errors import NoTaskError
 from ramp_env.masking import MaskedTask, make_mask_strategy, mask_passage, maskable_spans
 from ramp_env.masking.evidence import EvidenceIndex
 from ramp_env.masking.near_duplicates import CopyCheck, NearDuplicateFinder
@@ -273,9 +274,12 @@ class RAMPEnv(BenchmarkSplitMixin, SearchAnswerEnv[MaskedTask]):
                 self.pool_monitor.record(k, attempt + 1, candidates)
                 return task
         checked = self.require_evidence != "none"
-        raise RuntimeError(
+        relax = " or pass require_evidence='none'" if checked else ""
+        if checked and self.config.evidence_criterion != "context":
+            relax = f", use evidence_criterion='context' (more spans supported){relax}"
+        raise NoTaskError(
             f"found no passage with {k} maskable spans{' supported by evidence' if checked else ''} in "
-            f"{_SAMPLING_ATTEMPTS} draws; lower num_masks" + (" or pass require_evidence='none'" if checked else "")
+            f"{_SAMPLING_ATTEMPTS} draws; lower num_masks{relax}"
         )
 
     def _next_task(self, options: dict[str, Any], seeded: bool) -> MaskedTask:

@@ -349,3 +349,17 @@ def test_the_ending_step_reveals_gold_answers_and_scores(make_env, ending: str) 
     assert info["answers"] == gold
     assert info["per_mask_scores"] == ([1.0, 0.0] if ending == "answer" else [0.0, 0.0])
     assert "evidence_ids" not in info  # evidence stays with answers_in_info=True
+
+
+def test_options_that_leave_no_task_raise_a_package_error_naming_what_to_relax(make_env) -> None:
+    from ramp_env.errors import NoTaskError
+
+    env = make_env(num_masks=1, evidence_criterion="fact", task_pool=3)
+    try:
+        # a one-passage pool whose evidence cannot pass the fact check: every draw fails
+        env.unwrapped._make_task = lambda row, k: None  # type: ignore[method-assign]
+        with pytest.raises(NoTaskError, match="evidence_criterion='context'.*require_evidence='none'") as info:
+            env.reset(seed=0)
+        assert isinstance(info.value, RuntimeError)  # what callers caught before the package base
+    finally:
+        env.close()

@@ -21,6 +21,8 @@ from ramp_env.corpus.integrity import CacheIntegrityError
 from ramp_env.corpus.loaders import CorpusFormatError, _QuotingError
 from ramp_env.envs.base import EnvClosedError
 from ramp_env.envs.config import UnknownOptionError
+from ramp_env.errors import DataFormatError, InvalidOptionError, NoTaskError, RampEnvError, RampEnvWarning
+from ramp_env.masking.llm_verifier import VerifierServerError
 from ramp_env.masking.pool_monitor import SmallPoolWarning
 from ramp_env.qa.loaders import QAFormatError
 from ramp_env.rewards.judges.http import JudgeServerError, _BadReply, _HTTPStatusError
@@ -43,6 +45,12 @@ EXAMPLES: dict[type[BaseException], BaseException] = {
     SmallPoolWarning: SmallPoolWarning("RAMP-v0 at 4 masks: about 170 distinct passages"),
     UnknownOptionError: UnknownOptionError("RAMPEnv has no option 'num_mask'; did you mean 'num_masks'?"),
     EnvClosedError: EnvClosedError("step() on a closed RAMPEnv; make a new env"),
+    RampEnvError: RampEnvError("something the package reports on purpose"),
+    InvalidOptionError: InvalidOptionError("top_k must be >= 1, got 0"),
+    DataFormatError: DataFormatError("corpus has duplicate passage id 'a'"),
+    NoTaskError: NoTaskError("found no passage with 4 maskable spans supported by evidence in 1000 draws"),
+    RampEnvWarning: RampEnvWarning("a warning of the package"),
+    VerifierServerError: VerifierServerError("the verifier server failed after 2 attempts"),
 }
 
 
