@@ -193,6 +193,13 @@ class RewardOptions(EnvOptions):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if isinstance(self.reward, str):
+            from ramp_env.rewards.base import REWARDS  # here, not at import: the rewards pull in numpy-heavy scorers
+
+            if self.reward not in REWARDS:
+                raise InvalidOptionError(f"unknown reward {self.reward!r}; expected one of {sorted(REWARDS)} or a callable")
+        elif not (callable(self.reward) or callable(getattr(self.reward, "score", None))):  # a Judge has score()
+            raise InvalidOptionError(f"reward must be a name, a judge or a callable(prediction, gold), got {self.reward!r}")
         penalty = self.format_penalty
         number = not isinstance(penalty, bool) and isinstance(penalty, int | float | np.integer | np.floating)
         if not number or not math.isfinite(float(penalty)) or penalty < 0:

@@ -192,3 +192,21 @@ def test_the_configs_are_importable_from_the_package() -> None:
     assert ramp_env.RAMPLiteConfig is RAMPLiteConfig
     with pytest.raises(AttributeError, match="no attribute 'RAMPConfigs'"):
         ramp_env.RAMPConfigs  # noqa: B018
+
+
+def test_a_bad_reward_fails_in_the_config_and_judges_without_call_pass() -> None:
+    from ramp_env.envs.config import RAMPConfig
+    from ramp_env.errors import InvalidOptionError
+
+    with pytest.raises(InvalidOptionError, match="unknown reward 'nonsense'"):
+        RAMPConfig(reward="nonsense")
+    with pytest.raises(InvalidOptionError, match="got 5"):
+        RAMPConfig(reward=5)
+
+    class ScoreOnlyJudge:
+        name = "mine"
+
+        def score(self, predictions, golds):
+            return [1.0 for _ in predictions]
+
+    assert isinstance(RAMPConfig(reward=ScoreOnlyJudge()).reward, ScoreOnlyJudge)
