@@ -31,8 +31,11 @@ class NoTaskError(RampEnvError, RuntimeError):
     corpus, or too strict an evidence criterion): the message says what to relax."""
 
 
-class RampEnvWarning(UserWarning):
-    """Base class of every warning ramp-env issues (``warnings.filterwarnings`` on it silences them all)."""
+class RampEnvWarning(RampEnvError, UserWarning):
+    """Base class of every warning ramp-env issues (``warnings.filterwarnings`` on it silences them all).
+
+    A warning class is an exception class too (``-W error`` raises it), so it also derives from
+    :class:`RampEnvError`: ``except RampEnvError`` catches a package warning turned into an error."""
 
 
 __all__ = ["DataFormatError", "InvalidOptionError", "NoTaskError", "RampEnvError", "RampEnvWarning"]
