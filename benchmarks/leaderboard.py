@@ -224,9 +224,9 @@ def main() -> None:
     }
     for setting, options in SETTINGS.items():
         env_kwargs = {**options, "progress": False}
-        masks, undrawable = drawable_masks(env_kwargs, args.masks, args.seed)
+        counts, undrawable = drawable_masks(env_kwargs, args.masks, args.seed)
         evaluation = evaluate(
-            args.agents, args.episodes, num_masks=masks, seed=args.seed, env_kwargs=env_kwargs,
+            args.agents, args.episodes, num_masks=counts, seed=args.seed, env_kwargs=env_kwargs,
             out_dir=work / setting, progress=True,
         )
         rows = []
@@ -243,7 +243,7 @@ def main() -> None:
             })
         env = gym.make("RAMP-v0", **env_kwargs)
         try:
-            checks = answerable(env, masks, min(args.episodes, 100), args.seed)
+            checks = answerable(env, counts, min(args.episodes, 100), args.seed)
             elig = eligibility(env, args.sample, seed=12345)
         finally:
             env.close()
