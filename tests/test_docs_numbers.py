@@ -178,3 +178,14 @@ def test_what_is_not_a_quoted_number() -> None:
     text = ("Qwen2.5-1.5B at `--top_k 3.0` scored +0.023 more, a list scores <= 0.35 and at least 70% "
             "of RAMP-v0 tasks; 1.6 s and 2,296 passages and 12.5%.")
     assert quoted_numbers(text) == ["1.6", "2,296", "12.5"]
+
+
+def test_every_results_file_is_in_the_index() -> None:
+    """``benchmarks/results/INDEX.md`` names every results file (current or superseded), so a
+    newcomer can tell what each is and which script made it."""
+    results = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+    index = (results / "INDEX.md").read_text(encoding="utf-8")
+    files = [p for p in results.iterdir() if p.name != "INDEX.md" and p.name != "superseded"]
+    files += list((results / "superseded").iterdir())
+    missing = sorted(p.name for p in files if f"`{p.name}`" not in index and f"`{p.name}/`" not in index)
+    assert missing == [], f"add these to benchmarks/results/INDEX.md: {missing}"
