@@ -86,7 +86,6 @@ def _read_rows(lines: Iterable[str], path: Path, store: PassageStore) -> list[li
 
 def _refuse(path: Path, why: str) -> None:
     logger.warning("span seed %s not used: %s; extracting spans instead", path, why)
-    return None
 
 
 def write_seed(path: Path, store: PassageStore, spans: Iterable[list[SalientSpan]], extractor_key: str) -> int:

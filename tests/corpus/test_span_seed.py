@@ -26,7 +26,7 @@ def _corpus_and_seed(tmp_path: Path) -> tuple[PreparedCorpus, str, list]:
 
 
 def test_a_matching_seed_replaces_extraction(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    corpus, key, live = _corpus_and_seed(tmp_path)
+    corpus, _, live = _corpus_and_seed(tmp_path)
     monkeypatch.setattr(prepared_module, "seed_path", lambda k: seed_path(k, tmp_path / "seeds"))
 
     def no_extraction(*args: object) -> None:

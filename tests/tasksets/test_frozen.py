@@ -176,9 +176,8 @@ def test_the_shipped_test_set_rebuilds_byte_for_byte_from_the_default_corpus() -
 
 def test_held_out_env_and_specs_of_the_training_examples(built: Path, make_env, tmp_path: Path) -> None:
     from agents.llm.rollout import held_out_specs, seeded_specs
-    from ramp_env.tasksets import held_out_env_kwargs
-
     from ramp_env.envs.benchmark_split import check_tasks
+    from ramp_env.tasksets import held_out_env_kwargs
 
     assert held_out_env_kwargs("default") == {"tasks": "test", "split": "test"}
     assert held_out_env_kwargs(tmp_path / "corpus.jsonl") == {"split": "test"}
