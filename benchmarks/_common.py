@@ -100,3 +100,18 @@ def machine(note: str = SHARED_MACHINE) -> dict[str, Any]:
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "note": note,
     }
+
+
+def wilson(k: int, n: int) -> list[float] | None:
+    """95% Wilson interval of ``k`` successes in ``n`` (``None`` when ``n`` is 0), rounded for reports."""
+    from scipy.stats import binomtest
+
+    if n == 0:
+        return None
+    ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    return [round(float(ci.low), 3), round(float(ci.high), 3)]
+
+
+def rate(k: int, n: int) -> dict:
+    """A proportion as reported in results files: value, counts and its Wilson interval."""
+    return {"value": round(k / n, 3) if n else None, "k": k, "n": n, "ci95": wilson(k, n)}

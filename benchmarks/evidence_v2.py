@@ -20,7 +20,7 @@ import platform
 import time
 from pathlib import Path
 
-from scipy.stats import binomtest
+from _common import rate  # this folder's shared helpers (on sys.path when run as a script)
 
 from ramp_env.cache import atomic_path
 from ramp_env.corpus.passage import Passage
@@ -30,16 +30,6 @@ from ramp_env.text.spans import SalientSpan, SpanType
 
 FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "masking" / "fixtures" / "evidence_labels_v2.jsonl"
 
-
-def wilson(k: int, n: int) -> list[float] | None:
-    if n == 0:
-        return None
-    ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
-    return [round(float(ci.low), 3), round(float(ci.high), 3)]
-
-
-def rate(k: int, n: int) -> dict:
-    return {"value": round(k / n, 3) if n else None, "k": k, "n": n, "ci95": wilson(k, n)}
 
 
 def load(path: Path) -> list[dict]:

@@ -9,7 +9,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -32,6 +31,7 @@ from ramp_env.masking.llm_verifier import (
 )
 from ramp_env.masking.verify import ranked_evidence, verify_evidence
 from ramp_env.text.spans import SalientSpan, SpanType
+from tests.agents.llm.test_openai_agent import free_port, wait_until_serving
 
 FACT = "The Barents Sea is a marginal sea of the Arctic Ocean, off the northern coasts of Norway and Russia."
 ROWS = [
@@ -45,12 +45,6 @@ ROWS = [
 SOURCE = Passage("src", ROWS[0]["title"], ROWS[0]["text"])
 EVIDENCE = Passage("ev", ROWS[1]["title"], ROWS[1]["text"])
 ARCTIC = SalientSpan(FACT.index("Arctic Ocean"), FACT.index("Arctic Ocean") + len("Arctic Ocean"), SpanType.PLACE)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 # -- the spec string -------------------------------------------------------------------------
@@ -305,8 +299,6 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         gguf = smollm2_gguf_path()
     except (ModuleNotFoundError, FileNotFoundError) as exc:
         pytest.skip(str(exc))
-    import httpx
-
     port = free_port()
     with open(tmp_path_factory.mktemp("llama-server") / "server.log", "w+") as log:
         process = subprocess.Popen(
@@ -315,16 +307,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             stdout=log, stderr=subprocess.STDOUT,
         )
         try:
-            deadline = time.monotonic() + 300
-            while True:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    log.seek(0)
-                    pytest.fail(f"llama.cpp server did not start:\n{log.read()[-3000:]}")
-                try:
-                    if httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=5).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    time.sleep(0.5)
+            wait_until_serving(f"http://127.0.0.1:{port}/v1", process, log)
             yield f"llm:http://127.0.0.1:{port}/v1|smollm2"
         finally:
             process.terminate()
