@@ -51,3 +51,19 @@ def test_no_package_imports_a_private_name() -> None:
 def test_the_private_import_check_sees_one(tmp_path: Path) -> None:
     (tmp_path / "m.py").write_text("from ramp_env.cache import _secret, public\n", encoding="utf-8")
     assert private_imports(tmp_path, base=tmp_path) == ["m.py:1 ramp_env.cache._secret"]
+
+
+def test_no_project_file_names_a_deprecated_path() -> None:
+    """The import check above loads a list of modules; this one reads every file, so a module
+    added later (and imported lazily) cannot bring a deprecated path back unnoticed."""
+    shims = {ROOT / "ramp_env" / "rewards" / "normalize.py", ROOT / "ramp_env" / "wrappers" / "candidates.py"}
+    found = []
+    for folder in ("ramp_env", "agents", "examples", "benchmarks", "integrations", "exercises"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if path in shims:
+                continue
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = [node.module or ""] if isinstance(node, ast.ImportFrom) else (
+                    [a.name for a in node.names] if isinstance(node, ast.Import) else [])
+                found += [f"{path.relative_to(ROOT)}:{node.lineno} {n}" for n in names if n in OLD_PATHS]
+    assert found == []

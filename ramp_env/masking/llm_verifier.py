@@ -36,7 +36,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import sqlite3
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -50,8 +52,10 @@ from ramp_env.corpus.passage import Passage
 from ramp_env.errors import InvalidOptionError, RampEnvError
 from ramp_env.masking.fact_context import PARENTHESES, sentence_bounds, sentences
 from ramp_env.rewards.judges.http import HTTPJudge, JudgeServerError
-from ramp_env.rewards.normalize import normalize_answer
+from ramp_env.text.normalize import normalize_answer
 from ramp_env.text.spans import SalientSpan
+
+logger = logging.getLogger(__name__)
 
 # bump when the prompt, the evidence excerpt or the verdict rule changes: cached verdicts are then ignored
 VERIFIER_VERSION = 1
@@ -157,16 +161,27 @@ class _ChatClient(HTTPJudge):
 
 
 class _VerdictStore:
-    """``key -> p_yes`` in a SQLite file several processes share."""
+    """``key -> p_yes`` in a SQLite file several processes share; in memory when the file cannot
+    be written (a shared read-only cache, a full disk), as the evidence cache does."""
+
+    _TABLE = "CREATE TABLE IF NOT EXISTS llm_verdicts (key TEXT PRIMARY KEY, p_yes REAL NOT NULL)"
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         from ramp_env.cache import connect_shared_sqlite
 
         self.path = Path(path).expanduser()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._conn = connect_shared_sqlite(self.path, check_same_thread=False)
-        with self._conn:
-            self._conn.execute("CREATE TABLE IF NOT EXISTS llm_verdicts (key TEXT PRIMARY KEY, p_yes REAL NOT NULL)")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._conn = connect_shared_sqlite(self.path, check_same_thread=False)
+            with self._conn:
+                self._conn.execute(self._TABLE)
+        except (sqlite3.DatabaseError, OSError) as exc:
+            self._to_memory(exc)
+
+    def _to_memory(self, exc: BaseException) -> None:
+        logger.warning("verifier verdicts not cached on disk (%s: %s); kept in memory for this process", self.path, exc)
+        self._conn = sqlite3.connect(":memory:", check_same_thread=False)
+        self._conn.execute(self._TABLE)
 
     def get(self, key: str) -> float | None:
         row = self._conn.execute("SELECT p_yes FROM llm_verdicts WHERE key = ?", (key,)).fetchone()
@@ -176,8 +191,15 @@ class _VerdictStore:
         return None
 
     def put_many(self, values: dict[str, float]) -> None:
-        with self._conn:  # one transaction
-            self._conn.executemany("INSERT OR REPLACE INTO llm_verdicts VALUES (?, ?)", list(values.items()))
+        rows = list(values.items())
+        try:
+            with self._conn:  # one transaction
+                self._conn.executemany("INSERT OR REPLACE INTO llm_verdicts VALUES (?, ?)", rows)
+        except sqlite3.DatabaseError as exc:  # became read-only or full: keep this process's verdicts
+            self._conn.close()
+            self._to_memory(exc)
+            with self._conn:
+                self._conn.executemany("INSERT OR REPLACE INTO llm_verdicts VALUES (?, ?)", rows)
 
     def close(self) -> None:
         self._conn.close()

@@ -378,3 +378,24 @@ def test_the_env_asks_the_served_model_about_its_evidence(mock_server: tuple[str
         assert asked["model"] == "m" and env.task.title in json.dumps(asked)
     finally:
         env.close()
+
+
+def test_an_unwritable_verdict_cache_keeps_verdicts_in_memory(
+    mock_server: tuple[str, Reply], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A shared read-only cache (SQLite cannot write the file) costs the disk cache, never the run."""
+    import sqlite3
+
+    import ramp_env.cache
+
+    def read_only(*args: Any, **kwargs: Any) -> Any:
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(ramp_env.cache, "connect_shared_sqlite", read_only)
+    url, reply = mock_server
+    reply.body = chat_reply("Yes")
+    verifier = LLMVerifier(url, "m", cache_path=tmp_path / "v.sqlite")
+    [first] = verifier.verdicts(SOURCE, ARCTIC, [EVIDENCE])
+    assert first.accepted and "kept in memory" in caplog.text
+    assert verifier.verdicts(SOURCE, ARCTIC, [EVIDENCE]) == [first] and len(reply.requests) == 1
+    verifier.close()
