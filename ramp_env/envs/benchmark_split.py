@@ -116,9 +116,13 @@ class BenchmarkSplitMixin:
 
     def _check_task_set(self) -> None:
         assert self.task_set is not None
+        # checking a task reads and hashes its passage: the masked task is made from it then, so
+        # playing the task later never reads and hashes the passage again (made afresh on every
+        # open, an unpickled env's included: each corpus opened is checked)
+        self._frozen_cache = {}
         for tasks in self.task_set.tasks.values():
             for task in tasks:
-                self._frozen_passage(task)
+                self._frozen_masked_task(task)
 
     def _frozen_passage(self, task: FrozenTask) -> Any:
         assert self.task_set is not None
