@@ -131,8 +131,9 @@ class LazySpanTable:
 
     # -- reading ------------------------------------------------------------------------------
 
-    def get(self, rowid: int) -> list[SalientSpan]:
-        """Spans of passage ``rowid``: from a cache if there, else extracted now and cached."""
+    def get(self, rowid: int, text: str | None = None) -> list[SalientSpan]:
+        """Spans of passage ``rowid``: from a cache if there, else extracted now and cached.
+        ``text``: that passage's text when the caller has just read it from the store (not read again)."""
         rowid = int(rowid)
         if not 1 <= rowid <= len(self.store):
             raise IndexError(f"no passage at row {rowid} (store has {len(self.store)})")
@@ -140,10 +141,11 @@ class LazySpanTable:
             if rowid in self._memory:
                 return list(self._memory[rowid])
             if self.eager is not None:
-                return self.eager.get(rowid)
+                return self.eager.get(rowid, text)
             conn = self._connection()
             source = conn if conn is not None else self._readonly
-            text = self.store.get(rowid).text
+            if text is None:
+                text = self.store.get(rowid).text
             stale = False
             if source is not None:
                 row = source.execute("SELECT spans FROM spans WHERE rowid = ?", (rowid,)).fetchone()

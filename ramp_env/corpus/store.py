@@ -166,7 +166,9 @@ class SpanTable:
         conn.close()
         return rows
 
-    def get(self, rowid: int) -> list[SalientSpan]:
+    def get(self, rowid: int, text: str | None = None) -> list[SalientSpan]:
+        """Spans of passage ``rowid``. ``text``: that passage's text when the caller has just read it
+        from the store (an env drawing a task does), so the check does not read it a second time."""
         with _damage_is_an_error(self.path):
             row = self._conn.execute("SELECT spans FROM spans WHERE rowid = ?", (int(rowid),)).fetchone()
         if row is None:
@@ -176,7 +178,9 @@ class SpanTable:
         except (ValueError, TypeError, KeyError) as exc:
             problem: str | None = f"row {rowid} holds no valid spans ({exc})"
         else:
-            problem = None if self.store is None else span_problem(spans, self.store.get(rowid).text)
+            if self.store is not None and text is None:
+                text = self.store.get(rowid).text
+            problem = None if text is None else span_problem(spans, text)
             problem = problem and f"row {rowid}: {problem}"
         if problem:
             raise CacheIntegrityError(self.path, problem, rebuild_command(self.path.parent))

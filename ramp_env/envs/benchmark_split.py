@@ -62,12 +62,15 @@ class BenchmarkSplitMixin:
         # set by _open_split; None until then (and in subclasses that open their own resources)
         self.task_set: TaskSet | None = None
         self.passage_split: PassageSplit | None = None
+        self._side: np.ndarray | None = None  # bool per row (index row - 1): on this env's side
 
     def _open_split(self) -> None:
         """Called by ``_open_resources`` right after the retriever exists."""
         cfg = self.config
         self.task_set = load_task_set(cfg.tasks) if cfg.tasks is not None else None
         self.passage_split = PassageSplit.for_corpus(self.corpus, cfg.progress) if self.split else None
+        # once per env: PassageSplit.mask("train") negates the whole test mask on every call
+        self._side = None if self.passage_split is None else self.passage_split.mask(self.split)
         if self.split == "train":
             assert self.passage_split is not None
             self.retriever = restrict(self.retriever, self.passage_split.ids("test", self.corpus))
@@ -84,15 +87,15 @@ class BenchmarkSplitMixin:
 
     def _on_side(self, rows: np.ndarray) -> np.ndarray:
         """The rows (1-based) of ``rows`` on this env's side of the split."""
-        if self.passage_split is None or self.split is None:
+        if self._side is None:
             return rows
-        return rows[self.passage_split.mask(self.split)[rows - 1]]
+        return rows[self._side[rows - 1]]
 
     def _side_draw(self, draw: Callable[[np.random.Generator], int]) -> Callable[[np.random.Generator], int]:
         """``draw`` redrawn until its row is on this env's side (task pools draw any corpus row)."""
-        if self.passage_split is None or self.split is None:
+        side = self._side
+        if side is None:
             return draw
-        side = self.passage_split.mask(self.split)
 
         def on_side(rng: np.random.Generator) -> int:
             for _ in range(_SIDE_DRAWS):
@@ -113,9 +116,13 @@ class BenchmarkSplitMixin:
 
     def _check_task_set(self) -> None:
         assert self.task_set is not None
+        # checking a task reads and hashes its passage: the masked task is made from it then, so
+        # playing the task later never reads and hashes the passage again (made afresh on every
+        # open, an unpickled env's included: each corpus opened is checked)
+        self._frozen_cache = {}
         for tasks in self.task_set.tasks.values():
             for task in tasks:
-                self._frozen_passage(task)
+                self._frozen_masked_task(task)
 
     def _frozen_passage(self, task: FrozenTask) -> Any:
         assert self.task_set is not None

@@ -231,7 +231,7 @@ class RAMPEnv(BenchmarkSplitMixin, SearchAnswerEnv[MaskedTask]):
         passage = self.corpus.store.get(row)
         if len(passage.text) > self.max_passage_chars:
             return None
-        candidates = maskable_spans(passage, self.spans.get(row), show_title=self.show_title)
+        candidates = maskable_spans(passage, self.spans.get(row, passage.text), show_title=self.show_title)
         if self.require_evidence == "none":
             chosen = self.mask_strategy.choose(passage, candidates, k, self.np_random)
             # no searches on the hot path: evaluation code asks task_evidence() when it needs them

@@ -38,8 +38,9 @@ class RankBM25Retriever:
             tokenized.append(analyze(passage.contents))
         if not tokenized:
             raise InvalidOptionError(f"cannot build a rank_bm25 index over an empty corpus ({store.path})")
-        self._bm25 = BM25Okapi(tokenized, k1=k1, b=b)
-        self._postings = _Postings(self._bm25)
+        # only the postings are kept: BM25Okapi's per-passage term dicts (doc_freqs), which searches
+        # never read, would hold every term of the corpus a second time
+        self._postings = _Postings(BM25Okapi(tokenized, k1=k1, b=b))
         self._row_of = {pid: i for i, pid in enumerate(self._ids)}
 
     def search(

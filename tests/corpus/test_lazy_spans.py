@@ -162,3 +162,20 @@ def test_read_only_cache_falls_back_to_memory(
     table.get(6)
     table.get(6)
     assert extractor.calls == 1  # new spans live in memory
+
+
+def test_span_reads_use_the_text_the_caller_holds(corpus: PreparedCorpus, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An env drawing a task has just read the passage: the span tables check their rows against
+    that text instead of reading the passage from the store a second time."""
+    eager = corpus.span_table("rules")
+    table = lazy(corpus, RuleSpanExtractor())
+    texts = {row: corpus.store.get(row).text for row in (1, 7)}
+    expected = {row: eager.get(row) for row in texts}
+
+    def no_store_read(rowid: int) -> None:
+        raise AssertionError(f"passage {rowid} read again")
+
+    monkeypatch.setattr(corpus.store, "get", no_store_read)
+    for row, text in texts.items():
+        assert eager.get(row, text) == expected[row]
+        assert table.get(row, text) == RuleSpanExtractor().extract(text)

@@ -98,3 +98,18 @@ def test_a_task_pool_draws_only_its_side(make_env) -> None:
         drawn.add(env.task.passage_id)
     assert drawn <= test and len(drawn) > 5
     env.close()
+
+
+def test_the_side_mask_is_made_once_per_env_not_per_draw(make_env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Drawing a train task needs the train-side mask; PassageSplit.mask("train") negates the whole
+    test mask, so the env keeps the one it made when it opened rather than asking on each draw."""
+    env = make_env(split="train", task_pool=1.0, require_evidence="none")
+    calls = []
+    original = PassageSplit.mask
+    monkeypatch.setattr(PassageSplit, "mask", lambda self, split: calls.append(split) or original(self, split))
+    train, _ = _sides(env)
+    for seed in range(5):
+        env.reset(seed=seed)
+        assert env.task.passage_id in train
+    assert calls == []
+    env.close()

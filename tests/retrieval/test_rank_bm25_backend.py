@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from rank_bm25 import BM25Okapi
 
 from ramp_env.corpus.prepared import PreparedCorpus
 from ramp_env.retrieval.base import analyze, query_terms
@@ -20,6 +21,12 @@ def retriever(cache_dir: Path, wiki_sample: Path) -> RankBM25Retriever:
     return retriever
 
 
+@pytest.fixture(scope="module")
+def reference(retriever: RankBM25Retriever) -> BM25Okapi:
+    """rank_bm25's own index of the same passages, terms and constants."""
+    return BM25Okapi([analyze(p.contents) for p in retriever.store], k1=retriever.k1, b=retriever.b)
+
+
 def _queries(retriever: RankBM25Retriever) -> list[str]:
     rng = random.Random(0)
     words = [w for p in list(retriever.store)[:200] for w in p.text.split()]
@@ -27,17 +34,17 @@ def _queries(retriever: RankBM25Retriever) -> list[str]:
     return queries + ["the the the of", "zzzz-unknown qqqq", "Lincoln Lincoln Lincoln", "", "!!!"]
 
 
-def test_scores_are_bit_identical_to_rank_bm25(retriever: RankBM25Retriever) -> None:
+def test_scores_are_bit_identical_to_rank_bm25(retriever: RankBM25Retriever, reference: BM25Okapi) -> None:
     for query in _queries(retriever):
         terms = query_terms(query)
-        expected = np.asarray(retriever._bm25.get_scores(terms), dtype=np.float64)
+        expected = np.asarray(reference.get_scores(terms), dtype=np.float64)
         assert np.array_equal(retriever._postings.scores(terms), expected), query
 
 
-def test_required_terms_mask_matches_a_scan(retriever: RankBM25Retriever) -> None:
+def test_required_terms_mask_matches_a_scan(retriever: RankBM25Retriever, reference: BM25Okapi) -> None:
     for required in ("Lincoln president", "war", "zzzz-unknown", "Aristotle Athens philosopher"):
         must = list(dict.fromkeys(analyze(required)))
-        scan = np.array([all(t in counts for t in must) for counts in retriever._bm25.doc_freqs])
+        scan = np.array([all(t in counts for t in must) for counts in reference.doc_freqs])
         assert np.array_equal(retriever._postings.holding_all(must), scan), required
 
 
@@ -47,7 +54,12 @@ def test_a_query_touches_only_its_terms_postings(retriever: RankBM25Retriever, m
     def refuse(*_: object) -> None:
         raise AssertionError("get_scores scans every passage")
 
-    monkeypatch.setattr(retriever._bm25, "get_scores", refuse)
+    monkeypatch.setattr(BM25Okapi, "get_scores", refuse)
     hits = retriever.search("Abraham Lincoln president", 3)
     assert hits and hits[0].title == "Abraham Lincoln"
     assert retriever.search_with_required("president", "Lincoln", 3)
+
+
+def test_the_retriever_keeps_only_its_postings(retriever: RankBM25Retriever) -> None:
+    # BM25Okapi's per-passage term dicts would hold every term of the corpus a second time
+    assert not any(isinstance(value, BM25Okapi) for value in vars(retriever).values())

@@ -139,6 +139,21 @@ def test_env_plays_the_frozen_tasks_in_order_whatever_the_seed(built: Path, make
     check_env(make_env(tasks=str(built)), skip_render_check=True)
 
 
+def test_playing_a_task_reuses_the_check_made_on_open(built: Path, make_env, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Opening checks every task's passage (read and hashed); playing a task does not do it again."""
+    from ramp_env.envs import benchmark_split
+
+    env = make_env(tasks=str(built), num_masks=1)
+    hashed = []
+    original = benchmark_split.text_sha256
+    monkeypatch.setattr(benchmark_split, "text_sha256", lambda text: hashed.append(text) or original(text))
+    for masks in (1, 2, 3):
+        for i in range(PER_MASK):
+            env.reset(options={"num_masks": masks, "task_index": i})
+    assert hashed == []
+    env.close()
+
+
 def test_a_task_set_refuses_a_corpus_without_its_passages(built: Path, make_env, tmp_path: Path,
                                                           wiki_sample: Path) -> None:
     lines = wiki_sample.read_text(encoding="utf-8").splitlines()
