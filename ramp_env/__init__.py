@@ -30,8 +30,6 @@ _LAZY = {
     "RAMPConfig": "ramp_env.envs.config",
     "RAMPLiteConfig": "ramp_env.envs.config",
     "QAConfig": "ramp_env.envs.config",
-    "RampEnvError": "ramp_env.errors",
-    "InvalidOptionError": "ramp_env.errors",
 }
 
 

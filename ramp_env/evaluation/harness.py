@@ -118,15 +118,11 @@ def evaluate(
     plan = _Plan(env_id, dict(env_kwargs or {}), tuple(num_masks), per_count, most, seed, results,
                  {r.key: r for r in (results.read() if results else [])})
     env = make_user_env(env_id, **plan.env_kwargs)
-    if results is not None:
-        try:
-            check_resumable(results, plan.previous.values(), env)
-        except ValueError:
-            env.close()
-            raise
     extra_envs: list[gym.Env] = []  # more envs for agents with episodes in flight
     records: list[EpisodeRecord] = []
-    try:
+    try:  # every env made is closed, whatever fails
+        if results is not None:
+            check_resumable(results, plan.previous.values(), env)
         with tqdm(total=plan.total(len(specs)), desc="evaluate", unit=" episodes", disable=not progress) as bar:
             for spec in specs:
                 plan.play(spec, env, extra_envs, bar, records)

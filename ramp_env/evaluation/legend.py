@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from ramp_env.masking.pool_monitor import MIN_DISTINCT_PASSAGES
 from ramp_env.text.spans import SpanType
 
 # what each span-type label means: one owner, SpanType.description (ramp_env.text.spans)
@@ -56,7 +57,7 @@ STATS_COLUMNS: Mapping[str, str] = {
     "estimated": "the same scaled to the whole corpus (when a sample was analysed)",
     "eligible w/ evidence": "passages with at least k supported spans",
     "distinct passages": "passages that can be a k-mask task (with evidence, when computed), estimated for the "
-    "corpus; '(repeats passages)' when under 300, where episodes start to repeat passages",
+    f"corpus; '(repeats passages)' when under {MIN_DISTINCT_PASSAGES}, where episodes start to repeat passages",
     "distinct in 100 draws": "expected distinct passages in 100 episodes at k masks",
     "mask type mix": "span types of the masks the env's mask strategy picks in those passages",
 }

@@ -6,9 +6,10 @@ passes the source's id in ``exclude_ids`` gets the same guarantee by default:
 
 1. each excluded id that names a passage of the corpus is expanded with that passage's
    near copies, found through the engine as the env finds them (cached per id);
-2. every hit is checked against the excluded passages' texts; a copy the candidate
-   search missed joins the exclusions and the query is re-run deeper, so ``topk`` stays
-   filled while the corpus has other matches.
+2. every hit is checked against the excluded passages' texts with the env's own test
+   (:class:`~ramp_env.masking.near_duplicates.CopyCheck`: both criteria, title and text);
+   a copy the candidate search missed joins the exclusions and the query is re-run deeper,
+   so ``topk`` stays filled while the corpus has other matches.
 
 A request can turn this off with ``"exclude_near_copies": false`` (exactly the ids given).
 Ids the corpus does not hold are excluded as ids only (there is no text to compare).
@@ -21,10 +22,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 
 from ramp_env.corpus.store import PassageStore
-from ramp_env.masking.near_duplicates import NEAR_DUPLICATE_THRESHOLD, containment, near_duplicate_ids, shingles
+from ramp_env.masking.near_duplicates import CopyCheck, near_duplicate_ids
 from ramp_env.retrieval.base import Hit, Retriever
-
-Shingles = frozenset[tuple[str, ...]]
 
 
 def _no_check() -> None:
@@ -38,11 +37,11 @@ class CopyExcluder:
         self.retriever = retriever
         self.store = store
         self.cache_size = cache_size
-        # id -> (near copies, shingles of its text); None when the corpus has no such id
-        self._cache: OrderedDict[str, tuple[frozenset[str], Shingles] | None] = OrderedDict()
+        # id -> (near copies, the copy test of its text); None when the corpus has no such id
+        self._cache: OrderedDict[str, tuple[frozenset[str], CopyCheck] | None] = OrderedDict()
         self._lock = threading.Lock()  # the cache only: lookups run outside it, in parallel
 
-    def _expand_one(self, pid: str) -> tuple[frozenset[str], Shingles] | None:
+    def _expand_one(self, pid: str) -> tuple[frozenset[str], CopyCheck] | None:
         with self._lock:
             if pid in self._cache:
                 self._cache.move_to_end(pid)
@@ -52,27 +51,27 @@ class CopyExcluder:
         if row is not None:
             passage = self.store.get(row)  # type: ignore[union-attr]
             copies = near_duplicate_ids(passage, self.retriever, exclude_ids=(pid,))
-            entry = (copies, shingles(passage.text))
+            entry = (copies, CopyCheck(passage.text))
         with self._lock:
             self._cache[pid] = entry
             if len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         return entry
 
-    def expand(self, ids: Iterable[str], check: Callable[[], None] = _no_check) -> tuple[frozenset[str], list[Shingles]]:
-        """``ids`` plus their near copies, and the excluded passages' shingle sets.
+    def expand(self, ids: Iterable[str], check: Callable[[], None] = _no_check) -> tuple[frozenset[str], list[CopyCheck]]:
+        """``ids`` plus their near copies, and the copy tests of the excluded passages' texts.
 
         ``check`` runs before each id's expansion (the server's CPU budget raises there).
         """
         excluded: set[str] = set()
-        sources: list[Shingles] = []
+        sources: list[CopyCheck] = []
         for pid in dict.fromkeys(ids):
             check()
             excluded.add(pid)
             entry = self._expand_one(pid)
             if entry is not None:
                 excluded |= entry[0]
-                if entry[1]:
+                if entry[1].words:
                     sources.append(entry[1])
         return frozenset(excluded), sources
 
@@ -82,10 +81,12 @@ class CopyExcluder:
         if not sources:
             return self.retriever.search(query, k, exclude_ids=excluded)
         depth = k
+        checked: set[str] = set()  # hits tested on a shallower pass: not tested again
         while True:
             hits = self.retriever.search(query, depth, exclude_ids=excluded)
-            copies = {h.passage_id for h in hits if h.passage_id not in excluded and _is_copy(h.text, sources)}
-            excluded = excluded | copies
+            fresh = [h for h in hits if h.passage_id not in excluded and h.passage_id not in checked]
+            checked.update(h.passage_id for h in fresh)
+            excluded = excluded | {h.passage_id for h in fresh if _is_copy(h, sources)}
             kept = [h for h in hits if h.passage_id not in excluded]
             if len(kept) >= k or len(hits) < depth:
                 break
@@ -94,6 +95,7 @@ class CopyExcluder:
         return [Hit(h.passage_id, h.title, h.text, h.score, rank) for rank, h in enumerate(kept[:k])]
 
 
-def _is_copy(text: str, sources: list[Shingles]) -> bool:
-    own = shingles(text)
-    return any(containment(source, own) >= NEAR_DUPLICATE_THRESHOLD for source in sources)
+def _is_copy(hit: Hit, sources: list[CopyCheck]) -> bool:
+    # the env's test as near_duplicate_ids applies it: title and text (a copy in the title is shown too)
+    text = f"{hit.title}\n{hit.text}"
+    return any(source.is_copy(text) for source in sources)

@@ -23,6 +23,7 @@ from typing import Any
 import msgpack
 
 from ramp_env.errors import RampEnvError
+from ramp_env.serving.limits import ServeLimits
 
 JSON_TYPES = ("application/json",)
 MSGPACK_TYPES = ("application/msgpack", "application/x-msgpack", "application/vnd.msgpack")
@@ -137,8 +138,8 @@ def _id_list_problem(ids: Sequence[Any], name: str) -> str | None:
     return None
 
 
-def parse(payload: Any, limits: Any, default_topk: int) -> SearchRequest:
-    """Validate a decoded body against ``limits`` (a :class:`~ramp_env.serving.retrieval.ServeLimits`)."""
+def parse(payload: Any, limits: ServeLimits) -> SearchRequest:
+    """Validate a decoded body against ``limits`` (a missing or null ``topk`` is ``limits.default_topk``)."""
     if not isinstance(payload, dict):
         raise ProtocolError(422, f"request must be an object with 'queries' or 'query', got {type(payload).__name__}")
     single = "query" in payload and "queries" not in payload
@@ -148,7 +149,7 @@ def parse(payload: Any, limits: Any, default_topk: int) -> SearchRequest:
         raise ProtocolError(422, "queries: field required (or 'query' for a single query)")
     topk = payload.get("topk")
     if topk is None:  # missing or null: the server's default, as Search-R1's and GEM's servers do
-        topk = default_topk
+        topk = limits.default_topk
     if not _strict_int(topk) or not 1 <= topk <= limits.max_topk:
         raise ProtocolError(422, f"topk must be an integer in 1..{limits.max_topk} (or null), got {_clip(repr(topk))}")
     flags = {}
@@ -173,7 +174,7 @@ def parse(payload: Any, limits: Any, default_topk: int) -> SearchRequest:
     return request
 
 
-def _queries(texts: list[Any], excluded: Any, limits: Any, single: bool) -> list[Query]:
+def _queries(texts: list[Any], excluded: Any, limits: ServeLimits, single: bool) -> list[Query]:
     """One :class:`Query` per text; a bad text or own exclusion list is that query's error."""
     for i, text in enumerate(texts):
         if not isinstance(text, str):  # a client bug, not model output: refuse the request
@@ -192,7 +193,7 @@ def _queries(texts: list[Any], excluded: Any, limits: Any, single: bool) -> list
     return queries
 
 
-def _exclusions(excluded: Any, count: int, limits: Any) -> tuple[list[list[Any]], bool]:
+def _exclusions(excluded: Any, count: int, limits: ServeLimits) -> tuple[list[list[Any]], bool]:
     """Exclusion lists per query, and whether the client gave each query its own list."""
     if excluded is None:
         return [[] for _ in range(count)], False

@@ -223,7 +223,7 @@ def create_app(
             except TimeoutError:
                 raise ProtocolError(408, f"request body not received within {limits.read_timeout:g} s") from None
             kind = media_type(request.headers.get("content-type", ""), body)
-            parsed = parse(decode(body, kind), limits, limits.default_topk)
+            parsed = parse(decode(body, kind), limits)
             if parsed.single:
                 results = [await batcher.submit(_Job(parsed.queries[0], parsed.topk, parsed.exclude_near_copies))]
             elif parsed.queries:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import httpx
 import pytest
 
 from ramp_env.corpus.prepared import PreparedCorpus
+from ramp_env.masking.near_duplicates import CopyCheck
+from ramp_env.retrieval.base import Hit
+from ramp_env.serving.exclusion import CopyExcluder
 from tests.serving.conftest import Served, serve
 
 SOURCE_ID = "wiki:Abraham Lincoln#0"
@@ -71,3 +76,38 @@ def test_exclude_near_copies_false_excludes_only_the_ids(served_query: tuple[Ser
 def served_query(server: Served, planted: tuple[Path, dict[str, str]]) -> tuple[Served, str]:
     _, texts = planted
     return server, " ".join(texts["source"].split()[:25])
+
+
+class _OneQueryRetriever:
+    """A backend that answers only the client's query: the candidate search for copies finds nothing,
+    so only the check of each hit can keep a copy out."""
+
+    def __init__(self, hits: list[Hit], query: str) -> None:
+        self.hits, self.query = hits, query
+
+    def search(self, query: str, k: int, exclude_ids: Collection[str] = ()) -> list[Hit]:
+        return [h for h in self.hits if h.passage_id not in exclude_ids][:k] if query == self.query else []
+
+
+class _Store:
+    def __init__(self, passages: dict[str, Any]) -> None:
+        self.rows = list(passages)
+        self.passages = passages
+
+    def rowid_of(self, pid: str) -> int | None:
+        return self.rows.index(pid) + 1 if pid in self.passages else None
+
+    def get(self, row: int) -> Any:
+        return self.passages[self.rows[row - 1]]
+
+
+def test_each_hit_is_checked_with_the_envs_copy_test() -> None:
+    """A copy with a word inserted between every word shares no 3-gram with the source; the
+    env's second criterion (words in order) calls it a copy, so the server keeps it out too."""
+    words = [f"w{i}" for i in range(40)]
+    source = SimpleNamespace(id="src", text=" ".join(words))
+    interleaved = " ".join(f"{w} filler{i}" for i, w in enumerate(words))
+    assert CopyCheck(source.text).is_copy(interleaved)  # the env's verdict
+    hits = [Hit("copy", "Mirror", interleaved, 2.0, 0), Hit("other", "Other", "unrelated text here", 1.0, 1)]
+    excluder = CopyExcluder(_OneQueryRetriever(hits, "q"), _Store({"src": source}))  # type: ignore[arg-type]
+    assert [h.passage_id for h in excluder.search("q", 1, ["src"])] == ["other"]
