@@ -50,7 +50,7 @@ from ramp_env.corpus.passage import Passage
 from ramp_env.errors import InvalidOptionError, RampEnvError
 from ramp_env.masking.fact_context import PARENTHESES, sentence_bounds, sentences
 from ramp_env.rewards.judges.http import HTTPJudge, JudgeServerError
-from ramp_env.rewards.normalize import normalize_answer
+from ramp_env.text.normalize import normalize_answer
 from ramp_env.text.spans import SalientSpan
 
 # bump when the prompt, the evidence excerpt or the verdict rule changes: cached verdicts are then ignored
