@@ -91,7 +91,7 @@ from ramp_env.corpus.passage import Passage
 from ramp_env.corpus.span_cache import SpanValueCache
 from ramp_env.errors import InvalidOptionError
 from ramp_env.masking.fact_check import FACT_CHECK_VERSION, FactVerdict, SourceFact
-from ramp_env.masking.fact_context import PARENTHESES, context_terms, sentences
+from ramp_env.masking.fact_context import PARENTHESES, context_terms, find_tokens, sentences
 from ramp_env.masking.near_duplicates import CopyCheck, near_duplicate_ids
 from ramp_env.protocols import RequiredTermRetriever
 from ramp_env.retrieval.base import Hit, Retriever, analyze
@@ -132,11 +132,7 @@ class EvidenceVerifier(Protocol):
 
 def _contains_tokens(haystack: Sequence[str], needle: Sequence[str]) -> bool:
     """``needle`` occurs in ``haystack`` as a contiguous token sequence."""
-    n = len(needle)
-    if n == 0 or n > len(haystack):
-        return False
-    first = needle[0]
-    return any(haystack[i] == first and list(haystack[i : i + n]) == list(needle) for i in range(len(haystack) - n + 1))
+    return find_tokens(haystack, needle) >= 0
 
 
 def subject_of(title: str) -> list[str]:

@@ -52,6 +52,7 @@ from typing import Any
 
 from ramp_env.corpus.passage import Passage
 from ramp_env.masking.fact_context import PARENTHESES, context_terms, sentence_bounds, sentences
+from ramp_env.masking.fact_context import find_tokens as _find
 from ramp_env.retrieval.base import analyze
 from ramp_env.text.normalize import normalize_answer
 from ramp_env.text.spans import DEFAULT_SPACY_MODEL, SPACY_LABELS, SalientSpan, SpanType
@@ -105,17 +106,6 @@ def _parse(sentence: str) -> Any:
 
 def _tokens(text: str) -> tuple[str, ...]:
     return tuple(normalize_answer(text).split())
-
-
-def _find(haystack: Sequence[str], needle: Sequence[str]) -> int:
-    """First position of ``needle`` in ``haystack``, or -1; an empty needle names nothing (-1)."""
-    n = len(needle)
-    if n == 0:
-        return -1
-    for i in range(len(haystack) - n + 1):
-        if haystack[i] == needle[0] and tuple(haystack[i : i + n]) == tuple(needle):
-            return i
-    return -1
 
 
 def subject_names(title: str) -> list[tuple[str, ...]]:
