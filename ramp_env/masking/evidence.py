@@ -140,8 +140,8 @@ def subject_of(title: str) -> list[str]:
     return normalize_answer(PARENTHESES.sub("", title)).split()
 
 
-# normalised tokens and index terms of the passages seen lately (see fact_context.sentences)
-@functools.lru_cache(maxsize=4096)
+# normalised tokens and index terms of the passages and sentences seen lately (see fact_context.sentences)
+@functools.lru_cache(maxsize=16384)
 def _tokens_and_terms(text: str) -> tuple[tuple[str, ...], frozenset[str]]:
     return tuple(normalize_answer(text).split()), frozenset(analyze(text))
 
@@ -177,10 +177,11 @@ class Fact:
         if len(self.context.intersection(text_terms)) < needed:
             return False  # not even the whole passage shares enough: skip sentence splitting
         for a, b in sentences(evidence.text):
-            sentence = evidence.text[a:b]
-            if not _contains_tokens(normalize_answer(sentence).split(), self.answer):
+            # cached: the spans of one source share candidates, so their sentences recur
+            sentence_tokens, sentence_terms = _tokens_and_terms(evidence.text[a:b])
+            if not _contains_tokens(sentence_tokens, self.answer):
                 continue
-            if len(self.context.intersection(analyze(sentence))) >= needed:
+            if len(self.context.intersection(sentence_terms)) >= needed:
                 return True
         return False
 

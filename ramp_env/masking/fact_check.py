@@ -104,6 +104,9 @@ def _parse(sentence: str) -> Any:
     return _nlp()(sentence)
 
 
+# kept for the sentences seen lately: a candidate's sentence is tokenised to find the answer,
+# again for its features, and once more as the next sentence's "previous"
+@functools.lru_cache(maxsize=8192)
 def _tokens(text: str) -> tuple[str, ...]:
     return tuple(normalize_answer(text).split())
 
@@ -236,6 +239,7 @@ class SourceFact:
         self.listed = _in_list(answer_tokens)
         # the years that date the source's statement, besides the answer itself
         self.years = _years(self.sentence) - _years(source.text[span.start : span.end])
+        self.answer_years = _years(" ".join(self.answer))
 
     def check(self, evidence: Passage) -> FactVerdict:
         """Whether ``evidence`` states this fact, and why (see the module docs)."""
@@ -279,8 +283,7 @@ class SourceFact:
             else None
         )
         f["in_compound"] = bool(where) and _in_compound(sentence, *where)
-        answer_years = _years(" ".join(self.answer))
-        other_years = _years(sentence) - answer_years
+        other_years = _years(sentence) - self.answer_years
         f["other_date"] = bool(self.years and other_years and not self.years & other_years)
         f["in_list"] = _in_list(answer_tokens) and not self.listed
         found = _entity_type(doc, *where) if where else None
