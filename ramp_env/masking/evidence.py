@@ -90,7 +90,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from ramp_env.corpus.passage import Passage
 from ramp_env.corpus.span_cache import SpanValueCache
 from ramp_env.errors import InvalidOptionError
-from ramp_env.masking.fact_check import FACT_CHECK_VERSION, FactVerdict, SourceFact
+from ramp_env.masking.fact_check import FACT_CHECK_VERSION, FactVerdict, SourceFact, context_required
 from ramp_env.masking.fact_context import PARENTHESES, context_terms, find_tokens, sentences
 from ramp_env.masking.near_duplicates import CopyCheck, near_duplicate_ids
 from ramp_env.protocols import RequiredTermRetriever
@@ -199,7 +199,7 @@ class CheckedFact:
         text_tokens, text_terms = _tokens_and_terms(evidence.text)
         if not self.answer or not _contains_tokens(text_tokens, self.answer):
             return FactVerdict(False, "no-answer")
-        if self.context and not self.context & text_terms:
+        if self.context and not self.context & text_terms and context_required():
             # no context word anywhere in the passage: fact_check's score cannot reach its
             # minimum (the share points need one), so skip the parse
             return FactVerdict(False, "weak-relation", (), {"shared_context": 0})

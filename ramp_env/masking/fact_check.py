@@ -322,6 +322,15 @@ def fact_score(f: dict[str, Any]) -> int:
     return score - 2 * f["in_list"]
 
 
+def context_required(min_score: int | None = None) -> bool:
+    """Whether a sentence sharing none of the mask sentence's context words falls short of
+    ``min_score`` (default :data:`MIN_SCORE`) even with every other point: then a passage
+    sharing none can be rejected without a parse (:class:`~ramp_env.masking.evidence.CheckedFact`)."""
+    best = fact_score({"same_governor": True, "subject_in_sentence": True, "shared_context": 0, "context_size": 1,
+                       "in_list": False})
+    return best < (MIN_SCORE if min_score is None else min_score)
+
+
 def decide(f: dict[str, Any], min_score: int | None = None) -> tuple[bool, str]:
     """Accept or reject one evidence sentence from its features: ``(supported, path)``.
     ``min_score`` (default :data:`MIN_SCORE`) picks a point on the precision/recall curve."""
@@ -367,5 +376,5 @@ def check_fact(source: Passage, span: SalientSpan, evidence: Passage, min_score:
     return SourceFact(source, span, min_score).check(evidence)
 
 
-__all__ = ["FACT_CHECK_VERSION", "MIN_SCORE", "FactVerdict", "SourceFact", "check_fact", "decide", "fact_score", "names_subject",
-           "subject_names"]
+__all__ = ["FACT_CHECK_VERSION", "MIN_SCORE", "FactVerdict", "SourceFact", "check_fact", "context_required", "decide",
+           "fact_score", "names_subject", "subject_names"]
