@@ -90,8 +90,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from ramp_env.corpus.passage import Passage
 from ramp_env.corpus.span_cache import SpanValueCache
 from ramp_env.errors import InvalidOptionError
-from ramp_env.masking.fact_check import FACT_CHECK_VERSION, FactVerdict, SourceFact
-from ramp_env.masking.fact_context import PARENTHESES, context_terms, sentences
+from ramp_env.masking.fact_check import FACT_CHECK_VERSION, FactVerdict, SourceFact, context_required
+from ramp_env.masking.fact_context import PARENTHESES, context_terms, find_tokens, sentences
 from ramp_env.masking.near_duplicates import CopyCheck, near_duplicate_ids
 from ramp_env.protocols import RequiredTermRetriever
 from ramp_env.retrieval.base import Hit, Retriever, analyze
@@ -132,11 +132,7 @@ class EvidenceVerifier(Protocol):
 
 def _contains_tokens(haystack: Sequence[str], needle: Sequence[str]) -> bool:
     """``needle`` occurs in ``haystack`` as a contiguous token sequence."""
-    n = len(needle)
-    if n == 0 or n > len(haystack):
-        return False
-    first = needle[0]
-    return any(haystack[i] == first and list(haystack[i : i + n]) == list(needle) for i in range(len(haystack) - n + 1))
+    return find_tokens(haystack, needle) >= 0
 
 
 def subject_of(title: str) -> list[str]:
@@ -144,8 +140,8 @@ def subject_of(title: str) -> list[str]:
     return normalize_answer(PARENTHESES.sub("", title)).split()
 
 
-# normalised tokens and index terms of the passages seen lately (see fact_context.sentences)
-@functools.lru_cache(maxsize=4096)
+# normalised tokens and index terms of the passages and sentences seen lately (see fact_context.sentences)
+@functools.lru_cache(maxsize=16384)
 def _tokens_and_terms(text: str) -> tuple[tuple[str, ...], frozenset[str]]:
     return tuple(normalize_answer(text).split()), frozenset(analyze(text))
 
@@ -181,10 +177,11 @@ class Fact:
         if len(self.context.intersection(text_terms)) < needed:
             return False  # not even the whole passage shares enough: skip sentence splitting
         for a, b in sentences(evidence.text):
-            sentence = evidence.text[a:b]
-            if not _contains_tokens(normalize_answer(sentence).split(), self.answer):
+            # cached: the spans of one source share candidates, so their sentences recur
+            sentence_tokens, sentence_terms = _tokens_and_terms(evidence.text[a:b])
+            if not _contains_tokens(sentence_tokens, self.answer):
                 continue
-            if len(self.context.intersection(analyze(sentence))) >= needed:
+            if len(self.context.intersection(sentence_terms)) >= needed:
                 return True
         return False
 
@@ -202,7 +199,7 @@ class CheckedFact:
         text_tokens, text_terms = _tokens_and_terms(evidence.text)
         if not self.answer or not _contains_tokens(text_tokens, self.answer):
             return FactVerdict(False, "no-answer")
-        if self.context and not self.context & text_terms:
+        if self.context and not self.context & text_terms and context_required():
             # no context word anywhere in the passage: fact_check's score cannot reach its
             # minimum (the share points need one), so skip the parse
             return FactVerdict(False, "weak-relation", (), {"shared_context": 0})

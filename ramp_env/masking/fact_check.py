@@ -52,6 +52,7 @@ from typing import Any
 
 from ramp_env.corpus.passage import Passage
 from ramp_env.masking.fact_context import PARENTHESES, context_terms, sentence_bounds, sentences
+from ramp_env.masking.fact_context import find_tokens as _find
 from ramp_env.retrieval.base import analyze
 from ramp_env.text.normalize import normalize_answer
 from ramp_env.text.spans import DEFAULT_SPACY_MODEL, SPACY_LABELS, SalientSpan, SpanType
@@ -103,19 +104,11 @@ def _parse(sentence: str) -> Any:
     return _nlp()(sentence)
 
 
+# kept for the sentences seen lately: a candidate's sentence is tokenised to find the answer,
+# again for its features, and once more as the next sentence's "previous"
+@functools.lru_cache(maxsize=8192)
 def _tokens(text: str) -> tuple[str, ...]:
     return tuple(normalize_answer(text).split())
-
-
-def _find(haystack: Sequence[str], needle: Sequence[str]) -> int:
-    """First position of ``needle`` in ``haystack``, or -1; an empty needle names nothing (-1)."""
-    n = len(needle)
-    if n == 0:
-        return -1
-    for i in range(len(haystack) - n + 1):
-        if haystack[i] == needle[0] and tuple(haystack[i : i + n]) == tuple(needle):
-            return i
-    return -1
 
 
 def subject_names(title: str) -> list[tuple[str, ...]]:
@@ -246,6 +239,7 @@ class SourceFact:
         self.listed = _in_list(answer_tokens)
         # the years that date the source's statement, besides the answer itself
         self.years = _years(self.sentence) - _years(source.text[span.start : span.end])
+        self.answer_years = _years(" ".join(self.answer))
 
     def check(self, evidence: Passage) -> FactVerdict:
         """Whether ``evidence`` states this fact, and why (see the module docs)."""
@@ -289,8 +283,7 @@ class SourceFact:
             else None
         )
         f["in_compound"] = bool(where) and _in_compound(sentence, *where)
-        answer_years = _years(" ".join(self.answer))
-        other_years = _years(sentence) - answer_years
+        other_years = _years(sentence) - self.answer_years
         f["other_date"] = bool(self.years and other_years and not self.years & other_years)
         f["in_list"] = _in_list(answer_tokens) and not self.listed
         found = _entity_type(doc, *where) if where else None
@@ -327,6 +320,15 @@ def fact_score(f: dict[str, Any]) -> int:
     share = f["shared_context"] / max(1, f["context_size"])
     score = 2 * f["same_governor"] + f["subject_in_sentence"] + sum(share >= step for step in CONTEXT_STEPS)
     return score - 2 * f["in_list"]
+
+
+def context_required(min_score: int | None = None) -> bool:
+    """Whether a sentence sharing none of the mask sentence's context words falls short of
+    ``min_score`` (default :data:`MIN_SCORE`) even with every other point: then a passage
+    sharing none can be rejected without a parse (:class:`~ramp_env.masking.evidence.CheckedFact`)."""
+    best = fact_score({"same_governor": True, "subject_in_sentence": True, "shared_context": 0, "context_size": 1,
+                       "in_list": False})
+    return best < (MIN_SCORE if min_score is None else min_score)
 
 
 def decide(f: dict[str, Any], min_score: int | None = None) -> tuple[bool, str]:
@@ -374,5 +376,5 @@ def check_fact(source: Passage, span: SalientSpan, evidence: Passage, min_score:
     return SourceFact(source, span, min_score).check(evidence)
 
 
-__all__ = ["FACT_CHECK_VERSION", "MIN_SCORE", "FactVerdict", "SourceFact", "check_fact", "decide", "fact_score", "names_subject",
-           "subject_names"]
+__all__ = ["FACT_CHECK_VERSION", "MIN_SCORE", "FactVerdict", "SourceFact", "check_fact", "context_required", "decide",
+           "fact_score", "names_subject", "subject_names"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 
 from ramp_env.corpus.passage import Passage
 from ramp_env.text.analysis import analyze
@@ -24,6 +25,18 @@ PARENTHESES = re.compile(r"\s*\([^)]*\)")  # a title's disambiguation: "Mercury 
 @functools.lru_cache(maxsize=4096)
 def sentences(text: str) -> tuple[tuple[int, int], ...]:
     return tuple(sentence_spans(text))
+
+
+def find_tokens(haystack: Sequence[str], needle: Sequence[str]) -> int:
+    """First position of ``needle`` in ``haystack`` as a contiguous token sequence, or -1;
+    an empty needle names nothing (-1)."""
+    n = len(needle)
+    if n == 0:
+        return -1
+    for i in range(len(haystack) - n + 1):
+        if haystack[i] == needle[0] and tuple(haystack[i : i + n]) == tuple(needle):
+            return i
+    return -1
 
 
 def sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:

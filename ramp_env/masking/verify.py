@@ -177,12 +177,11 @@ def ranked_evidence(
     verifier = _resolve_verifier(corpus, verifier)
     source = _passage(corpus, passage_id, "passage_id")
     salient = resolve_span(corpus, source, span)
-    make_fact(source, salient, criterion)  # a bad criterion fails before any search
+    fact = make_fact(source, salient, criterion)  # a bad criterion fails before any search
     retriever = retriever if retriever is not None else corpus.retriever("tantivy")
     copies = NearDuplicateFinder(retriever).ids(source.id, source.text)
     required, ranking = candidate_query(source, salient)
     hits = search_candidates(retriever, required, ranking, candidates, exclude_ids=())
-    fact = make_fact(source, salient, criterion)
     check = CopyCheck(source.text)
     checked = []
     for hit in hits:

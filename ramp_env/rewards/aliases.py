@@ -40,6 +40,7 @@ import re
 import unicodedata
 
 from ramp_env.rewards.equivalence import NICKNAMES, acronym_letters, is_acronym_of
+from ramp_env.rewards.penalty import ALTERNATIVE_SEPARATOR
 from ramp_env.text.normalize import normalize_answer, strip_accents
 
 # Hand-written for this project (no maintained library lists short forms of countries,
@@ -98,10 +99,7 @@ MAX_ALIAS_CHARS = 120
 _DOTTED = re.compile(r"\b(?:[A-Za-z]\.){2,}(?:[A-Za-z]\b)?")
 _LIST = re.compile(r"[,;]\s|[/|]|\bor\b", re.IGNORECASE)
 # the reward penalty's separators, captured so a list can be rebuilt around a rewritten alternative
-_ALTERNATIVES = re.compile(
-    r"([,;]\s|[/|]|\b(?:and/or|and|or|either|possibly|perhaps|maybe|probably|versus|vs|etc)\b)",
-    re.IGNORECASE,
-)
+_ALTERNATIVES = re.compile(f"({ALTERNATIVE_SEPARATOR})", re.IGNORECASE)
 
 
 def alias_key(text: str) -> str:

@@ -60,10 +60,10 @@ from ramp_env.rewards.equivalence import acronym_letters, is_acronym_of
 from ramp_env.rewards.metrics import token_recall
 from ramp_env.text.normalize import answer_tokens
 
-_SEPARATORS = re.compile(
-    r"[,;]\s|[/|]|\b(?:and/or|and|or|either|possibly|perhaps|maybe|probably|versus|vs|etc)\b",
-    re.IGNORECASE,
-)
+# what separates the alternatives of a listed answer (the module docs); also read by
+# ramp_env.rewards.aliases, which rewrites one alternative and rebuilds the list around it
+ALTERNATIVE_SEPARATOR = r"[,;]\s|[/|]|\b(?:and/or|and|or|either|possibly|perhaps|maybe|probably|versus|vs|etc)\b"
+_SEPARATORS = re.compile(ALTERNATIVE_SEPARATOR, re.IGNORECASE)
 
 
 def split_alternatives(prediction: str) -> list[str]:

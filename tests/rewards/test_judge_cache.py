@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,14 @@ def test_a_score_file_others_can_write_is_refused(tmp_path: Path) -> None:
     path.chmod(0o666)
     with pytest.raises(UntrustedCacheError):
         CountingJudge(cache_path=path).score(["Lodnon"], ["London"])
+
+
+def test_the_score_file_is_shared_like_the_other_caches(tmp_path: Path) -> None:
+    # vector-env workers open it together: WAL, as ramp_env.cache.connect_shared_sqlite opens every shared cache
+    path = tmp_path / "judge.sqlite"
+    CountingJudge(cache_path=path).score(["Parus"], ["Paris"])
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        conn.close()

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from ramp_env.cache import SQLiteStoreOwner, check_trusted
+from ramp_env.cache import SQLiteStoreOwner, connect_shared_sqlite
 from ramp_env.errors import InvalidOptionError
 from ramp_env.text.normalize import normalize_answer
 
@@ -55,9 +55,10 @@ class _ScoreStore:
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            check_trusted(self.path)  # a score file other users can write could set any reward
-            # several env processes may share the file; SQLite serialises the writers
-            conn = sqlite3.connect(self.path, timeout=60, check_same_thread=False)
+            # several env processes share the file: the project's shared-cache connection (WAL, the
+            # cache's file mode, concurrent first opens retried) and its refusal of a file other
+            # users can write (such a score file could set any reward)
+            conn = connect_shared_sqlite(self.path, check_same_thread=False)
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS judge_scores (judge TEXT NOT NULL, prediction TEXT NOT NULL,"
                 " gold TEXT NOT NULL, score REAL NOT NULL, PRIMARY KEY (judge, prediction, gold))"
