@@ -104,7 +104,7 @@ def test_scripted_episode_searches_answers_and_records_the_reward(env: Any) -> N
 
 
 def test_malformed_turns_are_penalised_and_envs_are_reused(env: Any) -> None:
-    task = list(env.taskset)[0]
+    task = next(iter(env.taskset))
     solver = play(env, task, ["no tags at all", "<search></search>", "<answer>[mask_1]: nothing"])
     (trace,) = solver.traces
     # three invalid actions at 0.1 each, then the step limit (max_searches + 2 = 4) was not reached
