@@ -12,6 +12,7 @@ import argparse
 import json
 import os
 import platform
+import subprocess
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -115,3 +116,13 @@ def wilson(k: int, n: int) -> list[float] | None:
 def rate(k: int, n: int) -> dict:
     """A proportion as reported in results files: value, counts and its Wilson interval."""
     return {"value": round(k / n, 3) if n else None, "k": k, "n": n, "ci95": wilson(k, n)}
+
+
+def stop(proc: subprocess.Popen, timeout: float = 20) -> None:
+    """Terminate a server the script started and reap it; kill it if it has not exited within ``timeout`` s."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=timeout)

@@ -35,7 +35,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from _common import rate  # this folder's shared helpers (on sys.path when run as a script)
+from _common import rate, stop  # this folder's shared helpers (on sys.path when run as a script)
 from scipy.stats import mannwhitneyu
 
 from ramp_env.cache import atomic_path, cache_root
@@ -47,7 +47,6 @@ from ramp_env.text.spans import SalientSpan, SpanType
 
 FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "masking" / "fixtures" / "evidence_labels_v2.jsonl"
 GRID = [round(0.01 * i, 2) for i in range(1, 100)]
-
 
 
 def scores(rows: list[dict], accepted: dict[str, bool]) -> dict:
@@ -128,12 +127,7 @@ def served_smollm2(threads: int) -> Iterator[tuple[str, int]]:
                 time.sleep(0.5)
             yield f"llm:http://127.0.0.1:{port}/v1|SmolLM2-135M-Instruct", process.pid
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+            stop(process, timeout=30)
 
 
 def sample(rows: list[dict], max_pairs: int, seed: int) -> list[dict]:

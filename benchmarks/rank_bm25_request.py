@@ -22,6 +22,7 @@ from pathlib import Path
 
 import httpx
 import psutil
+from _common import stop  # this folder's shared helpers (on sys.path when run as a script)
 
 from ramp_env.cache import atomic_write_json
 from ramp_env.corpus.prepared import PreparedCorpus
@@ -66,8 +67,7 @@ def served_cpu_seconds(corpus: str, queries: list[str]) -> dict[str, float]:
             raise RuntimeError(f"server answered {reply.status_code}: {reply.text[:200]}")
         return {"server_cpu_seconds": round(cpu, 3), "wall_seconds": round(wall, 3)}
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop(proc, timeout=30)
 
 
 def main() -> None:

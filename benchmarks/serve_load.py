@@ -35,6 +35,7 @@ from typing import Any
 import httpx
 import msgpack
 import numpy as np
+from _common import stop  # this folder's shared helpers (on sys.path when run as a script)
 from scipy import stats
 
 from ramp_env.cache import atomic_write_json
@@ -214,12 +215,7 @@ def main() -> None:
             rows.append(row)
             print(row, flush=True)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=20)
+        stop(proc)
     atomic_write_json(
         out,
         {

@@ -21,3 +21,22 @@ def test_labelled_rows_skip_blank_lines_and_name_file_and_line_of_a_bad_row(tmp_
     path.write_text("{not json\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"labels\.jsonl:1: not JSON"):
         list(labelled_rows(path, {}))
+
+
+@pytest.mark.parametrize(("code", "signal_name"), [("pass", "SIGTERM"),
+                                                  ("signal.signal(signal.SIGTERM, signal.SIG_IGN)", "SIGKILL")])
+def test_stop_terminates_a_server_and_kills_one_that_ignores_it(code: str, signal_name: str) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from _common import stop
+
+    proc = subprocess.Popen([sys.executable, "-c", f"import signal, time; {code}; print(flush=True); time.sleep(60)"],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline() == "\n"  # the child is past its signal set-up
+    started = time.monotonic()
+    stop(proc, timeout=0.5)
+    assert proc.returncode == -getattr(signal, signal_name)
+    assert time.monotonic() - started < 10

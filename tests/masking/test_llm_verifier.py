@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import http.server
-import importlib.util
 import json
 import socket
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -31,7 +28,7 @@ from ramp_env.masking.llm_verifier import (
 )
 from ramp_env.masking.verify import ranked_evidence, verify_evidence
 from ramp_env.text.spans import SalientSpan, SpanType
-from tests.agents.llm.test_openai_agent import free_port, wait_until_serving
+from tests._servers import free_port, llama_cpp_server, require_llama_cpp
 
 FACT = "The Barents Sea is a marginal sea of the Arctic Ocean, off the northern coasts of Norway and Russia."
 ROWS = [
@@ -291,31 +288,16 @@ def test_cli_names_a_malformed_verifier(corpus: PreparedCorpus, tmp_path: Path, 
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``python -m llama_cpp.server`` on the offline SmolLM2-135M-Instruct GGUF, 127.0.0.1, one thread."""
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python[server] is not installed (./install.sh --tests installs it)")
+    require_llama_cpp()
     from ramp_env.models import smollm2_gguf_path
 
     try:
         gguf = smollm2_gguf_path()
     except (ModuleNotFoundError, FileNotFoundError) as exc:
         pytest.skip(str(exc))
-    port = free_port()
-    with open(tmp_path_factory.mktemp("llama-server") / "server.log", "w+") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1", "--port",
-             str(port), "--n_ctx", "2048", "--n_threads", "1", "--model_alias", "smollm2"],
-            stdout=log, stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_until_serving(f"http://127.0.0.1:{port}/v1", process, log)
-            yield f"llm:http://127.0.0.1:{port}/v1|smollm2"
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+    log = tmp_path_factory.mktemp("llama-server") / "server.log"
+    with llama_cpp_server(gguf, log, "--n_ctx", "2048", "--n_threads", "1", "--model_alias", "smollm2") as url:
+        yield f"llm:{url}|smollm2"
 
 
 def test_a_real_verdict_round_trip_is_cached(llama_server: str, tmp_path: Path) -> None:

