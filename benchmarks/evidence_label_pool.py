@@ -44,6 +44,8 @@ def main() -> None:
     parser.add_argument("--id-prefix", default="p")
     parser.add_argument("--v1-top", action="store_true",
                         help="instead: spans the old criterion supports, paired with its top evidence (stratum v1-top)")
+    parser.add_argument("--exclude-labelled", action="append", default=[], metavar="JSONL",
+                        help="skip source passages of an existing labelled set (for a fresh held-out set)")
     args = parser.parse_args()
 
     corpus, spans, retriever = default_corpus_search()
@@ -51,6 +53,9 @@ def main() -> None:
     rng = np.random.default_rng(args.seed)
     rows: list[dict] = []
     seen_passages: set[str] = set()
+    for path in args.exclude_labelled:
+        with open(path, encoding="utf-8") as fh:
+            seen_passages.update(json.loads(line)["source_id"] for line in fh if line.strip())
     drawn = 0
     while drawn < args.spans:
         row = int(rng.integers(1, len(corpus.store) + 1))

@@ -35,8 +35,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument("span", type=_span, help="the masked span as START:END character offsets in that passage")
     parser.add_argument("--candidates", type=int, default=20, help="engine candidates to check (default 20)")
     parser.add_argument(
-        "--criterion", default="context", choices=("context", "fact"),
-        help="evidence criterion, as the env's evidence_criterion (default context; fact is stricter)",
+        "--criterion", default="context",
+        help="evidence criterion, as the env's evidence_criterion: context (default), fact (stricter) "
+        "or fact:T (the fact model at threshold T in (0, 1))",
     )
     parser.add_argument(
         "--verifier", default=None, metavar="llm:URL|MODEL",

@@ -43,7 +43,7 @@ import numpy as np
 from ramp_env.corpus.prepared import DEFAULT_CORPUS
 from ramp_env.envs.benchmark_split import check_tasks
 from ramp_env.errors import InvalidOptionError
-from ramp_env.masking.evidence import CRITERIA as EVIDENCE_CRITERIA
+from ramp_env.masking.evidence import parse_criterion
 from ramp_env.masking.pool import pool_size
 from ramp_env.qa.coverage import EVIDENCE_REQUIREMENTS, EvidenceRequirement
 from ramp_env.qa.loaders import DEFAULT_DATASET
@@ -298,7 +298,9 @@ class RAMPTaskOptions(EnvOptions):
         default="context",
         metadata=doc(
             '``"context"`` (the answer\'s sentence shares the mask sentence\'s context words) or ``"fact"`` '
-            "(stricter: the same fact about the same subject, from a dependency parse)."
+            "(stricter: the same fact about the same subject, a logistic model over parse and MiniLM signals; "
+            'needs the ``llm`` extra). ``"fact:T"`` uses model threshold ``T`` in (0, 1): higher is stricter '
+            "(the precision/recall curve is in docs/corpus-and-retrieval.md)."
         ),
     )
     evidence_verifier: str | None = field(
@@ -345,7 +347,7 @@ class RAMPTaskOptions(EnvOptions):
         check_int("max_passage_chars", self.max_passage_chars, 1, MAX_TEXT_CHARS)
         if self.task_pool is not None:
             pool_size(self.task_pool, 1)  # a bad value fails here, before the corpus is prepared
-        check_choice("evidence_criterion", self.evidence_criterion, EVIDENCE_CRITERIA)
+        parse_criterion(self.evidence_criterion, "evidence_criterion")
         if self.evidence_verifier is not None:
             from ramp_env.masking.llm_verifier import parse_verifier_spec  # the HTTP client only when asked for
 

@@ -90,7 +90,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from ramp_env.corpus.passage import Passage
 from ramp_env.corpus.span_cache import SpanValueCache
 from ramp_env.errors import InvalidOptionError
-from ramp_env.masking.fact_check import FACT_CHECK_VERSION, FactVerdict, SourceFact, context_required
+from ramp_env.masking import fact_model
+from ramp_env.masking.fact_check import FACT_CHECK_VERSION, FactVerdict, SourceFact
 from ramp_env.masking.fact_context import PARENTHESES, context_terms, find_tokens, sentences
 from ramp_env.masking.near_duplicates import CopyCheck, near_duplicate_ids
 from ramp_env.protocols import RequiredTermRetriever
@@ -113,6 +114,27 @@ CANDIDATES = 20  # passages verified per span
 MAX_EVIDENCE = 5  # evidence ids kept per span, best ranked first
 CRITERIA = ("context", "fact")  # see the module docs; "context" is version 1 of this module
 DEFAULT_CRITERION = "context"
+
+
+def parse_criterion(criterion: str, option: str = "evidence criterion") -> tuple[str, float | None]:
+    """``(name, threshold)`` of an evidence criterion: one of :data:`CRITERIA`, or ``"fact:T"``
+    for the ``"fact"`` criterion at model threshold ``T`` in [0.5, 1) (another point of its
+    published precision/recall curve; ``None`` is the default point; below 0.5 the model's
+    screen was not fitted to be exact)."""
+    if isinstance(criterion, str) and criterion in CRITERIA:
+        return criterion, None
+    name, sep, value = criterion.partition(":") if isinstance(criterion, str) else ("", "", "")
+    if name == "fact" and sep:
+        try:
+            threshold = float(value)
+        except ValueError:
+            threshold = float("nan")
+        if fact_model.SCREEN_FOR <= threshold < 1.0:
+            return name, threshold
+    raise InvalidOptionError(
+        f'{option} must be one of {CRITERIA} or "fact:T" with {fact_model.SCREEN_FOR} <= T < 1, '
+        f"got {criterion!r}"
+    )
 
 
 @runtime_checkable
@@ -189,22 +211,17 @@ class Fact:
 class CheckedFact:
     """The ``"fact"`` criterion (:mod:`~ramp_env.masking.fact_check`) behind :class:`Fact`'s interface."""
 
-    def __init__(self, source: Passage, span: SalientSpan) -> None:
+    def __init__(self, source: Passage, span: SalientSpan, threshold: float | None = None) -> None:
         self.answer = normalize_answer(source.text[span.start : span.end]).split()
-        self.context = context_terms(source, span)
-        self._source, self._span = source, span
-        self._checker: SourceFact | None = None  # parsed on the first candidate that passes the filter
+        self._source, self._span, self._threshold = source, span, threshold
+        self._checker: SourceFact | None = None  # parsed on the first candidate that holds the answer
 
     def verdict(self, evidence: Passage) -> FactVerdict:
-        text_tokens, text_terms = _tokens_and_terms(evidence.text)
+        text_tokens, _ = _tokens_and_terms(evidence.text)
         if not self.answer or not _contains_tokens(text_tokens, self.answer):
             return FactVerdict(False, "no-answer")
-        if self.context and not self.context & text_terms and context_required():
-            # no context word anywhere in the passage: fact_check's score cannot reach its
-            # minimum (the share points need one), so skip the parse
-            return FactVerdict(False, "weak-relation", (), {"shared_context": 0})
         if self._checker is None:
-            self._checker = SourceFact(self._source, self._span)
+            self._checker = SourceFact(self._source, self._span, self._threshold)
         return self._checker.check(evidence)
 
     def stated_in(self, evidence: Passage) -> bool:
@@ -214,13 +231,12 @@ class CheckedFact:
 def make_fact(
     source: Passage, span: SalientSpan, criterion: str = DEFAULT_CRITERION, min_shared_terms: int = MIN_SHARED_TERMS
 ) -> Fact | CheckedFact:
-    """The checker of ``criterion`` (one of :data:`CRITERIA`) for one span (``min_shared_terms``:
+    """The checker of ``criterion`` (see :func:`parse_criterion`) for one span (``min_shared_terms``:
     the ``"context"`` criterion's, see :func:`states_fact`)."""
-    if criterion == "context":
+    name, threshold = parse_criterion(criterion)
+    if name == "context":
         return Fact(source, span, min_shared_terms)
-    if criterion == "fact":
-        return CheckedFact(source, span)
-    raise InvalidOptionError(f"evidence criterion must be one of {CRITERIA}, got {criterion!r}")
+    return CheckedFact(source, span, threshold)
 
 
 def states_fact(
@@ -294,8 +310,7 @@ class EvidenceIndex:
         criterion: str = DEFAULT_CRITERION,
         verifier: EvidenceVerifier | str | None = None,
     ) -> None:
-        if criterion not in CRITERIA:
-            raise InvalidOptionError(f"evidence criterion must be one of {CRITERIA}, got {criterion!r}")
+        parse_criterion(criterion)  # names a bad one now
         self.criterion = criterion
         if verifier is not None:
             from ramp_env.masking.llm_verifier import make_verifier  # the HTTP client only when asked for
@@ -330,7 +345,7 @@ class EvidenceIndex:
             criterion = kwargs.get("criterion", DEFAULT_CRITERION)
             name = f"evidence-{backend}-v{EVIDENCE_VERSION}.sqlite"
             if criterion != "context":
-                name = f"evidence-{backend}-{criterion}-v{FACT_CHECK_VERSION}.sqlite"
+                name = f"evidence-{backend}-{criterion.replace(':', '-t')}-v{FACT_CHECK_VERSION}.sqlite"
             if kwargs.get("verifier") is not None:
                 name = name.replace(".sqlite", f"-{verifier_tag(kwargs['verifier'])}.sqlite")
             cache = EvidenceCache(Path(corpus.directory) / name)
@@ -502,6 +517,7 @@ __all__ = [
     "candidate_query",
     "context_terms",
     "make_fact",
+    "parse_criterion",
     "search_candidates",
     "states_fact",
     "subject_of",

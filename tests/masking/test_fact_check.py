@@ -13,7 +13,9 @@ from ramp_env.masking.evidence import CheckedFact, make_fact
 from ramp_env.masking.fact_check import check_fact, names_subject, subject_names
 from ramp_env.text.spans import SalientSpan, SpanType
 
-LABELS = Path(__file__).parent / "fixtures" / "evidence_labels_v2.jsonl"
+LABELS = Path(__file__).parent / "fixtures" / "evidence_labels_v2.jsonl"  # training pairs of the model
+TRAINING_V3 = Path(__file__).parent / "fixtures" / "evidence_labels_v3.jsonl"  # more of them
+FRESH = Path(__file__).parent / "fixtures" / "evidence_labels_v4.jsonl"  # its report set, labelled after the fit
 
 
 def span_of(passage: Passage, text: str, label: SpanType) -> SalientSpan:
@@ -42,9 +44,14 @@ def test_the_same_fact_about_the_same_subject_is_evidence() -> None:
 
 def test_a_parallel_frame_about_another_subject_is_not() -> None:
     # the same sentence frame, answer and all, about another singer of the subject's kind
-    text = "Elvis Presley was born in Gary, Indiana, in 1958, according to a parody biography of Michael Jackson."
-    verdict = check_fact(JACKSON, GARY, ev(text))
-    assert not verdict.supported and verdict.path == "competing-subject"
+    presley = ev("Presley was born in Gary, Indiana, in 1958, the son of a truck driver.", "Elvis Presley")
+    verdict = check_fact(JACKSON, GARY, presley)
+    assert not verdict.supported and verdict.path == "no-subject"
+    # a frame whose grammatical subject is another named entity is marked, and counts against it
+    both = check_fact(JACKSON, GARY, ev("Elvis Presley was born in Gary, Indiana, unlike Michael Jackson."))
+    same = check_fact(JACKSON, GARY, ev("Michael Jackson was born in Gary, Indiana, unlike Elvis Presley."))
+    assert both.details["competing_subject"] == "Elvis Presley" and same.details["competing_subject"] is None
+    assert both.details["probability"] < same.details["probability"]
 
 
 def test_without_the_subject_near_the_fact_there_is_no_path() -> None:
@@ -58,30 +65,36 @@ def test_without_the_subject_near_the_fact_there_is_no_path() -> None:
     assert check_fact(JACKSON, GARY, nobody).path == "no-subject"
 
 
-def test_a_year_of_another_event_is_not_evidence() -> None:
+def test_a_year_of_another_event_is_marked() -> None:
     source = Passage(
         "src", "Azerbaijani carpet",
         "In November 2010 the Azerbaijani carpet was proclaimed a Masterpiece of Intangible Heritage by UNESCO.",
     )
     unesco = span_of(source, "UNESCO", SpanType.ORG)
     other = ev("In 2003 UNESCO proclaimed the Azerbaijani carpet tradition of mugham music a Masterpiece of Heritage.")
-    assert check_fact(source, unesco, other).path == "other-date"
+    verdict = check_fact(source, unesco, other, threshold=0.999)
+    assert verdict.details["other_date"] and verdict.path == "other-date"
 
 
-def test_the_answer_inside_a_compound_is_not_evidence() -> None:
+def test_the_answer_inside_a_compound_is_marked() -> None:
     source = Passage("src", "China", "China introduced a policy limiting most families to one child in 1980.")
     one = span_of(source, "one", SpanType.NUMBER)
-    compound = ev("China's one-child policy limited most families in China to one-child households from 1980.")
     compound = ev("The one-child policy of China was introduced in 1980 to limit families.")
-    assert check_fact(source, one, compound).path in {"answer-in-compound", "weak-relation"}
-    assert not check_fact(source, one, compound).supported
+    verdict = check_fact(source, one, compound, threshold=0.999)
+    assert verdict.details["in_compound"] and verdict.path == "answer-in-compound"
 
 
-def test_an_answer_in_another_entity_type_is_not_evidence() -> None:
-    source = Passage("src", "Washington (state)", "The state of Washington was named after George Washington in 1853.")
-    person = span_of(source, "George Washington", SpanType.PERSON)
-    place = ev("The state of Washington is home to George Washington Bridge Park, named in 1853.")
-    assert not check_fact(source, person, place).supported
+def test_a_stricter_threshold_never_accepts_more() -> None:
+    texts = [
+        "The singer Michael Jackson was born in Gary, Indiana, to a working-class family.",
+        "Jackson grew up in Gary, Indiana, with eight siblings.",
+        "Gary, Indiana, is a city on Lake Michigan where Michael Jackson was born.",
+        "Elvis Presley was born in Gary, Indiana, unlike Michael Jackson.",
+    ]
+    for text in texts:
+        p = check_fact(JACKSON, GARY, ev(text)).details["probability"]
+        for t in (0.1, 0.5, 0.9):
+            assert check_fact(JACKSON, GARY, ev(text), threshold=t).supported == (p >= t)
 
 
 def test_subject_names_drop_disambiguation_and_add_a_surname() -> None:
@@ -112,9 +125,25 @@ def test_the_labelled_set_is_two_readers_split_by_passage() -> None:
         assert r["half"] == ("tune" if digest % 2 == 0 else "heldout")
 
 
+def _rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+@pytest.mark.parametrize("path", [TRAINING_V3, FRESH], ids=["v3", "v4"])
+def test_the_fresh_sets_are_two_readers_and_new_passages(path: Path) -> None:
+    fresh = _rows(path)
+    assert len(fresh) >= 300
+    for r in fresh:
+        assert r["half"] == "fresh" and isinstance(r["label"], bool)
+        assert r["settled_by"] == ("agreement" if r["reader_a"] == r["reader_b"] else "third reader")
+    # each drawn after the sets before it, from source passages none of them used
+    earlier = _labelled() + (_rows(TRAINING_V3) if path == FRESH else [])
+    assert not {r["source_id"] for r in fresh} & {r["source_id"] for r in earlier}
+
+
 @pytest.mark.slow
-def test_the_fact_criterion_is_more_precise_than_context_words_on_the_held_out_half() -> None:
-    rows = [r for r in _labelled() if r["half"] == "heldout"]
+def test_the_fact_criterion_is_more_precise_than_context_words_on_the_fresh_set() -> None:
+    rows = _rows(FRESH)
     tp = fp = tp1 = fp1 = 0
     for r in rows:
         source = Passage(r["source_id"], r["source_title"], r["source_text"])
@@ -128,10 +157,9 @@ def test_the_fact_criterion_is_more_precise_than_context_words_on_the_held_out_h
             fp1 += not r["label"]
     precision, precision_v1 = tp / (tp + fp), tp1 / (tp1 + fp1)
     true = sum(r["label"] for r in rows)
-    # benchmarks/results/evidence_v2.json: 0.75 against 0.48; recall 0.22
-    assert precision >= precision_v1 + 0.15, (precision, precision_v1)
-    assert tp / true >= 0.15
-
+    # benchmarks/results/evidence_v4.json: 0.84 against 0.47; recall 0.34
+    assert precision >= precision_v1 + 0.25, (precision, precision_v1)
+    assert tp / true >= 0.25
 
 
 def test_names_subject_finds_the_title_or_its_surname_in_a_text() -> None:

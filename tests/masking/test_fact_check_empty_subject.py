@@ -22,12 +22,3 @@ def test_a_subject_that_normalises_to_nothing_gets_a_verdict(subject: str) -> No
     fact = SourceFact(source, SalientSpan(24, 30, SpanType("PLACE")))
     verdict = fact.check(Passage("e", "X", f"{subject} was born in Warsaw, Marie Curie said."))
     assert isinstance(verdict.supported, bool) and verdict.details.get("competing_subject") is None
-
-
-def test_context_required_follows_the_score_threshold() -> None:
-    # CheckedFact skips the parse of a passage sharing no context word only while fact_score
-    # cannot reach the threshold without one; a lower threshold must not keep the shortcut
-    from ramp_env.masking.fact_check import MIN_SCORE, context_required
-
-    assert context_required() is True and context_required(MIN_SCORE) is True
-    assert context_required(3) is False

@@ -1,13 +1,14 @@
-"""Score the evidence criterion on the two-reader labelled pairs.
+"""Score the ``"fact"`` evidence criterion on two-reader labelled pairs.
 
-Reads ``tests/masking/fixtures/evidence_labels_v2.jsonl`` (399 (mask, candidate) pairs, each
-labelled by two independent readers, disagreements settled by a third; ``docs/labelling.md``),
-and reports, for the tuning and the held-out half separately: precision and recall of the
-criterion (version 2 at its default point), per acceptance path, with Wilson 95% intervals,
-the old criterion (version 1, recorded in the fixture) on the same pairs, and the
-precision/recall curve over ``min_score`` so users can pick a stricter point.
+Reads a labelled set (default ``tests/masking/fixtures/evidence_labels_v4.jsonl``: 395 (mask,
+candidate) pairs drawn and labelled after the criterion's model was fitted, each by two
+independent readers, disagreements settled by a third; ``docs/labelling.md``) and reports, for
+each half asked for: precision and recall of the criterion at its default threshold, per
+acceptance path, with Wilson 95% intervals, the ``"context"`` criterion (recorded in the fixture
+when the pairs were drawn) on the same pairs, and the precision/recall curve over the model's
+threshold so users can pick a stricter point.
 
-    RAMP_ENV_CACHE=... python benchmarks/evidence_v2.py --out benchmarks/results/evidence_v2.json
+    RAMP_ENV_CACHE=... python benchmarks/evidence_fact.py --halves fresh --out benchmarks/results/evidence_v4.json
 """
 
 from __future__ import annotations
@@ -25,10 +26,12 @@ from _common import rate  # this folder's shared helpers (on sys.path when run a
 from ramp_env.cache import atomic_path
 from ramp_env.corpus.passage import Passage
 from ramp_env.masking.evidence import CheckedFact
-from ramp_env.masking.fact_check import FACT_CHECK_VERSION, MIN_SCORE, SourceFact
+from ramp_env.masking.fact_check import FACT_CHECK_VERSION, SourceFact
+from ramp_env.masking.fact_model import THRESHOLD
 from ramp_env.text.spans import SalientSpan, SpanType
 
-FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "masking" / "fixtures" / "evidence_labels_v2.jsonl"
+FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "masking" / "fixtures" / "evidence_labels_v4.jsonl"
+THRESHOLDS = tuple(sorted({0.5, 0.55, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, THRESHOLD}))
 
 
 
@@ -37,43 +40,43 @@ def load(path: Path) -> list[dict]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def verdicts(row: dict, scores: range) -> dict[int, tuple[bool, str]]:
-    """``min_score -> (supported, path)`` for one pair (the parse is shared by all points)."""
+def verdicts(row: dict, scores: tuple[float, ...]) -> dict[float, tuple[bool, str]]:
+    """``threshold -> (supported, path)`` for one pair (the parse is shared by all points)."""
     source = Passage(row["source_id"], row["source_title"], row["source_text"])
     evidence = Passage(row["evidence_id"], row["evidence_title"], row["evidence_text"])
     span = SalientSpan(row["start"], row["end"], SpanType(row["span_type"]))
     out = {}
     for m in scores:
-        if m == MIN_SCORE:
+        if m == THRESHOLD:
             v = CheckedFact(source, span).verdict(evidence)  # the env's own entry point
         else:
-            v = SourceFact(source, span, min_score=m).check(evidence)
+            v = SourceFact(source, span, threshold=m).check(evidence)
         out[m] = (v.supported, v.path)
     return out
 
 
-def summarise(rows: list[dict], got: dict[str, dict[int, tuple[bool, str]]], scores: range) -> dict:
+def summarise(rows: list[dict], got: dict[str, dict[float, tuple[bool, str]]], scores: tuple[float, ...]) -> dict:
     labelled = [r for r in rows if r["label"] is not None]
     true = sum(r["label"] for r in labelled)
     report: dict = {"pairs": len(labelled), "readers_judged_true": true}
-    tp = sum(1 for r in labelled if got[r["pair_id"]][MIN_SCORE][0] and r["label"])
-    acc = sum(1 for r in labelled if got[r["pair_id"]][MIN_SCORE][0])
-    report["v2"] = {"precision": rate(tp, acc), "recall": rate(tp, true)}
+    tp = sum(1 for r in labelled if got[r["pair_id"]][THRESHOLD][0] and r["label"])
+    acc = sum(1 for r in labelled if got[r["pair_id"]][THRESHOLD][0])
+    report["fact"] = {"precision": rate(tp, acc), "recall": rate(tp, true)}
     paths = collections.defaultdict(lambda: [0, 0])
     for r in labelled:
-        ok, path = got[r["pair_id"]][MIN_SCORE]
+        ok, path = got[r["pair_id"]][THRESHOLD]
         if ok:
             paths[path][0] += r["label"]
             paths[path][1] += 1
-    report["v2_by_path"] = {p: rate(k, n) for p, (k, n) in sorted(paths.items())}
+    report["fact_by_path"] = {p: rate(k, n) for p, (k, n) in sorted(paths.items())}
     tp1 = sum(1 for r in labelled if r["accepted_v1"] and r["label"])
     acc1 = sum(1 for r in labelled if r["accepted_v1"])
-    report["v1"] = {"precision": rate(tp1, acc1), "recall": rate(tp1, true)}
+    report["context"] = {"precision": rate(tp1, acc1), "recall": rate(tp1, true)}
     curve = []
     for m in scores:
         k = sum(1 for r in labelled if got[r["pair_id"]][m][0] and r["label"])
         n = sum(1 for r in labelled if got[r["pair_id"]][m][0])
-        curve.append({"min_score": m, "precision": rate(k, n), "recall": rate(k, true)})
+        curve.append({"threshold": m, "precision": rate(k, n), "recall": rate(k, true)})
     report["curve"] = curve
     strata = collections.defaultdict(lambda: [0, 0])
     for r in labelled:
@@ -85,21 +88,21 @@ def summarise(rows: list[dict], got: dict[str, dict[int, tuple[bool, str]]], sco
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--labels", type=Path, default=FIXTURE)
-    parser.add_argument("--out", type=Path, required=True)
-    parser.add_argument("--halves", nargs="+", default=["tune", "heldout"])
+    parser.add_argument("--labels", type=Path, default=FIXTURE, help="labelled pairs (JSONL, docs/labelling.md)")
+    parser.add_argument("--out", type=Path, required=True, help="results JSON to write")
+    parser.add_argument("--halves", nargs="+", default=["fresh"], help="values of the rows' half field to report")
     args = parser.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     rows = load(args.labels)
-    scores = range(2, 8)
+    scores = THRESHOLDS
     started = time.time()
     got = {r["pair_id"]: verdicts(r, scores) for r in rows if r["half"] in args.halves}
     settled = collections.Counter(r["settled_by"] for r in rows)
     result = {
-        "what": "evidence criterion v2 against two-reader labels (docs/labelling.md)",
-        "script": "benchmarks/evidence_v2.py",
+        "what": "the \"fact\" evidence criterion against two-reader labels (docs/labelling.md)",
+        "script": "benchmarks/evidence_fact.py",
         "criterion": "fact", "fact_check_version": FACT_CHECK_VERSION,
-        "min_score": MIN_SCORE,
+        "threshold": THRESHOLD,
         "labels": str(args.labels.name),
         "agreement": {"pairs": len(rows), "settled": dict(settled)},
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "load": os.getloadavg()},
@@ -111,7 +114,7 @@ def main() -> None:
         tmp.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     for half in args.halves:
         h = result[half]
-        print(half, "v2", h["v2"], "v1", h["v1"])
+        print(half, "fact", h["fact"], "context", h["context"])
 
 
 if __name__ == "__main__":

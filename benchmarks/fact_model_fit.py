@@ -1,0 +1,149 @@
+"""Fit the logistic model of the ``"fact"`` evidence criterion (``ramp_env/masking/fact_model.py``).
+
+Reads the two-reader labelled pairs it is given (default: the 399 of
+``tests/masking/fixtures/evidence_labels_v2.jsonl`` and the 428 of ``evidence_labels_v3.jsonl``;
+each set was scored once for an earlier version before it became training data, see
+``benchmarks/results/INDEX.md``; the current model's report set, ``evidence_labels_v4.jsonl``,
+is never read here). For each pair it computes the criterion's signals for every evidence
+sentence holding the answer and trains on one sentence per pair: the one naming the subject
+with the most shared context (a pair's label is about the passage, not a sentence). It then
+
+1. predicts every pair out of fold (5 folds grouped by source passage) to pick the threshold:
+   the lowest out-of-fold probability at which precision over the pairs above it is still
+   >= ``--target-precision``, among points accepting >= ``--min-accepted`` pairs;
+2. fits the model on all pairs and writes weights, intercept, threshold and the out-of-fold
+   curve to ``--out``;
+3. fits the screen that spares a sentence the parse and the embeddings (``passes_screen``):
+   it must pass every labelled sentence the model gives ``SCREEN_FOR`` or more.
+
+Copy the constants into ``fact_model.py``; ``tests/masking/test_fact_model.py`` checks that
+the two agree.
+
+    RAMP_ENV_CACHE=... python benchmarks/fact_model_fit.py --out benchmarks/results/fact_model.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+from _common import rate  # this folder's shared helpers (on sys.path when run as a script)
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GroupKFold
+
+from ramp_env.cache import atomic_path
+from ramp_env.corpus.passage import Passage
+from ramp_env.masking import fact_model
+from ramp_env.masking.fact_check import FACT_CHECK_VERSION, SourceFact
+from ramp_env.text.spans import SalientSpan, SpanType
+
+_FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "masking" / "fixtures"
+FIXTURES = (_FIXTURES / "evidence_labels_v2.jsonl", _FIXTURES / "evidence_labels_v3.jsonl")
+
+
+def answer_sentences(row: dict) -> list[dict]:
+    """The criterion's signals for every sentence of the pair's evidence holding the answer."""
+    source = Passage(row["source_id"], row["source_title"], row["source_text"])
+    evidence = Passage(row["evidence_id"], row["evidence_title"], row["evidence_text"])
+    fact = SourceFact(source, SalientSpan(row["start"], row["end"], SpanType(row["span_type"])))
+    return [v.details for v in fact.sentence_verdicts(evidence, screen=False)]
+
+
+def training_sentence(found: list[dict]) -> list[float]:
+    """The model's inputs for the pair's most telling sentence (see the module docs)."""
+    f = max(found, key=lambda d: (d["subject_nearby"], d["shared_context"] / max(1, d["context_size"]),
+                                  d["same_governor"]))
+    return fact_model.vector(f)
+
+
+def fit_screen(model: LogisticRegression, sentences: list[dict], margin: float) -> dict:
+    """The surface-signal screen (``fact_model.passes_screen``): a logistic model of "the full
+    model gives SCREEN_FOR or more", cut ``margin`` below the lowest such sentence's score."""
+    full = model.predict_proba(np.array([fact_model.vector(f) for f in sentences]))[:, 1]
+    wanted = full >= fact_model.SCREEN_FOR
+    surface = np.array([[float(fact_model.FEATURES[n](f)) for n in fact_model.SCREEN_FEATURES] for f in sentences])
+    screen = LogisticRegression(C=1.0, max_iter=5000, class_weight="balanced").fit(surface, wanted)
+    z = screen.decision_function(surface)
+    cutoff = float(z[wanted].min()) - margin
+    return {
+        "weights": {n: round(float(w), 6) for n, w in zip(fact_model.SCREEN_FEATURES, screen.coef_[0], strict=True)},
+        "intercept": round(float(screen.intercept_[0]), 6), "cutoff": round(cutoff, 6), "margin": margin,
+        "sentences": len(sentences), "wanted": int(wanted.sum()),
+        "screened_out_share": round(float((z < cutoff).mean()), 3),
+    }
+
+
+def pick_threshold(p: np.ndarray, y: np.ndarray, target: float, min_accepted: int) -> dict:
+    order = np.argsort(-p)
+    best = None
+    for k in range(min_accepted, len(p) + 1):
+        tp = int(y[order[:k]].sum())
+        if tp / k >= target:
+            best = (k, tp)
+    if best is None:
+        raise SystemExit(f"no point reaches precision {target} with {min_accepted}+ accepted pairs")
+    k, tp = best
+    # midway between the last accepted and the first rejected pair's probability
+    cut = float(p[order[k - 1]] + p[order[k]]) / 2 if k < len(p) else float(p[order[-1]])
+    return {"threshold": round(cut, 4), "accepted": k, "precision": rate(tp, k), "recall": rate(tp, int(y.sum()))}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", required=True, help="results JSON to write")
+    parser.add_argument("--labels", nargs="+", default=[str(f) for f in FIXTURES], help="the labelled pairs to fit on")
+    parser.add_argument("--c", type=float, default=0.3,
+                        help="inverse L2 strength (0.3 was best out of fold of 0.1, 0.3, 1 and 3)")
+    parser.add_argument("--target-precision", type=float, default=0.85, help="out-of-fold precision the threshold keeps")
+    parser.add_argument("--min-accepted", type=int, default=30, help="fewest accepted pairs a threshold may rest on")
+    parser.add_argument("--screen-margin", type=float, default=1.0,
+                        help="logit margin of the screen below the lowest sentence it must pass")
+    args = parser.parse_args()
+    started = time.time()
+    rows = []
+    for path in args.labels:
+        with open(path, encoding="utf-8") as fh:
+            rows += [r for r in map(json.loads, filter(str.strip, fh)) if r["label"] is not None]
+    X, y, groups, every_sentence = [], [], [], []
+    for r in rows:
+        found = answer_sentences(r)
+        if found:
+            X.append(training_sentence(found))
+            y.append(int(r["label"]))
+            groups.append(r["source_id"])
+            every_sentence.extend(found)
+    X_, y_ = np.array(X), np.array(y)
+    oof = np.zeros(len(y_))
+    for train, test in GroupKFold(5).split(X_, y_, groups):
+        model = LogisticRegression(C=args.c, max_iter=5000).fit(X_[train], y_[train])
+        oof[test] = model.predict_proba(X_[test])[:, 1]
+    point = pick_threshold(oof, y_, args.target_precision, args.min_accepted)
+    final = LogisticRegression(C=args.c, max_iter=5000).fit(X_, y_)
+    screen = fit_screen(final, every_sentence, args.screen_margin)
+    curve = []
+    for t in (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9):
+        acc = oof >= t
+        curve.append({"threshold": t, "precision": rate(int(y_[acc].sum()), int(acc.sum())),
+                      "recall": rate(int(y_[acc].sum()), int(y_.sum()))})
+    report = {
+        "what": "logistic model of the \"fact\" evidence criterion, fitted on the two-reader labels",
+        "script": "benchmarks/fact_model_fit.py", "labels": [Path(p).name for p in args.labels],
+        "fact_check_version": FACT_CHECK_VERSION, "pairs": len(rows), "pairs_with_answer_sentence": len(y),
+        "readers_judged_true": int(sum(r["label"] for r in rows)), "c": args.c,
+        "out_of_fold": {"folds": 5, "grouped_by": "source passage", "chosen": point, "curve": curve},
+        "weights": {name: round(float(w), 6) for name, w in zip(fact_model.FEATURES, final.coef_[0], strict=True)},
+        "intercept": round(float(final.intercept_[0]), 6), "threshold": point["threshold"], "screen": screen,
+        "machine": {"platform": platform.platform(), "cpus": __import__("os").cpu_count()},
+        "seconds": round(time.time() - started, 1),
+    }
+    with atomic_path(args.out) as tmp:
+        tmp.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    print(json.dumps({k: report[k] for k in ("threshold", "intercept", "screen")}, indent=1))
+
+
+if __name__ == "__main__":
+    main()
