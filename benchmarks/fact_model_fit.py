@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import time
 from pathlib import Path
@@ -137,7 +138,7 @@ def main() -> None:
         "out_of_fold": {"folds": 5, "grouped_by": "source passage", "chosen": point, "curve": curve},
         "weights": {name: round(float(w), 6) for name, w in zip(fact_model.FEATURES, final.coef_[0], strict=True)},
         "intercept": round(float(final.intercept_[0]), 6), "threshold": point["threshold"], "screen": screen,
-        "machine": {"platform": platform.platform(), "cpus": __import__("os").cpu_count()},
+        "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "load": os.getloadavg()},
         "seconds": round(time.time() - started, 1),
     }
     with atomic_path(args.out) as tmp:
