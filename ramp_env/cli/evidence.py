@@ -37,7 +37,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     parser.add_argument(
         "--criterion", default="context",
         help="evidence criterion, as the env's evidence_criterion: context (default), fact (stricter) "
-        "or fact:T (the fact model at threshold T in (0, 1))",
+        "or fact:T (the fact model at threshold T, 0.5 <= T < 1)",
     )
     parser.add_argument(
         "--verifier", default=None, metavar="llm:URL|MODEL",

@@ -299,7 +299,7 @@ class RAMPTaskOptions(EnvOptions):
         metadata=doc(
             '``"context"`` (the answer\'s sentence shares the mask sentence\'s context words) or ``"fact"`` '
             "(stricter: the same fact about the same subject, a logistic model over parse and MiniLM signals; "
-            'needs the ``llm`` extra). ``"fact:T"`` uses model threshold ``T`` in (0, 1): higher is stricter '
+            'needs the ``llm`` extra). ``"fact:T"`` uses model threshold ``T`` in [0.5, 1): higher is stricter '
             "(the precision/recall curve is in docs/corpus-and-retrieval.md)."
         ),
     )
