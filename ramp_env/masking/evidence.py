@@ -91,7 +91,7 @@ from ramp_env.corpus.passage import Passage
 from ramp_env.corpus.span_cache import SpanValueCache
 from ramp_env.errors import InvalidOptionError
 from ramp_env.masking import fact_model
-from ramp_env.masking.fact_check import FACT_CHECK_VERSION, FactVerdict, SourceFact
+from ramp_env.masking.fact_check import FACT_CHECK_VERSION, FactVerdict, SourceFact, normalized_tokens
 from ramp_env.masking.fact_context import PARENTHESES, context_terms, find_tokens, sentences
 from ramp_env.masking.near_duplicates import CopyCheck, near_duplicate_ids
 from ramp_env.protocols import RequiredTermRetriever
@@ -217,8 +217,9 @@ class CheckedFact:
         self._checker: SourceFact | None = None  # parsed on the first candidate that holds the answer
 
     def verdict(self, evidence: Passage) -> FactVerdict:
-        text_tokens, _ = _tokens_and_terms(evidence.text)
-        if not self.answer or not _contains_tokens(text_tokens, self.answer):
+        # fact_check's own token cache: the checker reads the same tokens next, and the index
+        # terms (stemming) that _tokens_and_terms would also compute are never used here
+        if not self.answer or not _contains_tokens(normalized_tokens(evidence.text), self.answer):
             return FactVerdict(False, "no-answer")
         if self._checker is None:
             self._checker = SourceFact(self._source, self._span, self._threshold)

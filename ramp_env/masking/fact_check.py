@@ -108,7 +108,8 @@ def _parse(sentence: str) -> Any:
 # kept for the sentences seen lately: a candidate's sentence is tokenised to find the answer,
 # again for its features, and once more as the next sentence's "previous"
 @functools.lru_cache(maxsize=8192)
-def _tokens(text: str) -> tuple[str, ...]:
+def normalized_tokens(text: str) -> tuple[str, ...]:
+    """``text``'s answer-normalised tokens (cached: the evidence index and this module share them)."""
     return tuple(normalize_answer(text).split())
 
 
@@ -117,10 +118,10 @@ def subject_names(title: str) -> list[tuple[str, ...]]:
     for a multi-word title, its last word when that is a capitalised name (a person's
     surname: "Presley" for "Elvis Presley")."""
     bare = PARENTHESES.sub("", title).strip()
-    names = [_tokens(bare)]
+    names = [normalized_tokens(bare)]
     words = bare.split()
     if len(words) >= 2 and words[-1][:1].isupper() and len(words[-1]) > 3 and "," not in bare:
-        names.append(_tokens(words[-1]))
+        names.append(normalized_tokens(words[-1]))
     return [n for n in names if n]
 
 
@@ -130,7 +131,7 @@ def _names_any(tokens: Sequence[str], names: Sequence[tuple[str, ...]]) -> bool:
 
 def names_subject(text: str, title: str) -> bool:
     """Whether ``text`` names the subject of the article ``title`` (one of :func:`subject_names`)."""
-    return _names_any(_tokens(text), subject_names(title))
+    return _names_any(normalized_tokens(text), subject_names(title))
 
 
 def _char_span_tokens(doc: Any, start: int, end: int) -> list[Any]:
@@ -200,7 +201,7 @@ def _listed_with(sentence: str, where: tuple[int, int] | None, names: Sequence[t
     if where is None or not names:
         return False
     marked = sentence[: where[0]] + f" {_PLACEHOLDER} " + sentence[where[1] :]
-    items = [_tokens(part) for part in _ITEM_BREAK.split(marked)]
+    items = [normalized_tokens(part) for part in _ITEM_BREAK.split(marked)]
     items = [i for i in items if i]
     if len(items) < LIST_ITEMS:
         return False
@@ -248,10 +249,10 @@ class SourceFact:
         self.threshold = fact_model.THRESHOLD if threshold is None else float(threshold)
         self.source = source
         self.span = span
-        self.answer = _tokens(source.text[span.start : span.end])
+        self.answer = normalized_tokens(source.text[span.start : span.end])
         a, b = sentence_bounds(source.text, span.start, span.end)
         self.sentence = source.text[a:b]
-        self.sentence_tokens = _tokens(self.sentence)
+        self.sentence_tokens = normalized_tokens(self.sentence)
         doc = _parse(self.sentence)
         answer_tokens = _char_span_tokens(doc, span.start - a, span.end - a)
         self.sentence_start = a
@@ -263,7 +264,7 @@ class SourceFact:
         if subject is not None and subject.pos_ in _ENTITY_POS and not (
             {t.i for t in subject.subtree} & {t.i for t in answer_tokens}
         ):
-            phrase = _tokens(_subject_phrase(subject))
+            phrase = normalized_tokens(_subject_phrase(subject))
             if phrase and phrase not in self.names:
                 self.names.append(phrase)
         self.type_group = _TYPE_GROUP.get(span.label)
@@ -274,7 +275,7 @@ class SourceFact:
         self.answer_years = _years(" ".join(self.answer))
         # named words of the source: a sentence naming ones the source never does is about something else
         self.proper_nouns = _proper_nouns(doc, set(self.answer))
-        self.passage_tokens = set(_tokens(source.text)) | set(_tokens(PARENTHESES.sub("", source.title)))
+        self.passage_tokens = set(normalized_tokens(source.text)) | set(normalized_tokens(PARENTHESES.sub("", source.title)))
         self.window = _window(self.sentence_tokens, self.answer)
         self.title = source.title
 
@@ -292,10 +293,10 @@ class SourceFact:
     def sentence_verdicts(self, evidence: Passage, screen: bool = True) -> Iterator[FactVerdict]:
         """A verdict for each sentence of ``evidence`` that holds the answer, in text order
         (``screen``: see :meth:`sentence_features`)."""
-        passage_tokens = _tokens(evidence.text)
+        passage_tokens = normalized_tokens(evidence.text)
         if not self.answer or _find(passage_tokens, self.answer) < 0:
             return
-        bare_title = _tokens(PARENTHESES.sub("", evidence.title))
+        bare_title = normalized_tokens(PARENTHESES.sub("", evidence.title))
         about = _EvidencePassage(
             title=evidence.title,
             own_article=_names_any(bare_title, self.names[:1]),
@@ -306,7 +307,7 @@ class SourceFact:
             ),
         )
         spans = sentences(evidence.text)
-        held = [i for i, (a, b) in enumerate(spans) if _find(_tokens(evidence.text[a:b]), self.answer) >= 0]
+        held = [i for i, (a, b) in enumerate(spans) if _find(normalized_tokens(evidence.text[a:b]), self.answer) >= 0]
         for i in held:
             sentence = evidence.text[spans[i][0] : spans[i][1]]
             previous = evidence.text[spans[i - 1][0] : spans[i - 1][1]] if i else ""
@@ -327,9 +328,9 @@ class SourceFact:
 
         With ``screen``, a sentence whose surface signals fail :func:`fact_model.passes_screen`
         gets no parse and no embeddings (``f["screened_out"]``): the model could not accept it."""
-        tokens = _tokens(sentence)
+        tokens = normalized_tokens(sentence)
         here = _names_any(tokens, self.names)
-        near = here or _names_any(_tokens(previous), self.names)
+        near = here or _names_any(normalized_tokens(previous), self.names)
         where = _answer_chars(sentence, self.answer)
         other_years = _years(sentence) - self.answer_years
         terms = set(analyze(sentence))
@@ -358,7 +359,7 @@ class SourceFact:
         subject = _grammatical_subject(doc)
         competing = subject is not None and self._competes(subject, answer_tokens)
         f["competing_subject"] = _subject_phrase(subject) if competing else None
-        phrase = _tokens(_subject_phrase(subject)) if subject is not None and subject.pos_ in _ENTITY_POS else ()
+        phrase = normalized_tokens(_subject_phrase(subject)) if subject is not None and subject.pos_ in _ENTITY_POS else ()
         # the sentence's subject is another participant of the source's own sentence
         f["subject_in_source_sentence"] = bool(phrase) and _find(self.sentence_tokens, phrase) >= 0 and not (
             set(phrase) <= set(self.answer)
@@ -393,7 +394,7 @@ class SourceFact:
         phrase_ids = {t.i for t in subject.subtree}
         if phrase_ids & {t.i for t in answer_tokens}:
             return False  # the answer is the subject ("Aristotle was a student of Plato")
-        phrase = _tokens(_subject_phrase(subject))
+        phrase = normalized_tokens(_subject_phrase(subject))
         if not phrase:  # a subject that normalises to nothing ("A", a symbol) names no competing entity
             return False
         return not any(_find(phrase, n) >= 0 or _find(n, phrase) >= 0 for n in self.names)
@@ -414,7 +415,7 @@ def _proper_nouns(doc: Any, skip: set[str]) -> set[str]:
     out = set()
     for t in doc:
         if t.pos_ in _ENTITY_POS and not t.is_stop:
-            words = _tokens(t.text)
+            words = normalized_tokens(t.text)
             if words and words[0] not in skip:
                 out.add(words[0])
     return out
@@ -512,7 +513,7 @@ def _answer_chars(sentence: str, answer: Sequence[str]) -> tuple[int, int] | Non
     """Character span of the answer's first whole-token occurrence in ``sentence``."""
     pattern = r"\W+".join(re.escape(w) for w in answer)
     for m in re.finditer(rf"(?<!\w){pattern}(?!\w)", sentence, flags=re.IGNORECASE):
-        if _tokens(m.group(0)) == tuple(answer):
+        if normalized_tokens(m.group(0)) == tuple(answer):
             return m.start(), m.end()
     return None
 
@@ -523,5 +524,5 @@ def check_fact(source: Passage, span: SalientSpan, evidence: Passage, threshold:
     return SourceFact(source, span, threshold).check(evidence)
 
 
-__all__ = ["FACT_CHECK_VERSION", "FactVerdict", "SourceFact", "check_fact", "decide", "names_subject", "similarities",
-           "subject_names"]
+__all__ = ["FACT_CHECK_VERSION", "FactVerdict", "SourceFact", "check_fact", "decide", "names_subject",
+           "normalized_tokens", "similarities", "subject_names"]
