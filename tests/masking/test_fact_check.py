@@ -166,3 +166,18 @@ def test_names_subject_finds_the_title_or_its_surname_in_a_text() -> None:
     assert names_subject("In 1859 Darwin published a book.", "Charles Darwin")
     assert names_subject("Mercury is the closest planet.", "Mercury (planet)")
     assert not names_subject("In 1859 a book was published.", "Charles Darwin")
+
+
+@pytest.mark.slow
+def test_the_screen_changes_no_verdict_of_the_report_set() -> None:
+    # the docs' claim: skipping the parse and the embeddings for sentences the screen rejects
+    # never turns an accepted pair into a rejected one (at the default point)
+    from ramp_env.masking.fact_check import SourceFact
+
+    for r in _rows(FRESH):
+        source = Passage(r["source_id"], r["source_title"], r["source_text"])
+        evidence = Passage(r["evidence_id"], r["evidence_title"], r["evidence_text"])
+        fact = SourceFact(source, SalientSpan(r["start"], r["end"], SpanType(r["span_type"])))
+        screened = any(v.supported for v in fact.sentence_verdicts(evidence))
+        full = any(v.supported for v in fact.sentence_verdicts(evidence, screen=False))
+        assert screened == full, r["pair_id"]
