@@ -16,10 +16,14 @@ One script, four stages, every model scored on the same held-out tasks:
    per step: informative-group share, clip fractions, within-group reward std, KL to
    the SFT model.
 
-Base, SFT and DAPO models (greedy ``LLMAgent``) and the teacher are scored on the
-held-out tasks; differences are paired by task and get percentile-bootstrap 95%
-CIs (``scipy.stats.bootstrap``). Results go to ``benchmarks/results/cpu_learning.json``
-(written atomically at the end). Progress after each stage goes to a separate
+Base, SFT and DAPO models (greedy ``LLMAgent``), the teacher and a **format-only
+control** are scored on the held-out tasks. The control (``agents.closed_book.ClosedBookAgent``,
+its corpus frequency prior, no language model) answers every task in the right format and
+never searches: the base model answers none, so "SFT beats base" shows only that the format
+was learned, and "SFT learned to search" is claimed only when SFT beats the control with a
+paired interval above 0 (``targets.sft_above_format_control``). Differences are paired by
+task and get percentile-bootstrap 95% CIs (``scipy.stats.bootstrap``). Results go to
+``benchmarks/results/cpu_learning.json`` (written atomically at the end). Progress after each stage goes to a separate
 ``*.partial.json`` next to it, which a rerun resumes from (checkpoints live in
 ``--work_dir``); the partial file is deleted when the run completes. A stage is
 reused when the settings it depends on (``STAGE_SETTINGS``) are unchanged, so a
@@ -50,6 +54,7 @@ from _common import check_output, machine, parse_hf_args, run_with_threads  # th
 from scipy import stats
 
 from agents.bm25_heuristic import BM25HeuristicAgent
+from agents.closed_book import ClosedBookAgent
 from agents.llm import LLMAgent
 from agents.llm.rollout import EpisodeSpec, evaluate_agent
 from agents.training.checkpoint import save_pretrained_atomic
@@ -245,7 +250,7 @@ def teacher_episode(
 
 def held_out_tasks(args: Args, env: RecordTrajectories, teacher: BM25HeuristicAgent) -> dict[str, Any]:
     """The held-out tasks (the frozen set's first ``eval_tasks``, else the first qualifying test-split
-    seeds with distinct passages) and the teacher's scores on them."""
+    seeds with distinct passages), the teacher's scores on them and the format-only control's."""
     evidence = supports_require_evidence()
     task_set = env.unwrapped.task_set
     seeds: list[int] = []
@@ -265,6 +270,14 @@ def held_out_tasks(args: Args, env: RecordTrajectories, teacher: BM25HeuristicAg
         task_ids.append(trajectory.task_id)
         task_indices.append(i)
         teacher_scores.append(trajectory.score)
+    control = ClosedBookAgent(env)  # answers from a corpus frequency prior, never searches
+    control_scores = []
+    for seed, i in zip(seeds, task_indices, strict=True):
+        run_episode(env, control, seed, args.num_masks, i if task_set else None)
+        (played,) = env.pop_trajectories()
+        if not played.terminated:  # the control's point is "always answers in the right format"
+            raise SystemExit(f"the format-only control did not answer task {played.task_id!r}")
+        control_scores.append(round(played.score, 4))
     if len(seeds) < args.eval_tasks:
         raise SystemExit(f"only {len(seeds)} of {args.eval_tasks} held-out tasks qualified in {tried} seeds: "
                          "raise --max_eval_candidates")
@@ -277,7 +290,8 @@ def held_out_tasks(args: Args, env: RecordTrajectories, teacher: BM25HeuristicAg
     return {
         "task_filter": task_filter, "task_set": task_set.provenance() if task_set is not None else None,
         "seeds": seeds, "task_ids": task_ids, "task_indices": task_indices if task_set is not None else None,
-        "teacher_scores": teacher_scores, "seeds_tried": tried,
+        "teacher_scores": teacher_scores, "control_scores": control_scores, "seeds_tried": tried,
+        "reward": env.unwrapped.config.reward if isinstance(env.unwrapped.config.reward, str) else "custom",
     }
 
 
@@ -505,6 +519,8 @@ def summarize(args: Args, state: dict[str, Any]) -> dict[str, Any]:
         "base": stages["eval_base"]["scores"], "sft": stages["eval_sft"]["scores"],
         "dapo": stages["eval_dapo"]["scores"], "teacher": stages["tasks"]["teacher_scores"],
     }
+    if "control_scores" in stages["tasks"]:  # runs made before the control was added have none
+        scores["format_control"] = stages["tasks"]["control_scores"]
     r, seed = args.bootstrap_resamples, args.seed
     models = {
         name: {"mean": round(float(np.mean(v)), 4), "ci95": [round(x, 4) for x in bootstrap_mean_ci(v, r, seed)]}
@@ -520,6 +536,20 @@ def summarize(args: Args, state: dict[str, Any]) -> dict[str, Any]:
         "teacher_minus_sft": paired_difference(scores["teacher"], scores["sft"], r, seed),
         "sft_minus_half_teacher": paired_difference(scores["sft"], [0.5 * t for t in scores["teacher"]], r, seed),
     }
+    targets = {
+        "sft_above_base": differences["sft_minus_base"]["excludes_zero"] and differences["sft_minus_base"]["mean"] > 0,
+        "sft_at_least_half_teacher": differences["sft_minus_half_teacher"]["mean"] >= 0,
+        "dapo_above_sft": differences["dapo_minus_sft"]["excludes_zero"] and differences["dapo_minus_sft"]["mean"] > 0,
+    }
+    if "format_control" in scores:
+        for name in ("sft", "dapo"):
+            diff = differences[f"{name}_minus_format_control"] = paired_difference(
+                scores[name], scores["format_control"], r, seed)
+            # "learned to search" needs more than the answer format: a paired interval above the control
+            targets[f"{name}_above_format_control"] = diff["excludes_zero"] and diff["mean"] > 0
+    settings = state["settings"]
+    budget = {"max_searches": settings["max_searches"], "top_k": settings["top_k"],
+              "max_hit_chars": settings["max_hit_chars"], "max_new_tokens": settings["max_new_tokens"]}
     history = stages["dapo"]["history"]
     diagnostics = {
         key: round(float(np.mean([h[key] for h in history if key in h])), 4) if history else None
@@ -532,15 +562,12 @@ def summarize(args: Args, state: dict[str, Any]) -> dict[str, Any]:
         "summary": {
             "held_out_tasks": len(scores["base"]), "task_filter": stages["tasks"]["task_filter"],
             "models": models, "paired_differences": differences, "dapo_diagnostics": diagnostics,
-            "targets": {
-                "sft_above_base": differences["sft_minus_base"]["excludes_zero"]
-                and differences["sft_minus_base"]["mean"] > 0,
-                "sft_at_least_half_teacher": differences["sft_minus_half_teacher"]["mean"] >= 0,
-                "dapo_above_sft": differences["dapo_minus_sft"]["excludes_zero"]
-                and differences["dapo_minus_sft"]["mean"] > 0,
-            },
+            "targets": targets,
+            # the reduced budget every model played under (the paper's agents search more, see more, say more)
+            "budget": budget,
         },
-        "score": "mean per-mask token recall of the answer (RAMP-v0 'recall' reward without format penalties)",
+        "score": (f"mean per-mask score of the env's {stages['tasks'].get('reward', 'recall')!r} reward, "
+                  "without format penalties"),
         "ci_method": f"percentile bootstrap, {r} resamples, paired by held-out task (scipy.stats.bootstrap)",
         "settings": state["settings"], "stage_seconds": state["stage_seconds"],
         "total_seconds": round(sum(state["stage_seconds"].values()), 1),

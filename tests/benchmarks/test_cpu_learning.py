@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +50,15 @@ def test_quick_run_writes_results_with_cis(tmp_path, tiny_model, smollm2_tokeniz
     summary = results["summary"]
     assert summary["held_out_tasks"] == 4
     scores = results["per_task_scores"]
-    assert {len(v) for v in scores.values()} == {4} and set(scores) == {"base", "sft", "dapo", "teacher"}
+    assert {len(v) for v in scores.values()} == {4}
+    assert set(scores) == {"base", "sft", "dapo", "teacher", "format_control"}
+    # the format-only control answers and never searches, so SFT is claimed to search only against it
+    control = summary["paired_differences"]["sft_minus_format_control"]
+    expected = float(np.mean(scores["sft"]) - np.mean(scores["format_control"]))
+    assert control["mean"] == pytest.approx(expected, abs=1e-4)
+    assert summary["targets"]["sft_above_format_control"] == (control["excludes_zero"] and control["mean"] > 0)
+    assert summary["budget"] == {"max_searches": 1, "top_k": 1, "max_hit_chars": 300, "max_new_tokens": 8}
+    assert "'penalized_recall' reward" in results["score"]
     for name, model in summary["models"].items():
         assert model["ci95"][0] <= model["mean"] <= model["ci95"][1], name
     for diff in summary["paired_differences"].values():
