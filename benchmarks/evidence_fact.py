@@ -1,14 +1,15 @@
 """Score the ``"fact"`` evidence criterion on two-reader labelled pairs.
 
-Reads a labelled set (default ``tests/masking/fixtures/evidence_labels_v4.jsonl``: 395 (mask,
-candidate) pairs drawn and labelled after the criterion's model was fitted, each by two
-independent readers, disagreements settled by a third; ``docs/labelling.md``) and reports, for
-each half asked for: precision and recall of the criterion at its default threshold, per
-acceptance path, with Wilson 95% intervals, the ``"context"`` criterion (recorded in the fixture
-when the pairs were drawn) on the same pairs, and the precision/recall curve over the model's
+Reads labelled sets (default ``tests/masking/fixtures/evidence_labels_v4.jsonl`` and ``_v5``:
+395 and 523 (mask, candidate) pairs drawn and labelled after the criterion's model was fitted,
+each by two independent readers, disagreements settled by a third; ``docs/labelling.md``) and
+reports, for each set and for all of them pooled: precision and recall of the criterion at its
+default threshold, per acceptance path and per stratum (``v1-top`` is the default env's own top
+evidence), with Wilson 95% intervals, the ``"context"`` criterion (recorded in the fixture when
+the pairs were drawn) on the same pairs, and the precision/recall curve over the model's
 threshold so users can pick a stricter point.
 
-    RAMP_ENV_CACHE=... python benchmarks/evidence_fact.py --halves fresh --out benchmarks/results/evidence_v4.json
+    RAMP_ENV_CACHE=... python benchmarks/evidence_fact.py --out benchmarks/results/evidence_v5.json
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ from ramp_env.masking.fact_check import FACT_CHECK_VERSION, SourceFact
 from ramp_env.masking.fact_model import THRESHOLD
 from ramp_env.text.spans import SalientSpan, SpanType
 
-FIXTURE = Path(__file__).resolve().parents[1] / "tests" / "masking" / "fixtures" / "evidence_labels_v4.jsonl"
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "masking" / "fixtures"
+# the current model's report sets: neither was read by benchmarks/fact_model_fit.py for it
+REPORT_SETS = (FIXTURES / "evidence_labels_v4.jsonl", FIXTURES / "evidence_labels_v5.jsonl")
 THRESHOLDS = tuple(sorted({0.5, 0.55, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, THRESHOLD}))
 
 
@@ -56,6 +59,8 @@ def verdicts(row: dict, scores: tuple[float, ...]) -> dict[float, tuple[bool, st
 
 
 def summarise(rows: list[dict], got: dict[str, dict[float, tuple[bool, str]]], scores: tuple[float, ...]) -> dict:
+    """Rows carry ``key`` (set and pair id), the key of ``got``."""
+    rows = [{**r, "pair_id": r["key"]} for r in rows]
     labelled = [r for r in rows if r["label"] is not None]
     true = sum(r["label"] for r in labelled)
     report: dict = {"pairs": len(labelled), "readers_judged_true": true}
@@ -83,38 +88,51 @@ def summarise(rows: list[dict], got: dict[str, dict[float, tuple[bool, str]]], s
         strata[r["stratum"]][0] += r["label"]
         strata[r["stratum"]][1] += 1
     report["readers_true_by_stratum"] = {s: rate(k, n) for s, (k, n) in sorted(strata.items())}
+    by_stratum = collections.defaultdict(lambda: [0, 0, 0])  # accepted and true, accepted, true
+    for r in labelled:
+        ok = got[r["pair_id"]][THRESHOLD][0]
+        by_stratum[r["stratum"]][0] += ok and r["label"]
+        by_stratum[r["stratum"]][1] += ok
+        by_stratum[r["stratum"]][2] += r["label"]
+    report["fact_by_stratum"] = {s: {"precision": rate(k, n), "recall": rate(k, t)}
+                                 for s, (k, n, t) in sorted(by_stratum.items())}
     return report
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--labels", type=Path, default=FIXTURE, help="labelled pairs (JSONL, docs/labelling.md)")
+    parser.add_argument("--labels", type=Path, nargs="+", default=list(REPORT_SETS),
+                        help="labelled sets (JSONL, docs/labelling.md); each is reported, and all of them pooled")
     parser.add_argument("--out", type=Path, required=True, help="results JSON to write")
     parser.add_argument("--halves", nargs="+", default=["fresh"], help="values of the rows' half field to report")
     args = parser.parse_args()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    rows = load(args.labels)
+    sets = {path.name: [{**r, "key": f"{path.name}:{r['pair_id']}"} for r in load(path)] for path in args.labels}
+    rows = [r for set_rows in sets.values() for r in set_rows]
     scores = THRESHOLDS
     started = time.time()
-    got = {r["pair_id"]: verdicts(r, scores) for r in rows if r["half"] in args.halves}
-    settled = collections.Counter(r["settled_by"] for r in rows)
+    got = {r["key"]: verdicts(r, scores) for r in rows if r["half"] in args.halves}
+    settled = {name: dict(collections.Counter(r["settled_by"] for r in set_rows)) for name, set_rows in sets.items()}
     result = {
         "what": "the \"fact\" evidence criterion against two-reader labels (docs/labelling.md)",
         "script": "benchmarks/evidence_fact.py",
         "criterion": "fact", "fact_check_version": FACT_CHECK_VERSION,
         "threshold": THRESHOLD,
-        "labels": str(args.labels.name),
-        "agreement": {"pairs": len(rows), "settled": dict(settled)},
+        "labels": list(sets),
+        "agreement": {name: {"pairs": len(sets[name]), "settled": settled[name]} for name in sets},
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "load": os.getloadavg()},
         "seconds": round(time.time() - started, 1),
     }
-    for half in args.halves:
-        result[half] = summarise([r for r in rows if r["half"] == half], got, scores)
+    parts = {name: set_rows for name, set_rows in sets.items()} | ({"pooled": rows} if len(sets) > 1 else {})
+    for part, part_rows in parts.items():
+        for half in args.halves:
+            result.setdefault(part, {})[half] = summarise([r for r in part_rows if r["half"] == half], got, scores)
     with atomic_path(args.out) as tmp:
         tmp.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    for half in args.halves:
-        h = result[half]
-        print(half, "fact", h["fact"], "context", h["context"])
+    for part in parts:
+        for half in args.halves:
+            h = result[part][half]
+            print(part, half, "fact", h["fact"], "context", h["context"])
 
 
 if __name__ == "__main__":
