@@ -149,7 +149,7 @@ class Args:
     sft_learning_rate: float = field(default=1e-4, metadata={"help": (
         "AdamW learning rate of SFT (taught SmolLM2 the action format in examples/sft_smollm2.py)"
     )})
-    dapo_steps: int = field(default=12, metadata={"help": "DAPO steps after SFT"})
+    dapo_steps: int = field(default=12, metadata={"help": "DAPO steps after SFT (0: no DAPO stage, no DAPO row)"})
     dapo_pool: Literal["teacher_reached", "unseen_reached"] = field(default="teacher_reached", metadata={"help": (
         "DAPO's tasks: training seeds whose answer the teacher's search reached (\"teacher_reached\"), or those"
         " minus the passages of the SFT data (\"unseen_reached\": tasks SFT did not memorise)"
@@ -467,7 +467,7 @@ def main(args: Args) -> dict[str, Any]:
         finish_stage("eval_sft", evaluate_model(model, tokenizer, args, envs, tasks), started)
 
     dapo_dir = work / f"dapo_{out.stem}"  # one per results file: a variant keeps the main run's model
-    if "dapo" not in stages or not (dapo_dir / "config.json").is_file():
+    if args.dapo_steps > 0 and ("dapo" not in stages or not (dapo_dir / "config.json").is_file()):
         started = time.perf_counter()
         pool = data["dapo_task_seeds"]
         if args.dapo_pool == "unseen_reached":
@@ -499,7 +499,7 @@ def main(args: Args) -> dict[str, Any]:
         stages.pop("eval_dapo", None)
         finish_stage("dapo", {"history": history, "config": trainer.config_dict(), "task_pool": len(pool),
                               "kept_groups_log": trainer.kept_groups_log}, started)
-    if "eval_dapo" not in stages:
+    if args.dapo_steps > 0 and "eval_dapo" not in stages:
         model, tokenizer = load_causal_lm(str(dapo_dir))
         started = time.perf_counter()
         finish_stage("eval_dapo", evaluate_model(model, tokenizer, args, envs, tasks), started)
@@ -512,13 +512,24 @@ def main(args: Args) -> dict[str, Any]:
     return results
 
 
+def dapo_diagnostics(history: list[dict[str, float]]) -> dict[str, Any]:
+    """DAPO's per-step diagnostics, averaged over its steps, and its group counts."""
+    diagnostics: dict[str, Any] = {
+        key: round(float(np.mean([h[key] for h in history if key in h])), 4) if history else None
+        for key in ("informative_share", "batch_fill", "clip_low_frac", "clip_high_frac", "reward_std_within_group",
+                    "kl_to_reference", "truncated_episodes", "grad_norm")
+    }
+    diagnostics["groups_sampled_total"] = int(sum(h["groups_sampled"] for h in history))
+    diagnostics["groups_kept_total"] = int(sum(h["groups_kept"] for h in history))
+    return diagnostics
+
+
 def summarize(args: Args, state: dict[str, Any]) -> dict[str, Any]:
     """The results file: per-model means with CIs, paired differences, DAPO diagnostics, per-task scores."""
     stages = state["stages"]
-    scores = {
-        "base": stages["eval_base"]["scores"], "sft": stages["eval_sft"]["scores"],
-        "dapo": stages["eval_dapo"]["scores"], "teacher": stages["tasks"]["teacher_scores"],
-    }
+    dapo = args.dapo_steps > 0  # --dapo_steps 0: base, SFT, teacher and control only
+    trained = ("base", "sft", "dapo") if dapo else ("base", "sft")
+    scores = {name: stages[f"eval_{name}"]["scores"] for name in trained} | {"teacher": stages["tasks"]["teacher_scores"]}
     if "control_scores" in stages["tasks"]:  # runs made before the control was added have none
         scores["format_control"] = stages["tasks"]["control_scores"]
     r, seed = args.bootstrap_resamples, args.seed
@@ -526,23 +537,26 @@ def summarize(args: Args, state: dict[str, Any]) -> dict[str, Any]:
         name: {"mean": round(float(np.mean(v)), 4), "ci95": [round(x, 4) for x in bootstrap_mean_ci(v, r, seed)]}
         for name, v in scores.items()
     }
-    for name in ("base", "sft", "dapo"):
+    for name in trained:
         models[name].update({k: stages[f"eval_{name}"][k] for k in ("answered", "reward", "example_action",
                                                                     "generated_tokens_per_second")})
     differences = {
         "sft_minus_base": paired_difference(scores["sft"], scores["base"], r, seed),
-        "dapo_minus_sft": paired_difference(scores["dapo"], scores["sft"], r, seed),
-        "dapo_minus_base": paired_difference(scores["dapo"], scores["base"], r, seed),
         "teacher_minus_sft": paired_difference(scores["teacher"], scores["sft"], r, seed),
         "sft_minus_half_teacher": paired_difference(scores["sft"], [0.5 * t for t in scores["teacher"]], r, seed),
     }
+    if dapo:
+        differences["dapo_minus_sft"] = paired_difference(scores["dapo"], scores["sft"], r, seed)
+        differences["dapo_minus_base"] = paired_difference(scores["dapo"], scores["base"], r, seed)
     targets = {
         "sft_above_base": differences["sft_minus_base"]["excludes_zero"] and differences["sft_minus_base"]["mean"] > 0,
         "sft_at_least_half_teacher": differences["sft_minus_half_teacher"]["mean"] >= 0,
-        "dapo_above_sft": differences["dapo_minus_sft"]["excludes_zero"] and differences["dapo_minus_sft"]["mean"] > 0,
     }
+    if dapo:
+        diff = differences["dapo_minus_sft"]
+        targets["dapo_above_sft"] = diff["excludes_zero"] and diff["mean"] > 0
     if "format_control" in scores:
-        for name in ("sft", "dapo"):
+        for name in trained[1:]:
             diff = differences[f"{name}_minus_format_control"] = paired_difference(
                 scores[name], scores["format_control"], r, seed)
             # "learned to search" needs more than the answer format: a paired interval above the control
@@ -550,14 +564,7 @@ def summarize(args: Args, state: dict[str, Any]) -> dict[str, Any]:
     settings = state["settings"]
     budget = {"max_searches": settings["max_searches"], "top_k": settings["top_k"],
               "max_hit_chars": settings["max_hit_chars"], "max_new_tokens": settings["max_new_tokens"]}
-    history = stages["dapo"]["history"]
-    diagnostics = {
-        key: round(float(np.mean([h[key] for h in history if key in h])), 4) if history else None
-        for key in ("informative_share", "batch_fill", "clip_low_frac", "clip_high_frac", "reward_std_within_group",
-                    "kl_to_reference", "truncated_episodes", "grad_norm")
-    }
-    diagnostics["groups_sampled_total"] = int(sum(h["groups_sampled"] for h in history))
-    diagnostics["groups_kept_total"] = int(sum(h["groups_kept"] for h in history))
+    diagnostics = dapo_diagnostics(stages["dapo"]["history"]) if dapo else None
     return {
         "summary": {
             "held_out_tasks": len(scores["base"]), "task_filter": stages["tasks"]["task_filter"],
@@ -575,9 +582,9 @@ def summarize(args: Args, state: dict[str, Any]) -> dict[str, Any]:
         "held_out": {k: stages["tasks"].get(k) for k in ("seeds", "task_ids", "seeds_tried", "task_indices", "task_set")},
         "per_task_scores": scores,
         "teacher_data": {k: v for k, v in stages["teacher_data"].items() if k != "dapo_task_seeds"}
-        | {"dapo_task_pool": stages["dapo"].get("task_pool", len(stages["teacher_data"]["dapo_task_seeds"]))},
+        | {"dapo_task_pool": stages["dapo"].get("task_pool") if dapo else len(stages["teacher_data"]["dapo_task_seeds"])},
         "sft": {k: v for k, v in stages["sft"].items()},
-        "dapo": stages["dapo"],
+        "dapo": stages["dapo"] if dapo else None,
         "reused": state.get("reused", {}),
         "stages": stages,  # what --reuse_from takes a variant's unchanged stages from
     }

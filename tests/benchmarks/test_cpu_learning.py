@@ -83,6 +83,17 @@ def test_quick_run_writes_results_with_cis(tmp_path, tiny_model, smollm2_tokeniz
     assert not drawn & trained and 1 <= second["teacher_data"]["dapo_task_pool"]
     assert (tmp_path / "work" / "dapo_cpu_learning" / "config.json").is_file()  # the first run's model is kept
     assert (tmp_path / "work" / "dapo_variant" / "config.json").is_file()
+    # --dapo_steps 0: no DAPO stage and no DAPO row, everything else reused
+    no_dapo = tmp_path / "results" / "no_dapo.json"
+    rerun = [*command[: command.index("--out")], "--out", str(no_dapo), *command[command.index("--out") + 2 :],
+             "--dapo_steps", "0", "--reuse_from", str(out)]
+    done = subprocess.run(rerun, check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    third = json.loads(no_dapo.read_text())
+    assert set(third["per_task_scores"]) == {"base", "sft", "teacher", "format_control"} and third["dapo"] is None
+    assert set(third["reused"]) == {"tasks", "teacher_data", "eval_base", "sft", "eval_sft"}
+    assert third["summary"]["paired_differences"]["sft_minus_format_control"] == control
+    assert not (tmp_path / "work" / "dapo_no_dapo").exists()
 
 
 def test_a_stage_is_reused_only_when_its_inputs_are_unchanged() -> None:
