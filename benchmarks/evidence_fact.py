@@ -39,8 +39,15 @@ THRESHOLDS = tuple(sorted({0.5, 0.55, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, THRESHOLD}
 
 
 def load(path: Path) -> list[dict]:
+    rows = []
     with open(path, encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
+        for number, line in enumerate(fh, 1):
+            if line.strip():
+                try:
+                    rows.append(json.loads(line))
+                except ValueError as exc:
+                    raise SystemExit(f"{path}:{number}: not a JSON object ({exc})") from None
+    return rows
 
 
 def verdicts(row: dict, scores: tuple[float, ...]) -> dict[float, tuple[bool, str]]:
@@ -60,16 +67,15 @@ def verdicts(row: dict, scores: tuple[float, ...]) -> dict[float, tuple[bool, st
 
 def summarise(rows: list[dict], got: dict[str, dict[float, tuple[bool, str]]], scores: tuple[float, ...]) -> dict:
     """Rows carry ``key`` (set and pair id), the key of ``got``."""
-    rows = [{**r, "pair_id": r["key"]} for r in rows]
     labelled = [r for r in rows if r["label"] is not None]
     true = sum(r["label"] for r in labelled)
     report: dict = {"pairs": len(labelled), "readers_judged_true": true}
-    tp = sum(1 for r in labelled if got[r["pair_id"]][THRESHOLD][0] and r["label"])
-    acc = sum(1 for r in labelled if got[r["pair_id"]][THRESHOLD][0])
+    tp = sum(1 for r in labelled if got[r["key"]][THRESHOLD][0] and r["label"])
+    acc = sum(1 for r in labelled if got[r["key"]][THRESHOLD][0])
     report["fact"] = {"precision": rate(tp, acc), "recall": rate(tp, true)}
     paths = collections.defaultdict(lambda: [0, 0])
     for r in labelled:
-        ok, path = got[r["pair_id"]][THRESHOLD]
+        ok, path = got[r["key"]][THRESHOLD]
         if ok:
             paths[path][0] += r["label"]
             paths[path][1] += 1
@@ -79,8 +85,8 @@ def summarise(rows: list[dict], got: dict[str, dict[float, tuple[bool, str]]], s
     report["context"] = {"precision": rate(tp1, acc1), "recall": rate(tp1, true)}
     curve = []
     for m in scores:
-        k = sum(1 for r in labelled if got[r["pair_id"]][m][0] and r["label"])
-        n = sum(1 for r in labelled if got[r["pair_id"]][m][0])
+        k = sum(1 for r in labelled if got[r["key"]][m][0] and r["label"])
+        n = sum(1 for r in labelled if got[r["key"]][m][0])
         curve.append({"threshold": m, "precision": rate(k, n), "recall": rate(k, true)})
     report["curve"] = curve
     strata = collections.defaultdict(lambda: [0, 0])
@@ -90,7 +96,7 @@ def summarise(rows: list[dict], got: dict[str, dict[float, tuple[bool, str]]], s
     report["readers_true_by_stratum"] = {s: rate(k, n) for s, (k, n) in sorted(strata.items())}
     by_stratum = collections.defaultdict(lambda: [0, 0, 0])  # accepted and true, accepted, true
     for r in labelled:
-        ok = got[r["pair_id"]][THRESHOLD][0]
+        ok = got[r["key"]][THRESHOLD][0]
         by_stratum[r["stratum"]][0] += ok and r["label"]
         by_stratum[r["stratum"]][1] += ok
         by_stratum[r["stratum"]][2] += r["label"]
@@ -123,7 +129,7 @@ def main() -> None:
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "load": os.getloadavg()},
         "seconds": round(time.time() - started, 1),
     }
-    parts = {name: set_rows for name, set_rows in sets.items()} | ({"pooled": rows} if len(sets) > 1 else {})
+    parts = sets | ({"pooled": rows} if len(sets) > 1 else {})
     for part, part_rows in parts.items():
         for half in args.halves:
             result.setdefault(part, {})[half] = summarise([r for r in part_rows if r["half"] == half], got, scores)
