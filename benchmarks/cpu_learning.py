@@ -59,6 +59,7 @@ from agents.llm import LLMAgent
 from agents.llm.rollout import EpisodeSpec, evaluate_agent
 from agents.training.checkpoint import save_pretrained_atomic
 from agents.training.dapo import DAPOConfig, DAPOTrainer
+from agents.training.precision import training_dtype
 from agents.training.sft import SFTTrainConfig, train_sft
 from ramp_env.cache import atomic_write_json
 from ramp_env.envs.ramp import RAMPEnv
@@ -120,10 +121,11 @@ class Args:
         default=None, metadata={"help": "where the prepared corpus is kept (default: RAMP_ENV_CACHE or the user cache)"}
     )
     threads: int = field(default=1, metadata={"help": "torch threads: 1 is fastest on a shared 2-core CPU"})
-    train_dtype: Literal["float32", "bfloat16"] = field(default="bfloat16", metadata={"help": (
+    train_dtype: Literal["auto", "float32", "bfloat16"] = field(default="auto", metadata={"help": (
         "precision of training: \"bfloat16\": SFT and DAPO in mixed precision (float32 master weights, bf16 "
-        "autocast; bf16 matmuls are 2-5x faster on CPUs with AVX512-BF16/AMX). Evaluation always runs in "
-        "float32."
+        "autocast; faster on CPUs with native bf16, AVX512/AMX); \"float32\"; \"auto\": bf16 where this CPU "
+        "has native bf16, else float32 (emulated bf16 on an AVX2-only CPU made a step slower, "
+        "benchmarks/results/train_dtype_speed.json). Evaluation always runs in float32."
     )})
     num_masks: int = field(default=1, metadata={"help": "masks per task"})
     max_searches: int = field(default=1, metadata={"help": "searches the agent may make per episode"})
@@ -181,7 +183,8 @@ class Args:
         args = replace(self, **quick) if self.quick else self
         suffix = "_quick" if self.quick else ""
         default_out = Path("runs") / "cpu_learning_quick.json" if self.quick else RESULTS_DIR / "cpu_learning.json"
-        return replace(args, out=args.out or str(default_out), work_dir=args.work_dir or f"runs/cpu_learning{suffix}")
+        return replace(args, out=args.out or str(default_out), work_dir=args.work_dir or f"runs/cpu_learning{suffix}",
+                       train_dtype=training_dtype(args.train_dtype))  # settings record the dtype used, not "auto"
 
 
 # -- statistics ---------------------------------------------------------------------------------

@@ -40,3 +40,28 @@ def autocast(model: Any, dtype: torch.dtype | None) -> contextlib.AbstractContex
     device = next(model.parameters()).device
     return torch.autocast(device_type=device.type, dtype=dtype)
 
+
+
+def cpu_has_fast_bf16() -> bool:
+    """Whether this CPU runs bfloat16 matmuls natively (oneDNN's AVX512/AMX bf16 kernels).
+
+    On a CPU without them (AVX2 only) bf16 autocast is emulated and a training step is
+    slower than in float32, not faster (``benchmarks/train_dtype_speed.py``).
+    """
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a torch built without oneDNN
+        return False
+
+
+def training_dtype(requested: str, device: str = "cpu") -> str:
+    """``"float32"`` or ``"bfloat16"``: ``requested`` itself, or for ``"auto"`` bf16 mixed
+    precision where it is fast (a CUDA device that supports it, a CPU with native bf16) and
+    float32 elsewhere."""
+    if requested not in ("auto", "float32", "bfloat16"):
+        raise ValueError(f"training dtype {requested!r}: expected 'auto', 'float32' or 'bfloat16'")
+    if requested != "auto":
+        return requested
+    if device.startswith("cuda"):
+        return "bfloat16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "float32"
+    return "bfloat16" if cpu_has_fast_bf16() else "float32"

@@ -117,6 +117,16 @@ def test_a_stage_is_reused_only_when_its_inputs_are_unchanged() -> None:
     assert reusable_stages({**previous, "settings": split}, split) == list(STAGE_SETTINGS)
 
 
+def test_the_settings_record_the_training_dtype_used_not_auto(tmp_path) -> None:
+    from agents.training.precision import training_dtype
+    from benchmarks.cpu_learning import Args
+
+    # a stage is reused by its settings, so "auto" must not hide which precision trained it
+    assert Args().train_dtype == "auto"
+    assert Args(out=str(tmp_path / "o.json")).resolved().train_dtype == training_dtype("auto") != "auto"
+    assert Args(out=str(tmp_path / "o.json"), train_dtype="bfloat16").resolved().train_dtype == "bfloat16"
+
+
 def test_a_malformed_reused_stage_is_refused_with_the_file_named(tmp_path) -> None:
     from benchmarks.cpu_learning import STAGE_SETTINGS, Args, main
 

@@ -6,8 +6,9 @@ import gymnasium as gym
 import pytest
 import torch
 
+from agents.training import precision
 from agents.training.dapo import DAPOConfig, DAPOTrainer
-from agents.training.precision import autocast, upcast_to_fp32
+from agents.training.precision import autocast, training_dtype, upcast_to_fp32
 from agents.training.sft import SFTTrainConfig, train_sft
 from tests.agents.training.test_sft import BATCH
 
@@ -92,3 +93,14 @@ def test_plain_adamw_on_bf16_weights_loses_most_small_updates(tiny_model, dtype)
     model(input_ids=torch.tensor([[5, 6, 7, 8, 9, 10]]), labels=torch.tensor([[5, 6, 7, 8, 9, 10]])).loss.backward()
     optimizer.step()
     assert moved_share(before, model) < 0.2
+
+
+def test_training_dtype_keeps_an_explicit_choice_and_resolves_auto_by_the_cpu(monkeypatch) -> None:
+    assert training_dtype("float32") == "float32" and training_dtype("bfloat16") == "bfloat16"
+    assert training_dtype("auto") == ("bfloat16" if precision.cpu_has_fast_bf16() else "float32")
+    monkeypatch.setattr(precision, "cpu_has_fast_bf16", lambda: False)
+    assert training_dtype("auto") == "float32"  # emulated bf16 is slower than float32 (AVX2-only CPUs)
+    monkeypatch.setattr(precision, "cpu_has_fast_bf16", lambda: True)
+    assert training_dtype("auto") == "bfloat16"
+    with pytest.raises(ValueError, match="'bf16'"):
+        training_dtype("bf16")
