@@ -24,8 +24,9 @@ from ramp_env.cache import atomic_write_json
 from ramp_env.models import load_causal_lm, torch_threads
 
 
-def step_seconds(model: torch.nn.Module, optimizer: torch.optim.Optimizer, ids: torch.Tensor,
-                 dtype: torch.dtype | None) -> float:
+def step_seconds(
+    model: torch.nn.Module, optimizer: torch.optim.Optimizer, ids: torch.Tensor, dtype: torch.dtype | None
+) -> float:
     started = time.perf_counter()
     with autocast(model, dtype):
         loss = model(input_ids=ids, labels=ids).loss
@@ -38,11 +39,15 @@ def step_seconds(model: torch.nn.Module, optimizer: torch.optim.Optimizer, ids: 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", required=True)
-    parser.add_argument("--rounds", type=int, default=3, help="timed steps per dtype, alternating (after 1 warm-up each)")
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="timed steps per dtype, alternating (after 1 warm-up each)"
+    )
     parser.add_argument("--batch", type=int, default=4, help="sequences per step (cpu_learning's sft_batch_size)")
     parser.add_argument("--tokens", type=int, default=512, help="tokens per sequence")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
+    if min(args.rounds, args.batch, args.threads) < 1 or args.tokens < 2:
+        parser.error("--rounds, --batch and --threads must be >= 1 and --tokens >= 2")
     check_output(args.out)
     generator = torch.Generator().manual_seed(0)
     with torch_threads(args.threads):
