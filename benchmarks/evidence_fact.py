@@ -32,7 +32,7 @@ from ramp_env.masking.fact_model import THRESHOLD
 from ramp_env.text.spans import SalientSpan, SpanType
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "masking" / "fixtures"
-# the current model's report sets: neither was read by benchmarks/fact_model_fit.py for it
+# the current model's report sets: none was read by benchmarks/fact_model_fit.py for it
 REPORT_SETS = tuple(FIXTURES / f"evidence_labels_v{v}.jsonl" for v in (4, 5, 6))
 THRESHOLDS = tuple(sorted({0.5, 0.55, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, THRESHOLD}))
 

@@ -41,7 +41,6 @@ def autocast(model: Any, dtype: torch.dtype | None) -> contextlib.AbstractContex
     return torch.autocast(device_type=device.type, dtype=dtype)
 
 
-
 def cpu_has_fast_bf16() -> bool:
     """Whether this CPU runs bfloat16 matmuls natively (oneDNN's AVX512/AMX bf16 kernels).
 
