@@ -22,8 +22,8 @@ LEADERBOARD_COLUMNS: Mapping[str, str] = {
     "episodes": "episodes played (seeded: every agent gets the same tasks)",
     "reward (95% CI)": "mean episode reward ± half-width of its 95% confidence interval (Student t over "
     "episodes); an episode's reward is the mean of its mask scores minus any format penalty",
-    "mask score": "mean score of a single mask, 0 to 1, by the env's reward (token recall of the gold "
-    "span by default), before penalties",
+    "mask score": "mean score of a single mask, 0 to 1, by the env's reward (by default penalized_recall: "
+    "token recall of the gold span minus a penalty for long answers and lists), before format penalties",
     "mask acc": "share of masks answered exactly (mask score 1.0)",
     "searches/ep": "mean number of searches per episode",
     "steps/s": "env steps per second of wall-clock time, the agent's thinking included",
