@@ -568,6 +568,7 @@ def summarize(args: Args, state: dict[str, Any]) -> dict[str, Any]:
     budget = {"max_searches": settings["max_searches"], "top_k": settings["top_k"],
               "max_hit_chars": settings["max_hit_chars"], "max_new_tokens": settings["max_new_tokens"]}
     diagnostics = dapo_diagnostics(stages["dapo"]["history"]) if dapo else None
+    pool = len(stages["teacher_data"]["dapo_task_seeds"])  # runs made before "task_pool" was recorded
     return {
         "summary": {
             "held_out_tasks": len(scores["base"]), "task_filter": stages["tasks"]["task_filter"],
@@ -585,7 +586,7 @@ def summarize(args: Args, state: dict[str, Any]) -> dict[str, Any]:
         "held_out": {k: stages["tasks"].get(k) for k in ("seeds", "task_ids", "seeds_tried", "task_indices", "task_set")},
         "per_task_scores": scores,
         "teacher_data": {k: v for k, v in stages["teacher_data"].items() if k != "dapo_task_seeds"}
-        | {"dapo_task_pool": stages["dapo"].get("task_pool") if dapo else len(stages["teacher_data"]["dapo_task_seeds"])},
+        | {"dapo_task_pool": stages["dapo"].get("task_pool", pool) if dapo else pool},
         "sft": {k: v for k, v in stages["sft"].items()},
         "dapo": stages["dapo"] if dapo else None,
         "reused": state.get("reused", {}),

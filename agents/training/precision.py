@@ -53,14 +53,11 @@ def cpu_has_fast_bf16() -> bool:
         return False
 
 
-def training_dtype(requested: str, device: str = "cpu") -> str:
-    """``"float32"`` or ``"bfloat16"``: ``requested`` itself, or for ``"auto"`` bf16 mixed
-    precision where it is fast (a CUDA device that supports it, a CPU with native bf16) and
-    float32 elsewhere."""
+def training_dtype(requested: str) -> str:
+    """``"float32"`` or ``"bfloat16"`` for training on the CPU: ``requested`` itself, or for
+    ``"auto"`` bf16 mixed precision where this CPU has native bf16 and float32 elsewhere."""
     if requested not in ("auto", "float32", "bfloat16"):
         raise ValueError(f"training dtype {requested!r}: expected 'auto', 'float32' or 'bfloat16'")
     if requested != "auto":
         return requested
-    if device.startswith("cuda"):
-        return "bfloat16" if torch.cuda.is_available() and torch.cuda.is_bf16_supported() else "float32"
     return "bfloat16" if cpu_has_fast_bf16() else "float32"

@@ -53,3 +53,17 @@ def test_each_set_and_the_pool_are_scored_with_the_same_verdicts(tmp_path, monke
         accepted = [evidence_fact.verdicts(r, (evidence_fact.THRESHOLD,))[evidence_fact.THRESHOLD][0] for r in rows]
         assert part["fact"]["precision"]["n"] == sum(accepted)
         assert part["fact"]["precision"]["k"] == sum(ok and r["label"] for ok, r in zip(accepted, rows, strict=True))
+
+
+def test_a_bad_label_line_is_one_error_naming_the_file_and_line(tmp_path, monkeypatch) -> None:
+    import evidence_fact
+
+    good = _first(FIXTURES / "evidence_labels_v4.jsonl", 1)[0]
+    out = tmp_path / "out.json"
+    for name, second in (("broken.jsonl", "{not json\n"), ("missing.jsonl", json.dumps({**good, "start": "12"}) + "\n")):
+        path = tmp_path / name
+        path.write_text(json.dumps(good) + "\n" + second, encoding="utf-8")
+        monkeypatch.setattr(sys, "argv", ["evidence_fact.py", "--labels", str(path), "--out", str(out)])
+        with pytest.raises(SystemExit, match=rf"{name}:2: "):
+            evidence_fact.main()
+    assert not out.exists()
