@@ -79,3 +79,14 @@ def test_downstream_and_stats_tables_have_legends() -> None:
 def test_format_legend_keeps_the_entries_order_and_filters() -> None:
     assert format_legend({"b": "B", "a": "A"}, ["a", "b"]) == "Legend:\n- **b**: B\n- **a**: A"
     assert format_legend({"b": "B", "a": "A"}, ["a"]) == "Legend:\n- **a**: A"
+
+
+def test_the_mask_score_legend_names_the_envs_default_reward() -> None:
+    # the legend once said "token recall by default" long after the default became penalized_recall
+    from dataclasses import fields
+
+    from ramp_env.envs.config import RAMPConfig
+    from ramp_env.evaluation.legend import LEADERBOARD_COLUMNS
+
+    default = next(f.default for f in fields(RAMPConfig) if f.name == "reward")
+    assert isinstance(default, str) and default in LEADERBOARD_COLUMNS["mask score"]
