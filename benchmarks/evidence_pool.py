@@ -5,7 +5,7 @@ evidence under the current criterion (version 2) and the old one (version 1, sha
 context words only) through the same engine, and reports the share of supported spans,
 the passages that could host a task of 1-4 masks, and the type mix of supported spans.
 
-    RAMP_ENV_CACHE=... python benchmarks/evidence_pool.py --passages 150 --out benchmarks/results/evidence_pool.json
+    RAMP_ENV_CACHE=... python benchmarks/evidence_pool.py --passages 200 --out benchmarks/results/evidence_pool.json
 """
 
 from __future__ import annotations

@@ -15,6 +15,10 @@ import argparse
 import json
 from pathlib import Path
 
+from _common import check_output  # this folder's shared helpers (on sys.path when run as a script)
+
+from ramp_env.cache import atomic_path
+
 
 def _rows(path: str) -> list[dict]:
     with open(path, encoding="utf-8") as fh:
@@ -83,8 +87,10 @@ def main() -> None:
     args = parser.parse_args()
     rows = _rows(args.rows)
     if args.what == "select-pairs":  # out_dir is the output file here
+        check_output(args.out_dir)
         chosen = select_pairs(rows, _rows(args.v1_top), args.others, args.seed)
-        args.out_dir.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in chosen), encoding="utf-8")
+        with atomic_path(args.out_dir) as tmp:
+            tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in chosen), encoding="utf-8")
         print(f"selected {len(chosen)} pairs into {args.out_dir}")
     elif args.what == "make-pairs":
         make(rows, pair_item, args.out_dir, "pairs", args.batches)

@@ -32,9 +32,9 @@ labels), so this module measures several for each evidence sentence holding the 
 A logistic model (:mod:`ramp_env.masking.fact_model`) weighs them into a probability; a
 sentence is accepted at :data:`~ramp_env.masking.fact_model.THRESHOLD` or above (other
 thresholds trade recall for precision: ``evidence_criterion="fact:0.8"``). The model was
-fitted on the 399 two-reader labelled pairs of ``tests/masking/fixtures/evidence_labels_v2.jsonl``
-and scored once on 428 pairs labelled after the fit (``evidence_labels_v3.jsonl``,
-``benchmarks/results/evidence_v3.json``). A cheap screen on the surface signals spares most
+fitted on the 2806 two-reader labelled pairs of ``tests/masking/fixtures/evidence_labels_v2.jsonl``
+to ``_v7`` and scored once on 518 pairs labelled after the fit (``evidence_labels_v8.jsonl``,
+``benchmarks/results/evidence_v8.json``). A cheap screen on the surface signals spares most
 hopeless sentences the parse and the embeddings (``fact_model.passes_screen``).
 
 :func:`check_fact` returns a :class:`FactVerdict` with the acceptance path, the sentences
@@ -60,7 +60,7 @@ from ramp_env.retrieval.base import analyze
 from ramp_env.text.normalize import normalize_answer
 from ramp_env.text.spans import DEFAULT_SPACY_MODEL, SPACY_LABELS, SalientSpan, SpanType
 
-FACT_CHECK_VERSION = 3  # bump when a rule or constant changes: caches of the "fact" criterion are keyed by it
+FACT_CHECK_VERSION = 4  # bump when a rule or constant changes: caches of the "fact" criterion are keyed by it
 # -- constants -------------------------------------------------------------------------------
 LIST_ITEMS = 3  # an enumeration of this many conjuncts or more holds no relation for one item
 
