@@ -66,7 +66,7 @@ def run_with_threads(main: Callable[[T], object], args: T) -> None:
         main(args)
 
 
-def labelled_rows(path: Path | str, fields: Mapping[str, type]) -> Iterator[tuple[int, dict[str, Any]]]:
+def labelled_rows(path: Path | str, fields: Mapping[str, type | tuple[type, ...]]) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(line number, row)`` of each non-blank line of a JSONL file of labels, each row checked to hold
     ``fields`` with their types; a bad line raises ``ValueError`` naming the file and the line."""
     with open(path, encoding="utf-8") as fh:
@@ -80,7 +80,8 @@ def labelled_rows(path: Path | str, fields: Mapping[str, type]) -> Iterator[tupl
             for name, kind in fields.items():
                 if not isinstance(row.get(name), kind):
                     got = row.get(name)
-                    raise ValueError(f"{path}:{lineno}: field {name!r} must be {kind.__name__}, got {got!r}")  # noqa: TRY004
+                    kinds = " or ".join(k.__name__ for k in kind) if isinstance(kind, tuple) else kind.__name__
+                    raise ValueError(f"{path}:{lineno}: field {name!r} must be {kinds}, got {got!r}")  # noqa: TRY004
             yield lineno, row
 
 

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import rate  # this folder's shared helpers (on sys.path when run as a script)
+from _common import check_output, labelled_rows, rate  # this folder's shared helpers (on sys.path as a script)
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
@@ -44,6 +44,9 @@ from ramp_env.text.spans import SalientSpan, SpanType
 
 _FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "masking" / "fixtures"
 FIXTURES = tuple(_FIXTURES / f"evidence_labels_v{v}.jsonl" for v in range(2, 8))
+# what the fit reads from each labelled row (``label`` is None while readers disagree: skipped)
+FIELDS = {"source_id": str, "source_title": str, "source_text": str, "evidence_id": str, "evidence_title": str,
+          "evidence_text": str, "start": int, "end": int, "span_type": str, "label": (bool, type(None))}
 
 
 def answer_sentences(row: dict) -> list[dict]:
@@ -145,11 +148,13 @@ def main() -> None:
                         help="logit margin of the screen below the lowest sentence it must pass")
     args = parser.parse_args()
     started = time.time()
+    check_output(args.out)  # before ten minutes of parses, not after
     rows = []
     for path in args.labels:
-        with open(path, encoding="utf-8") as fh:
-            rows += [{**r, "set": Path(path).name}
-                     for r in map(json.loads, filter(str.strip, fh)) if r["label"] is not None]
+        try:
+            rows += [{**r, "set": Path(path).name} for _, r in labelled_rows(path, FIELDS) if r["label"] is not None]
+        except ValueError as exc:  # a script error: one line naming file and line, no traceback
+            raise SystemExit(str(exc)) from None
     X, y, groups, every_sentence = [], [], [], []
     per_pair = []  # (set, label, every answer sentence's inputs) for the leave-one-set-out selection
     for r in rows:

@@ -23,6 +23,17 @@ def test_labelled_rows_skip_blank_lines_and_name_file_and_line_of_a_bad_row(tmp_
         list(labelled_rows(path, {}))
 
 
+def test_a_field_may_take_one_of_several_types(tmp_path: Path) -> None:
+    from _common import labelled_rows
+
+    path = tmp_path / "labels.jsonl"
+    path.write_text("".join(json.dumps({"label": v}) + "\n" for v in (True, None, "yes")), encoding="utf-8")
+    rows = labelled_rows(path, {"label": (bool, type(None))})
+    assert [row["label"] for _, row in (next(rows), next(rows))] == [True, None]
+    with pytest.raises(ValueError, match=r"labels\.jsonl:3: field 'label' must be bool or NoneType, got 'yes'"):
+        next(rows)
+
+
 @pytest.mark.parametrize(("code", "signal_name"), [("pass", "SIGTERM"),
                                                   ("signal.signal(signal.SIGTERM, signal.SIG_IGN)", "SIGKILL")])
 def test_stop_terminates_a_server_and_kills_one_that_ignores_it(code: str, signal_name: str) -> None:
