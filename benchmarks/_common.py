@@ -85,6 +85,15 @@ def labelled_rows(path: Path | str, fields: Mapping[str, type | tuple[type, ...]
             yield lineno, row
 
 
+def read_labels(path: Path | str, fields: Mapping[str, type | tuple[type, ...]]) -> list[dict[str, Any]]:
+    """Every row of a JSONL file of labels (:func:`labelled_rows`); a bad line is a script error,
+    one line naming the file and the line, with no traceback."""
+    try:
+        return [row for _, row in labelled_rows(path, fields)]
+    except ValueError as exc:
+        raise SystemExit(str(exc)) from None
+
+
 def check_output(path: Path | str) -> None:
     """Fail before the slow parts if the results cannot be written (the library's check, as a script error)."""
     try:

@@ -22,7 +22,7 @@ import platform
 import time
 from pathlib import Path
 
-from _common import check_output, labelled_rows, rate  # this folder's shared helpers (on sys.path when run as a script)
+from _common import check_output, rate, read_labels  # this folder's shared helpers (on sys.path when run as a script)
 
 from ramp_env.cache import atomic_path
 from ramp_env.corpus.passage import Passage
@@ -36,20 +36,10 @@ FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "masking" / "fixtures
 REPORT_SETS = (FIXTURES / "evidence_labels_v8.jsonl",)
 THRESHOLDS = tuple(sorted({0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, THRESHOLD}))
 
-
-
 # what verdicts() and summarise() read from each labelled row (``label`` may be None: unsettled)
 FIELDS = {"pair_id": str, "source_id": str, "source_title": str, "source_text": str, "evidence_id": str,
           "evidence_title": str, "evidence_text": str, "start": int, "end": int, "span_type": str, "half": str,
           "stratum": str, "accepted_v1": bool, "settled_by": str}
-
-
-def load(path: Path) -> list[dict]:
-    """The labelled rows of one set, each checked field by field (a bad row names file and line)."""
-    try:
-        return [row for _, row in labelled_rows(path, FIELDS)]
-    except ValueError as exc:  # a script error: one line, no traceback
-        raise SystemExit(str(exc)) from None
 
 
 def verdicts(row: dict, scores: tuple[float, ...]) -> dict[float, tuple[bool, str]]:
@@ -115,7 +105,8 @@ def main() -> None:
     parser.add_argument("--halves", nargs="+", default=["fresh"], help="values of the rows' half field to report")
     args = parser.parse_args()
     check_output(args.out)  # before the parses and embeddings, not after
-    sets = {path.name: [{**r, "key": f"{path.name}:{r['pair_id']}"} for r in load(path)] for path in args.labels}
+    sets = {path.name: [{**r, "key": f"{path.name}:{r['pair_id']}"} for r in read_labels(path, FIELDS)]
+            for path in args.labels}
     rows = [r for set_rows in sets.values() for r in set_rows]
     scores = THRESHOLDS
     started = time.time()

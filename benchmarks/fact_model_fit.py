@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import check_output, labelled_rows, rate  # this folder's shared helpers (on sys.path as a script)
+from _common import check_output, rate, read_labels  # this folder's shared helpers (on sys.path as a script)
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 
@@ -151,10 +151,7 @@ def main() -> None:
     check_output(args.out)  # before ten minutes of parses, not after
     rows = []
     for path in args.labels:
-        try:
-            rows += [{**r, "set": Path(path).name} for _, r in labelled_rows(path, FIELDS) if r["label"] is not None]
-        except ValueError as exc:  # a script error: one line naming file and line, no traceback
-            raise SystemExit(str(exc)) from None
+        rows += [{**r, "set": Path(path).name} for r in read_labels(path, FIELDS) if r["label"] is not None]
     X, y, groups, every_sentence = [], [], [], []
     per_pair = []  # (set, label, every answer sentence's inputs) for the leave-one-set-out selection
     for r in rows:
