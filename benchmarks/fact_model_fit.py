@@ -114,20 +114,23 @@ def leave_one_set_out(rows: list[dict], X: np.ndarray, y: np.ndarray, per_pair: 
     groups = np.array([r["source_id"] for r, h in zip(rows, has_sentence, strict=True) if h])
     out = []
     for c in (0.3, 1.0):
+        # the out-of-fold predictions and the model do not depend on the target: once per held-out set
+        held_out = []  # (training labels, their out-of-fold probabilities, the held-out pairs' (label, probability))
+        for held in sorted(set(sets_of)):
+            train = sets_of != held
+            model = LogisticRegression(C=c, max_iter=5000).fit(X[train], y[train])
+            scored = [(label, float(model.predict_proba(np.array(vectors))[:, 1].max()) if vectors else None)
+                      for s, label, vectors in per_pair if s == held]
+            held_out.append((y[train], out_of_fold(X[train], y[train], groups[train], c), scored))
         for target in (0.84, 0.85, 0.86, 0.87):
             tp = accepted = true = 0
-            for held in sorted(set(sets_of)):
-                train = sets_of != held
-                oof = out_of_fold(X[train], y[train], groups[train], c)
+            for y_train, oof, scored in held_out:
                 try:
-                    cut = pick_threshold(oof, y[train], target, min_accepted)["threshold"]
+                    cut = pick_threshold(oof, y_train, target, min_accepted)["threshold"]
                 except SystemExit:
                     continue
-                model = LogisticRegression(C=c, max_iter=5000).fit(X[train], y[train])
-                for s, label, vectors in per_pair:
-                    if s != held:
-                        continue
-                    ok = bool(vectors) and bool(model.predict_proba(np.array(vectors))[:, 1].max() >= cut)
+                for label, probability in scored:
+                    ok = probability is not None and probability >= cut
                     tp += ok and label
                     accepted += ok
                     true += label
