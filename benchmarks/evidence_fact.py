@@ -1,15 +1,16 @@
 """Score the ``"fact"`` evidence criterion on two-reader labelled pairs.
 
-Reads labelled sets (default ``tests/masking/fixtures/evidence_labels_v8.jsonl``: 518 (mask,
-candidate) pairs drawn and labelled after the criterion's model was fitted on sets v2 to v7, each
-by two independent readers, disagreements settled by a third; ``docs/labelling.md``) and
+Reads labelled sets (default ``tests/masking/fixtures/evidence_labels_v8.jsonl`` and ``_v9``:
+518 and 513 (mask, candidate) pairs drawn and labelled after the criterion's model was fitted on
+sets v2 to v7, each by two independent readers, disagreements settled by a third;
+``docs/labelling.md``) and
 reports, for each set and for all of them pooled: precision and recall of the criterion at its
 default threshold, per acceptance path and per stratum (``v1-top`` is the default env's own top
 evidence), with Wilson 95% intervals, the ``"context"`` criterion (recorded in the fixture when
 the pairs were drawn) on the same pairs, and the precision/recall curve over the model's
 threshold so users can pick a stricter point.
 
-    RAMP_ENV_CACHE=... python benchmarks/evidence_fact.py --out benchmarks/results/evidence_v8.json
+    RAMP_ENV_CACHE=... python benchmarks/evidence_fact.py --out benchmarks/results/evidence_v9.json
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from ramp_env.text.spans import SalientSpan, SpanType
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "masking" / "fixtures"
 # the current model's report sets: none was read by benchmarks/fact_model_fit.py for it
-REPORT_SETS = (FIXTURES / "evidence_labels_v8.jsonl",)
+REPORT_SETS = (FIXTURES / "evidence_labels_v8.jsonl", FIXTURES / "evidence_labels_v9.jsonl")
 THRESHOLDS = tuple(sorted({0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, THRESHOLD}))
 
 # what verdicts() and summarise() read from each labelled row (``label`` may be None: unsettled)

@@ -25,11 +25,15 @@ the two agree.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import functools
 import json
 import os
 import platform
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from _common import check_output, rate, read_labels  # this folder's shared helpers (on sys.path as a script)
@@ -55,6 +59,35 @@ def answer_sentences(row: dict) -> list[dict]:
     evidence = Passage(row["evidence_id"], row["evidence_title"], row["evidence_text"])
     fact = SourceFact(source, SalientSpan(row["start"], row["end"], SpanType(row["span_type"])))
     return [v.details for v in fact.sentence_verdicts(evidence, screen=False)]
+
+
+@dataclasses.dataclass
+class LabelledPairs:
+    """The settled pairs of some label files and the model's inputs for them."""
+
+    rows: list[dict]
+    X: np.ndarray  # one training sentence per pair that has an answer sentence
+    y: np.ndarray
+    groups: np.ndarray  # their source passages
+    per_pair: list  # per row: (set, label, every answer sentence's inputs), as the env scores a pair
+    every_sentence: list[dict]  # every answer sentence's signals, for the screen
+
+
+def labelled_pairs(paths: list[str]) -> LabelledPairs:
+    """Read (and check) every file before the first parse, then compute each pair's signals."""
+    rows = []
+    for path in paths:
+        rows += [{**r, "set": Path(path).name} for r in read_labels(path, FIELDS) if r["label"] is not None]
+    X, y, groups, every_sentence, per_pair = [], [], [], [], []
+    for r in rows:
+        found = answer_sentences(r)
+        per_pair.append((r["set"], int(r["label"]), [fact_model.vector(f) for f in found]))
+        if found:
+            X.append(training_sentence(found))
+            y.append(int(r["label"]))
+            groups.append(r["source_id"])
+            every_sentence.extend(found)
+    return LabelledPairs(rows, np.array(X), np.array(y), np.array(groups), per_pair, every_sentence)
 
 
 def training_sentence(found: list[dict]) -> list[float]:
@@ -96,33 +129,41 @@ def pick_threshold(p: np.ndarray, y: np.ndarray, target: float, min_accepted: in
     return {"threshold": round(cut, 4), "accepted": k, "precision": rate(tp, k), "recall": rate(tp, int(y.sum()))}
 
 
-def out_of_fold(X: np.ndarray, y: np.ndarray, groups: np.ndarray, c: float) -> np.ndarray:
-    """Each pair's probability from a model fitted without its source passage's fold (5 folds)."""
+def logistic(c: float) -> Callable[[], LogisticRegression]:
+    return functools.partial(LogisticRegression, C=c, max_iter=5000)
+
+
+def out_of_fold(X: np.ndarray, y: np.ndarray, groups: np.ndarray, make: Callable[[], Any]) -> np.ndarray:
+    """Each pair's probability from a model (``make()``) fitted without its source passage's fold (5 folds)."""
     oof = np.zeros(len(y))
     for train, test in GroupKFold(5).split(X, y, groups):
-        oof[test] = LogisticRegression(C=c, max_iter=5000).fit(X[train], y[train]).predict_proba(X[test])[:, 1]
+        oof[test] = make().fit(X[train], y[train]).predict_proba(X[test])[:, 1]
     return oof
 
 
-def leave_one_set_out(rows: list[dict], X: np.ndarray, y: np.ndarray, per_pair: list, min_accepted: int) -> list[dict]:
-    """How each (C, target precision) setting does on a labelled set it never saw: for every set,
-    fit and pick the threshold on the others exactly as ``main`` does, score the held-out set the
-    way the env does (a pair is accepted when any of its answer sentences reaches the threshold),
-    and pool the held-out sets. This chose ``--c`` and ``--target-precision``."""
+def leave_one_set_out(rows: list[dict], X: np.ndarray, y: np.ndarray, per_pair: list, min_accepted: int,
+                      models: dict[str, Callable[[], Any]] | None = None,
+                      targets: tuple[float, ...] = (0.84, 0.85, 0.86, 0.87)) -> list[dict]:
+    """How each (model, target precision) setting does on a labelled set it never saw: for every
+    set, fit and pick the threshold on the others exactly as ``main`` does, score the held-out set
+    the way the env does (a pair is accepted when any of its answer sentences reaches the
+    threshold), and pool the held-out sets. This chose ``--c`` and ``--target-precision``
+    (``models`` defaults to logistic regression at C 0.3 and 1)."""
+    models = models or {f"logistic C={c}": logistic(c) for c in (0.3, 1.0)}
     has_sentence = [bool(v) for _, _, v in per_pair]
     sets_of = np.array([s for s, _, _ in per_pair])[has_sentence]  # aligned with X and y
     groups = np.array([r["source_id"] for r, h in zip(rows, has_sentence, strict=True) if h])
     out = []
-    for c in (0.3, 1.0):
+    for name, make in models.items():
         # the out-of-fold predictions and the model do not depend on the target: once per held-out set
         held_out = []  # (training labels, their out-of-fold probabilities, the held-out pairs' (label, probability))
         for held in sorted(set(sets_of)):
             train = sets_of != held
-            model = LogisticRegression(C=c, max_iter=5000).fit(X[train], y[train])
+            model = make().fit(X[train], y[train])
             scored = [(label, float(model.predict_proba(np.array(vectors))[:, 1].max()) if vectors else None)
                       for s, label, vectors in per_pair if s == held]
-            held_out.append((y[train], out_of_fold(X[train], y[train], groups[train], c), scored))
-        for target in (0.84, 0.85, 0.86, 0.87):
+            held_out.append((y[train], out_of_fold(X[train], y[train], groups[train], make), scored))
+        for target in targets:
             tp = accepted = true = 0
             for y_train, oof, scored in held_out:
                 try:
@@ -134,7 +175,7 @@ def leave_one_set_out(rows: list[dict], X: np.ndarray, y: np.ndarray, per_pair: 
                     tp += ok and label
                     accepted += ok
                     true += label
-            out.append({"c": c, "target_precision": target, "precision": rate(tp, accepted), "recall": rate(tp, true)})
+            out.append({"model": name, "target_precision": target, "precision": rate(tp, accepted), "recall": rate(tp, true)})
     return out
 
 
@@ -152,24 +193,12 @@ def main() -> None:
     args = parser.parse_args()
     started = time.time()
     check_output(args.out)  # before ten minutes of parses, not after
-    rows = []
-    for path in args.labels:
-        rows += [{**r, "set": Path(path).name} for r in read_labels(path, FIELDS) if r["label"] is not None]
-    X, y, groups, every_sentence = [], [], [], []
-    per_pair = []  # (set, label, every answer sentence's inputs) for the leave-one-set-out selection
-    for r in rows:
-        found = answer_sentences(r)
-        per_pair.append((r["set"], int(r["label"]), [fact_model.vector(f) for f in found]))
-        if found:
-            X.append(training_sentence(found))
-            y.append(int(r["label"]))
-            groups.append(r["source_id"])
-            every_sentence.extend(found)
-    X_, y_ = np.array(X), np.array(y)
-    oof = out_of_fold(X_, y_, np.array(groups), args.c)
+    data = labelled_pairs(args.labels)
+    X_, y_ = data.X, data.y
+    oof = out_of_fold(X_, y_, data.groups, logistic(args.c))
     point = pick_threshold(oof, y_, args.target_precision, args.min_accepted)
-    final = LogisticRegression(C=args.c, max_iter=5000).fit(X_, y_)
-    screen = fit_screen(final, every_sentence, args.screen_margin)
+    final = logistic(args.c)().fit(X_, y_)
+    screen = fit_screen(final, data.every_sentence, args.screen_margin)
     curve = []
     for t in (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9):
         acc = oof >= t
@@ -178,10 +207,10 @@ def main() -> None:
     report = {
         "what": "logistic model of the \"fact\" evidence criterion, fitted on the two-reader labels",
         "script": "benchmarks/fact_model_fit.py", "labels": [Path(p).name for p in args.labels],
-        "fact_check_version": FACT_CHECK_VERSION, "pairs": len(rows), "pairs_with_answer_sentence": len(y),
-        "readers_judged_true": int(sum(r["label"] for r in rows)), "c": args.c,
+        "fact_check_version": FACT_CHECK_VERSION, "pairs": len(data.rows), "pairs_with_answer_sentence": len(y_),
+        "readers_judged_true": int(sum(r["label"] for r in data.rows)), "c": args.c,
         "out_of_fold": {"folds": 5, "grouped_by": "source passage", "chosen": point, "curve": curve},
-        "leave_one_set_out": leave_one_set_out(rows, X_, y_, per_pair, args.min_accepted),
+        "leave_one_set_out": leave_one_set_out(data.rows, X_, y_, data.per_pair, args.min_accepted),
         "weights": {name: round(float(w), 6) for name, w in zip(fact_model.FEATURES, final.coef_[0], strict=True)},
         "intercept": round(float(final.intercept_[0]), 6), "threshold": point["threshold"], "screen": screen,
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "load": os.getloadavg()},

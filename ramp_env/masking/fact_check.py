@@ -33,8 +33,8 @@ A logistic model (:mod:`ramp_env.masking.fact_model`) weighs them into a probabi
 sentence is accepted at :data:`~ramp_env.masking.fact_model.THRESHOLD` or above (other
 thresholds trade recall for precision: ``evidence_criterion="fact:0.8"``). The model was
 fitted on the 2806 two-reader labelled pairs of ``tests/masking/fixtures/evidence_labels_v2.jsonl``
-to ``_v7`` and scored once on 518 pairs labelled after the fit (``evidence_labels_v8.jsonl``,
-``benchmarks/results/evidence_v8.json``). A cheap screen on the surface signals spares most
+to ``_v7`` and scored on 1031 pairs labelled after the fit (``evidence_labels_v8.jsonl`` and
+``_v9``, ``benchmarks/results/evidence_v9.json``). A cheap screen on the surface signals spares most
 hopeless sentences the parse and the embeddings (``fact_model.passes_screen``).
 
 :func:`check_fact` returns a :class:`FactVerdict` with the acceptance path, the sentences

@@ -65,15 +65,20 @@ def _sets(signal_feature) -> tuple[list[dict], np.ndarray, np.ndarray, list]:
     return rows, np.array(X), np.array(y), per_pair
 
 
-def test_leave_one_set_out_scores_each_set_with_a_model_that_never_saw_it() -> None:
+@pytest.mark.parametrize("family", ["logistic", "boosted trees"])
+def test_leave_one_set_out_scores_each_set_with_a_model_that_never_saw_it(family: str) -> None:
+    import fact_model_families
     import fact_model_fit
+
+    models = None if family == "logistic" else {family: fact_model_families.boosted_trees}
+    names = ["logistic C=0.3", "logistic C=1.0"] if family == "logistic" else [family]
 
     def best_precision(signal_feature) -> float:
         rows, X, y, per_pair = _sets(signal_feature)
-        out = fact_model_fit.leave_one_set_out(rows, X, y, per_pair, min_accepted=5)
+        out = fact_model_fit.leave_one_set_out(rows, X, y, per_pair, min_accepted=5, models=models)
         json.dumps(out)  # numpy integers would not serialise
-        assert [(o["c"], o["target_precision"]) for o in out] == [
-            (c, t) for c in (0.3, 1.0) for t in (0.84, 0.85, 0.86, 0.87)]
+        assert [(o["model"], o["target_precision"]) for o in out] == [
+            (name, t) for name in names for t in (0.84, 0.85, 0.86, 0.87)]
         for o in out:  # recall counts every true pair of the scored sets, those with no sentence too
             assert o["recall"]["n"] % 40 == 0 and o["recall"]["n"] <= 120
             assert o["precision"]["k"] == o["recall"]["k"] <= o["precision"]["n"]
