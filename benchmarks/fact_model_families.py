@@ -30,8 +30,16 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import check_output, rate  # this folder's shared helpers (on sys.path as a script)
-from fact_model_fit import fit_screen, labelled_pairs, leave_one_set_out, logistic, out_of_fold, pick_threshold
+from _common import check_output, rate, read_labels  # this folder's shared helpers (on sys.path as a script)
+from fact_model_fit import (
+    FIELDS,
+    fit_screen,
+    labelled_pairs,
+    leave_one_set_out,
+    logistic,
+    out_of_fold,
+    pick_threshold,
+)
 from sklearn.ensemble import GradientBoostingClassifier
 
 from ramp_env.cache import atomic_path
@@ -97,6 +105,8 @@ def main() -> None:
     args = parser.parse_args()
     started = time.time()
     check_output(args.out)  # before the parses, not after
+    for path in [*args.training, args.fresh]:  # a bad line in any file: one error now, not after the parses
+        read_labels(path, FIELDS)
     train, fresh = labelled_pairs(args.training), labelled_pairs([args.fresh])
     loso = leave_one_set_out(train.rows, train.X, train.y, train.per_pair, args.min_accepted, FAMILIES, TARGETS)
     y_fresh = np.array([label for _, label, _ in fresh.per_pair], dtype=bool)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -45,4 +47,19 @@ def test_an_unwritable_output_is_refused_before_reading_labels(tmp_path, monkeyp
     monkeypatch.setattr(fact_model_families, "labelled_pairs", lambda paths: pytest.fail("read before the check"))
     monkeypatch.setattr(sys, "argv", ["fact_model_families.py", "--out", str(tmp_path)])  # a directory
     with pytest.raises(SystemExit, match="is a directory"):
+        fact_model_families.main()
+
+
+def test_a_bad_line_in_the_fresh_set_is_one_error_before_any_parse(tmp_path, monkeypatch) -> None:
+    import fact_model_families
+
+    fixtures = Path(__file__).resolve().parents[1] / "masking" / "fixtures"
+    with open(fixtures / "evidence_labels_v9.jsonl", encoding="utf-8") as fh:
+        good = fh.readline()
+    fresh = tmp_path / "fresh.jsonl"
+    fresh.write_text(good + json.dumps({**json.loads(good), "start": "3"}) + "\n", encoding="utf-8")
+    monkeypatch.setattr(fact_model_families, "labelled_pairs", lambda paths: pytest.fail("parsed before the check"))
+    monkeypatch.setattr(sys, "argv", ["fact_model_families.py", "--out", str(tmp_path / "out.json"),
+                                      "--training", str(fixtures / "evidence_labels_v2.jsonl"), "--fresh", str(fresh)])
+    with pytest.raises(SystemExit, match=r"fresh\.jsonl:2: field 'start' must be int"):
         fact_model_families.main()
