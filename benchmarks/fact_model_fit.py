@@ -3,8 +3,8 @@
 Reads the two-reader labelled pairs it is given (default: the 2806 of
 ``tests/masking/fixtures/evidence_labels_v2.jsonl`` to ``evidence_labels_v7.jsonl``; each set was
 scored once for an earlier version before it became training data, see
-``benchmarks/results/INDEX.md``; the current model's report set, ``evidence_labels_v8.jsonl``,
-is never read here). For each pair it computes the criterion's signals for every evidence
+``benchmarks/results/INDEX.md``; the current model's report sets, ``evidence_labels_v8.jsonl``
+and ``_v9``, are never read here; ``fact_model_families.py`` fits on v8 too, for its comparison). For each pair it computes the criterion's signals for every evidence
 sentence holding the answer and trains on one sentence per pair: the one naming the subject
 with the most shared context (a pair's label is about the passage, not a sentence). It then
 
