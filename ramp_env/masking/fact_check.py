@@ -456,17 +456,21 @@ _MAX_VECTORS = 65536  # about 100 MB of float32 vectors; the oldest half is drop
 
 def _embed(texts: Sequence[str]) -> list[Any]:
     """Unit-length MiniLM vectors of ``texts``, cached: a source's sentence meets many candidates."""
-    missing = list(dict.fromkeys(t for t in texts if t not in _VECTORS))
+    # the answer is read from this call's own dict: trimming the cache below may drop a text of
+    # ``texts`` that was cached before (a KeyError once a long run passed _MAX_VECTORS)
+    wanted = {t: _VECTORS[t] for t in texts if t in _VECTORS}
+    missing = list(dict.fromkeys(t for t in texts if t not in wanted))
     if missing:
         from ramp_env.models import torch_threads
 
         with torch_threads(1):  # see torch_threads: one thread is fastest for short strings
             vectors = _embedding_model().encode(missing, normalize_embeddings=True, batch_size=32)
+        wanted.update(zip(missing, vectors, strict=True))
         if len(_VECTORS) + len(missing) > _MAX_VECTORS:
             for key in list(_VECTORS)[: len(_VECTORS) // 2]:
                 del _VECTORS[key]
         _VECTORS.update(zip(missing, vectors, strict=True))
-    return [_VECTORS[t] for t in texts]
+    return [wanted[t] for t in texts]
 
 
 @functools.lru_cache(maxsize=1)

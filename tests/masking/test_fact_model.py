@@ -91,3 +91,26 @@ def test_the_env_takes_a_stricter_fact_point() -> None:
     assert RAMPConfig(evidence_criterion="fact:0.8").evidence_criterion == "fact:0.8"
     with pytest.raises(InvalidOptionError, match="fact:T"):
         RAMPConfig(evidence_criterion="fact:2")
+
+
+class _CountingEncoder:
+    """A stand-in for MiniLM (a mock is enough: this tests the cache, not the model)."""
+
+    def __init__(self) -> None:
+        self.encoded: list[str] = []
+
+    def encode(self, texts: list[str], **kwargs: object) -> list[tuple[str]]:
+        self.encoded += texts
+        return [(t,) for t in texts]
+
+
+def test_a_cached_vector_trimmed_in_the_same_call_is_still_returned(monkeypatch: pytest.MonkeyPatch) -> None:
+    encoder = _CountingEncoder()
+    monkeypatch.setattr(fact_check, "_embedding_model", lambda: encoder)
+    monkeypatch.setattr(fact_check, "_VECTORS", {})
+    monkeypatch.setattr(fact_check, "_MAX_VECTORS", 4)
+    assert fact_check._embed(["Alaska", "a", "b"]) == [("Alaska",), ("a",), ("b",)]
+    # two new texts overflow the cache, whose oldest half (Alaska among it) is dropped in this call
+    assert fact_check._embed(["Alaska", "c", "d"]) == [("Alaska",), ("c",), ("d",)]
+    assert encoder.encoded == ["Alaska", "a", "b", "c", "d"]  # the cached one was not encoded again
+    assert len(fact_check._VECTORS) <= 4
