@@ -30,15 +30,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from _common import check_output, rate, read_labels  # this folder's shared helpers (on sys.path as a script)
+from _common import check_output, rate  # this folder's shared helpers (on sys.path as a script)
 from fact_model_fit import (
-    FIELDS,
     fit_screen,
     labelled_pairs,
     leave_one_set_out,
     logistic,
     out_of_fold,
     pick_threshold,
+    read_pairs,
 )
 from sklearn.ensemble import GradientBoostingClassifier
 
@@ -105,9 +105,9 @@ def main() -> None:
     args = parser.parse_args()
     started = time.time()
     check_output(args.out)  # before the parses, not after
-    for path in [*args.training, args.fresh]:  # a bad line in any file: one error now, not after the parses
-        read_labels(path, FIELDS)
-    train, fresh = labelled_pairs(args.training), labelled_pairs([args.fresh])
+    # every file read (and checked) before the first parse: a bad --fresh line is not found ten minutes in
+    training_rows, fresh_rows = read_pairs(args.training), read_pairs([args.fresh])
+    train, fresh = labelled_pairs(training_rows), labelled_pairs(fresh_rows)
     loso = leave_one_set_out(train.rows, train.X, train.y, train.per_pair, args.min_accepted, FAMILIES, TARGETS)
     y_fresh = np.array([label for _, label, _ in fresh.per_pair], dtype=bool)
     families, accepted = {}, {}

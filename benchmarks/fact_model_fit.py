@@ -73,11 +73,17 @@ class LabelledPairs:
     every_sentence: list[dict]  # every answer sentence's signals, for the screen
 
 
-def labelled_pairs(paths: list[str]) -> LabelledPairs:
-    """Read (and check) every file before the first parse, then compute each pair's signals."""
+def read_pairs(paths: list[str]) -> list[dict]:
+    """The settled pairs of label files, each row checked (a bad line is one script error) and
+    tagged with its file's name as ``set``. Read every file a run needs before its first parse."""
     rows = []
     for path in paths:
         rows += [{**r, "set": Path(path).name} for r in read_labels(path, FIELDS) if r["label"] is not None]
+    return rows
+
+
+def labelled_pairs(rows: list[dict]) -> LabelledPairs:
+    """Each pair's signals (the slow part: a parse and embeddings per answer sentence)."""
     X, y, groups, every_sentence, per_pair = [], [], [], [], []
     for r in rows:
         found = answer_sentences(r)
@@ -193,7 +199,7 @@ def main() -> None:
     args = parser.parse_args()
     started = time.time()
     check_output(args.out)  # before ten minutes of parses, not after
-    data = labelled_pairs(args.labels)
+    data = labelled_pairs(read_pairs(args.labels))
     X_, y_ = data.X, data.y
     oof = out_of_fold(X_, y_, data.groups, logistic(args.c))
     point = pick_threshold(oof, y_, args.target_precision, args.min_accepted)
