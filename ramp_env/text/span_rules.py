@@ -276,7 +276,7 @@ def retype(span: Span, label: str, gazetteer: Gazetteer | None) -> str | None:
         return "PERSON"  # a regnal name: "Theodosius II"
     if label == "DATE":
         return label if _is_date(lowered, has_digit) else None
-    if label in NAMED and (apposed := _apposition(span)) is not None:
+    if label in NAMED and (apposed := _apposition(span, label)) is not None:
         return None if apposed == OTHER else apposed
     if label in NAMED and _modifies_a_noun(span, label):
         return None  # "Wu culture", "Kunqu opera": a name used as a modifier is rarely the entity it seems
@@ -369,7 +369,7 @@ _MOTION_VERBS = _words(
 )
 
 
-def _apposition(span: Span) -> str | None:
+def _apposition(span: Span, label: str = "") -> str | None:
     """The type the words before a name give it: "the poet Hesiod" -> PERSON, "the city of
     Mashhad" -> PLACE, "moved to Mashhad" -> PLACE."""
     doc, i = span.doc, span.start
@@ -379,9 +379,12 @@ def _apposition(span: Span) -> str | None:
     kind = noun_category(before.text) if before.is_lower and before.pos_ == "NOUN" else None
     if kind == "PERSON":
         return "PERSON"
-    if kind in NAMED and not (span.end < len(doc) and doc[span.end].pos_ == "VERB"):
-        # "the novel Atlas Shrugged", "the opera Boris Godunov"; not "the novel Tolstoy wrote"
-        return kind
+    if kind in NAMED:
+        if kind != label and span.end < len(doc) and doc[span.end].pos_ == "VERB":
+            # "the film Casablanca won" or "the novel Tolstoy wrote": a verb after the name leaves
+            # it open whether the noun names it, and the model disagrees: doubtful, dropped (OTHER)
+            return OTHER
+        return kind  # "the novel Atlas Shrugged", "the opera Boris Godunov"
     if i >= 2 and (head := _list_head(doc, i)) is not None:
         return head  # "the cities of Durrës", "three Tang emperors: Xuanzong"
     if i >= 2 and before.lower_ in ("to", "into") and doc[i - 2].lower_ in _MOTION_VERBS:

@@ -35,6 +35,8 @@ def gazetteer() -> Gazetteer:
         _Passage("Paraffin wax", "Paraffin wax is a soft colourless solid. Candles are made of paraffin wax."),
         _Passage("Bebop", "Bebop is a style of jazz. Players of bebop used fast tempos."),
         _Passage("Lamps", "Many lamps burn oil. Oil lamps and gas lamps lit cities. Lamps were common."),
+        _Passage("Euclid", "Euclid was an ancient Greek mathematician active around 300 BC."),
+        _Passage("Confucius", "Confucius was a Chinese philosopher of the Spring and Autumn period."),
     ])
 
 
@@ -154,6 +156,32 @@ def test_a_common_word_capitalised_at_a_sentence_start_is_no_name(nlp, gazetteer
     assert typed(nlp, "Lamps lit the hall.", "Lamps", "PERSON", gazetteer) is None
 
 
+def test_an_adjective_made_from_a_defined_person_names_no_people(nlp, gazetteer: Gazetteer) -> None:
+    assert typed(nlp, "Pupils learn Euclidean geometry first.", "Euclidean", "NORP", gazetteer) is None
+    assert typed(nlp, "Confucian ethics shaped the court.", "Confucian", "NORP", gazetteer) is None
+    # a nationality is not an eponym, and without the corpus nothing is known about the name
+    assert typed(nlp, "Pupils learn Greek geometry first.", "Greek", "NORP", gazetteer) == "Greek/NORP"
+    assert typed(nlp, "Pupils learn Euclidean geometry first.", "Euclidean", "NORP") == "Euclidean/NORP"
+
+
+def test_a_category_noun_before_a_list_types_every_member(nlp) -> None:
+    from ramp_env.text.span_rules import harmonise_lists
+
+    def listed(text: str, members: tuple[tuple[str, str], ...], with_doc: bool = True) -> list[str | None]:
+        spans = [(text.index(w), text.index(w) + len(w), t) for w, t in members]
+        return harmonise_lists(text, spans, None, nlp(text) if with_doc else None)
+
+    text = "Trade passed through the port cities of Bari, Brindisi and Taranto."
+    members = (("Bari", "PERSON"), ("Brindisi", "PERSON"), ("Taranto", "ORG"))
+    assert listed(text, members) == ["PLACE", "PLACE", "PLACE"]
+    assert listed(text, members, with_doc=False) == ["PERSON", "PERSON", "PERSON"]  # the model's majority
+    text = "The dynasty had three great emperors: Nerva, Trajan, and Hadrian."
+    assert listed(text, (("Nerva", "PLACE"), ("Trajan", "PLACE"), ("Hadrian", "PERSON"))) == ["PERSON"] * 3
+    # after "of", only places: "the novels of X" names their authors
+    text = "She read the novels of Austen, Gaskell and Eliot."
+    assert listed(text, (("Austen", "PERSON"), ("Gaskell", "PERSON"), ("Eliot", "PERSON"))) == ["PERSON"] * 3
+
+
 @pytest.mark.parametrize(
     ("text", "surface", "label", "expected"),
     [
@@ -192,6 +220,26 @@ def test_a_common_word_capitalised_at_a_sentence_start_is_no_name(nlp, gazetteer
         ("Rome fought the Gauls and the Britons.", "Britons", "PERSON", "Britons/NORP"),  # a plural name: a people
         ("It was directed by Akira Kurosawa in Tokyo.", "Akira Kurosawa", "WORK", "Akira Kurosawa/PERSON"),
         ("Han culture spread along the river.", "Han", "PERSON", None),  # a name modifying a noun
+        # rules version 3
+        ("The team plays at Jordan-Hare Stadium on Saturdays.", "Jordan-Hare Stadium", "PERSON",
+         "Jordan-Hare Stadium/PLACE"),  # a facility's head word
+        ("Perm Krai lies west of the Urals.", "Perm Krai", "PERSON", "Perm Krai/PLACE"),  # an administrative unit
+        ("Thoreau wrote the book Walden at the pond.", "Walden", "PERSON", "Walden/WORK"),  # the kind before a name
+        ("The film Casablanca won three awards.", "Casablanca", "PLACE", None),
+        ("The film Casablanca won three awards.", "Casablanca", "WORK", "Casablanca/WORK"),
+        # a category word the tagger reads as an adjective says nothing: "the general Greek belief"
+        ("It was the general Greek belief then.", "Greek", "NORP", "Greek/NORP"),
+        ("He sang in the opera Eugene Onegin in Moscow.", "Eugene Onegin", "PERSON", "Eugene Onegin/WORK"),
+        # a verb after the name: "the film X won" or "the novel X wrote"; where the model disagrees, dropped
+        ("The novel Tolstoy wrote last was short.", "Tolstoy", "PERSON", None),
+        ("Buddhism spread along the trade routes.", "Buddhism", "NORP", None),  # a faith, not its believers
+        ("He converted to Islam as an adult.", "Islam", "NORP", None),
+        ("Mercury is the closest planet to the Sun today.", "Sun", "PLACE", None),  # a body of the sky
+        ("It is the largest planet in the Solar System overall.", "Solar System", "ORG", None),
+        ("The statue dates from the Hellenistic period.", "Hellenistic", "NORP", None),  # a period's name
+        ("The caliph ruled until his death in 656.", "656", "NUMBER", "656/DATE"),  # a year before 1000
+        ("The list grew in 656 cases.", "656", "NUMBER", "656/NUMBER"),  # a count: a noun follows
+        ("The ion carries a charge of +3 overall.", "+3", "DATE", "+3/NUMBER"),  # a signed quantity
         ("She sang in Peking opera for years.", "Peking", "PLACE", None),  # a place naming another kind
         ("They climbed the Alps mountains.", "Alps", "PLACE", "Alps/PLACE"),
         ("The ratio of Je to the flux is fixed.", "Je", "PERSON", None),  # a symbol
