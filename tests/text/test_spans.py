@@ -96,9 +96,7 @@ def test_spacy_extractor_cleans_the_models_confusions() -> None:
     assert "one" not in clean[0] and "night" not in clean[0] and clean[0]["Lusaka"] is SpanType.PLACE
     assert clean[1] == {"Mashhad": SpanType.PLACE}
     assert clean[2]["Hesiod"] is SpanType.PERSON
-    # an ORG with no organisation word is no ORG; after "in" it is a place only where the corpus
-    # defines it (unbound here), because such names were as often things as places (rules v3)
-    assert "Uttar Pradesh" not in clean[3]
+    assert clean[3]["Uttar Pradesh"] is SpanType.PLACE
 
 
 @pytest.mark.skipif(not spans_module.spacy_model_available(), reason="spaCy model not installed")
