@@ -68,15 +68,31 @@ def run_with_threads(main: Callable[[T], object], args: T) -> None:
 
 def labelled_rows(path: Path | str, fields: Mapping[str, type | tuple[type, ...]]) -> Iterator[tuple[int, dict[str, Any]]]:
     """``(line number, row)`` of each non-blank line of a JSONL file of labels, each row checked to hold
-    ``fields`` with their types; a bad line raises ``ValueError`` naming the file and the line."""
-    with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, start=1):
+    ``fields`` with their types; a bad line raises ``ValueError`` naming the file and the line, and
+    so does a file that cannot be read (missing, a directory, not UTF-8)."""
+    try:
+        fh = open(path, encoding="utf-8")  # noqa: SIM115 (closed by the with below)
+    except OSError as exc:
+        raise ValueError(f"{path}: cannot read the labels ({exc.strerror or exc})") from None
+    with fh:
+        lineno = 0
+        lines = iter(fh)
+        while True:
+            try:
+                line = next(lines)
+            except StopIteration:
+                return
+            except UnicodeDecodeError:  # decoded in blocks, so the line is where the bad block starts
+                raise ValueError(f"{path}: not UTF-8 text (at or after line {lineno + 1})") from None
+            lineno += 1
             if not line.strip():
                 continue
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as err:
                 raise ValueError(f"{path}:{lineno}: not JSON ({err})") from None
+            if not isinstance(row, dict):
+                raise ValueError(f"{path}:{lineno}: not a JSON object")  # noqa: TRY004
             for name, kind in fields.items():
                 if not isinstance(row.get(name), kind):
                     got = row.get(name)

@@ -17,6 +17,11 @@ it is not salient. Rates carry Wilson 95%
 intervals (scipy).
 
     python benchmarks/span_quality.py --labels LABELS.jsonl --out benchmarks/results/span_quality_tune.json
+
+Several label files are scored each (``sets``) and pooled (``before``/``after``)::
+
+    python benchmarks/span_quality.py --labels tests/text/fixtures/span_labels_v{2,3,4}.jsonl \
+        --out benchmarks/results/span_quality_fresh.json
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-from _common import labelled_rows  # this folder's shared helpers (on sys.path)
+from _common import check_output, labelled_rows  # this folder's shared helpers (on sys.path)
 from scipy.stats import binomtest
 
 from ramp_env.cache import atomic_write_json
@@ -117,7 +122,7 @@ def new_types(rows: list[dict[str, Any]], extractor_spec: str, corpus_name: str)
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--labels", type=Path, required=True)
+    parser.add_argument("--labels", type=Path, nargs="+", required=True, help="one or more label files")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--extractor", default="auto")
     parser.add_argument("--corpus", default="default")
@@ -127,15 +132,28 @@ def main() -> None:
     args = parser.parse_args()
     started = time.perf_counter()
     load = os.getloadavg()
-    rows = load_labels(args.labels)
-    if args.half is not None:
-        rows = [r for r in rows if r.get("half") == args.half]
-        if not rows:
-            raise SystemExit(f"{args.labels}: no row has half={args.half!r}")
+    check_output(args.out)
+    per_file = []
+    for path in args.labels:  # every file is checked before the extractor loads
+        rows = load_labels(path)
+        if args.half is not None:
+            rows = [r for r in rows if r.get("half") == args.half]
+            if not rows:
+                raise SystemExit(f"{path}: no row has half={args.half!r}")
+        per_file.append(rows)
+    rows = [r for file_rows in per_file for r in file_rows]
     after, key = new_types(rows, args.extractor, args.corpus)
+    sets, at = {}, 0
+    for path, file_rows in zip(args.labels, per_file, strict=True):
+        mine = after[at : at + len(file_rows)]
+        at += len(file_rows)
+        sets[str(path)] = {"before": score(file_rows, [r["current_type"] for r in file_rows]),
+                           "after": score(file_rows, mine)}
     result = {
-        "labels": str(args.labels), "half": args.half, "extractor": key,
+        "labels": str(args.labels[0]) if len(args.labels) == 1 else [str(p) for p in args.labels],
+        "half": args.half, "extractor": key,
         "before": score(rows, [r["current_type"] for r in rows]), "after": score(rows, after),
+        **({"sets": sets} if len(args.labels) > 1 else {}),
         "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "load_average_at_start": load},
         "seconds": round(time.perf_counter() - started, 1),
     }
@@ -147,11 +165,12 @@ def main() -> None:
                 print(f"BAD   {r['current_type']:7s}->{t:7s} label={r['label_type']:6s} salient={r['salient']!s:5s} "
                       f"{r['text']!r}")
     atomic_write_json(args.out, result)
-    for side in ("before", "after"):
-        s = result[side]
-        print(f"{side:6s}: kept {s['kept']}/{s['spans']}  wrong type {s['wrong_type']['rate']}  "
-              f"non-salient {s['non_salient']['rate']}  bad {s['wrong_type_or_non_salient']['rate']} "
-              f"{s['wrong_type_or_non_salient']['ci95']}")
+    for name, scored in [*(sets.items() if len(sets) > 1 else []), ("pooled" if len(sets) > 1 else "", result)]:
+        for side in ("before", "after"):
+            s = scored[side]
+            print(f"{name} {side:6s}: kept {s['kept']}/{s['spans']}  wrong type {s['wrong_type']['rate']}  "
+                  f"non-salient {s['non_salient']['rate']}  bad {s['wrong_type_or_non_salient']['rate']} "
+                  f"{s['wrong_type_or_non_salient']['ci95']}".strip())
     print(f"wrote {args.out}")
 
 

@@ -23,6 +23,19 @@ def test_labelled_rows_skip_blank_lines_and_name_file_and_line_of_a_bad_row(tmp_
         list(labelled_rows(path, {}))
 
 
+def test_an_unreadable_labels_file_is_one_error_naming_it(tmp_path: Path) -> None:
+    from _common import labelled_rows
+
+    binary = tmp_path / "binary.jsonl"
+    binary.write_bytes(b'{"gold": "a"}\n\xeb\xff\xfe\n')
+    listed = tmp_path / "list.jsonl"
+    listed.write_text('{"gold": "a"}\n[1, 2]\n', encoding="utf-8")
+    for path, message in ((tmp_path / "missing.jsonl", "cannot read the labels"), (tmp_path, "cannot read the labels"),
+                          (binary, "not UTF-8 text"), (listed, "list.jsonl:2: not a JSON object")):
+        with pytest.raises(ValueError, match=message):
+            list(labelled_rows(path, {"gold": str}))
+
+
 def test_a_field_may_take_one_of_several_types(tmp_path: Path) -> None:
     from _common import labelled_rows
 

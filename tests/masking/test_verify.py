@@ -83,3 +83,21 @@ def test_cli_rejects_a_malformed_span(tmp_path: Path, capsys) -> None:
         main(["evidence", "src", "12-15"])
     assert exit_info.value.code == 2
     assert "START:END" in capsys.readouterr().err
+
+
+def test_the_audit_surface_is_importable_from_ramp_env_masking() -> None:
+    # the path issue 21 names: ramp_env.masking.verify_evidence, loaded on first use
+    import subprocess
+    import sys
+
+    from ramp_env import masking
+    from ramp_env.masking import verify as verify_module
+
+    assert masking.verify_evidence is verify_module.verify_evidence
+    assert masking.ranked_evidence is verify_module.ranked_evidence
+    assert masking.EvidenceVerdict is verify_module.EvidenceVerdict
+    with pytest.raises(AttributeError, match="no attribute 'verify_evidences'"):
+        masking.verify_evidences  # noqa: B018
+    code = "import sys, ramp_env.masking; print('ramp_env.masking.verify' in sys.modules)"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert loaded.strip() == "False"
