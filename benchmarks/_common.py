@@ -74,31 +74,30 @@ def labelled_rows(path: Path | str, fields: Mapping[str, type | tuple[type, ...]
         fh = open(path, encoding="utf-8")  # noqa: SIM115 (closed by the with below)
     except OSError as exc:
         raise ValueError(f"{path}: cannot read the labels ({exc.strerror or exc})") from None
+    lineno = 0
     with fh:
-        lineno = 0
-        lines = iter(fh)
-        while True:
-            try:
-                line = next(lines)
-            except StopIteration:
-                return
-            except UnicodeDecodeError:  # decoded in blocks, so the line is where the bad block starts
-                raise ValueError(f"{path}: not UTF-8 text (at or after line {lineno + 1})") from None
-            lineno += 1
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise ValueError(f"{path}:{lineno}: not JSON ({err})") from None
-            if not isinstance(row, dict):
-                raise ValueError(f"{path}:{lineno}: not a JSON object")  # noqa: TRY004
-            for name, kind in fields.items():
-                if not isinstance(row.get(name), kind):
-                    got = row.get(name)
-                    kinds = " or ".join(k.__name__ for k in kind) if isinstance(kind, tuple) else kind.__name__
-                    raise ValueError(f"{path}:{lineno}: field {name!r} must be {kinds}, got {got!r}")  # noqa: TRY004
-            yield lineno, row
+        try:
+            for lineno, line in enumerate(fh, start=1):  # lineno is read by the except below
+                if not line.strip():
+                    continue
+                yield lineno, _checked_row(path, lineno, line, fields)
+        except UnicodeDecodeError:  # text is decoded in blocks: the bad bytes are at or after this line
+            raise ValueError(f"{path}: not UTF-8 text (at or after line {lineno + 1})") from None
+
+
+def _checked_row(path: Path | str, lineno: int, line: str, fields: Mapping[str, type | tuple[type, ...]]) -> dict:
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path}:{lineno}: not JSON ({err})") from None
+    if not isinstance(row, dict):
+        raise ValueError(f"{path}:{lineno}: not a JSON object")  # noqa: TRY004
+    for name, kind in fields.items():
+        if not isinstance(row.get(name), kind):
+            got = row.get(name)
+            kinds = " or ".join(k.__name__ for k in kind) if isinstance(kind, tuple) else kind.__name__
+            raise ValueError(f"{path}:{lineno}: field {name!r} must be {kinds}, got {got!r}")  # noqa: TRY004
+    return row
 
 
 def read_labels(path: Path | str, fields: Mapping[str, type | tuple[type, ...]]) -> list[dict[str, Any]]:
