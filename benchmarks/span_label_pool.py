@@ -5,6 +5,12 @@ every mask of a task becomes a row; readers give each span its correct type and 
 it is a salient fact slot (``benchmarks/span_quality.py`` scores an extractor against them).
 
     RAMP_ENV_CACHE=... python benchmarks/span_label_pool.py --out /work/labels/spans.jsonl --spans 240
+
+A later set leaves out the spans earlier sets labelled (same passage and offsets), after the
+draw, and numbers the rest with its own prefix (set 2 of ``docs/labelling.md``)::
+
+    python benchmarks/span_label_pool.py --out spans_v2.jsonl --spans 300 --seed 53100 --id-prefix v \
+        --exclude-labelled tests/text/fixtures/span_labels.jsonl
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import argparse
 import json
 
 import gymnasium as gym
+from _common import check_output, read_labels  # this folder's shared helpers (on sys.path)
 
 import ramp_env  # noqa: F401  (registers the ids)
 from ramp_env.cache import atomic_path
@@ -23,7 +30,14 @@ def main() -> None:
     parser.add_argument("--out", required=True)
     parser.add_argument("--spans", type=int, default=240)
     parser.add_argument("--seed", type=int, default=7700, help="fresh: not used by any earlier sample")
+    parser.add_argument("--id-prefix", default="s", help="first letter of the span ids (one per set)")
+    parser.add_argument("--exclude-labelled", action="append", default=[], metavar="JSONL",
+                        help="leave out the spans of an existing labelled set (repeatable)")
     args = parser.parse_args()
+    check_output(args.out)
+    labelled = {(r["passage_id"], r["start"], r["end"])
+                for path in args.exclude_labelled
+                for r in read_labels(path, {"passage_id": str, "start": int, "end": int})}
 
     rows: list[dict] = []
     seen: set[str] = set()
@@ -46,9 +60,13 @@ def main() -> None:
                 })
                 got += 1
         env.close()
+    drawn = len(rows)
+    rows = [r for r in rows if (r["passage_id"], r["start"], r["end"]) not in labelled]
+    for i, r in enumerate(rows):
+        r["span_id"] = f"{args.id_prefix}{i:04d}"
     with atomic_path(args.out) as tmp:
         tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
-    print(f"wrote {len(rows)} spans to {args.out}")
+    print(f"wrote {len(rows)} spans to {args.out} ({drawn - len(rows)} of {drawn} drawn were labelled before)")
 
 
 if __name__ == "__main__":
