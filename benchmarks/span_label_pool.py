@@ -25,6 +25,12 @@ import ramp_env  # noqa: F401  (registers the ids)
 from ramp_env.cache import atomic_path
 
 
+def leave_out_labelled(rows: list[dict], labelled: set[tuple[str, int, int]], prefix: str) -> list[dict]:
+    """The drawn rows whose (passage, start, end) no earlier set labelled, numbered ``prefix0000``..."""
+    kept = [r for r in rows if (r["passage_id"], r["start"], r["end"]) not in labelled]
+    return [{**r, "span_id": f"{prefix}{i:04d}"} for i, r in enumerate(kept)]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", required=True)
@@ -61,9 +67,7 @@ def main() -> None:
                 got += 1
         env.close()
     drawn = len(rows)
-    rows = [r for r in rows if (r["passage_id"], r["start"], r["end"]) not in labelled]
-    for i, r in enumerate(rows):
-        r["span_id"] = f"{args.id_prefix}{i:04d}"
+    rows = leave_out_labelled(rows, labelled, args.id_prefix)
     with atomic_path(args.out) as tmp:
         tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
     print(f"wrote {len(rows)} spans to {args.out} ({drawn - len(rows)} of {drawn} drawn were labelled before)")

@@ -165,7 +165,8 @@ def main() -> None:
                 print(f"BAD   {r['current_type']:7s}->{t:7s} label={r['label_type']:6s} salient={r['salient']!s:5s} "
                       f"{r['text']!r}")
     atomic_write_json(args.out, result)
-    for name, scored in [*(sets.items() if len(sets) > 1 else []), ("pooled" if len(sets) > 1 else "", result)]:
+    shown = [*sets.items(), ("pooled", result)] if len(sets) > 1 else [("", result)]
+    for name, scored in shown:
         for side in ("before", "after"):
             s = scored[side]
             print(f"{name} {side:6s}: kept {s['kept']}/{s['spans']}  wrong type {s['wrong_type']['rate']}  "

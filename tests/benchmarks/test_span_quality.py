@@ -58,3 +58,13 @@ def test_the_fresh_span_sets_reproduce_their_results_file() -> None:
     pooled = score(rows, types)["wrong_type_or_non_salient"]
     assert (pooled["k"], pooled["n"]) == (results["after"]["wrong_type_or_non_salient"]["k"],
                                          results["after"]["wrong_type_or_non_salient"]["n"])
+
+
+def test_a_new_span_set_leaves_out_the_spans_labelled_before() -> None:
+    from span_label_pool import leave_out_labelled
+
+    drawn = [{"span_id": f"s{i:04d}", "passage_id": p, "start": a, "end": b}
+             for i, (p, a, b) in enumerate([("x", 0, 4), ("x", 9, 12), ("y", 0, 4)])]
+    kept = leave_out_labelled(drawn, {("x", 9, 12), ("y", 1, 4)}, "v")
+    # the same passage at other offsets is a new span; ids are renumbered with the set's prefix
+    assert [(r["span_id"], r["passage_id"], r["start"]) for r in kept] == [("v0000", "x", 0), ("v0001", "y", 0)]
