@@ -21,7 +21,12 @@ intervals (scipy).
 Several label files are scored each (``sets``) and pooled (``before``/``after``)::
 
     python benchmarks/span_quality.py --labels tests/text/fixtures/span_labels_v{2,3,4}.jsonl \
-        --out benchmarks/results/span_quality_fresh.json
+        --out benchmarks/results/superseded/span_quality_fresh_rules2.json   # rules v2, at commit 0e5ee62
+
+The report set of the current extractor (drawn from its own masks after its filter was fitted)::
+
+    python benchmarks/span_quality.py --labels tests/text/fixtures/span_labels_v5.jsonl \
+        --out benchmarks/results/span_quality_v5.json
 """
 
 from __future__ import annotations

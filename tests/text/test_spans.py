@@ -85,7 +85,7 @@ CONFUSED = [
 
 @pytest.mark.skipif(not spans_module.spacy_model_available(), reason="spaCy model not installed")
 def test_spacy_extractor_cleans_the_models_confusions() -> None:
-    extractor = SpacySpanExtractor()
+    extractor = SpacySpanExtractor(span_filter=False)  # the rules alone (the learned filter: test_span_filter.py)
     raw = [surfaces(t, s) for t, s in zip(CONFUSED, extractor.raw_entities(CONFUSED))]
     clean = [surfaces(t, s) for t, s in zip(CONFUSED, extractor.extract_batch(CONFUSED))]
     # the errors are there before the rules ...
@@ -108,9 +108,11 @@ def test_extract_batch_gives_what_extract_gives() -> None:
 
 def test_span_cache_key_names_the_cleaning_rules_and_the_gazetteer() -> None:
     from ramp_env.text.gazetteer import Gazetteer
+    from ramp_env.text.span_filter import shipped_filter
 
     plain = SpacySpanExtractor()
-    assert plain.cache_key.endswith(f"-v{spans_module.SPAN_RULES_VERSION}")
+    assert plain.cache_key.endswith(f"-v{spans_module.SPAN_RULES_VERSION}-sf{shipped_filter().fingerprint}")
+    assert SpacySpanExtractor(span_filter=False).cache_key.endswith(f"-v{spans_module.SPAN_RULES_VERSION}-nofilter")
     assert spans_module.SPAN_RULES_VERSION >= 2  # v1 tables hold the uncleaned spans: never reused
     one = SpacySpanExtractor(gazetteer=Gazetteer({"lusaka": "PLACE"}))
     two = SpacySpanExtractor(gazetteer=Gazetteer({"lusaka": "ORG"}))
