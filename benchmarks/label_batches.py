@@ -2,11 +2,15 @@
 
 Readers (people, or subagents that never see the package's code) get only a plain text
 file of items and the question (``docs/labelling.md``); they answer in JSONL keyed by the
-item id. ``make`` writes the reader files; ``merge`` joins two readers' labels (and a third
-reader's on their disagreements) into the labelled set, counting the disagreements.
+item id. ``make-*`` writes the reader files; ``merge-spans`` joins two readers' span labels
+(and a third reader's on their disagreements) into a labelled set in the format of
+``tests/text/fixtures/span_labels_v5.jsonl``, counting the disagreements. Without the third
+reader's file it only lists the disagreements (the items to give a third reader).
 
     python benchmarks/label_batches.py make-pairs /work/labels/pairs.jsonl /work/labels/read --batches 2
     python benchmarks/label_batches.py make-spans /work/labels/spans.jsonl /work/labels/read --batches 1
+    python benchmarks/label_batches.py merge-spans /work/labels/spans.jsonl OUT.jsonl \
+        --readers A.jsonl B.jsonl [--third C.jsonl]
 """
 
 from __future__ import annotations
@@ -56,6 +60,50 @@ def make(rows: list[dict], item, out_dir: Path, prefix: str, batches: int) -> No
         print(f"{prefix}_batch{b + 1}.txt: {len(chunk)} items")
 
 
+def _answers(path: str) -> dict[str, dict]:
+    """A reader's answers by item id; a line that is no answer is an error naming file and line."""
+    answers = {}
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                a = json.loads(line)
+                answers[a["id"]] = {"type": str(a["type"]), "salient": bool(a["salient"]), "why": str(a.get("why", ""))}
+            except (ValueError, KeyError, TypeError) as exc:
+                raise SystemExit(f"{path}:{lineno}: not an answer ({exc})") from None
+    return answers
+
+
+def merge_spans(rows: list[dict], a: dict[str, dict], b: dict[str, dict], third: dict[str, dict] | None,
+                half: str = "fresh") -> tuple[list[dict], list[str]]:
+    """The labelled rows (two readers agreeing on type and salience, else the third reader) and the
+    ids they disagree on. Without ``third`` no row is returned for a disagreement."""
+    merged, disagreements = [], []
+    for r in rows:
+        i = r["span_id"]
+        if i not in a or i not in b:
+            raise SystemExit(f"item {i} has no answer from {'the first' if i not in a else 'the second'} reader")
+        x, y = a[i], b[i]
+        if (x["type"], x["salient"]) == (y["type"], y["salient"]):
+            label, how = x, "agreement"
+        else:
+            disagreements.append(i)
+            if third is None or i not in third:
+                continue
+            label, how = third[i], "third reader"
+        kind = label["type"]
+        correct = [] if kind == "NONE" else ["NAME", "CONCEPT"] if kind == "OTHER" else [kind]
+        merged.append({
+            "id": i, "passage_id": r["passage_id"], "title": r["title"], "start": r["start"], "end": r["end"],
+            "text": r["span"], "num_masks": r["num_masks"], "current_type": r["current_type"], "label_type": kind,
+            "salient": label["salient"], "correct_types": correct,
+            "reader_a": [x["type"], x["salient"], x["why"]], "reader_b": [y["type"], y["salient"], y["why"]],
+            "settled_by": how, "half": half,
+        })
+    return merged, disagreements
+
+
 def select_pairs(pool: list[dict], v1_top: list[dict], others: int, seed: int) -> list[dict]:
     """The labelled pool: every candidate that names the subject or that the old criterion
     accepts, ``others`` of the rest (candidates that do not name the subject), and the old
@@ -77,15 +125,31 @@ def select_pairs(pool: list[dict], v1_top: list[dict], others: int, seed: int) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("what", choices=["select-pairs", "make-pairs", "make-spans"])
+    parser.add_argument("what", choices=["select-pairs", "make-pairs", "make-spans", "merge-spans"])
     parser.add_argument("--v1-top", help="select-pairs: the old criterion's top-evidence pairs")
     parser.add_argument("--others", type=int, default=110)
     parser.add_argument("--seed", type=int, default=21)
     parser.add_argument("rows")
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--batches", type=int, default=1)
+    parser.add_argument("--readers", nargs=2, metavar=("A", "B"), help="merge-spans: the two readers' answers")
+    parser.add_argument("--third", help="merge-spans: the third reader's answers on the disagreements")
     args = parser.parse_args()
     rows = _rows(args.rows)
+    if args.what == "merge-spans":  # out_dir is the output file here
+        if not args.readers:
+            raise SystemExit("merge-spans needs --readers A.jsonl B.jsonl")
+        check_output(args.out_dir)
+        third = _answers(args.third) if args.third else None
+        merged, disagreements = merge_spans(rows, _answers(args.readers[0]), _answers(args.readers[1]), third)
+        print(f"{len(disagreements)} disagreements: {' '.join(disagreements)}")
+        if third is None and disagreements:
+            print("give these to a third reader, then run again with --third")
+            return
+        with atomic_path(args.out_dir) as tmp:
+            tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in merged), encoding="utf-8")
+        print(f"wrote {len(merged)} labelled spans to {args.out_dir}")
+        return
     if args.what == "select-pairs":  # out_dir is the output file here
         check_output(args.out_dir)
         chosen = select_pairs(rows, _rows(args.v1_top), args.others, args.seed)
