@@ -191,18 +191,27 @@ class SpacySpanExtractor:
         gazetteer: types of the corpus's titles (:mod:`ramp_env.text.gazetteer`), or None.
         span_filter: drop the spans the learned filter of :mod:`ramp_env.text.span_filter` calls
             mistyped or no fact slot (needs ``ramp-env[llm]`` for its name embeddings); False
-            keeps every span the rules keep.
+            keeps every span the rules keep. The default (None) applies it with the pipeline it
+            was fitted on (:data:`DEFAULT_SPACY_MODEL`, spaCy's ``en_core_web_sm``) only: it reads
+            that pipeline's token vectors.
     """
 
     def __init__(
         self, model: str = DEFAULT_SPACY_MODEL, batch_size: int = 64, n_process: int = 1,
-        gazetteer: Gazetteer | None = None, span_filter: bool = True,
+        gazetteer: Gazetteer | None = None, span_filter: bool | None = None,
     ) -> None:
         self.model = model
         self.batch_size = batch_size
         self.n_process = n_process
         self.gazetteer = gazetteer
         self._nlp = None  # loaded on first use: a cached span table needs no model
+        fitted_for = Path(model).name in (DEFAULT_SPACY_MODEL, "en_core_web_sm")  # the same weights
+        if span_filter is None:
+            span_filter = fitted_for
+        elif span_filter and not fitted_for:
+            raise InvalidOptionError(
+                f"span_filter=True: the filter was fitted on {DEFAULT_SPACY_MODEL}'s token vectors, not {model!r}'s"
+            )
         self.span_filter = span_filter
         bound = f"-gaz{gazetteer.fingerprint}" if gazetteer is not None else ""
         learned = f"-sf{shipped_filter().fingerprint}" if span_filter else "-nofilter"

@@ -61,3 +61,14 @@ def test_the_unfiltered_extractor_keeps_a_superset_under_another_cache_key() -> 
     every = {(s.start, s.end, s.label) for s in unfiltered.extract(text)}
     assert kept < every  # the filter drops some of these (and adds nothing)
     assert filtered.cache_key != unfiltered.cache_key and "-sf" in filtered.cache_key
+
+
+def test_the_filter_runs_only_on_the_pipeline_it_was_fitted_on() -> None:
+    from ramp_env.errors import InvalidOptionError
+    from ramp_env.text.spans import DEFAULT_SPACY_MODEL, SpacySpanExtractor
+
+    assert SpacySpanExtractor(DEFAULT_SPACY_MODEL).span_filter
+    other = SpacySpanExtractor("en_core_web_trf")  # not installed here: nothing loads until extraction
+    assert not other.span_filter and other.cache_key.endswith("-nofilter")
+    with pytest.raises(InvalidOptionError, match="fitted on"):
+        SpacySpanExtractor("en_core_web_trf", span_filter=True)
