@@ -93,6 +93,9 @@ def main() -> None:
     parser.add_argument("--fresh-from", type=int, default=1,
                         help="label files from this index on were drawn from the cleaned extractor (pooled in the report)")
     args = parser.parse_args()
+    if len(args.labels) < 2 or not 0 <= args.fresh_from < len(args.labels):
+        parser.error("--labels needs two or more files (each is scored by a model fitted on the others), "
+                     "and --fresh-from must index one of them")
     started = time.perf_counter()
     check_output(args.out)
     check_output(args.model)
