@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 from _common import check_output, machine, rate  # this folder's shared helpers (on sys.path)
-from span_quality import load_labels, type_matches
+from span_quality import labelled_passages, load_labels, type_matches
 
 from ramp_env.cache import atomic_write_json
 from ramp_env.text.span_filter import FILTER_FILE, SpanFilter, features
@@ -48,23 +48,10 @@ def is_bad(row: dict[str, Any]) -> bool:
 
 def label_features(rows: list[dict[str, Any]], corpus_name: str = "default") -> np.ndarray:
     """The filter's features of each labelled span, typed as it was when drawn."""
-    from ramp_env.corpus.prepared import PreparedCorpus
-    from ramp_env.text.spans import make_span_extractor
-
-    corpus = PreparedCorpus.open(corpus_name, progress=False)
-    extractor = corpus.bind_extractor(make_span_extractor("auto"))
-    ids = sorted({r["passage_id"] for r in rows})
-    texts = {}
-    for pid in ids:
-        rowid = corpus.store.rowid_of(pid)
-        if rowid is None:
-            raise SystemExit(f"passage {pid!r} of the labels is not in corpus {corpus_name!r}")
-        texts[pid] = corpus.store.get(rowid).text
-    docs = dict(zip(ids, extractor.nlp.pipe([texts[p] for p in ids], batch_size=64), strict=True))
+    extractor, texts = labelled_passages(rows, "auto", corpus_name)
+    docs = dict(zip(texts, extractor.nlp.pipe(list(texts.values()), batch_size=64), strict=True))
     spans = []
     for r in rows:
-        if texts[r["passage_id"]][r["start"] : r["end"]] != r["text"]:
-            raise SystemExit(f"label {r.get('id')}: text {r['text']!r} is not at {r['start']}:{r['end']} of its passage")
         spans.append((docs[r["passage_id"]].char_span(r["start"], r["end"], alignment_mode="expand"), r["current_type"]))
     return features(spans, extractor.gazetteer)
 

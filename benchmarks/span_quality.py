@@ -101,25 +101,32 @@ def score(rows: list[dict[str, Any]], types: list[str | None]) -> dict[str, Any]
     }
 
 
-def new_types(rows: list[dict[str, Any]], extractor_spec: str, corpus_name: str) -> tuple[list[str | None], str]:
+def labelled_passages(rows: list[dict[str, Any]], extractor_spec: str, corpus_name: str) -> tuple[Any, dict[str, str]]:
+    """The extractor bound to the corpus as the env binds it, and the text of each labelled
+    passage (checked: every label's text must sit at its offsets)."""
     from ramp_env.corpus.prepared import PreparedCorpus
     from ramp_env.text.spans import make_span_extractor
 
     corpus = PreparedCorpus.open(corpus_name, progress=False)
     extractor = corpus.bind_extractor(make_span_extractor(extractor_spec))
-    ids = sorted({r["passage_id"] for r in rows})
-    passages = {}
-    for pid in ids:
-        row = corpus.store.rowid_of(pid)
-        if row is None:
+    texts = {}
+    for pid in sorted({r["passage_id"] for r in rows}):
+        rowid = corpus.store.rowid_of(pid)
+        if rowid is None:
             raise SystemExit(f"passage {pid!r} of the labels is not in corpus {corpus_name!r}")
-        passages[pid] = corpus.store.get(row)
-    found = dict(zip(ids, extractor.extract_batch(passages[p].text for p in ids), strict=True))
+        texts[pid] = corpus.store.get(rowid).text
+    for r in rows:
+        if texts[r["passage_id"]][r["start"] : r["end"]] != r["text"]:
+            raise SystemExit(f"label {r.get('id')}: text {r['text']!r} is not at {r['start']}:{r['end']} of its passage")
+    return extractor, texts
+
+
+def new_types(rows: list[dict[str, Any]], extractor_spec: str, corpus_name: str) -> tuple[list[str | None], str]:
+    extractor, texts = labelled_passages(rows, extractor_spec, corpus_name)
+    ids = list(texts)
+    found = dict(zip(ids, extractor.extract_batch(texts[p] for p in ids), strict=True))
     out: list[str | None] = []
     for r in rows:
-        text = passages[r["passage_id"]].text
-        if text[r["start"] : r["end"]] != r["text"]:
-            raise SystemExit(f"label {r.get('id')}: text {r['text']!r} is not at {r['start']}:{r['end']} of its passage")
         same = [s for s in found[r["passage_id"]] if (s.start, s.end) == (r["start"], r["end"])]
         out.append(same[0].label.value if same else None)
     return out, extractor.cache_key

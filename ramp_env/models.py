@@ -24,6 +24,7 @@ Everything here imports ``torch``/``transformers`` lazily, so importing
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib.util
 import os
 from collections.abc import Iterator
@@ -195,6 +196,13 @@ def load_embedding_model(path: str | os.PathLike[str] | None = None, device: str
 
     source = str(path if path is not None else embedding_model_path())
     return SentenceTransformer(source, device=device, **_local_only(source))
+
+
+@functools.lru_cache(maxsize=1)
+def shared_embedding_model() -> SentenceTransformer:
+    """The default embedding model, loaded once per process and shared by its users (the
+    ``"fact"`` evidence check and the span filter): one copy in memory, one load."""
+    return load_embedding_model()
 
 
 @contextlib.contextmanager

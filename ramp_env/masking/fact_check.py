@@ -473,12 +473,11 @@ def _embed(texts: Sequence[str]) -> list[Any]:
     return [wanted[t] for t in texts]
 
 
-@functools.lru_cache(maxsize=1)
 def _embedding_model() -> Any:
-    from ramp_env.models import load_embedding_model
+    from ramp_env.models import shared_embedding_model
 
     try:
-        return load_embedding_model()
+        return shared_embedding_model()
     except ImportError as exc:
         raise ModuleNotFoundError(
             'evidence_criterion="fact" reads sentence embeddings: pip install "ramp-env[llm]" '

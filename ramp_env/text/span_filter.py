@@ -76,12 +76,11 @@ def context_vector(span: Any) -> np.ndarray:
     return np.asarray(tensor[span.start : span.end], dtype=np.float64).mean(axis=0)
 
 
-@functools.lru_cache(maxsize=1)
 def _embedding_model() -> Any:
-    from ramp_env.models import load_embedding_model
+    from ramp_env.models import shared_embedding_model
 
     try:
-        return load_embedding_model()
+        return shared_embedding_model()
     except ImportError as exc:
         raise ModuleNotFoundError(
             'extracting spans with the default filter reads name embeddings: pip install "ramp-env[llm]" '

@@ -65,12 +65,12 @@ def test_a_missing_embedding_package_names_the_extra(monkeypatch: pytest.MonkeyP
         raise ModuleNotFoundError("No module named 'sentence_transformers'", name="sentence_transformers")
 
     monkeypatch.setattr(ramp_env.models, "load_embedding_model", missing)
-    fact_check._embedding_model.cache_clear()
+    ramp_env.models.shared_embedding_model.cache_clear()
     try:
         with pytest.raises(ModuleNotFoundError, match=r"ramp-env\[llm\].*sentence_transformers"):
             fact_check._embedding_model()
     finally:
-        fact_check._embedding_model.cache_clear()
+        ramp_env.models.shared_embedding_model.cache_clear()
 
 
 def test_a_fact_criterion_with_a_threshold_is_parsed_and_bad_ones_are_named() -> None:

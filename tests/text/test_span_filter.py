@@ -76,13 +76,12 @@ def test_the_filter_runs_only_on_the_pipeline_it_was_fitted_on() -> None:
 
 def test_without_the_embeddings_extraction_says_what_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
     import ramp_env.models
-    from ramp_env.text import span_filter
     from ramp_env.text.spans import SpacySpanExtractor
 
     def missing(*args: object, **kwargs: object) -> None:
         raise ModuleNotFoundError("No module named 'sentence_transformers'", name="sentence_transformers")
 
-    span_filter._embedding_model.cache_clear()
+    ramp_env.models.shared_embedding_model.cache_clear()
     monkeypatch.setattr(ramp_env.models, "load_embedding_model", missing)
     try:
         with pytest.raises(ModuleNotFoundError, match=r'ramp-env\[llm\].*span_filter=False.*sentence_transformers'):
@@ -90,4 +89,4 @@ def test_without_the_embeddings_extraction_says_what_to_install(monkeypatch: pyt
         # the rules alone need no embeddings
         assert SpacySpanExtractor(span_filter=False).extract("Hermes was worshipped in Athens.")
     finally:
-        span_filter._embedding_model.cache_clear()
+        ramp_env.models.shared_embedding_model.cache_clear()
