@@ -132,15 +132,17 @@ _BRACKETS = re.compile(r"[()\[\]{}\"“”]")
 _JOINERS = "-‐‑–"  # hyphens and the en dash join compounds and ranges
 
 
-def refine(doc: Doc, start: int, end: int, label: str, gazetteer: Gazetteer | None) -> tuple[int, int, str] | None:
-    """The cleaned ``(start, end, label)`` of entity ``doc.text[start:end]``, or None to drop it."""
+def refine(doc: Doc, start: int, end: int, label: str, gazetteer: Gazetteer | None,
+           text: str | None = None) -> tuple[int, int, str] | None:
+    """The cleaned ``(start, end, label)`` of entity ``doc.text[start:end]``, or None to drop it
+    (``text``: ``doc.text`` when the caller has it; spaCy rebuilds it from every token on each access)."""
     span = doc.char_span(start, end, alignment_mode="expand")
     if span is None or len(span) == 0:
         return None
     span = _trim(span)
     if span is None:
         return None
-    text = doc.text
+    text = doc.text if text is None else text
     start, end = span.start_char, span.end_char
     surface = text[start:end]
     if len(surface.strip()) < 2 or "\n" in surface or _SENTENCE_BREAK.search(surface) or _INITIAL.fullmatch(surface):

@@ -20,6 +20,7 @@ entities, dates and numbers (no concepts); the LLM extractor
 
 from __future__ import annotations
 
+import bisect
 import enum
 import importlib.metadata
 import importlib.util
@@ -168,12 +169,20 @@ def _tidy(text: str, start: int, end: int) -> tuple[int, int] | None:
 
 
 def _remove_overlaps(spans: Iterable[SalientSpan]) -> list[SalientSpan]:
-    """Keep spans in order of priority (as given), dropping any that overlap a kept one."""
+    """Keep spans in order of priority (as given), dropping any that overlap a kept one.
+
+    The kept spans are disjoint and held sorted by start, so only the two around a new span's
+    place can overlap it: a bisection instead of a scan of all kept (a passage with thousands of
+    entities was quadratic)."""
     kept: list[SalientSpan] = []
+    starts: list[int] = []
     for span in spans:
-        if all(span.end <= k.start or span.start >= k.end for k in kept):
-            kept.append(span)
-    return sorted(kept, key=lambda s: s.start)
+        i = bisect.bisect_right(starts, span.start)
+        neighbours = kept[max(0, i - 1) : i + 1]
+        if all(span.end <= k.start or span.start >= k.end for k in neighbours):
+            kept.insert(i, span)
+            starts.insert(i, span.start)
+    return kept
 
 
 class SpacySpanExtractor:
@@ -240,14 +249,15 @@ class SpacySpanExtractor:
     def _entities(self, doc, languages: bool = True) -> list[SalientSpan]:
         # explicit dates ("384 BC", "12 March 1990") first: the small model
         # often splits "384 BC" into a number and an organisation
-        spans = [SalientSpan(m.start(), m.end(), SpanType.DATE) for m in _EXPLICIT_DATES.finditer(doc.text)]
+        text = doc.text  # spaCy joins every token on each access: read once (a long passage was quadratic)
+        spans = [SalientSpan(m.start(), m.end(), SpanType.DATE) for m in _EXPLICIT_DATES.finditer(text)]
         for ent in doc.ents:
             label = SPACY_LABELS.get(ent.label_)
             if label is None:
                 continue
             if not languages and ent.label_ == "LANGUAGE" and not (ent.end < len(doc) and doc[ent.end].pos_ == "NOUN"):
                 continue  # a language; "English" in "an English actor" is a nationality, kept
-            tidy = _tidy(doc.text, ent.start_char, ent.end_char)
+            tidy = _tidy(text, ent.start_char, ent.end_char)
             if tidy:
                 spans.append(SalientSpan(tidy[0], tidy[1], label))
         return spans
@@ -262,10 +272,11 @@ class SpacySpanExtractor:
             # languages are none of the types readers use (issue 21): LANGUAGE entities are left out
             # unless they qualify a noun
             found = [(s.start, s.end, s.label.value) for s in _remove_overlaps(self._entities(doc, languages=False))]
-            labels = harmonise_lists(doc.text, found, self.gazetteer)
+            text = doc.text
+            labels = harmonise_lists(text, found, self.gazetteer)
             spans = []
             for (start, end, _), label in zip(found, labels, strict=True):
-                kept = None if label is None else refine(doc, start, end, label, self.gazetteer)
+                kept = None if label is None else refine(doc, start, end, label, self.gazetteer, text)
                 if kept is not None:
                     spans.append(SalientSpan(kept[0], kept[1], SpanType(kept[2])))
             if self.span_filter:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ramp_env.text import spans as spans_module
 from ramp_env.text.spans import (
@@ -126,3 +128,14 @@ def test_every_span_type_says_what_it_means() -> None:
 
     legend = span_type_legend(["ORG", "DATE"])
     assert SpanType.ORG.description in legend and SpanType.DATE.description in legend
+
+
+@given(st.lists(st.tuples(st.integers(0, 60), st.integers(1, 10)), max_size=25))
+def test_overlap_removal_keeps_what_a_scan_of_every_kept_span_keeps(raw: list[tuple[int, int]]) -> None:
+    """_remove_overlaps bisects the kept spans; the plain quadratic scan is the reference."""
+    spans = [SalientSpan(a, a + n, SpanType.PLACE) for a, n in raw]
+    kept: list[SalientSpan] = []
+    for s in spans:
+        if all(s.end <= k.start or s.start >= k.end for k in kept):
+            kept.append(s)
+    assert spans_module._remove_overlaps(spans) == sorted(kept, key=lambda s: s.start)
