@@ -19,7 +19,7 @@ import argparse
 import json
 from pathlib import Path
 
-from _common import check_output  # this folder's shared helpers (on sys.path when run as a script)
+from _common import check_output, labelled_rows  # this folder's shared helpers (on sys.path when run as a script)
 
 from ramp_env.cache import atomic_path
 
@@ -62,17 +62,12 @@ def make(rows: list[dict], item, out_dir: Path, prefix: str, batches: int) -> No
 
 def _answers(path: str) -> dict[str, dict]:
     """A reader's answers by item id; a line that is no answer is an error naming file and line."""
-    answers = {}
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                a = json.loads(line)
-                answers[a["id"]] = {"type": str(a["type"]), "salient": bool(a["salient"]), "why": str(a.get("why", ""))}
-            except (ValueError, KeyError, TypeError) as exc:
-                raise SystemExit(f"{path}:{lineno}: not an answer ({exc})") from None
-    return answers
+    try:
+        return {row["id"]: {"type": row["type"], "salient": row["salient"], "why": str(row.get("why", ""))}
+                for _, row in labelled_rows(path, {"id": str, "type": str, "salient": bool})}
+    except ValueError as exc:  # labelled_rows names file and line first: "a.jsonl:2: field 'type' must be ..."
+        where, _, what = str(exc).partition(": ")
+        raise SystemExit(f"{where}: not an answer ({what})") from None
 
 
 def merge_spans(rows: list[dict], a: dict[str, dict], b: dict[str, dict], third: dict[str, dict] | None,

@@ -33,7 +33,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
-import math
 import re
 from collections.abc import Sequence
 from importlib import resources
@@ -51,6 +50,8 @@ CUE_NAMES = (
     "next_noun", "previous_noun_or_adjective", "non_ascii", "after_the",
     *(f"type_{t}" for t in SPAN_TYPES), *(f"gazetteer_{t}" for t in GAZETTEER_TYPES),
 )
+CONTEXT_SIZE = 96  # width of en_core_web_sm's doc.tensor
+NAME_SIZE = 384  # width of an all-MiniLM-L6-v2 embedding
 _ADJECTIVE_SUFFIX = re.compile(r"(?:ian|ean|ic|ish|ese)$")
 
 
@@ -95,7 +96,7 @@ def _embedding_model() -> Any:
 def name_vectors(texts: Sequence[str]) -> np.ndarray:
     """The all-MiniLM-L6-v2 embeddings (unit length) of span texts."""
     if not texts:
-        return np.zeros((0, 384))
+        return np.zeros((0, NAME_SIZE))
     from ramp_env.models import torch_threads
 
     with torch_threads(1):  # a few short strings: threads only cost (see torch_threads)
@@ -106,7 +107,7 @@ def name_vectors(texts: Sequence[str]) -> np.ndarray:
 def features(spans: Sequence[tuple[Any, str]], gazetteer: Gazetteer | None) -> np.ndarray:
     """One row per ``(spaCy span, label)``: cues, context vector, name embedding."""
     if not spans:
-        return np.zeros((0, len(CUE_NAMES) + 96 + 384))
+        return np.zeros((0, len(CUE_NAMES) + CONTEXT_SIZE + NAME_SIZE))
     names = name_vectors([s.text for s, _ in spans])
     rows = [np.concatenate([cues(s, label, gazetteer), context_vector(s), names[i]]) for i, (s, label) in enumerate(spans)]
     return np.vstack(rows)
@@ -144,7 +145,6 @@ class SpanFilter:
     def from_json(cls, obj: dict[str, Any]) -> SpanFilter:
         return cls(obj["mean"], obj["scale"], obj["weights"], obj["intercept"], obj["threshold"], obj["version"])
 
-
     @property
     def fingerprint(self) -> str:
         """A short hash of the fitted numbers (part of the extractor's cache key)."""
@@ -156,7 +156,4 @@ class SpanFilter:
 def shipped_filter() -> SpanFilter:
     """The filter fitted by ``benchmarks/span_filter_fit.py`` (``ramp_env/text/data/span_filter.json``)."""
     path = resources.files("ramp_env.text").joinpath("data", FILTER_FILE)
-    obj = json.loads(path.read_text(encoding="utf-8"))
-    if not math.isfinite(obj.get("threshold", math.nan)):
-        raise ValueError(f"{path}: no finite threshold")
-    return SpanFilter.from_json(obj)
+    return SpanFilter.from_json(json.loads(path.read_text(encoding="utf-8")))  # its constructor checks the numbers

@@ -39,3 +39,6 @@ def test_a_missing_answer_or_a_bad_line_is_one_error(tmp_path: Path) -> None:
     path.write_text('{"id": "z1", "type": "PLACE", "salient": true}\n{"id": "z2"}\n', encoding="utf-8")
     with pytest.raises(SystemExit, match=r"a.jsonl:2: not an answer"):
         _answers(str(path))
+    path.write_text('{"id": "z1", "type": "PLACE", "salient": "false"}\n', encoding="utf-8")
+    with pytest.raises(SystemExit, match=r"a.jsonl:1: not an answer \(field 'salient' must be bool"):
+        _answers(str(path))  # a string is not read as a truth value

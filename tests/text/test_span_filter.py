@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ramp_env.text.span_filter import CUE_NAMES, SpanFilter, shipped_filter
+from ramp_env.text.span_filter import CONTEXT_SIZE, CUE_NAMES, NAME_SIZE, SpanFilter, shipped_filter
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,7 +19,7 @@ def test_the_shipped_filter_is_the_one_its_fit_reported() -> None:
     assert results["model"]["fingerprint"] == shipped.fingerprint
     assert results["model"]["threshold"] == round(shipped.threshold, 4)
     # a weight for every cue, every spaCy tensor dimension and every name-embedding dimension
-    assert len(shipped.weights) == len(CUE_NAMES) + 96 + 384
+    assert len(shipped.weights) == len(CUE_NAMES) + CONTEXT_SIZE + NAME_SIZE
 
 
 @pytest.mark.parametrize(("weights", "threshold"), [([1.0, 2.0], 0.5), ([], 0.5), ([1.0], 1.0), ([1.0], 0.0)])
@@ -43,7 +43,7 @@ def test_a_filter_on_one_cue_drops_exactly_the_spans_with_it() -> None:
 
     nlp = make_span_extractor("auto").nlp
     doc = nlp("Hinduism originated in India long ago.")
-    size = len(CUE_NAMES) + 96 + 384
+    size = len(CUE_NAMES) + CONTEXT_SIZE + NAME_SIZE
     weights = np.zeros(size)
     weights[CUE_NAMES.index("ends_ism")] = 10.0
     f = SpanFilter(np.zeros(size), np.ones(size), weights, -5.0, 0.5, 1)
