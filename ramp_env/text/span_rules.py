@@ -10,8 +10,8 @@ applies, to each entity of a parsed ``Doc``:
 1. **Boundaries.** Trailing function words are trimmed ("Z. The" -> "Z.", an initial:
    dropped); a span that starts or ends inside a word or a hyphenated compound
    ("one" of "one-child"), cuts a longer capitalised name ("East" of "Near East",
-   "Obama" of "Barack Obama", "Warburg" of "Secker & Warburg", "2013" of "2013 F1
-   Powerboat World Championship"), crosses brackets or a slash, or stands at a
+   "Obama" of "Barack Obama", "Warburg" of "Secker & Warburg", "Vasco" of "Vasco da
+   Gama", "2013" of "2013 F1 Powerboat World Championship"), crosses brackets or a slash, or stands at a
    quote's edge (a quoted title) is dropped: its text is not the whole name.
 2. **Generic words.** Named types (PERSON, ORG, PLACE, NORP, EVENT, WORK) need a
    capitalised word ("kerosene" is no name) that the corpus does not mostly write in
@@ -28,7 +28,10 @@ applies, to each entity of a parsed ``Doc``:
    "Tantalus, a figure in Greek mythology", "the city of Mashhad", "moved to
    Mashhad", "the capital city is Naypyidaw"), then its kind word ("Ottoman Empire",
    "Battle of Marathon", "World War II"), a title ("King Sneferu") or a regnal
-   number ("Theodosius II"). A PERSON must be a single proper name, not a common
+   number ("Theodosius II"). A three-digit number after "in", "until" or "from" that
+   stands alone is a year ("his death in 634."); a nationality adjective before a noun of
+   no place kind is a NORP, whatever made it a place ("the region of Chinese cultural
+   history"). A PERSON must be a single proper name, not a common
    noun, an acronym, a plural (a people: NORP) or a word after "the"; an ORG must
    carry an organisation word ("University", "Party", "Council" ...) or be defined
    by the corpus, because the small model's other ORGs are mostly places and things;
@@ -122,6 +125,7 @@ _QUOTES = "\"“”‘’'«»"
 _ROMAN = re.compile(r"(?:I{1,3}|IV|VI{0,3}|IX|XI{0,3}|XIV|XV|XVI{0,3})")
 _ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)")
 _YEAR = re.compile(r"1\d{3}|20\d{2}")
+_EARLY_YEAR = re.compile(r"[1-9]\d{2}")  # "his death in 634": a first-millennium year
 _YEAR_RANGE = re.compile(r"(?:1\d{3}|20\d{2})\s?[-–]\s?(?:1\d{3}|20\d{2}|\d{2})")
 _TIME_PREPOSITIONS = {"in", "since", "until", "till", "by", "from", "before", "after", "during"}
 _PLACE_PREPOSITIONS = {"in", "at", "near", "outside", "inside", "across", "throughout"}
@@ -130,6 +134,11 @@ _SENTENCE_BREAK = re.compile(r"[a-z0-9)\]]{2}[.!?]\s+[A-Z]")
 _INITIAL = re.compile(r"[A-Z]\.?")
 _BRACKETS = re.compile(r"[()\[\]{}\"“”]")
 _JOINERS = "-‐‑–"  # hyphens and the en dash join compounds and ranges
+# lower-case particles inside Romance, Dutch, German and Arabic personal and place names
+# ("Francesc Ferrer i Guàrdia", "Vasco da Gama", "Ludwig van Beethoven", "Ahmad ibn Hanbal")
+_NAME_PARTICLES = _words("i y e de da do dos das del della di du van von der den ter ten la le bin ibn")
+# a nationality adjective's ending: Chinese, Ukrainian, Korean, Spanish (not "-an" alone: Iran, Japan)
+_DEMONYM = re.compile(r"[A-Z][a-z]+(?:ese|ian|ean|ish)")
 
 
 def refine(doc: Doc, start: int, end: int, label: str, gazetteer: Gazetteer | None,
@@ -154,6 +163,10 @@ def refine(doc: Doc, start: int, end: int, label: str, gazetteer: Gazetteer | No
     if start > 0 and text[start - 1] in _QUOTES or end < len(text) and text[end] in _QUOTES:
         return None  # a name at a quote's edge is (part of) a quoted title or term: '"O Mother Dear, Jerusalem"' 
     new = retype(span, label, gazetteer)
+    if new == "PLACE" and _demonym_before_a_noun(span):
+        # only ever a PLACE to NORP fix, after every other rule: "Korean hangul" (a list of places
+        # made it one), "the region of Chinese cultural history" (not a place "of" a region)
+        new = "NORP"
     return None if new is None else (start, end, new)
 
 
@@ -194,6 +207,10 @@ def cuts_a_name(span: Span, label: str = "") -> bool:
             return True
     if span.end + 1 < len(doc) and doc[span.end].text == "&" and _is_name_word(doc[span.end + 1]):
         return True
+    if span.end + 1 < len(doc) and doc[span.end].text in _NAME_PARTICLES and _is_name_word(doc[span.end + 1]):
+        return True  # "Francesc Ferrer" of "Francesc Ferrer i Guàrdia"
+    if span.start > 1 and doc[span.start - 1].text in _NAME_PARTICLES and _is_name_word(doc[span.start - 2]):
+        return True  # "Guàrdia" of the same name
     if label in ("ORG", "WORK", "EVENT", "PERSON") and span.end + 1 < len(doc):
         link, nxt = doc[span.end], doc[span.end + 1]
         if link.lower_ in ("of", "for") and nxt.is_title and nxt.pos_ == "PROPN":
@@ -221,6 +238,10 @@ def retype(span: Span, label: str, gazetteer: Gazetteer | None) -> str | None:
             return None  # "Francium-223": a name with a number, not a quantity
         if _YEAR_RANGE.fullmatch(surface) or _YEAR.fullmatch(surface) and _after_time_preposition(span):
             return "DATE"  # "(1963–1966)", "in 1850": years the model counted as numbers
+        if _EARLY_YEAR.fullmatch(surface) and _after_time_preposition(span) and _ends_a_phrase(span) and (
+            span.doc[span.start - 1].lower_ != "by"  # "grew by 500" is an amount
+        ):
+            return "DATE"  # "his death in 634.", "ruling from 661 until": not "in 300 years", "from 300 to 500"
         return label
     if _TAXON.search(surface) or _DYNASTY.fullmatch(surface) or _after_rank(span):
         return None  # a taxon ("Mustelidae", "the order Tubulidentata") or a dynasty ("Safavids")
@@ -321,6 +342,29 @@ def _after_place_preposition(span: Span) -> bool:
 def _after_time_preposition(span: Span) -> bool:
     i = span.start - 1
     return i >= 0 and span.doc[i].lower_ in _TIME_PREPOSITIONS
+
+
+def _ends_a_phrase(span: Span) -> bool:
+    """True when no noun, number or "to" follows: a bare number that can stand as a year."""
+    doc = span.doc
+    if span.end >= len(doc):
+        return True
+    after = doc[span.end]
+    return after.pos_ not in ("NOUN", "PROPN", "NUM", "ADJ") and after.lower_ not in ("to", "and", "or", "-", "–")
+
+
+def _demonym_before_a_noun(span: Span) -> bool:
+    """A one-word nationality adjective followed by a lower-case noun of no place kind ("Chinese
+    cultural history"). An adjective, as the tagger reads it, that the model's own NER called a
+    nationality or that ends like one: "Mediterranean climate" (a proper noun the NER calls a
+    location) and "Indian oceans" (a place noun follows) stay places."""
+    doc = span.doc
+    if len(span) != 1 or span.end >= len(doc) or span[0].tag_ != "JJ":
+        return False
+    if span[0].ent_type_ != "NORP" and not _DEMONYM.fullmatch(span.text):
+        return False
+    after = doc[span.end]
+    return after.is_lower and after.pos_ in ("NOUN", "ADJ") and noun_category(after.text) != "PLACE"
 
 
 _MOTION_VERBS = _words(

@@ -55,6 +55,9 @@ def typed(nlp, text: str, surface: str, label: str, gazetteer: Gazetteer | None 
         ("Caravans crossed the Middle East and reached India.", "East", "PLACE"),
         ("He admired Barack Obama deeply.", "Obama", "PERSON"),
         ("The 1990 FIFA World Cup was held in Italy.", "1990", "DATE"),
+        ("The voyage of Vasco da Gama reached India.", "Vasco", "PERSON"),  # a name particle follows
+        ("The voyage of Vasco da Gama reached India.", "Gama", "PLACE"),  # a name particle precedes
+        ("Music by Ludwig van Beethoven was played.", "Ludwig", "PERSON"),
     ],
 )
 def test_fragments_of_compounds_and_names_are_dropped(nlp, text: str, surface: str, label: str) -> None:
@@ -189,6 +192,18 @@ def test_a_common_word_capitalised_at_a_sentence_start_is_no_name(nlp, gazetteer
         ("He ruled (1963–1966) as president.", "1963–1966", "NUMBER", "1963–1966/DATE"),
         ("The bridge opened in 1932.", "1932", "NUMBER", "1932/DATE"),
         ("The army had 1932 soldiers.", "1932", "NUMBER", "1932/NUMBER"),
+        ("The emperor reigned until his murder in 578.", "578", "NUMBER", "578/DATE"),  # an early year
+        ("The abbey stood from 712 until the raid.", "712", "NUMBER", "712/DATE"),
+        ("The wall stood for 300 years in all.", "300", "NUMBER", "300/NUMBER"),  # no time preposition
+        ("The town grew from 300 to 500 people.", "300", "NUMBER", "300/NUMBER"),  # a range of amounts
+        ("Membership grew by 450.", "450", "NUMBER", "450/NUMBER"),  # "by" an amount
+        ("It was lost in 300 battles.", "300", "NUMBER", "300/NUMBER"),  # a noun follows
+        ("It shaped modern Korean literary tradition.", "Korean", "PLACE", "Korean/NORP"),  # a nationality
+        ("They dreamt of a communist society.", "communist", "NORP", None),  # still no name: lower case
+        ("It lies in the heart of Spanish colonial history.", "Spanish", "NORP", "Spanish/NORP"),  # not "of" a place
+        ("Ships crossed the Caribbean coast at night.", "Caribbean", "PLACE", "Caribbean/PLACE"),  # a place noun
+        ("Trade grew on the Atlantic routes.", "Atlantic", "PLACE", "Atlantic/PLACE"),  # no demonym ending
+        ("Olives thrive in the Mediterranean climate.", "Mediterranean", "PLACE", "Mediterranean/PLACE"),  # a name
         ("Rome fought the Gauls and the Britons.", "Britons", "PERSON", "Britons/NORP"),  # a plural name: a people
         ("It was directed by Akira Kurosawa in Tokyo.", "Akira Kurosawa", "WORK", "Akira Kurosawa/PERSON"),
         ("Han culture spread along the river.", "Han", "PERSON", None),  # a name modifying a noun
