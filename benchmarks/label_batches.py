@@ -95,6 +95,7 @@ def merge_spans(rows: list[dict], a: dict[str, dict], b: dict[str, dict], third:
             "salient": label["salient"], "correct_types": correct,
             "reader_a": [x["type"], x["salient"], x["why"]], "reader_b": [y["type"], y["salient"], y["why"]],
             "settled_by": how, "half": half,
+            **({"reader_c": [label["type"], label["salient"], label["why"]]} if how == "third reader" else {}),
         })
     return merged, disagreements
 

@@ -23,10 +23,16 @@ Several label files are scored each (``sets``) and pooled (``before``/``after``)
     python benchmarks/span_quality.py --labels tests/text/fixtures/span_labels_v{2,3,4}.jsonl \
         --out benchmarks/results/superseded/span_quality_fresh_rules2.json   # rules v2, at commit 0e5ee62
 
-The report set of the current extractor (drawn from its own masks after its filter was fitted)::
+The report set of the current extractor (span rules v4: drawn from its own masks after its rules
+were fixed)::
+
+    python benchmarks/span_quality.py --labels tests/text/fixtures/span_labels_v6.jsonl \
+        --out benchmarks/results/span_quality_v6.json
+
+Set 5 was the report set of span rules v3 (the filter) and the development set of v4::
 
     python benchmarks/span_quality.py --labels tests/text/fixtures/span_labels_v5.jsonl \
-        --out benchmarks/results/span_quality_v5.json
+        --out benchmarks/results/superseded/span_quality_v5.json   # rules v3, at commit fc30c28
 """
 
 from __future__ import annotations

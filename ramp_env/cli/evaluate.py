@@ -45,8 +45,9 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     add_env_args(parser)
     parser.add_argument(
-        "--tasks", default=None, metavar="|".join(TASK_SETS) + "|FILE",
-        help="play a frozen task set (RAMP-v0's tasks=...): the same tasks in the same order whatever the seed; "
+        "--tasks", default=None, metavar="|".join(TASK_SETS) + "|test-vN|FILE",
+        help="play a frozen task set (RAMP-v0's tasks=...; test-vN: an earlier shipped version): the same tasks "
+        "in the same order whatever the seed; "
         "records and the leaderboard name its version and sha256. Default: tasks drawn by seed",
     )
     parser.add_argument(

@@ -334,8 +334,8 @@ class RAMPTaskOptions(EnvOptions):
     tasks: str | os.PathLike[str] | None = field(
         default=None,
         metadata=doc(
-            '``None`` (draw tasks), ``"test"`` or a frozen task file: play the frozen test set of the current '
-            "``num_masks`` in order (:mod:`ramp_env.tasksets`)."
+            '``None`` (draw tasks), ``"test"`` (the current version), ``"test-v1"`` (an earlier shipped one) or a '
+            "frozen task file: play the frozen test set of the current ``num_masks`` in order (:mod:`ramp_env.tasksets`)."
         ),
     )
 

@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import os
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,8 @@ DATA_DIR = Path(__file__).parent / "data"
 TASK_SETS = ("test",)
 # bump (and rebuild with benchmarks/build_test_tasks.py) whenever the tasks change: a score
 # names this version, so two scores of one version are scores on the same tasks
-TEST_TASKS_VERSION = 1
+TEST_TASKS_VERSION = 2  # 2: spans of span rules v5 with the learned filter; 1: rules v2 (still shipped)
+_NAMED_VERSION = re.compile(r"([a-z]+)-v([1-9][0-9]*)")
 _FIELDS = ("answers", "evidence_ids", "index", "num_masks", "passage_id", "span_types", "spans", "text_sha256")
 
 
@@ -145,17 +147,23 @@ _LOADED: dict[tuple[str, int, int], TaskSet] = {}
 
 
 def load_task_set(spec: str | os.PathLike[str] = "test") -> TaskSet:
-    """A frozen set: ``"test"`` (the shipped set at :data:`TEST_TASKS_VERSION`) or the path of a
-    ``*.jsonl.gz`` task file with its manifest beside it; its sha256 is checked against the manifest."""
-    if isinstance(spec, str) and spec in TASK_SETS:
-        path = task_set_path(spec, TEST_TASKS_VERSION)
+    """A frozen set: ``"test"`` (the shipped set at :data:`TEST_TASKS_VERSION`), a shipped version
+    by name (``"test-v1"``, to replay a score that cites it) or the path of a ``*.jsonl.gz`` task
+    file with its manifest beside it; its sha256 is checked against the manifest."""
+    named = _NAMED_VERSION.fullmatch(spec) if isinstance(spec, str) else None
+    if isinstance(spec, str) and (spec in TASK_SETS or named and named[1] in TASK_SETS):
+        name, version = (spec, TEST_TASKS_VERSION) if named is None else (named[1], int(named[2]))
+        path = task_set_path(name, version)
         if not path.is_file():
-            raise FileNotFoundError(f"task set {spec}-v{TEST_TASKS_VERSION} is missing from the installation "
-                                    f"({path}); reinstall ramp-env or rebuild it with benchmarks/build_test_tasks.py")
+            shipped = sorted(p.name.removesuffix(".jsonl.gz") for p in DATA_DIR.glob(f"{name}-v*.jsonl.gz"))
+            raise FileNotFoundError(f"task set {name}-v{version} is missing from the installation ({path}); "
+                                    f"shipped: {shipped}. Reinstall ramp-env or rebuild it with "
+                                    "benchmarks/build_test_tasks.py")
     else:
         path = Path(spec).expanduser().resolve()
         if not str(path).endswith(".jsonl.gz"):
-            raise InvalidOptionError(f"tasks must be one of {TASK_SETS} or a frozen task file (*.jsonl.gz), got {spec!r}")
+            raise InvalidOptionError(f"tasks must be one of {TASK_SETS}, a shipped version such as test-v1, "
+                                     f"or a frozen task file (*.jsonl.gz), got {spec!r}")
         if not path.is_file():
             raise FileNotFoundError(f"frozen task file not found: {path}")
     stat = path.stat()

@@ -11,8 +11,9 @@ applies, to each entity of a parsed ``Doc``:
    dropped); a span that starts or ends inside a word or a hyphenated compound
    ("one" of "one-child"), cuts a longer capitalised name ("East" of "Near East",
    "Obama" of "Barack Obama", "Warburg" of "Secker & Warburg", "Vasco" of "Vasco da
-   Gama", "2013" of "2013 F1 Powerboat World Championship"), crosses brackets or a slash, or stands at a
-   quote's edge (a quoted title) is dropped: its text is not the whole name.
+   Gama", "2013" of "2013 F1 Powerboat World Championship"), crosses brackets or a
+   slash, or stands at a quote's edge (a quoted title) is dropped: its text is not the
+   whole name.
 2. **Generic words.** Named types (PERSON, ORG, PLACE, NORP, EVENT, WORK) need a
    capitalised word ("kerosene" is no name) that the corpus does not mostly write in
    lower case; a DATE needs a digit (not a bare ordinal), a month, a weekday or a
@@ -345,7 +346,8 @@ def _after_time_preposition(span: Span) -> bool:
 
 
 def _ends_a_phrase(span: Span) -> bool:
-    """True when no noun, number or "to" follows: a bare number that can stand as a year."""
+    """True when no noun, adjective, number, "to", "and", "or" or dash follows: a bare number that
+    can stand as a year ("in 634.", "from 661 until"), not an amount ("in 300 battles", "from 300 to 500")."""
     doc = span.doc
     if span.end >= len(doc):
         return True

@@ -28,6 +28,7 @@ def test_agreement_labels_and_a_third_reader_settles_the_rest() -> None:
     merged, _ = merge_spans(rows, a, b, {"z3": answer("NONE", salient=False)})
     assert merged[2]["label_type"] == "NONE" and merged[2]["correct_types"] == [] and not merged[2]["salient"]
     assert merged[2]["settled_by"] == "third reader" and merged[2]["reader_b"] == ["NONE", False, "w"]
+    assert merged[2]["reader_c"] == ["NONE", False, "w"] and "reader_c" not in merged[0]  # the third answer is kept
 
 
 def test_a_missing_answer_or_a_bad_line_is_one_error(tmp_path: Path) -> None:

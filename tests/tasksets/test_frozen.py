@@ -15,6 +15,7 @@ from gymnasium.utils.env_checker import check_env
 
 from ramp_env.masking.split import PassageSplit
 from ramp_env.tasksets.frozen import (
+    TEST_TASKS_VERSION,
     FrozenTask,
     decode_tasks,
     encode_tasks,
@@ -38,12 +39,12 @@ def _build(out_dir: Path, cache_dir: Path, wiki_sample: Path, *extra: str) -> su
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path, wiki_sample: Path) -> Path:
-    """A task set built by the script from the wiki sample (rule spans), as the lead builds test-v1."""
+    """A task set built by the script from the wiki sample (rule spans), as the lead builds the shipped one."""
     out = tmp_path_factory.mktemp("taskset")
     done = _build(out, cache_dir, wiki_sample)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "wrote" in done.stdout and " s" in done.stdout  # the runtime is printed
-    return out / "test-v1.jsonl.gz"
+    return out / f"test-v{TEST_TASKS_VERSION}.jsonl.gz"
 
 
 def _task(index: int = 0) -> FrozenTask:
@@ -89,7 +90,7 @@ def test_the_script_refuses_other_tasks_under_the_same_version(built: Path, cach
 
 def test_built_tasks_come_from_distinct_test_passages(built: Path, make_env) -> None:
     task_set = load_task_set(built)
-    assert task_set.label == "test-v1" and len(task_set.sha256) == 64
+    assert task_set.label == f"test-v{TEST_TASKS_VERSION}" and len(task_set.sha256) == 64
     assert sorted(task_set.tasks) == [1, 2, 3, 4]
     env = make_env(split="test")
     split = PassageSplit.for_corpus(env.corpus)
@@ -122,7 +123,7 @@ def test_env_plays_the_frozen_tasks_in_order_whatever_the_seed(built: Path, make
         for i in range(PER_MASK + 2):  # two more than the set: wraps to the first two
             _, info = env.reset(seed=seed if i == 0 else None)  # a seed (any) starts the set again
             played.append(env.task.passage_id)
-            assert info["task_set"] == "test-v1" and info["task_index"] == i % PER_MASK
+            assert info["task_set"] == f"test-v{TEST_TASKS_VERSION}" and info["task_index"] == i % PER_MASK
         assert played == expected + expected[:2]
     _, info = env.reset(seed=1, options={"task_index": 2})
     assert env.task.passage_id == expected[2] and info["task_index"] == 2
@@ -166,9 +167,19 @@ def test_a_task_set_refuses_a_corpus_without_its_passages(built: Path, make_env,
         make_env(corpus=str(other), tasks=str(built))
 
 
+def test_an_earlier_shipped_version_loads_by_name_and_a_missing_one_names_those_shipped() -> None:
+    v1 = load_task_set("test-v1")  # the set the older results files cite
+    assert (v1.label, v1.sha256[:12]) == ("test-v1", "0ace0d4c1de8")
+    assert load_task_set("test").label == f"test-v{TEST_TASKS_VERSION}"
+    with pytest.raises(FileNotFoundError, match=r"test-v99 is missing .*'test-v1'"):
+        load_task_set("test-v99")
+    with pytest.raises(ValueError, match="must be one of"):
+        load_task_set("train-v1")  # no such set
+
+
 def test_the_shipped_test_set_loads_with_its_checksum() -> None:
     task_set = load_task_set("test")
-    assert task_set.label.startswith("test-v")
+    assert task_set.label == f"test-v{TEST_TASKS_VERSION}"
     assert task_set.manifest["sha256"] == task_set.sha256
     assert sorted(task_set.tasks) == [1, 2, 3, 4]
     counts = {str(k): len(v) for k, v in task_set.tasks.items()}
