@@ -28,6 +28,10 @@ were fixed)::
 
     python benchmarks/span_quality.py --labels tests/text/fixtures/span_labels_v6.jsonl \
         --out benchmarks/results/span_quality_v6.json
+    python benchmarks/span_quality.py --labels tests/text/fixtures/span_labels_v7.jsonl \
+        --out benchmarks/results/span_quality_v7.json      # a second set, drawn after set 6
+    python benchmarks/span_quality.py --labels tests/text/fixtures/span_labels_v{6,7}.jsonl \
+        --out benchmarks/results/span_quality_v6_v7.json   # both, and pooled
 
 Set 5 was the report set of span rules v3 (the filter) and the development set of v4::
 
