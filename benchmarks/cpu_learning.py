@@ -65,12 +65,12 @@ from ramp_env.cache import atomic_write_json
 from ramp_env.envs.ramp import RAMPEnv
 from ramp_env.evaluation.runner import episode_seed, run_episode
 from ramp_env.models import load_causal_lm
-from ramp_env.tasksets import held_out_env_kwargs
+from ramp_env.tasksets import TEST_TASKS_VERSION, held_out_env_kwargs
 from ramp_env.trajectories import RecordTrajectories, Trajectory, read_trajectories, write_trajectories
 
 RESULTS_DIR = Path(__file__).parent / "results"
 _TASK_INPUTS = ("model", "corpus", "span_extractor", "cache_dir", "num_masks", "max_searches", "top_k",
-                "max_hit_chars", "eval_tasks", "eval_seed", "max_eval_candidates")
+                "max_hit_chars", "eval_tasks", "eval_seed", "max_eval_candidates", "task_set")
 _EVAL_INPUTS = ("max_new_tokens", "eval_batch")
 _TEACHER_INPUTS = (*_TASK_INPUTS, "train_episodes", "train_seed", "min_score", "max_train_trajectories")
 _SFT_INPUTS = (*_TEACHER_INPUTS, "sft_epochs", "sft_batch_size", "sft_learning_rate", "seed", "train_dtype")
@@ -114,6 +114,9 @@ class Args:
         default=None, metadata={"help": "the model to train; None: the offline SmolLM2-135M-Instruct"}
     )
     corpus: str = field(default="default", metadata={"help": "the search corpus: 'default' or a corpus file"})
+    task_set: str = field(default="test", metadata={"help": (
+        "on the default corpus, the frozen set the held-out tasks come from: 'test' (the shipped version, "
+        "recorded as e.g. 'test-v2') or an earlier shipped one ('test-v1', the set older results name)")})
     span_extractor: str = field(
         default="auto", metadata={"help": "salient-span extractor of the env's masks and the teacher's candidates"}
     )
@@ -183,8 +186,12 @@ class Args:
         args = replace(self, **quick) if self.quick else self
         suffix = "_quick" if self.quick else ""
         default_out = Path("runs") / "cpu_learning_quick.json" if self.quick else RESULTS_DIR / "cpu_learning.json"
+        # settings record the dtype used, not "auto", and the task set's version, not "test": a run on
+        # test-v1 must not lend its stages to a run on test-v2
+        task_set = args.task_set if args.task_set != "test" else f"test-v{TEST_TASKS_VERSION}"
         return replace(args, out=args.out or str(default_out), work_dir=args.work_dir or f"runs/cpu_learning{suffix}",
-                       train_dtype=training_dtype(args.train_dtype))  # settings record the dtype used, not "auto"
+                       train_dtype=training_dtype(args.train_dtype),
+                       task_set=task_set if str(args.corpus) == "default" else "")
 
 
 # -- statistics ---------------------------------------------------------------------------------
@@ -233,6 +240,8 @@ def make_env(args: Args, held_out: bool = False, **overrides: Any) -> RAMPEnv:
         "max_hit_chars": args.max_hit_chars, "cache_dir": args.cache_dir, "span_extractor": args.span_extractor,
         "progress": False, **(held_out_env_kwargs(args.corpus) if held_out else {"split": "train"}), **overrides,
     }
+    if "tasks" in kwargs and args.task_set:
+        kwargs["tasks"] = args.task_set
     if supports_require_evidence():
         # the bool spelling of older checkouts; "all" since issue 25 (the bool still works, with a warning)
         kwargs["require_evidence"] = "all" if hasattr(RAMPEnv, "config_class") else True
@@ -372,6 +381,10 @@ def reusable_stages(previous: Any, settings: dict[str, Any]) -> list[str]:
     # a setting added after the earlier run was made had its default value there
     defaults = {f.name: f.default for f in fields(Args)}
     before = {**defaults, **(previous.get("settings") or {})}
+    if "task_set" not in (previous.get("settings") or {}):
+        # a run from before the option played the frozen set its tasks stage names (none on another corpus)
+        provenance = (previous["stages"].get("tasks") or {}).get("task_set") or {}
+        before["task_set"] = provenance.get("task_set", "") if isinstance(provenance, dict) else ""
     if (previous.get("settings") or {}).get("held_out_source") != settings.get("held_out_source"):
         return []  # a run from before the passage split (its held-out tasks were excluded by hand)
     return [

@@ -60,6 +60,9 @@ def run_args(results: dict[str, Any], work_dir: str, allow_pre_split: bool = Fal
                          "excluded by hand): replay it with the scripts of that commit, or rerun cpu_learning.py")
     known = {f.name for f in fields(run.Args)}
     settings = {k: v for k, v in results["settings"].items() if k in known}
+    if "task_set" not in settings:  # a run from before the option: its held-out tasks name the frozen set played
+        provenance = (results.get("held_out") or {}).get("task_set")
+        settings["task_set"] = provenance.get("task_set", "") if isinstance(provenance, dict) else ""
     return replace(run.Args(), **{**settings, "work_dir": work_dir})
 
 

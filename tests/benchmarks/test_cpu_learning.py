@@ -117,6 +117,22 @@ def test_a_stage_is_reused_only_when_its_inputs_are_unchanged() -> None:
     assert reusable_stages({**previous, "settings": split}, split) == list(STAGE_SETTINGS)
 
 
+def test_stages_on_one_frozen_set_version_are_not_reused_on_another() -> None:
+    from benchmarks.cpu_learning import STAGE_SETTINGS, Args, reusable_stages
+    from ramp_env.tasksets import TEST_TASKS_VERSION
+
+    current = Args(out="x.json").resolved()
+    assert current.task_set == f"test-v{TEST_TASKS_VERSION}"  # "test" is recorded as the version it names
+    assert Args(out="x.json", corpus="my.jsonl").resolved().task_set == ""  # another corpus: no frozen set
+    settings = {f: getattr(current, f) for f in Args.__dataclass_fields__ if f not in ("out", "resume", "reuse_from")}
+    # a run from before the option: its tasks stage names the set it played
+    stages = {name: {} for name in STAGE_SETTINGS}
+    stages["tasks"] = {"task_set": {"task_set": "test-v1", "task_set_sha256": "0ace"}}
+    older = {"settings": {k: v for k, v in settings.items() if k != "task_set"}, "stages": stages}
+    assert reusable_stages(older, {**settings, "task_set": "test-v1"}) == list(STAGE_SETTINGS)
+    assert reusable_stages(older, {**settings, "task_set": "test-v99"}) == []
+
+
 def test_the_settings_record_the_training_dtype_used_not_auto(tmp_path) -> None:
     from agents.training.precision import training_dtype
     from benchmarks.cpu_learning import Args
@@ -199,3 +215,21 @@ def test_replication_scores_the_run_on_new_tasks_it_never_saw(tmp_path, tiny_mod
     command[command.index("--dapo_dir") + 1] = str(tmp_path / "nowhere")
     done = subprocess.run(command, check=False, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode != 0 and "nowhere" in done.stderr
+
+
+def test_a_replay_of_an_older_run_plays_the_frozen_set_it_names(monkeypatch) -> None:
+    import benchmarks.cpu_learning as run
+    from benchmarks.cpu_learning_replication import run_args
+
+    older = {"settings": {"held_out_source": run.Args.held_out_source, "num_masks": 1},
+             "held_out": {"task_set": {"task_set": "test-v1", "task_set_sha256": "0ace"}}}
+    args = run_args(older, "work")
+    assert args.task_set == "test-v1"
+    assert run_args({**older, "settings": {**older["settings"], "task_set": "test-v2"}}, "work").task_set == "test-v2"
+    made = {}
+    monkeypatch.setattr(run, "RAMPEnv", lambda **kwargs: made.update(kwargs))  # records what the env would get
+    run.make_env(args, held_out=True)
+    assert made["tasks"] == "test-v1" and made["split"] == "test"
+    made.clear()
+    run.make_env(args)  # a training env plays no frozen set
+    assert "tasks" not in made and made["split"] == "train"
