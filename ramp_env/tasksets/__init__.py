@@ -6,9 +6,11 @@ corpus's passage split (:mod:`ramp_env.masking.split`) by
 ``benchmarks/build_test_tasks.py``. A task is stored by what defines it (passage
 id, masked spans, gold answers, span types, evidence ids, and a hash of the
 passage text), not by the seed that drew it, so later changes to span
-extraction, the evidence criterion or the sampling code cannot change what
-``test-v1`` asks. The file ships with its sha256 in a manifest; loading checks
-it, and every evaluation record names the set's version and checksum.
+extraction, the evidence criterion or the sampling code cannot change what a
+version (``test-v2``) asks. Earlier versions stay shipped and load by name
+(``tasks="test-v1"``), so a score that cites one can be replayed. Each file ships
+with its sha256 in a manifest; loading checks it, and every evaluation record
+names the set's version and checksum.
 
 The tasks are Wikipedia text (CC BY-SA 4.0), like the default corpus: see
 ``ramp_env/tasksets/data/LICENSE.md``.
