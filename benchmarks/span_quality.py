@@ -23,7 +23,7 @@ Several label files are scored each (``sets``) and pooled (``before``/``after``)
     python benchmarks/span_quality.py --labels tests/text/fixtures/span_labels_v{2,3,4}.jsonl \
         --out benchmarks/results/superseded/span_quality_fresh_rules2.json   # rules v2, at commit 0e5ee62
 
-The report set of the current extractor (span rules v4: drawn from its own masks after its rules
+The report sets of the current extractor (span rules v5: drawn from its own masks after its rules
 were fixed)::
 
     python benchmarks/span_quality.py --labels tests/text/fixtures/span_labels_v6.jsonl \
@@ -33,7 +33,7 @@ were fixed)::
     python benchmarks/span_quality.py --labels tests/text/fixtures/span_labels_v{6,7}.jsonl \
         --out benchmarks/results/span_quality_v6_v7.json   # both, and pooled
 
-Set 5 was the report set of span rules v3 (the filter) and the development set of v4::
+Set 5 was the report set of span rules v3 (the filter) and the development set of v5::
 
     python benchmarks/span_quality.py --labels tests/text/fixtures/span_labels_v5.jsonl \
         --out benchmarks/results/superseded/span_quality_v5.json   # rules v3, at commit fc30c28

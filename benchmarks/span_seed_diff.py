@@ -31,7 +31,11 @@ EXAMPLES = 12  # per kind of change: enough to read what a rule does, short enou
 
 
 def read_seed(path: Path) -> tuple[str, dict[str, dict[tuple[int, int], str]]]:
-    """The seed's extractor key and, per passage id, its spans as {(start, end): type}."""
+    """The seed's extractor key and, per passage id, its spans as {(start, end): type}.
+
+    Not :func:`ramp_env.corpus.span_seed.read_seed`: that one checks a seed against one store and
+    one extractor key and quietly declines a mismatch (the env then extracts); a diff reads two
+    seeds of different extractors and must say which line of which file is broken."""
     rows: dict[str, dict[tuple[int, int], str]] = {}
     try:
         with gzip.open(path, "rt", encoding="utf-8") as fh:

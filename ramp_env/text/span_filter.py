@@ -11,8 +11,9 @@ written on and not on a fresh one (``benchmarks/results/superseded/span_quality_
 So a logistic regression weighs three views of each span instead, fitted on the two-reader
 span labels of sets 1-4 (``tests/text/fixtures/span_labels.jsonl`` to ``_v4``) by
 ``benchmarks/span_filter_fit.py``, which also reports its leave-one-set-out error and writes
-the weights to ``data/span_filter.json``; set 5 (``_v5``) was labelled after the fit and is
-its report set (``benchmarks/results/span_quality_v5.json``):
+the weights to ``data/span_filter.json``; set 5 (``_v5``) was labelled after the fit and was
+its report set (``benchmarks/results/superseded/span_quality_v5.json``; the rules of version 5
+were then written from its errors, and sets 6 and 7 report the two together):
 
 * a few surface and context cues (:data:`CUE_NAMES`): the span's type after the rules, the
   corpus gazetteer's type for its text, suffixes ("-ism", "-ian"), its neighbours' case and

@@ -247,10 +247,11 @@ class SpacySpanExtractor:
             self._nlp = spacy.load(self.model, exclude=["parser", "lemmatizer", "senter"])
         return self._nlp
 
-    def _entities(self, doc, languages: bool = True) -> list[SalientSpan]:
+    def _entities(self, doc, languages: bool = True, text: str | None = None) -> list[SalientSpan]:
         # explicit dates ("384 BC", "12 March 1990") first: the small model
         # often splits "384 BC" into a number and an organisation
-        text = doc.text  # spaCy joins every token on each access: read once (a long passage was quadratic)
+        if text is None:
+            text = doc.text  # spaCy joins every token on each access: read once (a long passage was quadratic)
         spans = [SalientSpan(m.start(), m.end(), SpanType.DATE) for m in _EXPLICIT_DATES.finditer(text)]
         for ent in doc.ents:
             label = SPACY_LABELS.get(ent.label_)
@@ -272,8 +273,9 @@ class SpacySpanExtractor:
         for doc in self.nlp.pipe(texts, batch_size=self.batch_size, n_process=self.n_process):
             # languages are none of the types readers use (issue 21): LANGUAGE entities are left out
             # unless they qualify a noun
-            found = [(s.start, s.end, s.label.value) for s in _remove_overlaps(self._entities(doc, languages=False))]
             text = doc.text
+            found = [(s.start, s.end, s.label.value)
+                     for s in _remove_overlaps(self._entities(doc, languages=False, text=text))]
             labels = harmonise_lists(text, found, self.gazetteer)
             spans = []
             for (start, end, _), label in zip(found, labels, strict=True):
@@ -399,7 +401,7 @@ def make_span_extractor(
     spec: str | SpanExtractor = "auto", spacy_model: str = DEFAULT_SPACY_MODEL, n_process: int = 1
 ) -> SpanExtractor:
     """Build an extractor from ``"auto"``, ``"spacy"``, ``"spacy-unfiltered"`` (spaCy and the
-    cleaning rules without the learned filter: the spans of span rules version 2), ``"rules"``,
+    cleaning rules without the learned filter), ``"rules"``,
     a name registered in the ``ramp_env.span_extractors`` entry-point group (``"llm"``,
     ``"llm:URL|MODEL"``: the factory's ``from_spec(ARG)`` is called when it has one), or
     return an instance as is."""
