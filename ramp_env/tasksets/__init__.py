@@ -7,8 +7,8 @@ corpus's passage split (:mod:`ramp_env.masking.split`) by
 id, masked spans, gold answers, span types, evidence ids, and a hash of the
 passage text), not by the seed that drew it, so later changes to span
 extraction, the evidence criterion or the sampling code cannot change what a
-version (``test-v2``) asks. Earlier versions stay shipped and load by name
-(``tasks="test-v1"``), so a score that cites one can be replayed. Each file ships
+version (``test-v3``) asks. Earlier versions stay shipped and load by name
+(``tasks="test-v2"``, ``tasks="test-v1"``), so a score that cites one can be replayed. Each file ships
 with its sha256 in a manifest; loading checks it, and every evaluation record
 names the set's version and checksum.
 

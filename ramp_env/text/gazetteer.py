@@ -31,7 +31,7 @@ from typing import Protocol
 from ramp_env.cache import atomic_write_json
 from ramp_env.text.tokenize import sentence_spans
 
-GAZETTEER_VERSION = 1
+GAZETTEER_VERSION = 2  # 2: the corpus's multi-word titles (``names``), to find spans that cut one
 # a corpus is read up to this many passages (in order) to build its gazetteer: ~1.5 minutes on
 # 2 cores; a 21M-passage corpus would otherwise cost hours before its first task
 MAX_PASSAGES = 200_000
@@ -213,6 +213,9 @@ class Gazetteer:
 
     types: Mapping[str, str] = field(default_factory=dict)
     common_words: frozenset[str] = frozenset()
+    # every title of two words or more, typed or not ("bay of bengal", "trinidad and tobago"): a span
+    # inside one of them in the text is a fragment of a longer name
+    names: frozenset[str] = frozenset()
 
     def lookup(self, surface: str) -> str | None:
         """The type of a span's text when it is a title (a SpanType value or ``OTHER``)."""
@@ -220,6 +223,10 @@ class Gazetteer:
 
     def is_common_word(self, word: str) -> bool:
         return word.lower() in self.common_words
+
+    def is_longer_name(self, surface: str) -> bool:
+        """True when ``surface`` is one of the corpus's multi-word titles (:func:`normalise_title`)."""
+        return normalise_title(surface) in self.names
 
     @property
     def fingerprint(self) -> str:
@@ -229,15 +236,18 @@ class Gazetteer:
     def to_json(self) -> dict[str, object]:
         return {
             "version": GAZETTEER_VERSION, "types": dict(sorted(self.types.items())),
-            "common_words": sorted(self.common_words),
+            "common_words": sorted(self.common_words), "names": sorted(self.names),
         }
 
     @classmethod
     def from_json(cls, obj: Mapping[str, object]) -> Gazetteer:
-        types, common = obj.get("types"), obj.get("common_words")
-        if obj.get("version") != GAZETTEER_VERSION or not isinstance(types, dict) or not isinstance(common, list):
+        types, common, names = obj.get("types"), obj.get("common_words"), obj.get("names")
+        if obj.get("version") != GAZETTEER_VERSION or not isinstance(types, dict) or not isinstance(common, list) or (
+            not isinstance(names, list)
+        ):
             raise ValueError(f"not a version-{GAZETTEER_VERSION} gazetteer")
-        return cls({str(k): str(v) for k, v in types.items()}, frozenset(str(w) for w in common))
+        return cls({str(k): str(v) for k, v in types.items()}, frozenset(str(w) for w in common),
+                   frozenset(str(n) for n in names))
 
 
 class _WordCase:
@@ -295,7 +305,8 @@ def build_gazetteer(passages: Iterable[Titled]) -> Gazetteer:
         types[key] = kind
     for key in clash:
         types.pop(key, None)
-    return Gazetteer(types, case.common())
+    names = (normalise_title(title) for title in leads)
+    return Gazetteer(types, case.common(), frozenset(n for n in names if " " in n))
 
 
 def rules_fingerprint() -> str:

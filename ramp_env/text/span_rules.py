@@ -13,7 +13,11 @@ applies, to each entity of a parsed ``Doc``:
    "Obama" of "Barack Obama", "Warburg" of "Secker & Warburg", "Vasco" of "Vasco da
    Gama", "2013" of "2013 F1 Powerboat World Championship"), crosses brackets or a
    slash, or stands at a quote's edge (a quoted title) is dropped: its text is not the
-   whole name.
+   whole name. So is a kind word before "of" a name ("Straits" of "the Straits of
+   Florida"), a name after "the Kind of" ("Bengal" of "the Bay of Bengal"; not "Scotland"
+   of "the West Coast of Scotland"), a nationality before a kind word ("Balkan" of "the
+   Balkan Wars") and a span that, with up to three words around it, spells a multi-word
+   title of the corpus ("Trinidad" of "Trinidad and Tobago").
 2. **Generic words.** Named types (PERSON, ORG, PLACE, NORP, EVENT, WORK) need a
    capitalised word ("kerosene" is no name) that the corpus does not mostly write in
    lower case; a DATE needs a digit (not a bare ordinal), a month, a weekday or a
@@ -21,7 +25,8 @@ applies, to each entity of a parsed ``Doc``:
    or a scale word ("one", "two", "dozens" are dropped); "BC" alone, a bare direction
    ("the North") and a title without its holder ("Grand Duke") are dropped.
 3. **Types nobody masks.** Named periods, dynasties, languages, awards and taxa
-   ("Middle Ages", "Safavids", "in Latin", "Golden Globe Awards", "Mustelidae") are
+   ("Middle Ages", "Safavids", "in Latin", "Golden Globe Awards", "Mustelidae"), doctrines
+   and geological epochs ("Sufism", "Miocene") and offices ("Head of Government") are
    none of the types: independent readers label them OTHER.
 4. **Types.** The corpus's own definition of a span that is an article title wins
    (:mod:`ramp_env.text.gazetteer`: Harare "is the capital ... city" -> PLACE).
@@ -35,7 +40,8 @@ applies, to each entity of a parsed ``Doc``:
    history"). A PERSON must be a single proper name, not a common
    noun, an acronym, a plural (a people: NORP) or a word after "the"; an ORG must
    carry an organisation word ("University", "Party", "Council" ...) or be defined
-   by the corpus, because the small model's other ORGs are mostly places and things;
+   by the corpus, because the small model's other ORGs are mostly places and things (a
+   "place" headed by "Polytechnic" or "Institute" is an ORG);
    a name after "in"/"at"/"near" that the model calls a PERSON or ORG is a place; a
    name modifying a noun of another kind ("Wu culture", "Peking opera") is dropped.
 
@@ -50,7 +56,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from ramp_env.text.gazetteer import OTHER, Gazetteer, head_category, noun_category
+from ramp_env.text.gazetteer import OTHER, Gazetteer, head_category, normalise_title, noun_category
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc, Span
@@ -98,7 +104,7 @@ _ORG_WORDS = _words(
     center centre band brothers times news press post journal gazette network broadcasting
     communications systems technologies motors industries laboratories laboratory hospital order
     movement front government administration authority board service services guard police cabinet
-    dynasty house confederation conference guild co-operative cooperative"""
+    dynasty house confederation conference guild co-operative cooperative polytechnic conservatory seminary"""
 )
 # "the Ming dynasty", "the Roman Empire", "the Bronze Age": the last word says the type
 _KIND_WORDS: dict[str, str | None] = {
@@ -121,7 +127,13 @@ _TAXON = re.compile(r"(?:idae|inae|aceae|ales|iformes|oidea|mycota|phyta)$")
 _RANKS = _words("genus family subfamily superfamily order suborder class subclass phylum division species tribe clade")
 _DYNASTY = re.compile(r"[A-Z][a-z]+ids")  # dynastic names: Safavids, Abbasids, Timurids
 _COMPASS = _words("north south east west northeast northwest southeast southwest northern southern eastern western")
-_AWARDS = {"prix", "prize", "prizes", "award", "awards", "medal", "medals", "trophy", "honors", "honours"}
+_AWARDS = {"prix", "prize", "prizes", "award", "awards", "medal", "medals", "trophy", "honor", "honors", "honour",
+           "honours"}
+# the heads of educational and research bodies: "Zürich Polytechnic" is an ORG whatever the model says
+_INSTITUTIONS = _words("university college school academy institute polytechnic conservatory seminary")
+# doctrines and movements ("Sufism", "Cubism") and geological epochs ("Miocene"): none of the types
+# the small model gives them (it often calls such a capitalised word a PERSON); a religion typed NORP stays
+_DOCTRINE_OR_EPOCH = re.compile(r"[A-Z][a-z]+(?:ism|cene)")
 _QUOTES = "\"“”‘’'«»"
 _ROMAN = re.compile(r"(?:I{1,3}|IV|VI{0,3}|IX|XI{0,3}|XIV|XV|XVI{0,3})")
 _ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)")
@@ -159,7 +171,7 @@ def refine(doc: Doc, start: int, end: int, label: str, gazetteer: Gazetteer | No
         return None  # too short, across lines or sentences, or an initial left by trimming ("Z. The" -> "Z.")
     if surface.lower() in _ERA_ONLY or _BRACKETS.search(surface) or "/" in surface:
         return None  # "BC" alone; "1508).The", "Command/Service Module": broken or joined spans
-    if cuts_a_word(text, start, end) or cuts_a_name(span, label):
+    if cuts_a_word(text, start, end) or cuts_a_name(span, label) or inside_a_title(span, text, gazetteer):
         return None
     if start > 0 and text[start - 1] in _QUOTES or end < len(text) and text[end] in _QUOTES:
         return None  # a name at a quote's edge is (part of) a quoted title or term: '"O Mother Dear, Jerusalem"' 
@@ -212,10 +224,24 @@ def cuts_a_name(span: Span, label: str = "") -> bool:
         return True  # "Francesc Ferrer" of "Francesc Ferrer i Guàrdia"
     if span.start > 1 and doc[span.start - 1].text in _NAME_PARTICLES and _is_name_word(doc[span.start - 2]):
         return True  # "Guàrdia" of the same name
-    if label in ("ORG", "WORK", "EVENT", "PERSON") and span.end + 1 < len(doc):
+    lone_kind_word = len(span) == 1 and _kind_word(span[0])  # "Straits", not "Rocky Mountains" (of Colorado)
+    if (label in ("ORG", "WORK", "EVENT", "PERSON") or lone_kind_word) and span.end + 1 < len(doc):
         link, nxt = doc[span.end], doc[span.end + 1]
         if link.lower_ in ("of", "for") and nxt.is_title and nxt.pos_ == "PROPN":
-            return True  # "World Wide Fund" of "World Wide Fund for Nature", "Alexander" of "Alexander of Jerusalem"
+            # "World Wide Fund" of "World Wide Fund for Nature", "Alexander" of "Alexander of
+            # Jerusalem", "Straits" of "the Straits of Florida"
+            return True
+    if span.start > 2 and doc[span.start - 1].lower_ == "of" and _kind_word(doc[span.start - 2]) and (
+        not doc[span.start - 2].is_sent_start and not _is_name_word(doc[span.start - 3])
+        and doc[span.start - 3].text != "&"
+    ):
+        # "Bengal" of "the Bay of Bengal", "Chicago" of "the University of Chicago"; not "Scotland" of
+        # "the West Coast of Scotland" or "China" of "the Tibet Autonomous Region of China": a name
+        # before the kind word makes the phrase a description of a part of the place; nor "London"
+        # of "Smith, Elder & Co. of London", a firm's seat
+        return True
+    if label == "NORP" and span.end < len(doc) and span[-1].whitespace_ and _kind_word(doc[span.end]):
+        return True  # "Balkan" of "the Balkan Wars", "Roman" of "the Roman Empire"
     if span.end < len(doc) and label == "DATE":
         after = doc[span.end]  # "2013 F1 Powerboat World Championship": the year is part of the name
         return bool(span[-1].whitespace_ and (after.is_title or after.is_upper) and any(c.isalpha() for c in after.text))
@@ -223,6 +249,44 @@ def cuts_a_name(span: Span, label: str = "") -> bool:
         after = doc[span.end]
         if span[-1].whitespace_ and _is_name_word(after) and after.ent_iob_ != "B":
             return True
+    return False
+
+
+def _kind_word(token) -> bool:
+    """A capitalised kind or organisation word ("Bay", "Straits", "Wars", "University") that heads a name."""
+    word = token.lower_
+    singular = word[:-1] if word.endswith("s") else word
+    return (token.is_title or token.is_upper) and (
+        word in _KIND_WORDS or singular in _KIND_WORDS or word in _ORG_WORDS or singular in _ORG_WORDS
+    )
+
+
+def inside_a_title(span: Span, text: str, gazetteer: Gazetteer | None, reach: int = 3) -> bool:
+    """True when the span and up to ``reach`` words on either side, one of them a capitalised word,
+    spell one of the corpus's multi-word titles: "Trinidad" of "Trinidad and Tobago", "Balkan" of
+    "the Balkan Wars". A capitalised word is required so that a name before a common noun that some
+    article is titled with ("Greek" of "Greek mythology") stays; brackets and quotes end a name."""
+    if gazetteer is None or not gazetteer.names:
+        return False
+    doc = span.doc
+    lo_bound, hi_bound = max(0, span.start - reach), min(len(doc), span.end + reach)
+    for lo in range(lo_bound, span.start + 1):
+        for hi in range(span.end, hi_bound + 1):
+            if lo == span.start and hi == span.end:
+                continue
+            added = [t for t in (*doc[lo : span.start], *doc[span.end : hi]) if not t.is_space]
+            if not any((t.is_title or t.is_upper) and not t.is_stop and t.lower_ not in _TITLE_WORDS
+                       for t in added) or any(
+                t.lower_ == "of" or t.is_bracket or t.is_quote for t in added
+            ):
+                # "of" joins a place to a description of it ("France" of "Henry IV of France",
+                # "Persia" of "Muslim conquest of Persia"): the place is still the fact slot
+                continue
+            candidate = text[doc[lo].idx : doc[hi - 1].idx + len(doc[hi - 1].text)]
+            if "\n" not in candidate and gazetteer.is_longer_name(candidate) and (
+                normalise_title(candidate) != normalise_title(span.text)  # "The Tasman Sea" is the span itself
+            ):
+                return True
     return False
 
 
@@ -248,10 +312,16 @@ def retype(span: Span, label: str, gazetteer: Gazetteer | None) -> str | None:
         return None  # a taxon ("Mustelidae", "the order Tubulidentata") or a dynasty ("Safavids")
     if lowered and (lowered[-1] in _TITLE_WORDS or all(w in _COMPASS for w in lowered)):
         return None  # a title without its holder ("Grand Duke"), a bare direction ("the North")
+    if label != "PERSON" and len(lowered) > 2 and lowered[1] == "of" and lowered[0] in _TITLE_WORDS | {"head"}:
+        return None  # an office ("Head of Government", "Minister of Finance"), not a body or its holder
     known = gazetteer.lookup(surface) if gazetteer is not None else None
     if known is not None and not has_digit:
         # OTHER: a common thing ("jazz is a music genre"), a period, a dynasty or a language
         return None if known == OTHER else known
+    if len(words) == 1 and _DOCTRINE_OR_EPOCH.fullmatch(surface) and (label != "NORP" or surface.endswith("cene")):
+        # "Sufism" as a PERSON, "Miocene"; a religion the corpus defines ("Judaism ... is a religion":
+        # NORP, above) or the model calls a NORP is a group readers accept
+        return None
     if set(lowered) & _AWARDS:
         return None  # awards are none of the types
     if label in NAMED and _is_language(span, label):
@@ -286,8 +356,8 @@ def retype(span: Span, label: str, gazetteer: Gazetteer | None) -> str | None:
         return _person(span, words)
     if label == "ORG":
         return _org(span, lowered)
-    if label in ("EVENT", "WORK") and org_word:
-        return "ORG"  # "Vienna Philharmonic" is no event
+    if label in ("EVENT", "WORK") and org_word or label == "PLACE" and lowered[-1] in _INSTITUTIONS:
+        return "ORG"  # "Vienna Philharmonic" is no event, "Zürich Polytechnic" no place
     if label == "WORK" and span.start > 0 and span.doc[span.start - 1].lower_ == "by" and all(
         t.pos_ == "PROPN" for t in words
     ):

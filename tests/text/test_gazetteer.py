@@ -62,10 +62,25 @@ def test_build_gazetteer_types_titles_and_finds_common_words() -> None:
     assert gazetteer.is_common_word("Lamps") and not gazetteer.is_common_word("Lusaka")
 
 
+def test_gazetteer_keeps_every_multi_word_title_typed_or_not() -> None:
+    passages = [
+        Passage("a#0", "Bay of Bengal", "The Bay of Bengal is the northeastern part of the Indian Ocean."),
+        Passage("b#0", "Trinidad and Tobago", "Trinidad and Tobago lies off Venezuela."),  # no category noun
+        Passage("c#0", "Lusaka", "Lusaka is the capital and largest city of Zambia."),
+    ]
+    gazetteer = build_gazetteer(passages)
+    assert gazetteer.is_longer_name("the Bay of Bengal") and gazetteer.is_longer_name("Trinidad and  Tobago")
+    assert not gazetteer.is_longer_name("Lusaka")  # one word: never a longer name
+    assert not gazetteer.is_longer_name("Bay of")
+
+
 def test_gazetteer_json_round_trip_and_fingerprint() -> None:
-    g = Gazetteer({"lusaka": "PLACE"}, frozenset({"lamps"}))
+    g = Gazetteer({"lusaka": "PLACE"}, frozenset({"lamps"}), frozenset({"bay of bengal"}))
     assert Gazetteer.from_json(json.loads(json.dumps(g.to_json()))) == g
-    assert g.fingerprint != Gazetteer({"lusaka": "ORG"}, frozenset({"lamps"})).fingerprint
+    assert g.fingerprint != Gazetteer({"lusaka": "ORG"}, frozenset({"lamps"}), g.names).fingerprint
+    assert g.fingerprint != Gazetteer(g.types, g.common_words).fingerprint  # the titles are part of the hash
+    with pytest.raises(ValueError, match="gazetteer"):
+        Gazetteer.from_json({"version": 1, "types": {}, "common_words": []})  # a version-1 cache is rebuilt
     with pytest.raises(ValueError, match="gazetteer"):
         Gazetteer.from_json({"version": -1, "types": {}, "common_words": []})
 

@@ -11,7 +11,7 @@ import pytest
 
 from ramp_env.text import spans as spans_module
 from ramp_env.text.gazetteer import Gazetteer, build_gazetteer
-from ramp_env.text.span_rules import cuts_a_word, refine
+from ramp_env.text.span_rules import cuts_a_word, inside_a_title, refine
 
 pytestmark = pytest.mark.skipif(not spans_module.spacy_model_available(), reason="spaCy model not installed")
 
@@ -214,3 +214,84 @@ def test_a_common_word_capitalised_at_a_sentence_start_is_no_name(nlp, gazetteer
 )
 def test_spacy_type_confusions(nlp, text: str, surface: str, label: str, expected: str | None) -> None:
     assert typed(nlp, text, surface, label) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "surface", "label"),
+    [
+        ("Ships crossed the Straits of Florida at night.", "Straits", "PLACE"),  # a kind word, then "of" a name
+        ("Ships crossed the Gulf of Aden at night.", "Gulf", "PLACE"),
+        ("Rivers drain into the Bay of Bengal each year.", "Bengal", "PLACE"),  # "the Kind of" before it
+        ("She taught at the University of Chicago for years.", "Chicago", "PLACE"),
+        ("Serbia fought in the Balkan Wars of 1912.", "Balkan", "NORP"),  # a nationality before a kind word
+        ("The Roman Empire split in two.", "Roman", "NORP"),
+    ],
+)
+def test_fragments_of_kind_names_are_dropped(nlp, text: str, surface: str, label: str) -> None:
+    assert typed(nlp, text, surface, label) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "surface", "label", "expected"),
+    [
+        # a name before the kind word: the phrase describes a part of the place, which is the slot
+        ("Ferries sail along the West Coast of Scotland in summer.", "Scotland", "PLACE", "Scotland/PLACE"),
+        ("Tibetans live in the Tibet Autonomous Region of China today.", "China", "PLACE", "China/PLACE"),
+        ("The speech of King Henry IV of France was short.", "France", "PLACE", "France/PLACE"),  # a title, no kind
+        ("It was published by Smith, Elder & Co. of London in 1847.", "London", "PLACE", "London/PLACE"),  # a firm's seat
+        ("It starts in the Rocky Mountains of Colorado and flows south.", "Rocky Mountains", "PLACE",
+         "Rocky Mountains/PLACE"),  # a whole name, then where it is
+    ],
+)
+def test_places_after_descriptions_of_their_parts_are_kept(nlp, text: str, surface: str, label: str,
+                                                           expected: str) -> None:
+    assert typed(nlp, text, surface, label) == expected
+
+
+def test_a_span_inside_a_longer_title_of_the_corpus_is_dropped(nlp) -> None:
+    gaz = Gazetteer({}, frozenset(), frozenset({"trinidad and tobago", "greek mythology", "henry iv of france",
+                                                "chinese communist party"}))
+    assert typed(nlp, "Oil was found in Trinidad and Tobago in 1857.", "Trinidad", "PLACE", gaz) is None
+    assert typed(nlp, "Oil was found in Trinidad in 1857.", "Trinidad", "PLACE", gaz) == "Trinidad/PLACE"
+    # a lower-case word added ("Greek mythology") is no longer name; "of" joins a place to a description
+    assert typed(nlp, "Zeus rules in Greek mythology.", "Greek", "NORP", gaz) == "Greek/NORP"
+    # a capitalised article adds no name, and a title that is the span itself is no longer name
+    assert typed(nlp, "The Greek mythology of Zeus is old.", "Greek", "NORP", gaz) == "Greek/NORP"
+    text = "The Trinidad and Tobago of 1962 was young."
+    doc = nlp(text)
+    assert not inside_a_title(doc.char_span(4, 4 + len("Trinidad and Tobago")), text, gaz)
+    assert typed(nlp, "He met Henry IV of France in Paris.", "France", "PLACE", gaz) == "France/PLACE"
+    # a title before a name adds no name ("Lord Byron" is a title of the corpus; "Byron" is the slot)
+    lord = Gazetteer({}, frozenset(), frozenset({"lord byron"}))
+    assert typed(nlp, "Keats wrote along with Lord Byron and Shelley.", "Byron", "PERSON", lord) == "Byron/PERSON"
+    # brackets end a name: the title itself is kept when an acronym follows it
+    text = "He chaired the Chinese Communist Party (CCP) for decades."
+    doc = nlp(text)
+    start = text.index("Chinese")
+    span = doc.char_span(start, start + len("Chinese Communist Party"))
+    assert not inside_a_title(span, text, gaz)
+    assert not inside_a_title(span, text, None)  # no gazetteer, no titles
+
+
+@pytest.mark.parametrize(
+    ("text", "surface", "label", "expected"),
+    [
+        ("The school taught Sufism to novices.", "Sufism", "PERSON", None),  # a doctrine
+        ("Different branches of Judaism kept the texts.", "Judaism", "NORP", "Judaism/NORP"),  # a religion, as typed
+        ("Bovids first appeared in the Miocene across Eurasia.", "Miocene", "PERSON", None),  # an epoch
+        ("Andorra's Head of Government is elected.", "Head of Government", "ORG", None),  # an office
+        ("She won the Kennedy Center Honor in 1981.", "Kennedy Center Honor", "PLACE", None),  # an award
+        ("He enrolled at the Zürich Polytechnic in 1896.", "Zürich Polytechnic", "PLACE", "Zürich Polytechnic/ORG"),
+        ("The Ministry of Finance set rates in Japan.", "Ministry of Finance", "ORG", "Ministry of Finance/ORG"),
+    ],
+)
+def test_doctrines_epochs_offices_awards_and_institutions(nlp, text: str, surface: str, label: str,
+                                                          expected: str | None) -> None:
+    assert typed(nlp, text, surface, label) == expected
+
+
+def test_the_corpus_definition_of_a_religion_wins_over_the_doctrine_rule(nlp) -> None:
+    gaz = Gazetteer({"judaism": "NORP"})
+    text = "Jacob is the third patriarch in Judaism and a figure of other faiths."
+    assert typed(nlp, text, "Judaism", "ORG", gaz) == "Judaism/NORP"
+    assert typed(nlp, text, "Judaism", "ORG") is None  # undefined, and typed ORG: a doctrine, dropped
