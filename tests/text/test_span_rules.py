@@ -295,3 +295,20 @@ def test_the_corpus_definition_of_a_religion_wins_over_the_doctrine_rule(nlp) ->
     text = "Jacob is the third patriarch in Judaism and a figure of other faiths."
     assert typed(nlp, text, "Judaism", "ORG", gaz) == "Judaism/NORP"
     assert typed(nlp, text, "Judaism", "ORG") is None  # undefined, and typed ORG: a doctrine, dropped
+
+
+@pytest.mark.parametrize(
+    ("text", "surface", "label", "expected"),
+    [
+        ("Fighting broke out between the British East India Company and France.", "British", "NORP", None),
+        ("In 2008, Republican John McCain lost the election.", "Republican", "NORP", "Republican/NORP"),
+        ("Karl Barth was a Swiss Reformed theologian.", "Swiss", "NORP", "Swiss/NORP"),
+        ("Monaco, officially the Principality of Monaco, is small.", "Principality", "PLACE", None),  # a kind word
+        ("The killing of European Jews began in 1941.", "European", "NORP", "European/NORP"),  # a people follows
+        ("It was an era of division in China from 907 to 979 CE.", "907", "NUMBER", "907/DATE"),  # an era closes it
+        ("Prices rose from 300 to 500 coins.", "300", "NUMBER", "300/NUMBER"),  # no era: an amount
+    ],
+)
+def test_nationalities_before_names_kind_words_and_era_ranges(nlp, text: str, surface: str, label: str,
+                                                              expected: str | None) -> None:
+    assert typed(nlp, text, surface, label) == expected
