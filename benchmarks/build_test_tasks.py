@@ -124,6 +124,18 @@ def first(tasks: list[FrozenTask], limit: int) -> list[FrozenTask]:
     return [t for t in tasks if t.index < limit]
 
 
+def shared_with_previous(tasks: list[FrozenTask], data_dir: Path) -> dict[str, Any] | None:
+    """How many tasks (same mask count, passage and masked spans) the previous shipped version also
+    holds: what a user comparing scores across the two versions needs to know."""
+    previous = task_set_path("test", TEST_TASKS_VERSION - 1, data_dir)
+    if TEST_TASKS_VERSION < 2 or not previous.is_file():
+        return None
+    earlier = decode_tasks(previous.read_bytes(), str(previous))
+    before = {(t.num_masks, t.passage_id, t.spans) for t in earlier}
+    shared = sum((t.num_masks, t.passage_id, t.spans) in before for t in tasks)
+    return {"task_set": f"test-v{TEST_TASKS_VERSION - 1}", "tasks": len(earlier), "shared": shared}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--check", action="store_true", help="rebuild and compare with the shipped file; write nothing")
@@ -167,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     atomic_write_json(args.results, {
         "what": "runtime of benchmarks/build_test_tasks.py (split clustering, spans and evidence cached or not)",
         "seconds": round(seconds, 1), "tasks": len(tasks), "task_set": f"test-v{TEST_TASKS_VERSION}",
-        "bytes": len(data), "built_from": built_from,
+        "bytes": len(data), "built_from": built_from, "shared_with_previous": shared_with_previous(tasks, args.out_dir),
         "cache_at_start": cached | {"note": "a cold cache adds the passage split's clustering (split-v1.npz "
                                             "records its seconds) and the evidence searches"},
         "machine": {"platform": platform.platform(), "python": sys.version.split()[0], "cpus": os.cpu_count(),

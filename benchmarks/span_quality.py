@@ -23,20 +23,30 @@ Several label files are scored each (``sets``) and pooled (``before``/``after``)
     python benchmarks/span_quality.py --labels tests/text/fixtures/span_labels_v{2,3,4}.jsonl \
         --out benchmarks/results/superseded/span_quality_fresh_rules2.json   # rules v2, at commit 0e5ee62
 
-The report sets of the current extractor (span rules v5: drawn from its own masks after its rules
-were fixed)::
+The report set of the current extractor (span rules v7: drawn from its own masks after its rules
+were fixed), and set 8, the set v7 was written from, in sample::
 
-    python benchmarks/span_quality.py --labels tests/text/fixtures/span_labels_v6.jsonl \
-        --out benchmarks/results/span_quality_v6.json
-    python benchmarks/span_quality.py --labels tests/text/fixtures/span_labels_v7.jsonl \
-        --out benchmarks/results/span_quality_v7.json      # a second set, drawn after set 6
+    python benchmarks/span_quality.py --labels tests/text/fixtures/span_labels_v9.jsonl \
+        --out benchmarks/results/span_quality_v9.json
+    python benchmarks/span_quality.py --labels tests/text/fixtures/span_labels_v8.jsonl \
+        --out benchmarks/results/span_quality_v8_rules7.json
+
+Earlier extractors, each at the commit that shipped it (``superseded/``): set 8 was the report
+set of span rules v6 (commit fca1c5e), sets 6 and 7 its development sets and the report sets of
+v5 (commit ff0fc21), set 5 the report set of v3 (the filter, commit fc30c28)::
+
+    python benchmarks/span_quality.py --labels tests/text/fixtures/span_labels_v8.jsonl \
+        --out benchmarks/results/superseded/span_quality_v8.json            # rules v6
     python benchmarks/span_quality.py --labels tests/text/fixtures/span_labels_v{6,7}.jsonl \
-        --out benchmarks/results/span_quality_v6_v7.json   # both, and pooled
-
-Set 5 was the report set of span rules v3 (the filter) and the development set of v5::
-
+        --out benchmarks/results/superseded/span_quality_v6_v7_rules6.json  # rules v6, in sample
+    python benchmarks/span_quality.py --labels tests/text/fixtures/span_labels_v6.jsonl \
+        --out benchmarks/results/superseded/span_quality_v6.json            # rules v5
+    python benchmarks/span_quality.py --labels tests/text/fixtures/span_labels_v7.jsonl \
+        --out benchmarks/results/superseded/span_quality_v7.json            # rules v5, drawn after set 6
+    python benchmarks/span_quality.py --labels tests/text/fixtures/span_labels_v{6,7}.jsonl \
+        --out benchmarks/results/superseded/span_quality_v6_v7.json         # rules v5, both and pooled
     python benchmarks/span_quality.py --labels tests/text/fixtures/span_labels_v5.jsonl \
-        --out benchmarks/results/superseded/span_quality_v5.json   # rules v3, at commit fc30c28
+        --out benchmarks/results/superseded/span_quality_v5.json            # rules v3
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ from ramp_env.tasksets.frozen import (
     encode_tasks,
     load_task_set,
     manifest_path,
+    task_set_path,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -170,6 +171,8 @@ def test_a_task_set_refuses_a_corpus_without_its_passages(built: Path, make_env,
 def test_an_earlier_shipped_version_loads_by_name_and_a_missing_one_names_those_shipped() -> None:
     v1 = load_task_set("test-v1")  # the set the older results files cite
     assert (v1.label, v1.sha256[:12]) == ("test-v1", "0ace0d4c1de8")
+    v2 = load_task_set("test-v2")  # span rules v5: the set the leaderboard cited before test-v3
+    assert (v2.label, v2.sha256[:12]) == ("test-v2", "5e65a33d0242")
     assert load_task_set("test").label == f"test-v{TEST_TASKS_VERSION}"
     with pytest.raises(FileNotFoundError, match=r"test-v99 is missing .*'test-v1'"):
         load_task_set("test-v99")
@@ -219,3 +222,15 @@ def test_held_out_env_and_specs_of_the_training_examples(built: Path, make_env, 
     assert played == [t.passage_id for t in load_task_set(built).for_masks(2)]
     test_env.close()
     frozen.close()
+
+
+def test_the_build_record_counts_the_tasks_the_previous_version_shares(tmp_path: Path) -> None:
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from build_test_tasks import shared_with_previous
+
+    previous = task_set_path("test", TEST_TASKS_VERSION - 1, tmp_path)
+    previous.write_bytes(encode_tasks([_task(0), _task(1)]))
+    moved = FrozenTask(1, 2, "p", ((6, 11),), ("Paris",), ("PLACE",), (("q",),), "0" * 64)  # other spans
+    assert shared_with_previous([_task(0), moved], tmp_path) == {
+        "task_set": f"test-v{TEST_TASKS_VERSION - 1}", "tasks": 2, "shared": 1}
+    assert shared_with_previous([_task(0)], tmp_path / "empty") is None  # no previous version shipped there
