@@ -266,7 +266,7 @@ def cuts_a_name(span: Span, label: str = "") -> bool:
 def _kind_word(token) -> bool:
     """A capitalised kind or organisation word ("Bay", "Straits", "Wars", "University") that heads a name."""
     word = token.lower_
-    singular = word[:-1] if word.endswith("s") else word
+    singular = word.removesuffix("s")
     return (token.is_title or token.is_upper) and (
         word in _KIND_WORDS or singular in _KIND_WORDS or word in _ORG_WORDS or singular in _ORG_WORDS
     )
