@@ -17,8 +17,8 @@ applies, to each entity of a parsed ``Doc``:
    Florida"), a name after "the Kind of" ("Bengal" of "the Bay of Bengal"; not "Scotland"
    of "the West Coast of Scotland"), a nationality before a kind word ("Balkan" of "the
    Balkan Wars") or before an organisation's name ("British" of "the British East India
-   Company"; "Republican John McCain" stays) and a span that, with up to three words around it, spells a multi-word
-   title of the corpus ("Trinidad" of "Trinidad and Tobago").
+   Company"; "Republican John McCain" stays) and a span that, with up to three words
+   around it, spells a multi-word title of the corpus ("Trinidad" of "Trinidad and Tobago").
 2. **Generic words.** Named types (PERSON, ORG, PLACE, NORP, EVENT, WORK) need a
    capitalised word ("kerosene" is no name) that the corpus does not mostly write in
    lower case; a DATE needs a digit (not a bare ordinal), a month, a weekday or a
@@ -114,7 +114,8 @@ _KIND_WORDS: dict[str, str | None] = {
     "dynasty": None, "age": None, "ages": None, "era": None, "period": None,
     "empire": "PLACE", "kingdom": "PLACE", "republic": "PLACE", "caliphate": "PLACE",
     "sultanate": "PLACE", "principality": "PLACE", "duchy": "PLACE", "emirate": "PLACE", "khanate": "PLACE",
-    "protectorate": "PLACE", "viceroyalty": "PLACE", "war": "EVENT", "revolution": "EVENT", "colonies": "PLACE", "colony": "PLACE",
+    "protectorate": "PLACE", "viceroyalty": "PLACE", "war": "EVENT", "revolution": "EVENT", "colonies": "PLACE",
+    "colony": "PLACE",
     "territories": "PLACE", "module": "WORK", "siege": "EVENT", "isle": "PLACE", "election": "EVENT",
     "elections": "EVENT", "referendum": "EVENT",
     "battle": "EVENT", "rebellion": "EVENT", "crisis": "EVENT", "treaty": "WORK", "river": "PLACE",
@@ -132,6 +133,8 @@ _DYNASTY = re.compile(r"[A-Z][a-z]+ids")  # dynastic names: Safavids, Abbasids, 
 _COMPASS = _words("north south east west northeast northwest southeast southwest northern southern eastern western")
 _AWARDS = {"prix", "prize", "prizes", "award", "awards", "medal", "medals", "trophy", "honor", "honors", "honour",
            "honours"}
+# "Head of Government", "Minister of Finance": a title before "of" names an office
+_OFFICE_HEADS = _TITLE_WORDS | {"head"}
 # the heads of educational and research bodies: "Zürich Polytechnic" is an ORG whatever the model says
 _INSTITUTIONS = _words("university college school academy institute polytechnic conservatory seminary")
 # doctrines and movements ("Sufism", "Cubism") and geological epochs ("Miocene"): none of the types
@@ -325,7 +328,7 @@ def retype(span: Span, label: str, gazetteer: Gazetteer | None) -> str | None:
         return None  # a taxon ("Mustelidae", "the order Tubulidentata") or a dynasty ("Safavids")
     if lowered and (lowered[-1] in _TITLE_WORDS or all(w in _COMPASS for w in lowered)):
         return None  # a title without its holder ("Grand Duke"), a bare direction ("the North")
-    if label != "PERSON" and len(lowered) > 2 and lowered[1] == "of" and lowered[0] in _TITLE_WORDS | {"head"}:
+    if label != "PERSON" and len(lowered) > 2 and lowered[1] == "of" and lowered[0] in _OFFICE_HEADS:
         return None  # an office ("Head of Government", "Minister of Finance"), not a body or its holder
     known = gazetteer.lookup(surface) if gazetteer is not None else None
     if known is not None and not has_digit:
@@ -428,15 +431,12 @@ def _after_time_preposition(span: Span) -> bool:
     return i >= 0 and span.doc[i].lower_ in _TIME_PREPOSITIONS
 
 
-_ERA_WORDS = {"bc", "bce", "ad", "ce", "b.c.", "a.d."}
-
-
 def _before_an_era_range(span: Span) -> bool:
     """A bare number that opens a range closed by an era marker: "from 907 to 979 CE", "300-250 BC"."""
     doc, i = span.doc, span.end
     if i + 2 >= len(doc) or doc[i].lower_ not in ("to", "and", "-", "–", "until") or not doc[i + 1].like_num:
         return False
-    return doc[i + 2].lower_ in _ERA_WORDS
+    return doc[i + 2].lower_ in _ERA_ONLY
 
 
 def _ends_a_phrase(span: Span) -> bool:

@@ -82,6 +82,8 @@ def test_gazetteer_json_round_trip_and_fingerprint() -> None:
     with pytest.raises(ValueError, match="gazetteer"):
         Gazetteer.from_json({"version": 1, "types": {}, "common_words": []})  # a version-1 cache is rebuilt
     with pytest.raises(ValueError, match="gazetteer"):
+        Gazetteer.from_json({"version": 2, "types": {}, "common_words": [], "names": "bay of bengal"})
+    with pytest.raises(ValueError, match="gazetteer"):
         Gazetteer.from_json({"version": -1, "types": {}, "common_words": []})
 
 
