@@ -172,22 +172,26 @@ def render_markdown(summary: dict) -> str:
              ("| agent | masks | evidence on: reward (95% CI) | mask acc | searches | "
               "evidence \"fact\": reward (95% CI) | mask acc | "
               "evidence off: reward (95% CI) | mask acc |"), "|---|---|---|---|---|---|---|---|---|"]
-    off_rows = {(r["agent"], r["num_masks"]): r for r in (off or {}).get("leaderboard", [])}
-    fact_rows = {(r["agent"], r["num_masks"]): r for r in (fact or {}).get("leaderboard", [])}
+    # any subset of the settings (--settings): a row per agent and mask count that any of them played
+    on_rows, fact_rows, off_rows = ({(r["agent"], r["num_masks"]): r for r in (s or {}).get("leaderboard", [])}
+                                    for s in (on, fact, off))
     order = {a: i for i, a in enumerate(("oracle", "evidence_oracle", "bm25", "closed_book", "random"))}
-    for r in sorted(on["leaderboard"], key=lambda r: (r["num_masks"], order.get(r["agent"], 9))):
-        cells = [_cells(rows.get((r["agent"], r["num_masks"]))) for rows in (fact_rows, off_rows)]
-        lines.append(f"| {r['agent']} | {r['num_masks']} | {_cells(r)} | {r['searches']:.2f} | {' | '.join(cells)} |")
-    lines += ["", ("| masks | passages eligible, evidence off (share) | evidence on (share, 95% CI) | "
-                   "est. passages, off | est. passages, on |"), "|---|---|---|---|---|"]
-    elig = on["eligibility"]
-    for k, e in elig["per_mask_count"].items():
-        lo, hi = e["share_supported_ci95"]
-        lines.append(f"| {k} | {e['share_maskable']:.2f} | {e['share_supported']:.2f} ({lo:.2f}-{hi:.2f}) | "
-                     f"{e['est_passages_maskable']:,} | {e['est_passages_supported']:,} |")
-    lines += ["", "| span type | share of maskable spans | share of supported spans |", "|---|---|---|"]
-    for t, share in elig["type_mix_maskable"].items():
-        lines.append(f"| {t} | {share:.3f} | {elig['type_mix_supported'].get(t, 0.0):.3f} |")
+    for agent, k in sorted(on_rows.keys() | fact_rows.keys() | off_rows.keys(), key=lambda a: (a[1], order.get(a[0], 9))):
+        first = on_rows.get((agent, k)) or fact_rows.get((agent, k)) or off_rows[(agent, k)]
+        cells = [_cells(rows.get((agent, k))) for rows in (fact_rows, off_rows)]
+        lines.append(f"| {agent} | {k} | {_cells(on_rows.get((agent, k)))} | {first['searches']:.2f} | "
+                     f"{' | '.join(cells)} |")
+    elig = next((s["eligibility"] for s in (on, fact, off) if s and s.get("eligibility")), None)
+    if elig is not None:
+        lines += ["", ("| masks | passages eligible, evidence off (share) | evidence on (share, 95% CI) | "
+                       "est. passages, off | est. passages, on |"), "|---|---|---|---|---|"]
+        for k, e in elig["per_mask_count"].items():
+            lo, hi = e["share_supported_ci95"]
+            lines.append(f"| {k} | {e['share_maskable']:.2f} | {e['share_supported']:.2f} ({lo:.2f}-{hi:.2f}) | "
+                         f"{e['est_passages_maskable']:,} | {e['est_passages_supported']:,} |")
+        lines += ["", "| span type | share of maskable spans | share of supported spans |", "|---|---|---|"]
+        for t, share in elig["type_mix_maskable"].items():
+            lines.append(f"| {t} | {share:.3f} | {elig['type_mix_supported'].get(t, 0.0):.3f} |")
     lines.append("")
     for name, setting in settings.items():
         g = setting["gold_elsewhere"]

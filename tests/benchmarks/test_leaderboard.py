@@ -37,3 +37,15 @@ def test_an_unknown_setting_is_refused_before_any_work(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert "invalid choice: 'evidence_sometimes'" in done.stderr
     assert not (tmp_path / "leaderboard.json").exists() and not (tmp_path / "work").exists()
+
+
+def test_render_takes_any_subset_of_the_settings() -> None:
+    """--render on a file of one setting (the "fact" run goes alone: its first evidence checks take long)."""
+    from leaderboard import render_markdown
+
+    row = {"agent": "bm25", "num_masks": 1, "mean_reward": 0.43, "ci95": 0.098, "mask_accuracy": 0.42, "searches": 2.79}
+    gold = {"answerable": 1.0, "masks": 100, "answerable_ci95": [0.96, 1.0]}
+    text = render_markdown({"reward": "penalized_recall",
+                            "settings": {"evidence_fact": {"leaderboard": [row], "gold_elsewhere": gold}}})
+    assert "| bm25 | 1 | - | - | 2.79 | 0.430 ± 0.098 | 0.420 | - | - |" in text
+    assert "evidence_fact: gold in a passage other than the source" in text
