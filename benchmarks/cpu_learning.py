@@ -374,6 +374,13 @@ def evaluate_model(model: Any, tokenizer: Any, args: Args, envs: list[RAMPEnv], 
 # -- the run ------------------------------------------------------------------------------------
 
 
+def recorded_task_set(held_out: dict[str, Any]) -> str:
+    """The frozen set a run's held-out tasks name ("" for tasks drawn by seed): how a run from before
+    ``--task_set`` says which set it played."""
+    provenance = held_out.get("task_set")
+    return provenance.get("task_set", "") if isinstance(provenance, dict) else ""
+
+
 def reusable_stages(previous: Any, settings: dict[str, Any]) -> list[str]:
     """The stages of an earlier run's state whose inputs (``STAGE_SETTINGS``) equal ``settings``."""
     if not isinstance(previous, dict) or not isinstance(previous.get("stages"), dict):
@@ -383,8 +390,7 @@ def reusable_stages(previous: Any, settings: dict[str, Any]) -> list[str]:
     before = {**defaults, **(previous.get("settings") or {})}
     if "task_set" not in (previous.get("settings") or {}):
         # a run from before the option played the frozen set its tasks stage names (none on another corpus)
-        provenance = (previous["stages"].get("tasks") or {}).get("task_set") or {}
-        before["task_set"] = provenance.get("task_set", "") if isinstance(provenance, dict) else ""
+        before["task_set"] = recorded_task_set(previous["stages"].get("tasks") or {})
     if (previous.get("settings") or {}).get("held_out_source") != settings.get("held_out_source"):
         return []  # a run from before the passage split (its held-out tasks were excluded by hand)
     return [

@@ -61,8 +61,7 @@ def run_args(results: dict[str, Any], work_dir: str, allow_pre_split: bool = Fal
     known = {f.name for f in fields(run.Args)}
     settings = {k: v for k, v in results["settings"].items() if k in known}
     if "task_set" not in settings:  # a run from before the option: its held-out tasks name the frozen set played
-        provenance = (results.get("held_out") or {}).get("task_set")
-        settings["task_set"] = provenance.get("task_set", "") if isinstance(provenance, dict) else ""
+        settings["task_set"] = run.recorded_task_set(results.get("held_out") or {})
     return replace(run.Args(), **{**settings, "work_dir": work_dir})
 
 

