@@ -6,6 +6,14 @@ estimates how many distinct passages can be tasks at ``k`` masks:
 ``eligible ~ candidates * accepted / drawn``. With ``N`` eligible passages, ``n`` draws see
 about ``N * (1 - (1 - 1/N) ** n)`` distinct ones (:func:`expected_distinct`).
 
+That figure is exact in expectation when every passage is kept always or never (``"random"``
+masks). A strategy that keeps some passages only sometimes (``"balanced"``) makes ``N`` the sum
+of keep probabilities, not a count: the draws then spread over more passages, none drawn more
+often than one of ``N`` kept always, and the expected distinct count is a sum that only grows
+when a distribution is spread out (Schur-concave), so the warning's figure is a lower bound
+(at 4 masks on the default corpus ~109 gives 66, against 76 measured in
+``benchmarks/results/pool_balance.json``).
+
 The estimate needs a few accepted draws, so the check runs once per mask count after
 ``check_after`` tasks (5: about the first second of a run on the default corpus), and at the
 first draw when even every candidate together is below the bound.
@@ -66,7 +74,7 @@ class PoolMonitor:
         self.checked.add(k)
         warnings.warn(
             f"{self.label} at num_masks={k}: {what}; 100 episodes see about {expected_distinct(pool, 100):.0f} "
-            f"distinct passages, so passages repeat. Lower num_masks, pass require_evidence='none', or use a "
+            f"or more distinct passages, so passages repeat. Lower num_masks, pass require_evidence='none', or use a "
             f"larger corpus (docs/corpus-and-retrieval.md, 'What the pool supports')",
             SmallPoolWarning,
             stacklevel=5,  # _warn, record, sample_task, reset: the caller of reset
