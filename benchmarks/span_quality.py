@@ -23,9 +23,14 @@ Several label files are scored each (``sets``) and pooled (``before``/``after``)
     python benchmarks/span_quality.py --labels tests/text/fixtures/span_labels_v{2,3,4}.jsonl \
         --out benchmarks/results/superseded/span_quality_fresh_rules2.json   # rules v2, at commit 0e5ee62
 
-The report set of the current extractor (span rules v7: drawn from its own masks after its rules
-were fixed), and set 8, the set v7 was written from, in sample::
+The report sets of the current extractor (span rules v7: drawn from its own masks after its rules
+were fixed; sets 9 and 10 pooled, the figure the README quotes, then each alone), and set 8, the
+set v7 was written from, in sample::
 
+    python benchmarks/span_quality.py --labels tests/text/fixtures/span_labels_v9.jsonl \
+        tests/text/fixtures/span_labels_v10.jsonl --out benchmarks/results/span_quality_v9_v10.json
+    python benchmarks/span_quality.py --labels tests/text/fixtures/span_labels_v10.jsonl \
+        --out benchmarks/results/span_quality_v10.json
     python benchmarks/span_quality.py --labels tests/text/fixtures/span_labels_v9.jsonl \
         --out benchmarks/results/span_quality_v9.json
     python benchmarks/span_quality.py --labels tests/text/fixtures/span_labels_v8.jsonl \

@@ -12,7 +12,8 @@ FIXTURES = Path(__file__).parent / "fixtures"
 # set 1 is split in halves by passage; later sets are whole: each is all tuning data or all report
 # data (docs/corpus-and-retrieval.md says which)
 SETS = ["span_labels.jsonl", "span_labels_v2.jsonl", "span_labels_v3.jsonl", "span_labels_v4.jsonl", "span_labels_v5.jsonl",
-        "span_labels_v6.jsonl", "span_labels_v7.jsonl", "span_labels_v8.jsonl", "span_labels_v9.jsonl"]
+        "span_labels_v6.jsonl", "span_labels_v7.jsonl", "span_labels_v8.jsonl", "span_labels_v9.jsonl",
+        "span_labels_v10.jsonl"]
 
 
 def _rows(name: str) -> list[dict]:
