@@ -12,6 +12,10 @@ variation distance from the same strategy's 1-mask mix, the PLACE share, distinc
 the draws, the env's own estimate of the eligible pool (``PoolMonitor``) and whether it warned.
 
     python benchmarks/pool_balance.py                      # default corpus, 1-4 masks, 100 draws
+    python benchmarks/pool_balance.py --masks 1 4 --draws 800 --strategies balanced balanced:8 balanced:16 \
+        --out benchmarks/results/pool_balance_penalty.json  # stricter repeat penalties than the default 4
+
+``balanced:P`` is ``TypeBalancedMaskStrategy(repeat_penalty=P)`` (``balanced`` is P = 4).
     python benchmarks/pool_balance.py --corpus tests/fixtures/wiki_sample.jsonl --span-extractor rules
 """
 
@@ -32,6 +36,20 @@ import numpy as np
 from ramp_env.cache import atomic_write_json
 from ramp_env.envs.ramp import RAMPEnv
 from ramp_env.masking.pool_monitor import SmallPoolWarning
+from ramp_env.masking.strategies import MaskStrategy, TypeBalancedMaskStrategy
+
+
+def mask_strategy(spec: str) -> str | MaskStrategy:
+    """A strategy name the env knows, or ``balanced:P`` for a balanced strategy with repeat penalty P."""
+    name, _, penalty = spec.partition(":")
+    if not penalty:
+        return spec
+    if name != "balanced":
+        raise SystemExit(f"--strategies {spec!r}: only 'balanced' takes a repeat penalty ('balanced:8')")
+    try:
+        return TypeBalancedMaskStrategy(repeat_penalty=float(penalty))
+    except ValueError as exc:  # float('eight'); an InvalidOptionError (a ValueError) names the bound
+        raise SystemExit(f"--strategies {spec!r}: {exc}") from exc
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -103,10 +121,11 @@ def draw(env: RAMPEnv, k: int, draws: int, seed: int) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     at_start = machine()
+    strategies = {spec: mask_strategy(spec) for spec in args.strategies}  # a bad spec stops before any draw
     results: dict[str, dict[str, Any]] = {}
-    for strategy in args.strategies:
+    for strategy, chosen in strategies.items():
         env = RAMPEnv(corpus=args.corpus, span_extractor=args.span_extractor, cache_dir=args.cache_dir,
-                      mask_strategy=strategy, progress=False)
+                      mask_strategy=chosen, progress=False)
         results[strategy] = {}
         for k in args.masks:
             results[strategy][str(k)] = row = draw(env, k, args.draws, args.seed)
