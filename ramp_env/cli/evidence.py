@@ -16,6 +16,7 @@ import sys
 from ramp_env.cli.common import add_corpus_args
 from ramp_env.corpus.prepared import PreparedCorpus
 from ramp_env.errors import InvalidOptionError
+from ramp_env.masking.evidence import parse_criterion
 from ramp_env.masking.verify import ranked_evidence
 
 
@@ -51,6 +52,7 @@ def add_parser(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     if args.candidates < 1:
         raise InvalidOptionError("--candidates must be >= 1")
+    parse_criterion(args.criterion, "--criterion")  # before the corpus and its models load
     corpus = PreparedCorpus.open(args.corpus, cache_dir=args.cache_dir, progress=False)
     verdicts = ranked_evidence(
         corpus, args.passage_id, args.span, corpus.retriever(args.retriever), candidates=args.candidates,

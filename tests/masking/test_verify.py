@@ -85,6 +85,13 @@ def test_cli_rejects_a_malformed_span(tmp_path: Path, capsys) -> None:
     assert "START:END" in capsys.readouterr().err
 
 
+def test_cli_rejects_a_bad_criterion_before_loading_the_corpus(tmp_path: Path, capsys) -> None:
+    # the corpus path does not exist: the criterion's error must come first, before any loading
+    assert main(["evidence", "src", "1:5", "--corpus", str(tmp_path / "missing.jsonl"), "--criterion", "fact:2"]) != 0
+    err = capsys.readouterr().err
+    assert "--criterion" in err and "fact:2" in err and "missing.jsonl" not in err
+
+
 def test_the_audit_surface_is_importable_from_ramp_env_masking() -> None:
     # the path issue 21 names: ramp_env.masking.verify_evidence, loaded on first use
     import subprocess
