@@ -114,19 +114,51 @@ def draw(env: RAMPEnv, k: int, draws: int, seed: int) -> dict[str, Any]:
         "draws_per_task": round(monitor.drawn[k] / max(1, monitor.accepted[k]), 2),
         "small_pool_warning": [str(w.message) for w in caught if issubclass(w.category, SmallPoolWarning)],
         "seconds": round(time.perf_counter() - started, 1),
+        "by_source": by_source(passages, places, k),
         "passage_ids": passages,
     }
+
+
+# the default corpus's two packages are both Wikipedia (ramp_env/corpus/default.py)
+_SOURCE_OF_PREFIX = {"wiki": "wikipedia", "enwiki": "wikipedia"}
+
+
+def source_of(passage_id: str) -> str:
+    prefix = passage_id.split(":", 1)[0]
+    return _SOURCE_OF_PREFIX.get(prefix, prefix)
+
+
+def by_source(passages: list[str], places: list[int], k: int) -> dict[str, dict[str, Any]]:
+    """Per source (the passage id up to its first ':', ``wiki`` and ``enwiki`` counted as ``wikipedia``):
+    tasks, distinct passages, PLACE share, and distinct passages in each run of 100 consecutive tasks of
+    that source (what 100 episodes restricted to it would see)."""
+    sources: dict[str, list[int]] = {}
+    for i, passage_id in enumerate(passages):
+        sources.setdefault(source_of(passage_id), []).append(i)
+    out = {}
+    for source, idx in sorted(sources.items()):
+        ids = [passages[i] for i in idx]
+        out[source] = {
+            "tasks": len(idx),
+            "distinct_passages": len(set(ids)),
+            "place_share": round(sum(places[i] for i in idx) / (k * len(idx)), 4),
+            "distinct_per_100_tasks": [len(set(ids[a:a + 100])) for a in range(0, len(ids) - 99, 100)],
+        }
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     at_start = machine()
+    if not Path(args.out).parent.is_dir():
+        raise SystemExit(f"--out {args.out}: folder {Path(args.out).parent} does not exist")
     strategies = {spec: mask_strategy(spec) for spec in args.strategies}  # a bad spec stops before any draw
     results: dict[str, dict[str, Any]] = {}
     for strategy, chosen in strategies.items():
         env = RAMPEnv(corpus=args.corpus, span_extractor=args.span_extractor, cache_dir=args.cache_dir,
                       mask_strategy=chosen, progress=False)
         results[strategy] = {}
+        corpus_sources = Counter(source_of(p.id) for p in env.corpus.store)  # the corpus's passages per source
         for k in args.masks:
             results[strategy][str(k)] = row = draw(env, k, args.draws, args.seed)
             print(f"{strategy:9} k={k}: PLACE {row['place_share']:.2f}, {row['distinct_passages']} distinct of "
@@ -147,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
                          f"{row['distinct_passages']} / {args.draws} | {row['estimated_eligible_passages']} |")
     table = "\n".join(lines)
     print(table)
-    atomic_write_json(Path(args.out), {"args": vars(args), "results": results, "table": table,
+    atomic_write_json(Path(args.out), {"args": vars(args), "corpus_passages_by_source": dict(corpus_sources),
+                                       "results": results, "table": table,
                                        "machine_at_start": at_start, "machine_at_end": machine()})
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
