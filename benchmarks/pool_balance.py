@@ -12,11 +12,13 @@ variation distance from the same strategy's 1-mask mix, the PLACE share, distinc
 the draws, the env's own estimate of the eligible pool (``PoolMonitor``) and whether it warned.
 
     python benchmarks/pool_balance.py                      # default corpus, 1-4 masks, 100 draws
+    python benchmarks/pool_balance.py --corpus tests/fixtures/wiki_sample.jsonl --span-extractor rules
     python benchmarks/pool_balance.py --masks 1 4 --draws 800 --strategies balanced balanced:8 balanced:16 \
         --out benchmarks/results/pool_balance_penalty.json  # stricter repeat penalties than the default 4
 
-``balanced:P`` is ``TypeBalancedMaskStrategy(repeat_penalty=P)`` (``balanced`` is P = 4).
-    python benchmarks/pool_balance.py --corpus tests/fixtures/wiki_sample.jsonl --span-extractor rules
+``balanced:P`` is ``TypeBalancedMaskStrategy(repeat_penalty=P)`` (``balanced`` is P = 4). Each
+task's passage is also counted per source (``by_source``: the id's prefix, ``wiki``/``enwiki``
+as ``wikipedia``), for corpora that add passages from elsewhere (``benchmarks/factbook_corpus.py``).
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ estimates how many distinct passages can be tasks at ``k`` masks:
 ``eligible ~ candidates * accepted / drawn``. With ``N`` eligible passages, ``n`` draws see
 about ``N * (1 - (1 - 1/N) ** n)`` distinct ones (:func:`expected_distinct`).
 
-That figure is exact in expectation when every passage is kept always or never (``"random"``
+That figure is right in expectation when every passage is kept always or never (``"random"``
 masks). A strategy that keeps some passages only sometimes (``"balanced"``) makes ``N`` the sum
 of keep probabilities, not a count: the draws then spread over more passages, none drawn more
 often than one of ``N`` kept always, and the expected distinct count is a sum that only grows
