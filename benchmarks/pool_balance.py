@@ -38,7 +38,7 @@ import numpy as np
 from ramp_env.cache import atomic_write_json
 from ramp_env.envs.ramp import RAMPEnv
 from ramp_env.masking.pool_monitor import SmallPoolWarning
-from ramp_env.masking.strategies import MaskStrategy, TypeBalancedMaskStrategy
+from ramp_env.masking.strategies import MaskStrategy, make_mask_strategy
 
 
 def mask_strategy(spec: str) -> str | MaskStrategy:
@@ -49,7 +49,7 @@ def mask_strategy(spec: str) -> str | MaskStrategy:
     if name != "balanced":
         raise SystemExit(f"--strategies {spec!r}: only 'balanced' takes a repeat penalty ('balanced:8')")
     try:
-        return TypeBalancedMaskStrategy(repeat_penalty=float(penalty))
+        return make_mask_strategy("balanced", repeat_penalty=float(penalty))
     except ValueError as exc:  # float('eight'); an InvalidOptionError (a ValueError) names the bound
         raise SystemExit(f"--strategies {spec!r}: {exc}") from exc
 
@@ -156,11 +156,13 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"--out {args.out}: folder {Path(args.out).parent} does not exist")
     strategies = {spec: mask_strategy(spec) for spec in args.strategies}  # a bad spec stops before any draw
     results: dict[str, dict[str, Any]] = {}
+    corpus_sources: Counter[str] | None = None
     for strategy, chosen in strategies.items():
         env = RAMPEnv(corpus=args.corpus, span_extractor=args.span_extractor, cache_dir=args.cache_dir,
                       mask_strategy=chosen, progress=False)
         results[strategy] = {}
-        corpus_sources = Counter(source_of(p.id) for p in env.corpus.store)  # the corpus's passages per source
+        if corpus_sources is None:  # every strategy's env opens the same corpus: count its sources once
+            corpus_sources = Counter(source_of(p.id) for p in env.corpus.store)
         for k in args.masks:
             results[strategy][str(k)] = row = draw(env, k, args.draws, args.seed)
             print(f"{strategy:9} k={k}: PLACE {row['place_share']:.2f}, {row['distinct_passages']} distinct of "
@@ -181,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
                          f"{row['distinct_passages']} / {args.draws} | {row['estimated_eligible_passages']} |")
     table = "\n".join(lines)
     print(table)
-    atomic_write_json(Path(args.out), {"args": vars(args), "corpus_passages_by_source": dict(corpus_sources),
+    atomic_write_json(Path(args.out), {"args": vars(args), "corpus_passages_by_source": dict(corpus_sources or {}),
                                        "results": results, "table": table,
                                        "machine_at_start": at_start, "machine_at_end": machine()})
     print(f"wrote {args.out}", file=sys.stderr)
